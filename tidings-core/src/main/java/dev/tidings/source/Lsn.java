@@ -1,0 +1,47 @@
+package dev.tidings.source;
+
+/**
+ * A PostgreSQL log sequence number: a 64-bit position in the write-ahead log, written as two
+ * hexadecimal halves {@code XXXXXXXX/XXXXXXXX} (upper case, no leading zeros), exactly as
+ * {@code pg_lsn} prints it. Ordered as unsigned numbers.
+ */
+public record Lsn(long value) implements Comparable<Lsn> {
+    public static final Lsn ZERO = new Lsn(0);
+
+    public static Lsn of(long value) {
+        return value == 0 ? ZERO : new Lsn(value);
+    }
+
+    /** Parses {@code 16/B374D848}; throws {@link IllegalArgumentException} with the expected shape otherwise. */
+    public static Lsn parse(String text) {
+        int slash = text == null ? -1 : text.indexOf('/');
+        if (slash <= 0 || slash == text.length() - 1 || slash > 8 || text.length() - slash - 1 > 8) {
+            throw new IllegalArgumentException("not an LSN: '" + text + "' (expected two hex numbers like 16/B374D848)");
+        }
+        try {
+            long hi = Long.parseLong(text, 0, slash, 16);
+            long lo = Long.parseLong(text, slash + 1, text.length(), 16);
+            return of(hi << 32 | lo);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("not an LSN: '" + text + "' (expected two hex numbers like 16/B374D848)");
+        }
+    }
+
+    public boolean isAfter(Lsn other) {
+        return compareTo(other) > 0;
+    }
+
+    public static Lsn max(Lsn a, Lsn b) {
+        return a.compareTo(b) >= 0 ? a : b;
+    }
+
+    @Override
+    public int compareTo(Lsn o) {
+        return Long.compareUnsigned(value, o.value);
+    }
+
+    @Override
+    public String toString() {
+        return Long.toHexString(value >>> 32).toUpperCase() + "/" + Long.toHexString(value & 0xFFFFFFFFL).toUpperCase();
+    }
+}
