@@ -101,7 +101,10 @@ public record DatabaseUrl(String host, int port, String database, Map<String, St
         Properties p = new Properties();
         parameters.forEach(p::setProperty);
         p.putIfAbsent("user", user());
-        p.setProperty("options", PINNED_SETTINGS);
+        // Settings that shape value text win over the user's own options, which are kept.
+        String userOptions = parameters.get("options");
+        p.setProperty("options", userOptions == null || userOptions.isBlank() ? PINNED_SETTINGS
+                : userOptions + " " + PINNED_SETTINGS);
         p.putIfAbsent("ApplicationName", "tidings");
         return p;
     }

@@ -1,0 +1,138 @@
+package dev.tidings;
+
+import dev.tidings.event.ChangeEvent;
+import dev.tidings.event.Op;
+import dev.tidings.event.Transaction;
+import dev.tidings.pipeline.Delivery;
+import dev.tidings.pipeline.Pipeline;
+import dev.tidings.source.Identifiers.TableName;
+import dev.tidings.source.Lsn;
+import dev.tidings.source.ReplicationSource;
+import dev.tidings.source.SourceConfig;
+import dev.tidings.value.PgTypeRegistry;
+
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+/**
+ * The embedded API: stream the committed changes of a database to a {@link ChangeListener}.
+ *
+ * <pre>{@code
+ * SourceConfig config = SourceConfig.of(DatabaseUrl.parse("postgresql://app@localhost/shop"))
+ *         .withSlot("billing", false)
+ *         .withPublication("tidings", List.of(Identifiers.parseTable("public.orders")));
+ * try (Tidings tidings = Tidings.start(config, event -> billing.apply(event))) {
+ *     tidings.await();
+ * }
+ * }</pre>
+ *
+ * When {@code config.tables()} names tables, only their changes reach the listener (also when the
+ * publication covers more); logical decoding messages always do. Thread-safe.
+ */
+public final class Tidings implements AutoCloseable {
+    private final ReplicationSource source;
+    private final Pipeline pipeline;
+    private final Thread thread;
+    private final CountDownLatch done = new CountDownLatch(1);
+    private volatile Exception failure;
+
+    private Tidings(SourceConfig config, ChangeListener listener) {
+        Delivery delivery = new Delivery() {
+            @Override
+            public void change(ChangeEvent event) throws Exception {
+                listener.onEvent(event);
+            }
+
+            @Override
+            public void commit(Transaction tx) throws Exception {
+                listener.onTransaction(tx);
+            }
+        };
+        this.pipeline = new Pipeline(new PgTypeRegistry(config.database().jdbcUrl(), config.database().properties()), delivery, tableFilter(config), 4096);
+        this.source = new ReplicationSource(config, pipeline);
+        this.thread = Thread.ofPlatform().name("tidings-source").unstarted(this::run);
+    }
+
+    /** Starts streaming on threads of its own and returns at once. */
+    public static Tidings start(SourceConfig config, ChangeListener listener) {
+        Tidings t = new Tidings(config, listener);
+        t.pipeline.start(t.source::stop);
+        t.thread.start();
+        return t;
+    }
+
+    private void run() {
+        try {
+            source.run();
+        } catch (Exception e) {
+            failure = e;
+        } finally {
+            try {
+                pipeline.drainAndStop(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            if (failure == null) {
+                failure = pipeline.failure();
+            }
+            done.countDown();
+        }
+    }
+
+    /** Waits until the stream ends; throws what ended it, if it was not {@link #stop()}. */
+    public void await() throws Exception {
+        done.await();
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    /** Waits at most {@code timeoutMs}; true when the stream has ended. */
+    public boolean await(long timeoutMs) throws InterruptedException {
+        return done.await(timeoutMs, TimeUnit.MILLISECONDS);
+    }
+
+    /** What ended the stream, or null. */
+    public Exception failure() {
+        return failure;
+    }
+
+    /**
+     * Stops reading, lets the listener finish what was already received, confirms it to
+     * PostgreSQL and closes the connection. Returns when that is done (at most ~35 s).
+     */
+    public void stop() {
+        source.stop();
+        try {
+            done.await(35, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The position most recently confirmed to PostgreSQL. */
+    public Lsn confirmed() {
+        return source.confirmed();
+    }
+
+    /** True while connected and streaming. */
+    public boolean streaming() {
+        return source.streaming();
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+
+    static Predicate<ChangeEvent> tableFilter(SourceConfig config) {
+        if (config.tables().isEmpty()) {
+            return e -> true;
+        }
+        Set<TableName> tables = new HashSet<>(config.tables());
+        return e -> e.op() == Op.MESSAGE || tables.contains(new TableName(e.schema(), e.table()));
+    }
+}

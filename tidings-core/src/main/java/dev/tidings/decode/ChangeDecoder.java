@@ -1,0 +1,227 @@
+package dev.tidings.decode;
+
+import dev.tidings.event.ChangeEvent;
+import dev.tidings.event.Column;
+import dev.tidings.event.LogicalMessage;
+import dev.tidings.event.Op;
+import dev.tidings.event.Row;
+import dev.tidings.event.Transaction;
+import dev.tidings.pgoutput.DecodeException;
+import dev.tidings.pgoutput.PgOutputDecoder;
+import dev.tidings.pgoutput.PgOutputMessage;
+import dev.tidings.pgoutput.PgOutputMessage.OldTupleKind;
+import dev.tidings.pgoutput.TupleData;
+import dev.tidings.pipeline.StreamItem;
+import dev.tidings.source.Lsn;
+import dev.tidings.value.JsonValueConverter;
+import dev.tidings.value.PgType;
+import dev.tidings.value.TypeRegistry;
+import dev.tidings.value.UnknownTypeException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Turns pgoutput messages into {@link StreamItem}s: transactions and their change events.
+ *
+ * <p>Design. One instance per replication stream, used by one thread. It keeps the relation cache
+ * (the last Relation message per table: PostgreSQL sends one before the first change of a table
+ * on a connection and again after every change of its shape, so the cache is always current for
+ * the change that follows) and the current transaction with its change counter, which gives each
+ * event its id {@code <commit LSN>:<index>}. The Begin message carries the commit LSN, so ids are
+ * known before the commit arrives and nothing of a transaction has to be held back.
+ *
+ * <p>Values are converted to JSON here, once, by {@link JsonValueConverter}; every output format
+ * copies that text. A type the registry cannot resolve is rendered as a JSON string of its text
+ * output (what to_jsonb does for any type it has no special rule for), with one warning.
+ *
+ * <p>Streamed (in-progress) and two-phase transactions are not requested from the server, so
+ * their messages are rejected here as a protocol error rather than guessed at.
+ */
+public final class ChangeDecoder {
+    private static final Logger log = LoggerFactory.getLogger(ChangeDecoder.class);
+
+    private final TypeRegistry types;
+    private final JsonValueConverter values;
+    private final Map<Integer, RelationInfo> relations = new HashMap<>();
+    private PgOutputDecoder decoder;
+    private Transaction tx;
+    private int index;
+
+    public ChangeDecoder(TypeRegistry types) {
+        this.types = types;
+        this.values = new JsonValueConverter(types);
+    }
+
+    /** A new stream starts: forget any unfinished transaction; relations will be sent again. */
+    public void streamStarted(int protoVersion) {
+        decoder = new PgOutputDecoder(protoVersion);
+        relations.clear();
+        tx = null;
+    }
+
+    /** True between a Begin and its Commit. */
+    public boolean inTransaction() {
+        return tx != null;
+    }
+
+    /** Decodes one pgoutput message starting at {@code walStart} and emits what it means. */
+    public void decode(Lsn walStart, ByteBuffer payload, Consumer<StreamItem> out) throws DecodeException {
+        PgOutputMessage message = decoder.decode(payload);
+        switch (message) {
+            case PgOutputMessage.Begin b -> {
+                tx = new Transaction(Integer.toUnsignedLong(b.xid()), b.finalLsn(), b.commitTime());
+                index = 0;
+                out.accept(new StreamItem.Begin(tx));
+            }
+            case PgOutputMessage.Commit c -> {
+                Transaction done = requireTx(c);
+                tx = null;
+                out.accept(new StreamItem.Commit(done, c.endLsn()));
+            }
+            case PgOutputMessage.Relation r -> relations.put(r.relationId(), resolve(r));
+            case PgOutputMessage.Type t -> types.invalidate(t.typeOid());
+            case PgOutputMessage.Origin ignored -> {
+                // the origin of a replayed transaction; events carry no origin yet
+            }
+            case PgOutputMessage.Insert i -> {
+                RelationInfo rel = relation(i.relationId());
+                out.accept(change(Op.INSERT, rel, row(rel, i.newTuple()), null, walStart));
+            }
+            case PgOutputMessage.Update u -> {
+                RelationInfo rel = relation(u.relationId());
+                Row old = u.oldTuple() == null ? null : oldRow(rel, u.oldKind(), u.oldTuple());
+                out.accept(change(Op.UPDATE, rel, row(rel, u.newTuple()), old, walStart));
+            }
+            case PgOutputMessage.Delete d -> {
+                RelationInfo rel = relation(d.relationId());
+                out.accept(change(Op.DELETE, rel, null, oldRow(rel, d.oldKind(), d.oldTuple()), walStart));
+            }
+            case PgOutputMessage.Truncate t -> {
+                for (int id : t.relationIds()) {
+                    RelationInfo rel = relation(id);
+                    out.accept(change(Op.TRUNCATE, rel, null, null, walStart));
+                }
+            }
+            case PgOutputMessage.Message m -> message(m, out);
+            default -> throw new DecodeException("unexpected " + message.getClass().getSimpleName()
+                    + " message: Tidings does not request streamed or two-phase transactions", 0);
+        }
+    }
+
+    private void message(PgOutputMessage.Message m, Consumer<StreamItem> out) {
+        LogicalMessage lm = new LogicalMessage(m.transactional(), m.prefix(), m.content());
+        if (m.transactional() && tx != null) {
+            out.accept(new StreamItem.Change(new ChangeEvent(Op.MESSAGE, "", m.prefix(), List.of(), null, null,
+                    List.of(), tx, index++, m.lsn(), lm)));
+            return;
+        }
+        // A non-transactional message stands alone; it is confirmed just past its own position.
+        Transaction own = new Transaction(0, m.lsn(), Instant.now());
+        out.accept(new StreamItem.Begin(own));
+        out.accept(new StreamItem.Change(new ChangeEvent(Op.MESSAGE, "", m.prefix(), List.of(), null, null,
+                List.of(), own, 0, m.lsn(), lm)));
+        out.accept(new StreamItem.Commit(own, Lsn.of(m.lsn().value() + 1)));
+    }
+
+    private StreamItem.Change change(Op op, RelationInfo rel, Row record, Row old, Lsn lsn) throws DecodeException {
+        if (tx == null) {
+            throw new DecodeException(op.json() + " of " + rel.schema() + "." + rel.table() + " outside a transaction", 0);
+        }
+        List<String> toast = List.of();
+        if (record != null) {
+            for (int i = 0; i < record.size(); i++) {
+                if (!record.has(i)) {
+                    if (toast.isEmpty()) {
+                        toast = new ArrayList<>(2);
+                    }
+                    toast.add(rel.columns().get(i).name());
+                }
+            }
+        }
+        return new StreamItem.Change(new ChangeEvent(op, rel.schema(), rel.table(), rel.columns(), record, old,
+                toast.isEmpty() ? List.of() : List.copyOf(toast), tx, index++, lsn, null));
+    }
+
+    private Row row(RelationInfo rel, TupleData tuple) throws DecodeException {
+        return toRow(rel, tuple, false);
+    }
+
+    private Row oldRow(RelationInfo rel, OldTupleKind kind, TupleData tuple) throws DecodeException {
+        return toRow(rel, tuple, kind == OldTupleKind.KEY);
+    }
+
+    private Row toRow(RelationInfo rel, TupleData tuple, boolean keyOnly) throws DecodeException {
+        List<Column> columns = rel.columns();
+        if (tuple.size() != columns.size()) {
+            throw new DecodeException("row of " + rel.schema() + "." + rel.table() + " has " + tuple.size()
+                    + " values for " + columns.size() + " columns", 0);
+        }
+        String[] json = new String[tuple.size()];
+        for (int i = 0; i < json.length; i++) {
+            if (keyOnly && !columns.get(i).key()) {
+                continue;
+            }
+            json[i] = switch (tuple.get(i)) {
+                case TupleData.Null n -> "null";
+                case TupleData.UnchangedToast u -> null;
+                case TupleData.Text t -> convert(rel, i, t.value());
+                case TupleData.Binary b -> throw new DecodeException("binary value for " + columns.get(i).name()
+                        + ": Tidings does not request binary mode", 0);
+            };
+        }
+        return new Row(columns, json);
+    }
+
+    private String convert(RelationInfo rel, int column, String text) {
+        try {
+            return values.toJson(rel.typeOids()[column], text);
+        } catch (UnknownTypeException e) {
+            return JsonText.string(text);
+        }
+    }
+
+    private RelationInfo relation(int id) throws DecodeException {
+        RelationInfo rel = relations.get(id);
+        if (rel == null) {
+            throw new DecodeException("change for relation " + id + " before its Relation message", 0);
+        }
+        return rel;
+    }
+
+    private Transaction requireTx(PgOutputMessage.Commit c) throws DecodeException {
+        if (tx == null) {
+            throw new DecodeException("Commit at " + c.commitLsn() + " without Begin", 0);
+        }
+        return tx;
+    }
+
+    private RelationInfo resolve(PgOutputMessage.Relation r) {
+        String schema = r.namespace().isEmpty() ? "pg_catalog" : r.namespace();
+        List<Column> columns = new ArrayList<>(r.columns().size());
+        int[] oids = new int[r.columns().size()];
+        for (int i = 0; i < oids.length; i++) {
+            PgOutputMessage.RelationColumn c = r.columns().get(i);
+            oids[i] = c.typeOid();
+            columns.add(new Column(c.name(), typeName(c.typeOid()), c.typeOid(), c.key()));
+        }
+        return new RelationInfo(r.relationId(), schema, r.name(), List.copyOf(columns), oids);
+    }
+
+    private String typeName(int oid) {
+        try {
+            PgType type = types.type(oid);
+            return type.displayName();
+        } catch (UnknownTypeException e) {
+            log.warn("type {} is unknown ({}); its values are sent as JSON strings of their text", oid, e.getMessage());
+            return "unknown";
+        }
+    }
+}

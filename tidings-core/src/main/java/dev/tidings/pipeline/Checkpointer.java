@@ -1,0 +1,40 @@
+package dev.tidings.pipeline;
+
+import dev.tidings.source.Lsn;
+
+/**
+ * Decides which LSN may be confirmed to PostgreSQL (guarantee 2 of ARCHITECTURE.md): the
+ * end of the commit record of the newest transaction that delivery has acknowledged — never a
+ * position inside a transaction, never past a transaction still in flight.
+ *
+ * <p>Invariant: transactions are dispatched and acknowledged in the same (commit) order, so
+ * counting them is enough to know whether anything is in flight. When nothing is — no
+ * transaction half-received, every dispatched one acknowledged — the server's WAL end from its
+ * keepalives may be confirmed too: everything before it was either delivered or not published,
+ * and an idle or fully filtered database then does not pile up WAL.
+ *
+ * <p>Threads: {@link #dispatched} and {@link #confirmable} are called by the source thread,
+ * {@link #acknowledged} by the delivery thread.
+ */
+final class Checkpointer {
+    private long dispatched;
+    private volatile long acknowledgedCount;
+    private volatile Lsn acknowledged = Lsn.ZERO;
+
+    void dispatched() {
+        dispatched++;
+    }
+
+    void acknowledged(Lsn ackLsn) {
+        acknowledged = Lsn.max(acknowledged, ackLsn);
+        acknowledgedCount++;
+    }
+
+    Lsn confirmable(Lsn serverWalEnd, boolean inTransaction) {
+        Lsn acked = acknowledged;
+        if (!inTransaction && acknowledgedCount == dispatched) {
+            return Lsn.max(acked, serverWalEnd);
+        }
+        return acked;
+    }
+}

@@ -1,0 +1,304 @@
+package dev.tidings.source;
+
+import org.postgresql.PGConnection;
+import org.postgresql.replication.LogSequenceNumber;
+import org.postgresql.replication.PGReplicationStream;
+import org.postgresql.replication.fluent.logical.ChainedLogicalStreamBuilder;
+import org.postgresql.util.PSQLException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Owns the logical replication connection: prepares publication and slot, starts pgoutput with
+ * the highest proto version the server speaks, hands every message to a {@link MessageHandler},
+ * confirms what the handler says may be confirmed, and reconnects with backoff after any loss.
+ *
+ * <p>Design. One thread runs {@link #run()}. It polls the stream without blocking (pgjdbc's
+ * {@code readPending}), parking 1 ms when nothing is pending, so that confirmations reach
+ * PostgreSQL within the status interval even when no data flows; pgjdbc answers keepalives and
+ * sends the status update (write/flush/apply = the confirmed LSN) on that same thread. The status
+ * interval is a third of the server's {@code wal_sender_timeout} (at most 10 s). A handler that
+ * blocks for backpressure calls back {@link MessageHandler.KeepAlive}, which forces a status
+ * update, so a slow consumer never gets the connection timed out.
+ *
+ * <p>Failures are sorted in two: problems the user must fix ({@link SourceException}: permissions,
+ * wal_level, invalidated or foreign slot, slot busy for longer than the configured patience) end
+ * {@link #run()}; anything else (network, server restart, admin termination) is retried with
+ * exponential backoff and jitter, resuming from the slot's confirmed position. A slot that
+ * disappears after this process saw it is never recreated: that would skip changes.
+ */
+public final class ReplicationSource {
+    private static final Logger log = LoggerFactory.getLogger(ReplicationSource.class);
+    private static final Pattern ACTIVE_PID = Pattern.compile("active for PID (\\d+)");
+
+    private final SourceConfig config;
+    private final MessageHandler handler;
+    private volatile boolean running = true;
+    private volatile Thread thread;
+    private volatile Lsn confirmed = Lsn.ZERO;
+    private volatile boolean streaming;
+    private boolean slotSeen;
+
+    public ReplicationSource(SourceConfig config, MessageHandler handler) {
+        this.config = config;
+        this.handler = handler;
+    }
+
+    /** Streams until {@link #stop()} or a problem the user must fix ({@link SourceException}). */
+    public void run() throws Exception {
+        thread = Thread.currentThread();
+        long backoffMs = 0;
+        long busySince = 0;
+        while (running) {
+            try {
+                streamOnce();
+                backoffMs = 0;
+            } catch (SourceException e) {
+                throw e;
+            } catch (SlotBusyException e) {
+                long now = System.nanoTime();
+                if (busySince == 0) {
+                    busySince = now;
+                }
+                if (now - busySince > config.slotBusyTimeout().toNanos()) {
+                    throw new SourceException("replication slot " + config.slot() + " is in use by another process (PID "
+                            + e.pid + ") and stayed busy for " + config.slotBusyTimeout().toSeconds() + " s. Stop that "
+                            + "consumer, or end it with SELECT pg_terminate_backend(" + e.pid + "); or use another --slot");
+                }
+                log.warn("replication slot {} is in use by PID {}; retrying", config.slot(), e.pid);
+                backoffMs = nextBackoff(backoffMs);
+                sleep(backoffMs);
+            } catch (HandlerException e) {
+                throw e.cause;
+            } catch (Exception e) {
+                streaming = false;
+                if (!running) {
+                    break;
+                }
+                backoffMs = nextBackoff(backoffMs);
+                log.warn("replication connection lost ({}); reconnecting in {} ms", describe(e), backoffMs);
+                sleep(backoffMs);
+            }
+        }
+        streaming = false;
+    }
+
+    /** Asks {@link #run()} to confirm what may be confirmed, close the connection and return. Thread-safe. */
+    public void stop() {
+        running = false;
+        Thread t = thread;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    /** The LSN most recently confirmed to PostgreSQL. Thread-safe. */
+    public Lsn confirmed() {
+        return confirmed;
+    }
+
+    /** True while a replication stream is open. Thread-safe. */
+    public boolean streaming() {
+        return streaming;
+    }
+
+    private void streamOnce() throws Exception {
+        int protoVersion;
+        long statusIntervalMs;
+        try (Connection c = config.database().connect()) {
+            int major = c.getMetaData().getDatabaseMajorVersion();
+            requireLogicalWal(c);
+            protoVersion = major >= 16 ? 4 : major >= 15 ? 3 : major >= 14 ? 2 : 1;
+            statusIntervalMs = statusInterval(c);
+            new Publication(config.publication(), config.tables()).ensure(c);
+            if (!config.temporarySlot()) {
+                ReplicationSlot slot = new ReplicationSlot(config.slot(), false);
+                ReplicationSlot.State state = slot.state(c);
+                if (state == null && slotSeen) {
+                    throw new SourceException("replication slot " + config.slot() + " was dropped while Tidings was "
+                            + "using it; changes since then may be lost. Tidings will not recreate it silently: "
+                            + "re-snapshot the consumers, then start Tidings again to create a new slot from now");
+                }
+                slot.ensure(c);
+                slotSeen = true;
+            }
+        } catch (SQLException e) {
+            throw classifySetup(e);
+        }
+        try (Connection rc = config.database().connectForReplication()) {
+            PGConnection pg = rc.unwrap(PGConnection.class);
+            if (config.temporarySlot()) {
+                pg.getReplicationAPI().createReplicationSlot().logical().withSlotName(config.slot())
+                        .withOutputPlugin("pgoutput").withTemporaryOption().make();
+            }
+            ChainedLogicalStreamBuilder builder = pg.getReplicationAPI().replicationStream().logical()
+                    .withSlotName(config.slot())
+                    .withSlotOption("proto_version", protoVersion)
+                    .withSlotOption("publication_names", Identifiers.quote(config.publication()))
+                    .withStatusInterval((int) statusIntervalMs, TimeUnit.MILLISECONDS);
+            if (protoVersion >= 2) {
+                builder.withSlotOption("messages", true);
+            }
+            PGReplicationStream stream;
+            try {
+                stream = builder.start();
+            } catch (SQLException e) {
+                throw classifyStart(e);
+            }
+            log.info("streaming from slot {} (publication {}, pgoutput proto {})", config.slot(), config.publication(),
+                    protoVersion);
+            streaming = true;
+            handler.streamStarted(protoVersion);
+            MessageHandler.KeepAlive keepAlive = () -> {
+                confirm(stream);
+                stream.forceUpdateStatus();
+            };
+            pump(stream, keepAlive);
+            handler.streamEnding(keepAlive);
+            confirm(stream);
+            stream.forceUpdateStatus();
+            stream.close();
+        }
+    }
+
+    private void pump(PGReplicationStream stream, MessageHandler.KeepAlive keepAlive) throws Exception {
+        while (running) {
+            ByteBuffer buffer = stream.readPending();
+            if (buffer == null) {
+                confirm(stream);
+                LockSupport.parkNanos(1_000_000);
+                continue;
+            }
+            try {
+                handler.message(Lsn.of(stream.getLastReceiveLSN().asLong()), buffer, keepAlive);
+            } catch (SQLException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new HandlerException(e);
+            }
+            confirm(stream);
+        }
+    }
+
+    private void confirm(PGReplicationStream stream) {
+        Lsn lsn = handler.confirmable(Lsn.of(stream.getLastReceiveLSN().asLong()));
+        if (lsn.isAfter(confirmed)) {
+            LogSequenceNumber l = LogSequenceNumber.valueOf(lsn.value());
+            stream.setFlushedLSN(l);
+            stream.setAppliedLSN(l);
+            confirmed = lsn;
+        }
+    }
+
+    private static void requireLogicalWal(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SHOW wal_level")) {
+            rs.next();
+            String level = rs.getString(1);
+            if (!"logical".equals(level)) {
+                throw new SourceException("wal_level is '" + level + "'; logical replication needs 'logical'. Run "
+                        + "ALTER SYSTEM SET wal_level = logical; and restart PostgreSQL (tidings check lists every "
+                        + "prerequisite)");
+            }
+        }
+    }
+
+    private static long statusInterval(Connection c) throws SQLException {
+        try (Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT setting::bigint FROM pg_settings WHERE name = 'wal_sender_timeout'")) {
+            long timeoutMs = rs.next() ? rs.getLong(1) : 60_000;
+            return timeoutMs <= 0 ? 10_000 : Math.max(100, Math.min(10_000, timeoutMs / 3));
+        }
+    }
+
+    private Exception classifySetup(SQLException e) {
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        if (state.startsWith("28")) {
+            return new SourceException("cannot log in to " + config.database() + ": " + e.getMessage()
+                    + ". Check the user and password in the database URL", e);
+        }
+        if (state.equals("3D000")) {
+            return new SourceException(e.getMessage() + ". Check the database name in the URL", e);
+        }
+        return e;
+    }
+
+    private Exception classifyStart(SQLException e) {
+        String msg = String.valueOf(e.getMessage());
+        Matcher busy = ACTIVE_PID.matcher(msg);
+        if ("55006".equals(e.getSQLState()) || busy.find()) {
+            return new SlotBusyException(busy.find(0) ? busy.group(1) : "unknown");
+        }
+        if (msg.contains("can no longer get changes") || msg.contains("has been invalidated")
+                || msg.contains("requested WAL segment") && msg.contains("has already been removed")) {
+            return new ReplicationSlot(config.slot(), false).invalidated();
+        }
+        if ("42501".equals(e.getSQLState()) || msg.contains("must be superuser or replication role")
+                || msg.contains("permission denied to start WAL sender")) {
+            return new SourceException("not allowed to stream: " + msg + ". Grant it with: ALTER ROLE "
+                    + Identifiers.quote(config.database().user()) + " WITH REPLICATION;", e);
+        }
+        if ("42704".equals(e.getSQLState()) && !config.temporarySlot()) {
+            return new SourceException("replication slot " + config.slot() + " disappeared while starting: " + msg
+                    + ". Tidings will not recreate it silently; start again to create a new one", e);
+        }
+        if (msg.contains("publication") && msg.contains("does not exist")) {
+            return new SourceException(msg + ". Create it: CREATE PUBLICATION " + Identifiers.quote(config.publication())
+                    + " FOR ALL TABLES;", e);
+        }
+        return e;
+    }
+
+    private long nextBackoff(long previousMs) {
+        long max = Math.max(100, config.maxBackoff().toMillis());
+        long next = previousMs == 0 ? 100 : Math.min(max, previousMs * 2);
+        return next / 2 + ThreadLocalRandom.current().nextLong(next / 2 + 1);
+    }
+
+    private void sleep(long ms) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ms);
+        while (running) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return;
+            }
+            LockSupport.parkNanos(left);
+        }
+    }
+
+    private static String describe(Exception e) {
+        String m = e.getMessage();
+        return e instanceof PSQLException || m != null ? m : e.getClass().getSimpleName();
+    }
+
+    /** Reported by the server when another connection streams from the slot. */
+    private static final class SlotBusyException extends Exception {
+        final String pid;
+
+        SlotBusyException(String pid) {
+            super("slot busy, PID " + pid);
+            this.pid = pid;
+        }
+    }
+
+    /** Wraps a failure of the handler so it ends {@link #run()} instead of being retried. */
+    private static final class HandlerException extends Exception {
+        final Exception cause;
+
+        HandlerException(Exception cause) {
+            super(cause);
+            this.cause = cause;
+        }
+    }
+
+}

@@ -1,0 +1,201 @@
+package dev.tidings;
+
+import dev.tidings.event.ChangeEvent;
+import dev.tidings.source.DatabaseUrl;
+import dev.tidings.source.Identifiers;
+import dev.tidings.source.Lsn;
+import dev.tidings.source.SourceConfig;
+import dev.tidings.source.SourceException;
+import dev.tidings.testing.EventCollector;
+import dev.tidings.testing.Json;
+import dev.tidings.testing.Streams;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Guarantees 1–3 of ARCHITECTURE.md: at least once, in order, confirmed only when delivered. */
+class DeliveryGuaranteesTest {
+
+    @Test
+    void restart_with_the_same_slot_resumes_after_the_last_acknowledged_transaction() {
+        try (Streams s = Streams.newDatabase()) {
+            s.sql("CREATE TABLE t (id int PRIMARY KEY)");
+            s.start();
+            s.sql("INSERT INTO t VALUES (1)", "INSERT INTO t VALUES (2)");
+            s.collector.awaitTransactions(2);
+            s.stop();
+            s.sql("INSERT INTO t VALUES (3)", "INSERT INTO t VALUES (4)");
+
+            EventCollector second = new EventCollector();
+            try (Tidings again = Tidings.start(s.config(), second)) {
+                List<ChangeEvent> events = second.await(2);
+                assertThat(events).extracting(e -> Json.row(e.record()).get("id").asInt()).containsExactly(3, 4);
+                sleep(300);
+                assertThat(second.events).hasSize(2);
+            }
+        }
+    }
+
+    @Test
+    void a_failing_listener_stops_the_stream_and_the_transaction_comes_again_with_the_same_ids() throws Exception {
+        try (Streams s = Streams.newDatabase()) {
+            s.sql("CREATE TABLE t (id int PRIMARY KEY)");
+            s.collector.failOn(e -> Json.row(e.record()).get("id").asInt() == 2);
+            s.start();
+            s.sql("INSERT INTO t VALUES (1)");
+            s.transaction("INSERT INTO t VALUES (2)", "INSERT INTO t VALUES (3)");
+            s.collector.awaitTransactions(1);
+            assertThat(s.tidings().await(10_000)).as("the stream ends when the listener throws").isTrue();
+            assertThat(s.tidings().failure()).hasMessageContaining("listener refuses");
+
+            EventCollector second = new EventCollector();
+            try (Tidings again = Tidings.start(s.config(), second)) {
+                List<ChangeEvent> events = second.await(2);
+                assertThat(events).extracting(e -> Json.row(e.record()).get("id").asInt()).containsExactly(2, 3);
+                String firstTryId = s.queryValue("SELECT 1") == null ? null : events.get(0).id();
+                assertThat(events.get(0).id()).isEqualTo(firstTryId).endsWith(":0");
+                assertThat(events.get(1).id()).endsWith(":1");
+            }
+        }
+    }
+
+    @Test
+    void the_slot_never_passes_a_transaction_the_listener_has_not_returned_from() throws Exception {
+        try (Streams s = Streams.newDatabase()) {
+            s.sql("CREATE TABLE t (id int PRIMARY KEY)");
+            CountDownLatch release = new CountDownLatch(1);
+            CountDownLatch inside = new CountDownLatch(1);
+            ChangeListener slow = event -> {
+                if (Json.row(event.record()).get("id").asInt() == 2) {
+                    inside.countDown();
+                    release.await(30, TimeUnit.SECONDS);
+                }
+            };
+            try (Tidings tidings = Tidings.start(s.config(), slow)) {
+                awaitStreaming(tidings);
+                s.sql("INSERT INTO t VALUES (1)");
+                String afterFirst = s.queryValue("SELECT pg_current_wal_insert_lsn()::text");
+                s.sql("INSERT INTO t VALUES (2)");
+                assertThat(inside.await(30, TimeUnit.SECONDS)).isTrue();
+                Lsn secondStart = Lsn.parse(afterFirst);
+                sleep(1500);
+                Lsn confirmed = Lsn.parse(s.queryValue(
+                        "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'tidings'"));
+                assertThat(confirmed.compareTo(secondStart)).as("confirmed %s must not pass %s", confirmed, secondStart)
+                        .isLessThanOrEqualTo(0);
+                release.countDown();
+                awaitConfirmedPast(s, secondStart);
+            }
+        }
+    }
+
+    @Test
+    void an_idle_or_filtered_database_still_confirms_the_server_position() {
+        try (Streams s = Streams.newDatabase()) {
+            s.sql("CREATE TABLE watched (id int PRIMARY KEY)", "CREATE TABLE other (id int PRIMARY KEY)");
+            s.start(s.config().withPublication("tidings", List.of(Identifiers.parseTable("watched"))));
+            s.sql("INSERT INTO other SELECT generate_series(1, 1000)");
+            Lsn after = Lsn.parse(s.queryValue("SELECT pg_current_wal_insert_lsn()::text"));
+            awaitConfirmedPast(s, after);
+            assertThat(s.collector.events).isEmpty();
+        }
+    }
+
+    @Test
+    void a_slow_listener_keeps_the_connection_alive_past_wal_sender_timeout() {
+        try (Streams s = Streams.newDatabase()) {
+            s.sql("CREATE TABLE t (id int PRIMARY KEY)");
+            DatabaseUrl shortTimeout = DatabaseUrl.parse(s.jdbcUrl + "&options=-c%20wal_sender_timeout=1000");
+            SourceConfig config = SourceConfig.of(shortTimeout).withTimeouts(Duration.ofSeconds(2), Duration.ofSeconds(1));
+            EventCollector collector = new EventCollector();
+            ChangeListener slow = event -> {
+                sleep(40);
+                collector.onEvent(event);
+            };
+            try (Tidings tidings = Tidings.start(config, slow)) {
+                awaitStreaming(tidings);
+                s.sql("INSERT INTO t SELECT generate_series(1, 100)");
+                collector.await(100, Duration.ofSeconds(60));
+                sleep(300);
+                assertThat(collector.events).as("no reconnect, so no duplicate").hasSize(100);
+            }
+        }
+    }
+
+    @Test
+    void the_stream_reconnects_after_the_connection_is_killed_and_loses_nothing() {
+        try (Streams s = Streams.newDatabase()) {
+            s.sql("CREATE TABLE t (id int PRIMARY KEY)");
+            s.start();
+            s.sql("INSERT INTO t VALUES (1)");
+            s.collector.awaitTransactions(1);
+            s.sql("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = 'tidings'");
+            s.sql("INSERT INTO t VALUES (2)", "INSERT INTO t VALUES (3)");
+            List<ChangeEvent> events = s.collector.await(3);
+            assertThat(events).extracting(e -> Json.row(e.record()).get("id").asInt()).containsExactly(1, 2, 3);
+        }
+    }
+
+    @Test
+    void a_slot_busy_in_another_process_is_reported_with_its_pid() throws Exception {
+        try (Streams s = Streams.newDatabase()) {
+            s.sql("CREATE TABLE t (id int PRIMARY KEY)");
+            s.start();
+            String pid = s.queryValue("SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'tidings'");
+            try (Tidings second = Tidings.start(s.config(), new EventCollector())) {
+                assertThat(second.await(20_000)).isTrue();
+                assertThat(second.failure()).isInstanceOf(SourceException.class)
+                        .hasMessageContaining("in use by another process (PID " + pid + ")")
+                        .hasMessageContaining("pg_terminate_backend(" + pid + ")");
+            }
+        }
+    }
+
+    @Test
+    void a_slot_of_another_plugin_is_refused_with_the_fix() throws Exception {
+        try (Streams s = Streams.newDatabase()) {
+            s.sql("SELECT pg_create_logical_replication_slot('tidings', 'test_decoding')");
+            try (Tidings t = Tidings.start(s.config(), new EventCollector())) {
+                assertThat(t.await(20_000)).isTrue();
+                assertThat(t.failure()).isInstanceOf(SourceException.class)
+                        .hasMessageContaining("uses the output plugin test_decoding")
+                        .hasMessageContaining("pg_drop_replication_slot('tidings')");
+            }
+        }
+    }
+
+    static void awaitStreaming(Tidings tidings) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!tidings.streaming()) {
+            assertThat(System.nanoTime()).as("stream did not start: %s", tidings.failure()).isLessThan(deadline);
+            sleep(10);
+        }
+    }
+
+    static void awaitConfirmedPast(Streams s, Lsn target) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (true) {
+            Lsn confirmed = Lsn.parse(s.queryValue(
+                    "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'tidings'"));
+            if (confirmed.compareTo(target) >= 0) {
+                return;
+            }
+            assertThat(System.nanoTime()).as("slot confirmed only %s, expected %s", confirmed, target).isLessThan(deadline);
+            sleep(50);
+        }
+    }
+
+    static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+}

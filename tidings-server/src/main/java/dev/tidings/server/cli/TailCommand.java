@@ -1,0 +1,79 @@
+package dev.tidings.server.cli;
+
+import com.fasterxml.jackson.core.JsonEncoding;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.tidings.ChangeListener;
+import dev.tidings.Tidings;
+import dev.tidings.event.ChangeEvent;
+import dev.tidings.event.EventFormat;
+import dev.tidings.event.Transaction;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.BufferedOutputStream;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code tidings tail}: change events as JSON lines on stdout. Output is flushed at every commit,
+ * and a transaction is acknowledged to PostgreSQL only after its lines were flushed, so a restart
+ * with the same slot continues after the last transaction written — at most the transaction cut
+ * off by a crash is written again, with the same ids.
+ */
+@Command(name = "tail", mixinStandardHelpOptions = true,
+        description = "Print every committed change as a JSON line on stdout (logs go to stderr).")
+final class TailCommand implements Callable<Integer> {
+    @Mixin
+    SourceOptions source;
+
+    @Option(names = "--format", defaultValue = "tidings",
+            description = "Event format: tidings, debezium, cloudevents or supabase (default: ${DEFAULT-VALUE})")
+    String format;
+
+    @Override
+    public Integer call() throws Exception {
+        EventFormat eventFormat = EventFormat.named(format);
+        OutputStream stdout = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16);
+        JsonLines lines = new JsonLines(stdout, eventFormat);
+        Tidings tidings = Tidings.start(source.config(), lines);
+        Thread hook = new Thread(tidings::stop, "tidings-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            tidings.await();
+            return 0;
+        } finally {
+            stdout.flush();
+        }
+    }
+
+    /** Writes events as JSON lines; flushes at each commit, which is when the commit is acknowledged. */
+    static final class JsonLines implements ChangeListener {
+        private final OutputStream out;
+        private final EventFormat format;
+        private final JsonGenerator json;
+
+        JsonLines(OutputStream out, EventFormat format) throws IOException {
+            this.out = out;
+            this.format = format;
+            this.json = new JsonFactory().createGenerator(out, JsonEncoding.UTF8)
+                    .configure(JsonGenerator.Feature.AUTO_CLOSE_TARGET, false);
+            json.setRootValueSeparator(null);
+        }
+
+        @Override
+        public void onEvent(ChangeEvent event) throws IOException {
+            format.write(event, json);
+            json.writeRaw('\n');
+        }
+
+        @Override
+        public void onTransaction(Transaction tx) throws IOException {
+            json.flush();
+        }
+    }
+}
