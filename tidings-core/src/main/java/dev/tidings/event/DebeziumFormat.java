@@ -18,9 +18,9 @@ import java.util.Objects;
  * <pre>{@code
  * {"before":null,"after":{"id":5,"title":"buy milk"},
  *  "source":{"version":"…","connector":"postgresql","name":"tidings","ts_ms":1795773600123,
- *            "snapshot":"false","db":"app","sequence":"[\"27340740\",\"27340672\"]",
+ *            "snapshot":"false","db":"app","sequence":"[\"27440068\",\"27440000\"]",
  *            "ts_us":1795773600123456,"ts_ns":1795773600123456000,"schema":"public","table":"todos",
- *            "txId":742,"lsn":27340672,"xmin":null},
+ *            "txId":742,"lsn":27440000,"xmin":null},
  *  "op":"c","ts_ms":1795773600200,"ts_us":…,"ts_ns":…,"transaction":null}
  * }</pre>
  *
@@ -42,8 +42,9 @@ import java.util.Objects;
  *   <li>{@code source.name}: Debezium's {@code topic.prefix} (server name), default {@code tidings}.
  *       {@code source.db}: the database name, given to the constructor; an event does not
  *       carry it, so the default is the empty string. {@code source.version} is the Tidings
- *       version, not a Debezium one. {@code snapshot} is always {@code "false"}, {@code xmin}
- *       always null, {@code transaction} always null (no transaction metadata topic).
+ *       version (from the jar manifest; {@code dev} when run from classes), not a Debezium one.
+ *       {@code snapshot} is always {@code "false"}, {@code xmin} always null, {@code transaction}
+ *       always null (no transaction metadata topic).
  * </ul>
  *
  * <p><b>Known differences from Debezium.</b> Column values are the JSON that {@code to_jsonb()}
@@ -59,7 +60,7 @@ public final class DebeziumFormat implements EventFormat {
     static final DebeziumFormat DEFAULT = new DebeziumFormat();
 
     private static final String VERSION = Objects.requireNonNullElse(
-            DebeziumFormat.class.getPackage().getImplementationVersion(), "0.1.0-SNAPSHOT");
+            DebeziumFormat.class.getPackage().getImplementationVersion(), "dev");
 
     private static final SerializableString BEFORE = new SerializedString("before");
     private static final SerializableString AFTER = new SerializedString("after");

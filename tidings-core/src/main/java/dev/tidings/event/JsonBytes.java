@@ -16,7 +16,7 @@ import java.io.UncheckedIOException;
  * allocation per event is the result array.
  */
 final class JsonBytes {
-    static final JsonFactory FACTORY = JsonFactory.builder().build();
+    private static final JsonFactory FACTORY = JsonFactory.builder().build();
 
     private JsonBytes() {}
 
