@@ -1,11 +1,73 @@
 package dev.tidings.event;
 
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.SerializableString;
+import com.fasterxml.jackson.core.io.SerializedString;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.List;
 
-/** The default event JSON of ARCHITECTURE.md. Placeholder; the implementation follows. */
+/**
+ * The default event JSON, exactly as ARCHITECTURE.md "The event" shows it:
+ *
+ * <pre>{@code
+ * {"id":"0/1A2B3C4:2","op":"insert","schema":"public","table":"todos",
+ *  "key":{"id":5},"record":{"id":5,"title":"buy milk"},"old_record":null,
+ *  "columns":[{"name":"id","type":"int8","key":true},{"name":"title","type":"text","key":false}],
+ *  "unchanged_toast":[],
+ *  "tx":{"xid":742,"commit_lsn":"0/1A2B3C4","commit_time":"2026-11-27T10:00:00.123456Z","index":2},
+ *  "lsn":"0/1A2B380"}
+ * }</pre>
+ *
+ * <ul>
+ *   <li>{@code key}, {@code record}, {@code old_record}: objects over the columns that are present
+ *       (see {@link RowJson}), or null. {@code key} is taken from {@code record}, or from
+ *       {@code old_record} for deletes; null when the table has no key columns, and for
+ *       truncates and messages.
+ *   <li>{@code tx.commit_time}: UTC, always exactly six fraction digits (PostgreSQL's own
+ *       precision), so the string has a fixed width and sorts like the time it names.
+ *   <li>{@code tx.xid}: 0 for a non-transactional message, whose {@code commit_lsn} is its own LSN.
+ *   <li>For {@code op = "message"} (from {@code pg_logical_emit_message}) one more member,
+ *       {@code "message":{"transactional":true,"prefix":"…","content":"…","content_base64":"…"}}.
+ *       {@code content_base64} is always there and always exact: the bytes as sent. {@code content}
+ *       is the same bytes as text when they are valid UTF-8, and null when they are not. Readers
+ *       of text messages (the common case: JSON sent by the application) use {@code content};
+ *       readers of binary messages use {@code content_base64}; nobody has to guess which
+ *       encoding a single field is in. {@code schema} is empty and {@code table} is the prefix,
+ *       as in {@link ChangeEvent}.
+ * </ul>
+ */
 public final class TidingsFormat implements EventFormat {
+    static final TidingsFormat DEFAULT = new TidingsFormat();
+
+    private static final SerializableString ID = new SerializedString("id");
+    private static final SerializableString OP = new SerializedString("op");
+    private static final SerializableString SCHEMA = new SerializedString("schema");
+    private static final SerializableString TABLE = new SerializedString("table");
+    private static final SerializableString KEY = new SerializedString("key");
+    private static final SerializableString RECORD = new SerializedString("record");
+    private static final SerializableString OLD_RECORD = new SerializedString("old_record");
+    private static final SerializableString COLUMNS = new SerializedString("columns");
+    private static final SerializableString NAME = new SerializedString("name");
+    private static final SerializableString TYPE = new SerializedString("type");
+    private static final SerializableString UNCHANGED_TOAST = new SerializedString("unchanged_toast");
+    private static final SerializableString TX = new SerializedString("tx");
+    private static final SerializableString XID = new SerializedString("xid");
+    private static final SerializableString COMMIT_LSN = new SerializedString("commit_lsn");
+    private static final SerializableString COMMIT_TIME = new SerializedString("commit_time");
+    private static final SerializableString INDEX = new SerializedString("index");
+    private static final SerializableString LSN = new SerializedString("lsn");
+    private static final SerializableString MESSAGE = new SerializedString("message");
+    private static final SerializableString TRANSACTIONAL = new SerializedString("transactional");
+    private static final SerializableString PREFIX = new SerializedString("prefix");
+    private static final SerializableString CONTENT = new SerializedString("content");
+    private static final SerializableString CONTENT_BASE64 = new SerializedString("content_base64");
+
     @Override
     public String name() {
         return "tidings";
@@ -13,6 +75,97 @@ public final class TidingsFormat implements EventFormat {
 
     @Override
     public void write(ChangeEvent event, JsonGenerator out) throws IOException {
-        throw new UnsupportedOperationException("not implemented");
+        Transaction tx = event.tx();
+        out.writeStartObject();
+        out.writeFieldName(ID);
+        out.writeString(event.id());
+        out.writeFieldName(OP);
+        out.writeString(event.op().json());
+        out.writeFieldName(SCHEMA);
+        out.writeString(event.schema());
+        out.writeFieldName(TABLE);
+        out.writeString(event.table());
+
+        out.writeFieldName(KEY);
+        RowJson.writeKey(event.record() != null ? event.record() : event.oldRecord(), out);
+        out.writeFieldName(RECORD);
+        RowJson.writeRow(event.record(), out);
+        out.writeFieldName(OLD_RECORD);
+        RowJson.writeRow(event.oldRecord(), out);
+
+        out.writeFieldName(COLUMNS);
+        out.writeStartArray();
+        List<Column> columns = event.columns();
+        for (int i = 0; i < columns.size(); i++) {
+            Column c = columns.get(i);
+            out.writeStartObject();
+            out.writeFieldName(NAME);
+            out.writeString(c.name());
+            out.writeFieldName(TYPE);
+            out.writeString(c.type());
+            out.writeFieldName(KEY);
+            out.writeBoolean(c.key());
+            out.writeEndObject();
+        }
+        out.writeEndArray();
+
+        out.writeFieldName(UNCHANGED_TOAST);
+        out.writeStartArray();
+        List<String> toast = event.unchangedToast();
+        if (toast != null) {
+            for (int i = 0; i < toast.size(); i++) {
+                out.writeString(toast.get(i));
+            }
+        }
+        out.writeEndArray();
+
+        out.writeFieldName(TX);
+        out.writeStartObject();
+        out.writeFieldName(XID);
+        out.writeNumber(tx.xid());
+        out.writeFieldName(COMMIT_LSN);
+        out.writeString(tx.commitLsn().toString());
+        out.writeFieldName(COMMIT_TIME);
+        UtcTimestamp.writeMicros(tx.commitTime(), out);
+        out.writeFieldName(INDEX);
+        out.writeNumber(event.index());
+        out.writeEndObject();
+
+        out.writeFieldName(LSN);
+        out.writeString(event.lsn().toString());
+
+        LogicalMessage message = event.message();
+        if (event.op() == Op.MESSAGE && message != null) {
+            out.writeFieldName(MESSAGE);
+            out.writeStartObject();
+            out.writeFieldName(TRANSACTIONAL);
+            out.writeBoolean(message.transactional());
+            out.writeFieldName(PREFIX);
+            out.writeString(message.prefix());
+            out.writeFieldName(CONTENT);
+            String text = utf8OrNull(message.content());
+            if (text == null) {
+                out.writeNull();
+            } else {
+                out.writeString(text);
+            }
+            out.writeFieldName(CONTENT_BASE64);
+            out.writeString(Base64.getEncoder().encodeToString(message.content()));
+            out.writeEndObject();
+        }
+        out.writeEndObject();
+    }
+
+    /** The bytes as text when they are well-formed UTF-8, else null. */
+    private static String utf8OrNull(byte[] bytes) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            return null;
+        }
     }
 }

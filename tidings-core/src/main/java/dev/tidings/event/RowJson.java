@@ -1,0 +1,74 @@
+package dev.tidings.event;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * Writes rows as JSON objects of column name → value, the one piece every format shares.
+ *
+ * <p>Values are already JSON text as {@code to_jsonb()} renders them, so they are copied with
+ * {@link JsonGenerator#writeRawValue(String)}: numbers keep every digit, nothing is parsed or
+ * re-encoded. An absent value (Java null: an unchanged TOAST column that was not sent, or a
+ * non-key column of an old key) is left out of the object, never written as null or as a
+ * placeholder.
+ */
+final class RowJson {
+    private RowJson() {}
+
+    /** The row's present columns as an object, or JSON null when there is no row. */
+    static void writeRow(Row row, JsonGenerator out) throws IOException {
+        if (row == null) {
+            out.writeNull();
+            return;
+        }
+        List<Column> columns = row.columns();
+        out.writeStartObject();
+        for (int i = 0; i < row.size(); i++) {
+            String value = row.json(i);
+            if (value != null) {
+                out.writeFieldName(columns.get(i).name());
+                out.writeRawValue(value);
+            }
+        }
+        out.writeEndObject();
+    }
+
+    /**
+     * The key columns of {@code source} that are present, as an object; JSON null when there is
+     * no source row or the table has no key columns. Same result as {@link ChangeEvent#key()}
+     * without building a {@link Row}.
+     */
+    static void writeKey(Row source, JsonGenerator out) throws IOException {
+        if (source == null || !hasKey(source.columns())) {
+            out.writeNull();
+            return;
+        }
+        writeKeyObject(source, out);
+    }
+
+    /** The key columns of {@code source} that are present, as an object (empty when none). */
+    static void writeKeyObject(Row source, JsonGenerator out) throws IOException {
+        List<Column> columns = source.columns();
+        out.writeStartObject();
+        for (int i = 0; i < source.size(); i++) {
+            Column column = columns.get(i);
+            String value = source.json(i);
+            if (column.key() && value != null) {
+                out.writeFieldName(column.name());
+                out.writeRawValue(value);
+            }
+        }
+        out.writeEndObject();
+    }
+
+    private static boolean hasKey(List<Column> columns) {
+        for (int i = 0; i < columns.size(); i++) {
+            if (columns.get(i).key()) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
