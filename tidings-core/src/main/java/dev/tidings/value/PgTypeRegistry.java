@@ -91,7 +91,7 @@ public final class PgTypeRegistry implements TypeRegistry {
         return raced != null ? raced : loaded;
     }
 
-    private static Entry load(Connection c, int oid) throws SQLException, UnknownTypeException {
+    static Entry load(Connection c, int oid) throws SQLException, UnknownTypeException {
         int major = c.getMetaData().getDatabaseMajorVersion();
         String isArray = major >= 14
                 ? "t.typsubscript = 'pg_catalog.array_subscript_handler'::pg_catalog.regproc"
@@ -124,9 +124,10 @@ public final class PgTypeRegistry implements TypeRegistry {
                 PgType.Kind kind;
                 List<PgType.Field> fields = List.of();
                 switch (typtype) {
-                    case 'b' -> {
-                        kind = r.getBoolean("is_array") ? PgType.Kind.ARRAY : PgType.Kind.BASE;
-                        element = kind == PgType.Kind.ARRAY ? (int) r.getLong("typelem") : 0;
+                    case 'b', 'p' -> { // the pseudo-type record has a true array type too
+                        boolean array = r.getBoolean("is_array");
+                        kind = array ? PgType.Kind.ARRAY : typtype == 'b' ? PgType.Kind.BASE : PgType.Kind.PSEUDO;
+                        element = array ? (int) r.getLong("typelem") : 0;
                     }
                     case 'c' -> {
                         kind = PgType.Kind.COMPOSITE;
@@ -145,7 +146,7 @@ public final class PgTypeRegistry implements TypeRegistry {
                         kind = PgType.Kind.MULTIRANGE;
                         element = (int) r.getLong("multirange_of");
                     }
-                    default -> kind = PgType.Kind.PSEUDO;
+                    default -> kind = PgType.Kind.PSEUDO; // 'p' and anything newer
                 }
                 return new Entry(new PgType(oid, schema, name, kind, category, element, delimiter, fields),
                         r.getString("json_cast"));
