@@ -71,8 +71,11 @@ import java.util.List;
  *
  * <h2>Cost</h2>
  * Fields are read with absolute gets straight from the buffer (heap buffers: strings decode from
- * the backing array with no copy); per message the only allocations are the record, its strings,
- * and for tuples one array of datums wrapped as a list. No regex, no reflection, no boxing.
+ * the backing array with no copy); per message the allocations are the record and its values
+ * (strings, {@code Lsn}, {@code Instant}, one datum per text or binary column, one array wrapped as
+ * the tuple's list; null and unchanged-TOAST datums are shared singletons). No regex, no reflection,
+ * no boxing. Measured ad hoc at roughly 100-150 ns for a five-column insert; the benchmark belongs
+ * in tidings-bench.
  * On success the buffer's position moves to its limit; on failure it is left where it was.
  */
 public final class PgOutputDecoder {
