@@ -40,6 +40,7 @@ import java.util.regex.Pattern;
  */
 public final class ReplicationSource {
     private static final Logger log = LoggerFactory.getLogger(ReplicationSource.class);
+    private static final long PUSH_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
     private static final Pattern ACTIVE_PID = Pattern.compile("active for PID (\\d+)");
 
     private final SourceConfig config;
@@ -49,6 +50,7 @@ public final class ReplicationSource {
     private volatile Lsn confirmed = Lsn.ZERO;
     private volatile boolean streaming;
     private boolean slotSeen;
+    private long lastPushNanos;
 
     public ReplicationSource(SourceConfig config, MessageHandler handler) {
         this.config = config;
@@ -191,13 +193,24 @@ public final class ReplicationSource {
         }
     }
 
-    private void confirm(PGReplicationStream stream) {
+    /**
+     * Hands the confirmable LSN to pgjdbc, which reports it with its next status update. A new
+     * confirmation is also pushed at once when none was pushed in the last 200 ms, so the server
+     * learns of progress quickly (less to resend after a reconnect, WAL freed sooner) without a
+     * status message per transaction.
+     */
+    private void confirm(PGReplicationStream stream) throws SQLException {
         Lsn lsn = handler.confirmable(Lsn.of(stream.getLastReceiveLSN().asLong()));
         if (lsn.isAfter(confirmed)) {
             LogSequenceNumber l = LogSequenceNumber.valueOf(lsn.value());
             stream.setFlushedLSN(l);
             stream.setAppliedLSN(l);
             confirmed = lsn;
+            long now = System.nanoTime();
+            if (now - lastPushNanos > PUSH_INTERVAL_NANOS) {
+                lastPushNanos = now;
+                stream.forceUpdateStatus();
+            }
         }
     }
 

@@ -19,11 +19,14 @@ public final class Streams implements AutoCloseable {
     public final String jdbcUrl;
     public final DatabaseUrl database;
     public final EventCollector collector = new EventCollector();
+    /** The slot this harness streams from: named after its database, as slots are cluster-wide. */
+    public final String slot;
     private Tidings tidings;
 
     private Streams(String jdbcUrl) {
         this.jdbcUrl = jdbcUrl;
         this.database = DatabaseUrl.parse(jdbcUrl);
+        this.slot = database.database();
     }
 
     /** A fresh database; run setup SQL with {@link #sql} before {@link #start}. */
@@ -32,7 +35,7 @@ public final class Streams implements AutoCloseable {
     }
 
     public SourceConfig config() {
-        return SourceConfig.of(database).withTimeouts(Duration.ofSeconds(2), Duration.ofSeconds(1));
+        return SourceConfig.of(database).withSlot(slot, false).withTimeouts(Duration.ofSeconds(2), Duration.ofSeconds(1));
     }
 
     public Streams start() {
@@ -103,8 +106,26 @@ public final class Streams implements AutoCloseable {
         }
     }
 
+    /** The slot's confirmed_flush_lsn. */
+    public dev.tidings.source.Lsn confirmedFlush() {
+        return dev.tidings.source.Lsn.parse(queryValue(
+                "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = '" + slot + "'"));
+    }
+
+    /** The PID streaming from the slot, or null. */
+    public String activePid() {
+        return queryValue("SELECT active_pid FROM pg_replication_slots WHERE slot_name = '" + slot + "'");
+    }
+
+    /** Stops streaming and drops the slot, so it retains no WAL for the other tests. */
     @Override
     public void close() {
         stop();
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (activePid() != null && System.nanoTime() < deadline) {
+            EventCollector.sleep(20);
+        }
+        sql("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '" + slot
+                + "' AND NOT active");
     }
 }
