@@ -59,13 +59,13 @@ class DatabaseCheckTest {
                 "CREATE TABLE audit (at timestamptz, what text)",
                 "ALTER TABLE audit REPLICA IDENTITY FULL",
                 "CREATE PUBLICATION tidings FOR TABLE todos, audit");
-        List<Finding> findings = check(url, "tidings", "tidings");
+        List<Finding> findings = check(url, "tidings", "healthy_check_slot");
 
         // Slots are cluster-wide; other tests' slots may show up here, so only this database's checks count.
-        assertThat(findings).filteredOn(f -> !f.subject().startsWith("slot ") || f.subject().equals("slot 'tidings'"))
+        assertThat(findings).filteredOn(f -> !f.subject().startsWith("slot ") || f.subject().equals("slot 'healthy_check_slot'"))
                 .allSatisfy(f -> assertThat(f.severity()).as(f.toString()).isEqualTo(Severity.OK));
         assertThat(find(findings, "publication tidings").message()).contains("2 table(s)", "public.audit", "public.todos");
-        assertThat(find(findings, "slot 'tidings'").message()).contains("does not exist yet");
+        assertThat(find(findings, "slot 'healthy_check_slot'").message()).contains("does not exist yet");
         assertThat(find(findings, "wal_level").message()).isEqualTo("logical");
     }
 
