@@ -47,8 +47,9 @@ public final class Tidings implements AutoCloseable {
             }
 
             @Override
-            public void commit(Transaction tx) throws Exception {
+            public void commit(Transaction tx, Acknowledgement ack) throws Exception {
                 listener.onTransaction(tx);
+                ack.acknowledge();
             }
         };
         this.pipeline = new Pipeline(new PgTypeRegistry(config.database().jdbcUrl(), config.database().properties()), delivery, tableFilter(config), 4096);

@@ -14,7 +14,7 @@ import dev.tidings.source.Lsn;
  * and an idle or fully filtered database then does not pile up WAL.
  *
  * <p>Threads: {@link #dispatched} and {@link #confirmable} are called by the source thread,
- * {@link #acknowledged} by the delivery thread.
+ * {@link #acknowledged} by whichever thread the delivery acknowledges on, in commit order.
  */
 final class Checkpointer {
     private long dispatched;
@@ -25,14 +25,19 @@ final class Checkpointer {
         dispatched++;
     }
 
-    void acknowledged(Lsn ackLsn) {
+    synchronized void acknowledged(Lsn ackLsn) {
         acknowledged = Lsn.max(acknowledged, ackLsn);
         acknowledgedCount++;
     }
 
+    /** True when every dispatched transaction was acknowledged. Source thread only. */
+    boolean allAcknowledged() {
+        return acknowledgedCount == dispatched;
+    }
+
     Lsn confirmable(Lsn serverWalEnd, boolean inTransaction) {
         Lsn acked = acknowledged;
-        if (!inTransaction && acknowledgedCount == dispatched) {
+        if (!inTransaction && allAcknowledged()) {
             return Lsn.max(acked, serverWalEnd);
         }
         return acked;

@@ -104,7 +104,7 @@ public final class Pipeline implements MessageHandler {
     public void streamEnding(KeepAlive keepAlive) throws Exception {
         long lastKeepAlive = System.nanoTime();
         long deadline = lastKeepAlive + TimeUnit.SECONDS.toNanos(30);
-        while (delivered != queued && failure == null && System.nanoTime() < deadline) {
+        while ((delivered != queued || !checkpointer.allAcknowledged()) && failure == null && System.nanoTime() < deadline) {
             Thread.sleep(2);
             if (System.nanoTime() - lastKeepAlive > TimeUnit.SECONDS.toNanos(1)) {
                 keepAlive.keepAlive();
@@ -138,7 +138,7 @@ public final class Pipeline implements MessageHandler {
 
     private void deliverLoop() {
         try {
-            while (true) {
+            while (failure == null) {
                 Object item = queue.take();
                 if (item == STOP) {
                     return;
@@ -150,18 +150,34 @@ public final class Pipeline implements MessageHandler {
                             delivery.change(c.event());
                         }
                     }
-                    case StreamItem.Commit c -> {
-                        delivery.commit(c.tx());
-                        checkpointer.acknowledged(c.ackLsn());
-                    }
+                    case StreamItem.Commit c -> delivery.commit(c.tx(), new Delivery.Acknowledgement() {
+                        @Override
+                        public void acknowledge() {
+                            checkpointer.acknowledged(c.ackLsn());
+                        }
+
+                        @Override
+                        public void fail(Exception cause) {
+                            Pipeline.this.fail(cause);
+                        }
+                    });
                 }
                 delivered++;
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Exception e) {
+            fail(e);
+        }
+    }
+
+    private synchronized void fail(Exception e) {
+        if (failure == null) {
             failure = e;
             queue.clear();
+            if (Thread.currentThread() != thread) {
+                thread.interrupt();
+            }
             onFailure.run();
         }
     }

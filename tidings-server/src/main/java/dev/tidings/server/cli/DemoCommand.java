@@ -59,7 +59,7 @@ final class DemoCommand implements Callable<Integer> {
         System.err.println("""
                 tidings demo: the sample app (users, posts, comments, votes) writes %s changes/s to
                   %s
-                Change it yourself too, e.g.:  psql -h %s -p %d -U %s %s -c "UPDATE posts SET title = 'hi' WHERE id = 1"
+                Change it yourself too, e.g.:  psql -h %s -p %d -U %s %s -c "UPDATE demo.posts SET title = 'hi' WHERE id = 1"
                 Events follow on stdout, one JSON line each. Ctrl-C stops.
                 """.formatted(rate, database, database.host(), database.port(), database.user(), database.database()));
         OutputStream stdout = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16);
