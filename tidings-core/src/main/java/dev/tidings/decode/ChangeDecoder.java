@@ -184,7 +184,7 @@ public final class ChangeDecoder {
         try {
             return values.toJson(rel.typeOids()[column], text);
         } catch (UnknownTypeException e) {
-            return JsonText.string(text);
+            return JsonValueConverter.jsonString(text);
         }
     }
 

@@ -7,7 +7,6 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 
 /**
  * Diagnoses a database for change data capture and says, for each problem, the SQL that fixes it.
@@ -184,23 +183,23 @@ public final class DatabaseCheck {
     private void checkRole() throws SQLException {
         boolean replication = "t".equals(single("SELECT rolreplication FROM pg_roles WHERE rolname = current_user"));
         if (superuser || replication) {
-            findings.add(Finding.ok("role " + quoteIdent(user), superuser ? "superuser" : "has REPLICATION"));
+            findings.add(Finding.ok("role " + Identifiers.quote(user), superuser ? "superuser" : "has REPLICATION"));
             return;
         }
         if (platform == Platform.RDS) {
             boolean member = "t".equals(single("SELECT pg_has_role(current_user, 'rds_replication', 'member')"));
             if (member) {
-                findings.add(Finding.ok("role " + quoteIdent(user), "member of rds_replication"));
+                findings.add(Finding.ok("role " + Identifiers.quote(user), "member of rds_replication"));
             } else {
-                findings.add(Finding.error("role " + quoteIdent(user),
+                findings.add(Finding.error("role " + Identifiers.quote(user),
                         "cannot open a replication connection: on RDS it needs the rds_replication role",
-                        "GRANT rds_replication TO " + quoteIdent(user) + ";"));
+                        "GRANT rds_replication TO " + Identifiers.quote(user) + ";"));
             }
             return;
         }
-        findings.add(Finding.error("role " + quoteIdent(user),
+        findings.add(Finding.error("role " + Identifiers.quote(user),
                 "has neither REPLICATION nor superuser, so it cannot open a replication connection or create a slot",
-                "ALTER ROLE " + quoteIdent(user) + " WITH REPLICATION;"
+                "ALTER ROLE " + Identifiers.quote(user) + " WITH REPLICATION;"
                         + (platform == Platform.SELF_MANAGED ? ""
                         : "\n-- on a managed service, grant the provider's replication role instead")));
     }
@@ -208,7 +207,7 @@ public final class DatabaseCheck {
     // ---- publication and tables -----------------------------------------------------------------
 
     private void checkPublication() throws SQLException {
-        String subject = "publication " + quoteIdent(publication);
+        String subject = "publication " + Identifiers.quote(publication);
         String columns = "puballtables, pubinsert, pubupdate, pubdelete, "
                 + (version >= 110000 ? "pubtruncate" : "false AS pubtruncate")
                 + ", pg_get_userbyid(pubowner) AS owner";
@@ -238,10 +237,10 @@ public final class DatabaseCheck {
         if (tables.isEmpty() && !allTables) {
             findings.add(Finding.warn(subject,
                     "publishes no tables, so no change will ever reach Tidings",
-                    "ALTER PUBLICATION " + quoteIdent(publication) + " ADD TABLE <schema>.<table>;"
+                    "ALTER PUBLICATION " + Identifiers.quote(publication) + " ADD TABLE <schema>.<table>;"
                             + "\n-- or, as a superuser, publish everything:"
-                            + "\nDROP PUBLICATION " + quoteIdent(publication) + "; CREATE PUBLICATION "
-                            + quoteIdent(publication) + " FOR ALL TABLES;"));
+                            + "\nDROP PUBLICATION " + Identifiers.quote(publication) + "; CREATE PUBLICATION "
+                            + Identifiers.quote(publication) + " FOR ALL TABLES;"));
         } else {
             findings.add(Finding.ok(subject, (allTables ? "all tables (" + tables.size() + " now)" : tables.size() + " table(s)")
                     + ", publishes " + String.join(", ", actions) + (allTables ? "" : ": " + summarize(tables))));
@@ -252,7 +251,7 @@ public final class DatabaseCheck {
     }
 
     private void reportMissingPublication(String subject) throws SQLException {
-        String create = "CREATE PUBLICATION " + quoteIdent(publication) + " FOR ALL TABLES;";
+        String create = "CREATE PUBLICATION " + Identifiers.quote(publication) + " FOR ALL TABLES;";
         if (superuser) {
             findings.add(Finding.ok(subject, "does not exist yet; Tidings will create it"));
             return;
@@ -268,15 +267,15 @@ public final class DatabaseCheck {
                     "does not exist, and this role lacks CREATE on the database, so Tidings cannot create it",
                     "-- as a superuser:\n" + create
                             + "\n-- or let this role create it for the tables it owns:"
-                            + "\nGRANT CREATE ON DATABASE " + quoteIdent(database) + " TO "
-                            + quoteIdent(user) + ";"));
+                            + "\nGRANT CREATE ON DATABASE " + Identifiers.quote(database) + " TO "
+                            + Identifiers.quote(user) + ";"));
         }
     }
 
     private record PublishedTable(String schema, String name, char replicaIdentity, boolean hasPrimaryKey,
                                   boolean hasIdentityIndex, String candidateIndex, boolean canSelect) {
         String qualified() {
-            return quoteIdent(schema) + "." + quoteIdent(name);
+            return Identifiers.quote(schema) + "." + Identifiers.quote(name);
         }
     }
 
@@ -342,7 +341,7 @@ public final class DatabaseCheck {
             String full = "ALTER TABLE " + t.qualified() + " REPLICA IDENTITY FULL;";
             String fix = t.candidateIndex != null
                     ? "-- use the unique index it has as its key:\nALTER TABLE " + t.qualified()
-                    + " REPLICA IDENTITY USING INDEX " + quoteIdent(t.candidateIndex) + ";"
+                    + " REPLICA IDENTITY USING INDEX " + Identifiers.quote(t.candidateIndex) + ";"
                     + "\n-- or send whole old rows on update and delete:\n" + full
                     : "-- best, give it a primary key:\nALTER TABLE " + t.qualified() + " ADD PRIMARY KEY (<key columns>);"
                     + "\n-- or send whole old rows on update and delete:\n" + full;
@@ -358,7 +357,7 @@ public final class DatabaseCheck {
         if (!t.canSelect) {
             findings.add(Finding.warn(subject,
                     "this role may not SELECT from it; streaming works, but snapshots and backfills of it fail",
-                    "GRANT SELECT ON " + t.qualified() + " TO " + quoteIdent(user) + ";"));
+                    "GRANT SELECT ON " + t.qualified() + " TO " + Identifiers.quote(user) + ";"));
         }
     }
 
@@ -396,13 +395,13 @@ public final class DatabaseCheck {
             }
         }
         if (slot != null && !namedFound) {
-            findings.add(Finding.ok("slot " + quoteLiteral(slot), "does not exist yet; Tidings creates it (pgoutput) on first start"));
+            findings.add(Finding.ok("slot " + Identifiers.literal(slot), "does not exist yet; Tidings creates it (pgoutput) on first start"));
         }
     }
 
     private void checkNamedSlot(Slot s) {
-        String subject = "slot " + quoteLiteral(s.name);
-        String drop = "SELECT pg_drop_replication_slot(" + quoteLiteral(s.name) + ");";
+        String subject = "slot " + Identifiers.literal(s.name);
+        String drop = "SELECT pg_drop_replication_slot(" + Identifiers.literal(s.name) + ");";
         if (!"logical".equals(s.type)) {
             findings.add(Finding.error(subject, "is a " + s.type + " slot; Tidings needs a logical slot",
                     "Choose another slot name with --slot, or, if nothing uses this slot:\n" + drop));
@@ -410,8 +409,8 @@ public final class DatabaseCheck {
         }
         if (!database.equals(s.database)) {
             findings.add(Finding.error(subject,
-                    "belongs to database " + quoteIdent(s.database) + "; a logical slot decodes only its own database",
-                    "Choose another slot name with --slot, or connect to database " + quoteIdent(s.database) + "."));
+                    "belongs to database " + Identifiers.quote(s.database) + "; a logical slot decodes only its own database",
+                    "Choose another slot name with --slot, or connect to database " + Identifiers.quote(s.database) + "."));
             return;
         }
         if (!"pgoutput".equals(s.plugin)) {
@@ -451,11 +450,11 @@ public final class DatabaseCheck {
     }
 
     private void checkOtherSlot(Slot s) {
-        String subject = "slot " + quoteLiteral(s.name);
+        String subject = "slot " + Identifiers.literal(s.name);
         String where = "logical".equals(s.type)
-                ? s.type + " (" + s.plugin + ", database " + quoteIdent(s.database) + ")"
+                ? s.type + " (" + s.plugin + ", database " + Identifiers.quote(s.database) + ")"
                 : s.type;
-        String drop = "SELECT pg_drop_replication_slot(" + quoteLiteral(s.name) + ");";
+        String drop = "SELECT pg_drop_replication_slot(" + Identifiers.literal(s.name) + ");";
         if (isInvalidated(s)) {
             findings.add(Finding.warn(subject, where + ", invalidated" + invalidationDetail(s)
                     + "; it can never be read again and only takes up a slot", drop));
@@ -490,52 +489,6 @@ public final class DatabaseCheck {
     }
 
     // ---- SQL text -----------------------------------------------------------------------------------
-
-    /** Keywords that PostgreSQL's quote_ident quotes (all but the unreserved ones), up to PostgreSQL 18. */
-    private static final Set<String> KEYWORDS = Set.of(
-            // reserved
-            "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "both", "case", "cast",
-            "check", "collate", "column", "constraint", "create", "current_catalog", "current_date", "current_role",
-            "current_time", "current_timestamp", "current_user", "default", "deferrable", "desc", "distinct", "do",
-            "else", "end", "except", "false", "fetch", "for", "foreign", "from", "grant", "group", "having", "in",
-            "initially", "intersect", "into", "lateral", "leading", "limit", "localtime", "localtimestamp", "not",
-            "null", "offset", "on", "only", "or", "order", "placing", "primary", "references", "returning", "select",
-            "session_user", "some", "symmetric", "system_user", "table", "then", "to", "trailing", "true", "union",
-            "unique", "user", "using", "variadic", "when", "where", "window", "with",
-            // type or function names
-            "authorization", "binary", "collation", "concurrently", "cross", "current_schema", "freeze", "full",
-            "ilike", "inner", "is", "isnull", "join", "left", "like", "natural", "notnull", "outer", "overlaps",
-            "right", "similar", "tablesample", "verbose",
-            // column names
-            "between", "bigint", "bit", "boolean", "char", "character", "coalesce", "dec", "decimal", "exists",
-            "extract", "float", "greatest", "grouping", "inout", "int", "integer", "interval", "json", "json_array",
-            "json_arrayagg", "json_exists", "json_object", "json_objectagg", "json_query", "json_scalar",
-            "json_serialize", "json_table", "json_value", "least", "merge_action", "national", "nchar", "none",
-            "normalize", "numeric", "out", "overlay", "position", "precision", "real", "row", "setof", "smallint",
-            "substring", "time", "timestamp", "treat", "trim", "values", "varchar", "xmlattributes", "xmlconcat",
-            "xmlelement", "xmlexists", "xmlforest", "xmlnamespaces", "xmlparse", "xmlpi", "xmlroot", "xmlserialize",
-            "xmltable");
-
-    /**
-     * An identifier as PostgreSQL's {@code quote_ident} writes it: bare when it is lower case
-     * letters, digits and underscores, not starting with a digit, and not a keyword; otherwise in
-     * double quotes with inner double quotes doubled.
-     */
-    public static String quoteIdent(String identifier) {
-        boolean safe = !identifier.isEmpty() && !KEYWORDS.contains(identifier);
-        for (int i = 0; safe && i < identifier.length(); i++) {
-            char ch = identifier.charAt(i);
-            safe = (ch >= 'a' && ch <= 'z') || ch == '_' || (i > 0 && ch >= '0' && ch <= '9');
-        }
-        return safe ? identifier : '"' + identifier.replace("\"", "\"\"") + '"';
-    }
-
-    /** A string literal as PostgreSQL's {@code quote_literal} writes it, safe whatever standard_conforming_strings says. */
-    public static String quoteLiteral(String value) {
-        String quoted = "'" + value.replace("'", "''") + "'";
-        return value.indexOf('\\') < 0 ? quoted : "E" + quoted.replace("\\", "\\\\");
-    }
-
     /** Bytes for people: {@code 0 bytes}, {@code 512 bytes}, {@code 16 MB}, {@code 1.5 GB} (powers of 1024, as pg_size_pretty). */
     static String bytes(Long n) {
         if (n == null) {

@@ -2,20 +2,57 @@ package dev.tidings.source;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 /** SQL identifier quoting and parsing of {@code schema.table} names as users type them. */
 public final class Identifiers {
     private Identifiers() {}
 
-    /** Quotes an identifier the way {@code quote_ident} does when it must: always, which is never wrong. */
+    /** Keywords that PostgreSQL's quote_ident quotes (all but the unreserved ones), up to PostgreSQL 18. */
+    private static final Set<String> KEYWORDS = Set.of(
+            // reserved
+            "all", "analyse", "analyze", "and", "any", "array", "as", "asc", "asymmetric", "both", "case", "cast",
+            "check", "collate", "column", "constraint", "create", "current_catalog", "current_date", "current_role",
+            "current_time", "current_timestamp", "current_user", "default", "deferrable", "desc", "distinct", "do",
+            "else", "end", "except", "false", "fetch", "for", "foreign", "from", "grant", "group", "having", "in",
+            "initially", "intersect", "into", "lateral", "leading", "limit", "localtime", "localtimestamp", "not",
+            "null", "offset", "on", "only", "or", "order", "placing", "primary", "references", "returning", "select",
+            "session_user", "some", "symmetric", "system_user", "table", "then", "to", "trailing", "true", "union",
+            "unique", "user", "using", "variadic", "when", "where", "window", "with",
+            // type or function names
+            "authorization", "binary", "collation", "concurrently", "cross", "current_schema", "freeze", "full",
+            "ilike", "inner", "is", "isnull", "join", "left", "like", "natural", "notnull", "outer", "overlaps",
+            "right", "similar", "tablesample", "verbose",
+            // column names
+            "between", "bigint", "bit", "boolean", "char", "character", "coalesce", "dec", "decimal", "exists",
+            "extract", "float", "greatest", "grouping", "inout", "int", "integer", "interval", "json", "json_array",
+            "json_arrayagg", "json_exists", "json_object", "json_objectagg", "json_query", "json_scalar",
+            "json_serialize", "json_table", "json_value", "least", "merge_action", "national", "nchar", "none",
+            "normalize", "numeric", "out", "overlay", "position", "precision", "real", "row", "setof", "smallint",
+            "substring", "time", "timestamp", "treat", "trim", "values", "varchar", "xmlattributes", "xmlconcat",
+            "xmlelement", "xmlexists", "xmlforest", "xmlnamespaces", "xmlparse", "xmlpi", "xmlroot", "xmlserialize",
+            "xmltable");
+
+    /**
+     * An identifier as PostgreSQL's {@code quote_ident} writes it: bare when it is lower case
+     * letters, digits and underscores, not starting with a digit, and not a keyword; otherwise in
+     * double quotes with inner double quotes doubled.
+     */
     public static String quote(String identifier) {
-        return '"' + identifier.replace("\"", "\"\"") + '"';
+        boolean safe = !identifier.isEmpty() && !KEYWORDS.contains(identifier);
+        for (int i = 0; safe && i < identifier.length(); i++) {
+            char ch = identifier.charAt(i);
+            safe = (ch >= 'a' && ch <= 'z') || ch == '_' || (i > 0 && ch >= '0' && ch <= '9');
+        }
+        return safe ? identifier : '"' + identifier.replace("\"", "\"\"") + '"';
     }
 
-    /** A string literal for SQL text sent in simple query mode. */
+    /** A string literal as PostgreSQL's {@code quote_literal} writes it, safe whatever standard_conforming_strings says. */
     public static String literal(String value) {
-        return "'" + value.replace("'", "''") + "'";
+        String quoted = "'" + value.replace("'", "''") + "'";
+        return value.indexOf('\\') < 0 ? quoted : "E" + quoted.replace("\\", "\\\\");
     }
+
 
     /**
      * Parses a table name as written on the command line: {@code todos}, {@code public.todos},

@@ -57,6 +57,16 @@ public final class JsonValueConverter {
         writer(typeOid).write(text, out);
     }
 
+    /**
+     * The value as a JSON string of its text, escaped as PostgreSQL escapes: what to_jsonb gives for
+     * any type without a rule of its own, and so the fallback for a type that cannot be resolved.
+     */
+    public static String jsonString(String text) {
+        StringBuilder out = new StringBuilder(text.length() + 2);
+        JsonText.appendString(out, text);
+        return out.toString();
+    }
+
     ValueWriter writer(int oid) throws UnknownTypeException {
         boolean system = oid >= 0 && oid < FIRST_NORMAL_OID;
         ValueWriter w = system ? systemWriters.get(oid) : userWriters.get(oid);

@@ -34,12 +34,12 @@ class DatabaseCheckTest {
                 ps.setString(2, name);
                 try (ResultSet rs = ps.executeQuery()) {
                     rs.next();
-                    assertThat(DatabaseCheck.quoteIdent(name)).as("quote_ident(%s)", name).isEqualTo(rs.getString(1));
-                    assertThat(DatabaseCheck.quoteLiteral(name)).as("quote_literal(%s)", name).isEqualTo(rs.getString(2));
+                    assertThat(Identifiers.quote(name)).as("quote_ident(%s)", name).isEqualTo(rs.getString(1));
+                    assertThat(Identifiers.literal(name)).as("quote_literal(%s)", name).isEqualTo(rs.getString(2));
                 }
             }
         }
-        assertThat(DatabaseCheck.quoteLiteral("a\\b'c")).isEqualTo("E'a\\\\b''c'");
+        assertThat(Identifiers.literal("a\\b'c")).isEqualTo("E'a\\\\b''c'");
     }
 
     @Test
@@ -87,7 +87,7 @@ class DatabaseCheckTest {
     void role_without_replication_is_an_error_with_alter_role_fix() throws SQLException {
         String url = TestPostgres.newDatabase();
         String role = "check user ✓" + ProcessHandle.current().pid();
-        String quoted = DatabaseCheck.quoteIdent(role);
+        String quoted = Identifiers.quote(role);
         TestPostgres.execute(url, "CREATE ROLE " + quoted + " LOGIN");
         try {
             List<Finding> findings;

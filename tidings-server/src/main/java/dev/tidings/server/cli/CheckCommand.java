@@ -1,6 +1,7 @@
 package dev.tidings.server.cli;
 
 import dev.tidings.source.DatabaseCheck;
+import dev.tidings.source.Identifiers;
 import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.Finding;
 import picocli.CommandLine.Command;
@@ -74,8 +75,8 @@ public final class CheckCommand implements Callable<Integer> {
             return EXIT_ERRORS;
         }
 
-        out.println("Checking " + url + " for publication " + DatabaseCheck.quoteIdent(publication)
-                + " and slot " + DatabaseCheck.quoteLiteral(slot));
+        out.println("Checking " + url + " for publication " + Identifiers.quote(publication)
+                + " and slot " + Identifiers.literal(slot));
         out.println();
         int width = findings.stream().mapToInt(f -> f.subject().length()).max().orElse(0);
         int warnings = 0;
