@@ -6,7 +6,8 @@ process.stdin.resume();
 const { RealtimeClient } = require('rt2');
 const [url, event, schema, table, filter] = process.argv.slice(2);
 const client = new RealtimeClient(url, {
-  params: { apikey: process.env.APIKEY || 'no-key', ...(process.env.VSN ? { vsn: process.env.VSN } : {}) },
+  params: { apikey: process.env.APIKEY || 'no-key' },
+  ...(process.env.VSN ? { vsn: process.env.VSN } : {}),
   transport: require('ws'),
   heartbeatIntervalMs: 1000,
 });

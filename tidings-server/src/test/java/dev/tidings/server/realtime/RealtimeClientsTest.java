@@ -59,7 +59,7 @@ class RealtimeClientsTest {
 
     @Test
     void v1_client_gets_inserts_updates_and_deletes_of_a_table_topic() throws Exception {
-        try (NodeClient client = NodeClient.run(Map.of(), "v1-listen.js", serve.ws(""), "realtime:public:todos", "*")) {
+        try (NodeClient client = NodeClient.run(Map.of(), "v1-listen.js", serve.socket(), "realtime:public:todos", "*")) {
             client.await("SUBSCRIBED");
             serve.sql("INSERT INTO todos (id, title) VALUES (5, 'buy milk')",
                     "INSERT INTO notes (body) VALUES ('not this one')",
@@ -79,7 +79,7 @@ class RealtimeClientsTest {
 
     @Test
     void v1_client_with_an_eq_filter_topic_gets_only_that_row() throws Exception {
-        try (NodeClient client = NodeClient.run(Map.of(), "v1-listen.js", serve.ws(""), "realtime:public:todos:id=eq.5", "UPDATE")) {
+        try (NodeClient client = NodeClient.run(Map.of(), "v1-listen.js", serve.socket(), "realtime:public:todos:id=eq.5", "UPDATE")) {
             client.await("SUBSCRIBED");
             serve.sql("INSERT INTO todos (id, title) VALUES (4, 'a'), (5, 'b'), (50, 'c')",
                     "UPDATE todos SET done = true");
@@ -93,7 +93,7 @@ class RealtimeClientsTest {
 
     @Test
     void v2_client_gets_postgres_changes_after_the_subscribed_system_message() throws Exception {
-        try (NodeClient client = NodeClient.run(Map.of(), "v2-listen.js", serve.ws(""), "*", "public", "todos")) {
+        try (NodeClient client = NodeClient.run(Map.of(), "v2-listen.js", serve.socket(), "*", "public", "todos")) {
             client.await("SUBSCRIBED");
             JsonNode system = payloads(List.of(client.await("SYSTEM "))).get(0);
             assertThat(system.get("message").asText()).isEqualTo("Subscribed to PostgreSQL");
@@ -111,7 +111,7 @@ class RealtimeClientsTest {
 
     @Test
     void v2_client_filter_compares_numbers_as_numbers_and_applies_to_deletes() throws Exception {
-        try (NodeClient client = NodeClient.run(Map.of(), "v2-listen.js", serve.ws(""), "*", "public", "todos", "id=gt.10")) {
+        try (NodeClient client = NodeClient.run(Map.of(), "v2-listen.js", serve.socket(), "*", "public", "todos", "id=gt.10")) {
             client.await("SYSTEM ");
             // as text, '9' > '10'; as numbers it is not
             serve.sql("INSERT INTO todos (id, title) VALUES (9, 'nine'), (100, 'hundred')",
@@ -145,7 +145,7 @@ class RealtimeClientsTest {
 
     @Test
     void v2_client_with_a_bad_filter_reports_the_servers_reason() throws Exception {
-        try (NodeClient client = NodeClient.run(Map.of(), "v2-listen.js", serve.ws(""), "*", "public", "todos", "id=eq.abc")) {
+        try (NodeClient client = NodeClient.run(Map.of(), "v2-listen.js", serve.socket(), "*", "public", "todos", "id=eq.abc")) {
             String line = client.await("CHANNEL_ERROR");
             assertThat(line).contains("'abc' is not a valid int8");
         }

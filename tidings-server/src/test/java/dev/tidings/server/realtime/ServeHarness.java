@@ -56,8 +56,14 @@ final class ServeHarness implements AutoCloseable {
         return new ServeHarness(url, server);
     }
 
+    /** The endpoint as realtime-js clients take it: they add {@code /websocket} themselves. */
+    String socket() {
+        return "ws://127.0.0.1:" + server.port() + "/socket";
+    }
+
+    /** The full WebSocket URL, for raw clients. */
     String ws(String query) {
-        return "ws://127.0.0.1:" + server.port() + "/socket/websocket" + (query.isEmpty() ? "" : "?" + query);
+        return socket() + "/websocket" + (query.isEmpty() ? "" : "?" + query);
     }
 
     String http(String path) {
