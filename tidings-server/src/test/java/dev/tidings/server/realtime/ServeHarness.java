@@ -31,6 +31,11 @@ final class ServeHarness implements AutoCloseable {
 
     /** @param settings extra settings by canonical path (see ServeConfigLoader.SETTINGS) */
     static ServeHarness start(Map<String, String> settings) throws Exception {
+        return start(settings, null);
+    }
+
+    /** @param yaml a config file's text, or null */
+    static ServeHarness start(Map<String, String> settings, String yaml) throws Exception {
         String url = TestPostgres.newDatabase();
         TestPostgres.execute(url,
                 "CREATE TABLE todos (id bigint PRIMARY KEY, title text, done boolean NOT NULL DEFAULT false, "
@@ -44,7 +49,13 @@ final class ServeHarness implements AutoCloseable {
         flags.put("replication.slot", "serve_test_" + ProcessHandle.current().pid() + "_" + slots.incrementAndGet());
         flags.put("replication.temporary", "true");
         flags.putAll(settings);
-        TidingsServer server = TidingsServer.start(ServeConfigLoader.load(flags, Map.of(), null));
+        java.nio.file.Path file = null;
+        if (yaml != null) {
+            file = java.nio.file.Files.createTempFile("tidings-serve", ".yaml");
+            java.nio.file.Files.writeString(file, yaml);
+            file.toFile().deleteOnExit();
+        }
+        TidingsServer server = TidingsServer.start(ServeConfigLoader.load(flags, Map.of(), file));
         long deadline = System.nanoTime() + 30_000_000_000L;
         while (!server.streaming()) {
             if (System.nanoTime() > deadline) {
