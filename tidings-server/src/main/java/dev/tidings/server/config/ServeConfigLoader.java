@@ -140,6 +140,10 @@ public final class ServeConfigLoader {
         String secret = v.get("auth.jwt_secret");
         String jwks = v.get("auth.jwks_url");
         boolean haveKey = secret != null || jwks != null;
+        if (secret != null && secret.getBytes(java.nio.charset.StandardCharsets.UTF_8).length < 32) {
+            throw new IllegalArgumentException("JWT_SECRET (auth.jwt_secret) is shorter than 32 bytes, too short for HS256; "
+                    + "use a random string of 32 or more characters, as Supabase does");
+        }
         Boolean secureGiven = bool(v, "auth.secure_channels");
         boolean secure = secureGiven != null ? secureGiven : haveKey;
         if (secure && !haveKey) {

@@ -100,7 +100,7 @@ final class RawSocket implements AutoCloseable {
         while (true) {
             String m = messages.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             if (m == null) {
-                throw new AssertionError("no matching message within 15 s; got: " + seen);
+                throw new AssertionError("no matching message within 15 s; the last ones: " + lastSeen());
             }
             seen.add(m);
             JsonNode node = JSON.readTree(m);
@@ -108,6 +108,11 @@ final class RawSocket implements AutoCloseable {
                 return node;
             }
         }
+    }
+
+    private List<String> lastSeen() {
+        return seen.subList(Math.max(0, seen.size() - 3), seen.size()).stream()
+                .map(m -> m.length() > 300 ? m.substring(0, 300) + "…" : m).toList();
     }
 
     /** The next vsn 1.0.0 message with this event. */
