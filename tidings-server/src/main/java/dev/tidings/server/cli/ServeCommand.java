@@ -75,8 +75,12 @@ final class ServeCommand implements Callable<Integer> {
             server.await();
             return 0;
         } finally {
-            Runtime.getRuntime().removeShutdownHook(hook);
-            server.close();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+                server.close();
+            } catch (IllegalStateException shuttingDown) {
+                // the hook closes the server
+            }
         }
     }
 }

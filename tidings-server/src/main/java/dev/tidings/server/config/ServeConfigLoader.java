@@ -262,22 +262,22 @@ public final class ServeConfigLoader {
         if (!root.isObject()) {
             throw new IllegalArgumentException("the config file " + file + " must be a YAML map (db:, server:, replication:, auth:, …)");
         }
-        root.fields().forEachRemaining(section -> {
+        root.properties().forEach(section -> {
             if (!section.getValue().isObject()) {
                 throw unknown(file, section.getKey());
             }
-            section.getValue().fields().forEachRemaining(e -> {
+            section.getValue().properties().forEach(e -> {
                 String path = section.getKey() + "." + e.getKey();
                 JsonNode n = e.getValue();
                 if (path.equals("auth.roles")) {
-                    n.fields().forEachRemaining(r -> {
+                    n.properties().forEach(r -> {
                         List<String> patterns = new ArrayList<>();
                         (r.getValue().isArray() ? r.getValue() : new ObjectMapper().createArrayNode().add(r.getValue()))
                                 .forEach(p -> patterns.add(p.asText()));
                         roles.put(r.getKey(), patterns);
                     });
                 } else if (path.equals("auth.rows")) {
-                    n.fields().forEachRemaining(r -> rows.put(r.getKey(), r.getValue().asText()));
+                    n.properties().forEach(r -> rows.put(r.getKey(), r.getValue().asText()));
                 } else if (SETTINGS.stream().anyMatch(s -> s.path().equals(path))) {
                     if (n.isArray()) {
                         List<String> items = new ArrayList<>();

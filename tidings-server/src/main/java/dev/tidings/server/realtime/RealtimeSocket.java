@@ -97,8 +97,9 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
     }
 
     @Override
-    public void onWebSocketClose(int statusCode, String reason) {
+    public void onWebSocketClose(int statusCode, String reason, org.eclipse.jetty.websocket.api.Callback callback) {
         closeAll();
+        callback.succeed();
     }
 
     @Override

@@ -148,8 +148,10 @@ class ProtocolTest {
     @Test
     void an_oversized_frame_closes_that_connection_only() throws Exception {
         try (RawSocket c = RawSocket.open(serve.ws(""))) {
-            c.send("{\"topic\":\"phoenix\",\"event\":\"heartbeat\",\"payload\":{\"pad\":\"" + "x".repeat(2 << 20) + "\"},\"ref\":\"1\"}");
-            assertThat(c.closed.get(10, TimeUnit.SECONDS)).isEqualTo(1009);
+            c.sendIgnoringFailure("{\"topic\":\"phoenix\",\"event\":\"heartbeat\",\"payload\":{\"pad\":\""
+                    + "x".repeat(2 << 20) + "\"},\"ref\":\"1\"}");
+            // 1009 "message too big"; or, when the server closed while the client was still writing, an I/O error
+            assertThat(c.closed.get(10, TimeUnit.SECONDS)).isIn(1009, -1);
         }
         bystanderStillReceives();
     }

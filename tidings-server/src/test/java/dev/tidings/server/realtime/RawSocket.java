@@ -94,6 +94,15 @@ final class RawSocket implements AutoCloseable {
         return this;
     }
 
+    /** Sends, not minding that the server may close the connection midway. */
+    void sendIgnoringFailure(String text) {
+        try {
+            socket.sendText(text, true).get(10, TimeUnit.SECONDS);
+        } catch (Exception expected) {
+            // the server closed first
+        }
+    }
+
     /** The next message whose JSON satisfies {@code wanted}; others are skipped. */
     JsonNode await(Predicate<JsonNode> wanted) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
