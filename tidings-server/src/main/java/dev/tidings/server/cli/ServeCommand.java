@@ -1,0 +1,86 @@
+package dev.tidings.server.cli;
+
+import dev.tidings.server.config.ServeConfig;
+import dev.tidings.server.config.ServeConfigLoader;
+import dev.tidings.server.http.TidingsServer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code tidings serve}: the Supabase Realtime–compatible WebSocket server, Server-Sent Events and
+ * a health check, on one port. Settings come from flags, environment variables (those of the
+ * Realtime image too) and a YAML file; see {@link ServeConfigLoader}.
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = {"Serve changes over Realtime WebSockets (/socket/websocket, /realtime/v1/websocket) and SSE (/events).",
+                "Environment: DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD DB_SSL PORT SLOT_NAME TEMPORARY_SLOT PUBLICATIONS "
+                        + "SECURE_CHANNELS JWT_SECRET JWKS_URL MAX_REPLICATION_LAG_MB DATABASE_URL"})
+final class ServeCommand implements Callable<Integer> {
+    @Option(names = "--config", paramLabel = "FILE", description = "YAML settings file")
+    Path config;
+
+    @Option(names = "--db", paramLabel = "URL", description = "Database URL (else DATABASE_URL, or DB_HOST …)")
+    String db;
+
+    @Option(names = "--port", description = "HTTP port (default 4000, or PORT)")
+    String port;
+
+    @Option(names = "--bind", paramLabel = "ADDRESS", description = "Listen address (default 0.0.0.0)")
+    String bind;
+
+    @Option(names = "--slot", description = "Persistent replication slot (default: a temporary one)")
+    String slot;
+
+    @Option(names = "--temporary", arity = "0..1", fallbackValue = "true", description = "Temporary slot: true/false")
+    String temporary;
+
+    @Option(names = "--publication", description = "Publication (default supabase_realtime)")
+    String publication;
+
+    @Option(names = "--tables", paramLabel = "SCHEMA.TABLE,…", description = "Tables of a publication created here")
+    String tables;
+
+    @Option(names = "--secure-channels", arity = "0..1", fallbackValue = "true", description = "Require JWTs: true/false")
+    String secure;
+
+    @Option(names = "--jwt-secret", paramLabel = "SECRET", description = "HS256/384/512 secret")
+    String jwtSecret;
+
+    @Option(names = "--jwks-url", paramLabel = "URL", description = "JWK set URL for RS256/ES256 tokens")
+    String jwksUrl;
+
+    @Override
+    public Integer call() throws Exception {
+        Map<String, String> flags = new LinkedHashMap<>();
+        flags.put("db.url", db);
+        flags.put("server.port", port);
+        flags.put("server.bind", bind);
+        flags.put("replication.slot", slot);
+        flags.put("replication.temporary", temporary);
+        flags.put("replication.publication", publication);
+        flags.put("replication.tables", tables);
+        flags.put("auth.secure_channels", secure);
+        flags.put("auth.jwt_secret", jwtSecret);
+        flags.put("auth.jwks_url", jwksUrl);
+        ServeConfig settings = ServeConfigLoader.load(flags, System.getenv(), config);
+        TidingsServer server = TidingsServer.start(settings);
+        Thread hook = new Thread(server::close, "tidings-serve-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            server.await();
+            return 0;
+        } finally {
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+                server.close();
+            } catch (IllegalStateException shuttingDown) {
+                // the hook closes the server
+            }
+        }
+    }
+}

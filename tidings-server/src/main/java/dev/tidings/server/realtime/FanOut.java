@@ -1,0 +1,206 @@
+package dev.tidings.server.realtime;
+
+import dev.tidings.ChangeListener;
+import dev.tidings.event.ChangeEvent;
+import dev.tidings.event.EventFormat;
+import dev.tidings.source.Identifiers.TableName;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Hands each committed change to the live subscribers (WebSocket channels, SSE streams) that
+ * asked for its table.
+ *
+ * <p>Design. Runs on the replication stream's delivery thread and never blocks it: subscribers
+ * only enqueue into their own bounded {@link Outbox}. Subscriptions are indexed by table, by
+ * schema and "everything", so a change costs a look-up plus the subscribers that asked for its
+ * table — unrelated subscribers cost nothing. Each subscriber registers under scopes that do not
+ * overlap (a channel with a schema-wide binding is not also listed under that schema's tables),
+ * so it sees each change once. An event is serialized at most once per format
+ * ({@link EventBytes}), lazily, and the same bytes go to every subscriber.
+ *
+ * <p>This consumer is live, not durable: returning from {@link #onEvent} acknowledges, whether or
+ * not any socket wrote the change out. Registration is thread-safe (copy-on-write lists: joins are
+ * rare, changes are many).
+ */
+public final class FanOut implements ChangeListener {
+    private static final Logger log = LoggerFactory.getLogger(FanOut.class);
+
+    /** Receives changes on the fan-out thread; must not block. */
+    public interface Subscriber {
+        void deliver(ChangeEvent event, EventBytes bytes);
+
+        /** The replication stream ended and will not come back in this process. */
+        default void streamEnded(String reason) {}
+    }
+
+    /** Which changes a registration is for: one table, one schema ({@code table} null) or all (both null). */
+    public record Scope(String schema, String table) {
+        public static final Scope ALL = new Scope(null, null);
+
+        boolean covers(Scope other) {
+            return schema == null || (schema.equals(other.schema) && (table == null || table.equals(other.table)));
+        }
+
+        /** The scopes among {@code scopes} not covered by another one, without duplicates. */
+        public static List<Scope> minimal(List<Scope> scopes) {
+            List<Scope> out = new ArrayList<>();
+            for (Scope s : scopes) {
+                boolean covered = scopes.stream().anyMatch(o -> !o.equals(s) && o.covers(s));
+                if (!covered && !out.contains(s)) {
+                    out.add(s);
+                }
+            }
+            return out;
+        }
+    }
+
+    /** An event's serializations, made on first use and shared by every subscriber. */
+    public static final class EventBytes {
+        private final ChangeEvent event;
+        private final List<EventFormat> formats = new ArrayList<>(2);
+        private final List<byte[]> bytes = new ArrayList<>(2);
+
+        EventBytes(ChangeEvent event) {
+            this.event = event;
+        }
+
+        /** The event in {@code format}; check {@code format.supports(op)} first. */
+        public byte[] in(EventFormat format) {
+            for (int i = 0; i < formats.size(); i++) {
+                if (formats.get(i) == format) {
+                    return bytes.get(i);
+                }
+            }
+            byte[] b = format.toBytes(event);
+            formats.add(format);
+            bytes.add(b);
+            return b;
+        }
+    }
+
+    private final Map<TableName, List<Subscriber>> byTable = new ConcurrentHashMap<>();
+    private final Map<String, List<Subscriber>> bySchema = new ConcurrentHashMap<>();
+    private final List<Subscriber> everything = new CopyOnWriteArrayList<>();
+    private final List<Runnable> waitingForLive = new CopyOnWriteArrayList<>();
+    private final BooleanSupplier live;
+
+    /**
+     * @param live   true while the replication stream is connected, so that a change committed from
+     *               now on will be delivered
+     * @param timers runs the check of callers waiting for the stream to be live
+     */
+    public FanOut(BooleanSupplier live, ScheduledExecutorService timers) {
+        this.live = live;
+        timers.scheduleWithFixedDelay(this::releaseWaiting, 20, 20, TimeUnit.MILLISECONDS);
+    }
+
+    public void subscribe(Subscriber subscriber, List<Scope> scopes) {
+        for (Scope s : scopes) {
+            list(s).add(subscriber);
+        }
+    }
+
+    public void unsubscribe(Subscriber subscriber, List<Scope> scopes) {
+        for (Scope s : scopes) {
+            list(s).remove(subscriber);
+        }
+    }
+
+    /**
+     * Runs {@code action} once the replication stream is live: at once if it is, else as soon as it
+     * connects. Subscribe first: then no change committed after {@code action} runs is missed.
+     */
+    public void whenLive(Runnable action) {
+        if (live.getAsBoolean()) {
+            action.run();
+        } else {
+            waitingForLive.add(action);
+        }
+    }
+
+    private void releaseWaiting() {
+        if (!waitingForLive.isEmpty() && live.getAsBoolean()) {
+            for (Runnable r : waitingForLive) {
+                waitingForLive.remove(r);
+                try {
+                    r.run();
+                } catch (RuntimeException e) {
+                    log.warn("a subscriber failed when the stream became live", e);
+                }
+            }
+        }
+    }
+
+    private List<Subscriber> list(Scope s) {
+        if (s.schema() == null) {
+            return everything;
+        }
+        if (s.table() == null) {
+            return bySchema.computeIfAbsent(s.schema(), k -> new CopyOnWriteArrayList<>());
+        }
+        return byTable.computeIfAbsent(new TableName(s.schema(), s.table()), k -> new CopyOnWriteArrayList<>());
+    }
+
+    @Override
+    public void onEvent(ChangeEvent event) {
+        List<Subscriber> table = byTable.get(new TableName(event.schema(), event.table()));
+        List<Subscriber> schema = bySchema.get(event.schema());
+        if (everything.isEmpty() && (table == null || table.isEmpty()) && (schema == null || schema.isEmpty())) {
+            return;
+        }
+        EventBytes bytes = new EventBytes(event);
+        deliver(everything, event, bytes);
+        if (schema != null) {
+            deliver(schema, event, bytes);
+        }
+        if (table != null) {
+            deliver(table, event, bytes);
+        }
+    }
+
+    private static void deliver(List<Subscriber> subscribers, ChangeEvent event, EventBytes bytes) {
+        for (Subscriber s : subscribers) {
+            try {
+                s.deliver(event, bytes);
+            } catch (RuntimeException e) {
+                log.warn("subscriber {} failed on event {}; it is skipped", s, event.id(), e);
+            }
+        }
+    }
+
+    /** Tells every subscriber that the stream ended. */
+    public void streamEnded(String reason) {
+        Set<Subscriber> all = Collections.newSetFromMap(new IdentityHashMap<>());
+        all.addAll(everything);
+        bySchema.values().forEach(all::addAll);
+        byTable.values().forEach(all::addAll);
+        for (Subscriber s : all) {
+            s.streamEnded(reason);
+        }
+    }
+
+    /** How many subscriptions are registered (for tests and health). */
+    public int size() {
+        int n = everything.size();
+        for (List<Subscriber> l : bySchema.values()) {
+            n += l.size();
+        }
+        for (List<Subscriber> l : byTable.values()) {
+            n += l.size();
+        }
+        return n;
+    }
+}

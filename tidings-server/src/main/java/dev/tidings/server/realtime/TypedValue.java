@@ -1,0 +1,196 @@
+package dev.tidings.server.realtime;
+
+import java.math.BigDecimal;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.LocalTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeFormatterBuilder;
+import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoField;
+import java.util.Locale;
+
+
+/**
+ * Reads a row value ({@code to_jsonb} text) and a filter literal as comparable values of the
+ * column's type, so that {@code id=gt.9} is numeric ({@code 10 > 9}), {@code done=eq.t} is the
+ * boolean true and {@code at=lt.2024-05-01 12:00+02} compares instants.
+ *
+ * <ul>
+ *   <li>numbers ({@code int2 int4 int8 oid float4 float8 numeric}): exact decimals; PostgreSQL's
+ *       order for the specials: {@code -Infinity} &lt; numbers &lt; {@code Infinity} &lt; {@code NaN}.
+ *   <li>{@code bool}: {@code true/false}, also {@code t/f}, {@code yes/no}, {@code on/off}, {@code 1/0}.
+ *   <li>{@code timestamptz} (instants; a literal without offset is UTC), {@code timestamp},
+ *       {@code date}, {@code time}; {@code ±infinity} ordered around every finite value.
+ *   <li>{@code uuid}: any case.
+ *   <li>everything else (text, varchar, enums, json, arrays, …): the JSON string's text, or the
+ *       JSON text itself for non-strings, compared by code point — not by the database's
+ *       collation, and enums not in declaration order.
+ * </ul>
+ * A value that does not read as its type yields null (no match; for literals, a filter error).
+ */
+final class TypedValue {
+    private TypedValue() {}
+
+    /** Keeps ±infinity and NaN in PostgreSQL's order around the finite values. */
+    private record Ranked(int rank, Comparable<Object> value) implements Comparable<Ranked> {
+        static final Ranked MINUS_INFINITY = new Ranked(-1, null);
+        static final Ranked INFINITY = new Ranked(1, null);
+        static final Ranked NAN = new Ranked(2, null);
+
+        @SuppressWarnings("unchecked")
+        static Ranked of(Comparable<?> value) {
+            return new Ranked(0, (Comparable<Object>) value);
+        }
+
+        @Override
+        public int compareTo(Ranked o) {
+            if (rank != o.rank) {
+                return Integer.compare(rank, o.rank);
+            }
+            return rank == 0 ? value.compareTo(o.value) : 0;
+        }
+    }
+
+    private enum Kind { NUMBER, BOOL, TIMESTAMPTZ, TIMESTAMP, DATE, TIME, UUID, TEXT }
+
+    private static final DateTimeFormatter DATE_TIME = new DateTimeFormatterBuilder()
+            .parseCaseInsensitive()
+            .append(DateTimeFormatter.ISO_LOCAL_DATE)
+            .optionalStart().appendLiteral('T').optionalEnd()
+            .optionalStart().appendLiteral(' ').optionalEnd()
+            .optionalStart().append(DateTimeFormatter.ISO_LOCAL_TIME).optionalEnd()
+            .optionalStart().appendOffset("+HH:MM:ss", "Z").optionalEnd()
+            .optionalStart().appendOffset("+HHmm", "Z").optionalEnd()
+            .optionalStart().appendOffset("+HH", "Z").optionalEnd()
+            .parseDefaulting(ChronoField.HOUR_OF_DAY, 0)
+            .toFormatter(Locale.ROOT);
+
+    private static Kind kind(String type) {
+        return switch (type) {
+            case "int2", "int4", "int8", "oid", "float4", "float8", "numeric" -> Kind.NUMBER;
+            case "bool" -> Kind.BOOL;
+            case "timestamptz" -> Kind.TIMESTAMPTZ;
+            case "timestamp" -> Kind.TIMESTAMP;
+            case "date" -> Kind.DATE;
+            case "time" -> Kind.TIME;
+            case "uuid" -> Kind.UUID;
+            default -> Kind.TEXT;
+        };
+    }
+
+    /** The row value, given as {@code to_jsonb} text (not {@code null}), or null if unreadable. */
+    @SuppressWarnings("unchecked")
+    static Comparable<Object> fromJson(String json, String type) {
+        String text = json.startsWith("\"") ? unescape(json) : json;
+        if (text == null) {
+            return null;
+        }
+        Kind kind = kind(type);
+        return (Comparable<Object>) (kind == Kind.TEXT && !json.startsWith("\"") ? json : read(text, kind));
+    }
+
+    /** The filter literal read as a value of {@code type}, or null when it is not one. */
+    static Object literal(String text, String type) {
+        return read(text, kind(type));
+    }
+
+    private static Comparable<?> read(String text, Kind kind) {
+        try {
+            return switch (kind) {
+                case NUMBER -> number(text);
+                case BOOL -> bool(text);
+                case TIMESTAMPTZ -> special(text) != null ? special(text) : Ranked.of(instant(text));
+                case TIMESTAMP -> special(text) != null ? special(text)
+                        : Ranked.of(LocalDateTime.parse(text.strip(), DATE_TIME));
+                case DATE -> special(text) != null ? special(text) : Ranked.of(LocalDate.parse(text.strip(), DATE_TIME));
+                case TIME -> LocalTime.parse(text.strip());
+                case UUID -> java.util.UUID.fromString(text.strip()).toString();
+                case TEXT -> text;
+            };
+        } catch (DateTimeParseException | IllegalArgumentException | ArithmeticException e) {
+            return null;
+        }
+    }
+
+    private static Ranked number(String text) {
+        String t = text.strip();
+        return switch (t.toLowerCase(Locale.ROOT)) {
+            case "nan" -> Ranked.NAN;
+            case "infinity", "+infinity", "inf" -> Ranked.INFINITY;
+            case "-infinity", "-inf" -> Ranked.MINUS_INFINITY;
+            default -> Ranked.of(new BigDecimal(t));
+        };
+    }
+
+    private static Boolean bool(String text) {
+        return switch (text.strip().toLowerCase(Locale.ROOT)) {
+            case "true", "t", "yes", "y", "on", "1" -> Boolean.TRUE;
+            case "false", "f", "no", "n", "off", "0" -> Boolean.FALSE;
+            default -> throw new IllegalArgumentException("not a boolean");
+        };
+    }
+
+    private static Ranked special(String text) {
+        return switch (text.strip().toLowerCase(Locale.ROOT)) {
+            case "infinity", "+infinity" -> Ranked.INFINITY;
+            case "-infinity" -> Ranked.MINUS_INFINITY;
+            default -> null;
+        };
+    }
+
+    private static java.time.Instant instant(String text) {
+        var parsed = DATE_TIME.parseBest(text.strip(), OffsetDateTime::from, LocalDateTime::from, LocalDate::from);
+        if (parsed instanceof OffsetDateTime odt) {
+            return odt.toInstant();
+        }
+        if (parsed instanceof LocalDateTime ldt) {
+            return ldt.toInstant(ZoneOffset.UTC);
+        }
+        return ((LocalDate) parsed).atStartOfDay().toInstant(ZoneOffset.UTC);
+    }
+
+    /** The text of a JSON string literal, or null when it is malformed. */
+    static String unescape(String json) {
+        if (json.length() < 2 || json.charAt(json.length() - 1) != '"') {
+            return null;
+        }
+        if (json.indexOf('\\') < 0) {
+            return json.substring(1, json.length() - 1);
+        }
+        StringBuilder b = new StringBuilder(json.length());
+        for (int i = 1; i < json.length() - 1; i++) {
+            char c = json.charAt(i);
+            if (c != '\\') {
+                b.append(c);
+                continue;
+            }
+            if (++i >= json.length() - 1) {
+                return null;
+            }
+            char e = json.charAt(i);
+            switch (e) {
+                case '"', '\\', '/' -> b.append(e);
+                case 'b' -> b.append('\b');
+                case 'f' -> b.append('\f');
+                case 'n' -> b.append('\n');
+                case 'r' -> b.append('\r');
+                case 't' -> b.append('\t');
+                case 'u' -> {
+                    if (i + 4 >= json.length()) {
+                        return null;
+                    }
+                    b.append((char) Integer.parseInt(json.substring(i + 1, i + 5), 16));
+                    i += 4;
+                }
+                default -> {
+                    return null;
+                }
+            }
+        }
+        return b.toString();
+    }
+
+}

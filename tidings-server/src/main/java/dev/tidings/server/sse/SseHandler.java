@@ -1,0 +1,208 @@
+package dev.tidings.server.sse;
+
+import dev.tidings.event.ChangeEvent;
+import dev.tidings.event.EventFormat;
+import dev.tidings.server.realtime.AccessPolicy;
+import dev.tidings.server.realtime.FanOut;
+import dev.tidings.server.realtime.Filter;
+import dev.tidings.server.realtime.Outbox;
+import dev.tidings.server.realtime.RealtimeService;
+import dev.tidings.source.Identifiers;
+import dev.tidings.source.Identifiers.TableName;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.Fields;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+/**
+ * {@code GET /events}: changes as Server-Sent Events, for clients that want plain HTTP
+ * ({@code curl -N}, {@code EventSource}).
+ *
+ * <pre>
+ * GET /events?tables=public.todos,public.users&amp;filter=done=is.false&amp;format=tidings
+ *
+ * id: 0/1A2B3C4:0
+ * event: insert
+ * data: {"id":"0/1A2B3C4:0","op":"insert",…}
+ * </pre>
+ *
+ * Parameters: {@code tables} (comma-separated; default every table), {@code filter} (the Realtime
+ * filter syntax, applied to every table of the stream), {@code format} ({@code tidings} default,
+ * {@code debezium}, {@code cloudevents}, {@code supabase}); with secure channels a token as
+ * {@code apikey}/{@code token} parameter, {@code x-api-key} or {@code Authorization: Bearer}
+ * header (401/403 otherwise), whose role and row policies apply. The stream is live: there is no
+ * replay, {@code Last-Event-ID} is not used. A comment line keeps idle streams open through
+ * proxies and finds dead clients. Each stream has the same bounded send queue as a WebSocket:
+ * a client that does not keep up gets an {@code event: error} and the stream ends.
+ */
+public final class SseHandler extends Handler.Abstract.NonBlocking {
+    private static final byte[] KEEPALIVE = ": keepalive\n\n".getBytes(StandardCharsets.US_ASCII);
+
+    private final RealtimeService service;
+    private final Duration keepAlive;
+
+    public SseHandler(RealtimeService service, Duration keepAlive) {
+        this.service = service;
+        this.keepAlive = keepAlive;
+    }
+
+    @Override
+    public boolean handle(Request request, Response response, Callback callback) {
+        if (!Request.getPathInContext(request).equals("/events")) {
+            return false;
+        }
+        if (!request.getMethod().equals("GET")) {
+            return plain(response, callback, 405, "use GET /events?tables=schema.table&filter=…&format=…");
+        }
+        Fields q = Request.extractQueryParameters(request);
+        RealtimeService.Admission admission = service.admit(q.getValue("apikey"), q.getValue("token"),
+                request.getHeaders().get("x-api-key"), request.getHeaders().get(HttpHeader.AUTHORIZATION));
+        if (!admission.admitted()) {
+            return plain(response, callback, admission.status(), admission.reason());
+        }
+        AccessPolicy.Grant grant = service.policy().grant(admission.token() == null ? Map.of() : admission.token().claims());
+        EventFormat format;
+        Filter filter;
+        List<FanOut.Scope> scopes = new ArrayList<>();
+        try {
+            format = EventFormat.named(q.getValue("format") == null ? "tidings" : q.getValue("format"));
+            filter = Filter.parse(q.getValue("filter"));
+            String tables = q.getValue("tables");
+            if (tables == null || tables.isBlank()) {
+                if (!grant.anyTable()) {
+                    return plain(response, callback, 403, "role '" + grant.role() + "' may not subscribe to any table");
+                }
+                scopes.add(FanOut.Scope.ALL);
+            } else {
+                for (String t : tables.split(",")) {
+                    TableName name = Identifiers.parseTable(t.strip());
+                    String refusal = grant.refusal(name.schema(), name.table());
+                    if (refusal != null) {
+                        return plain(response, callback, 403, refusal);
+                    }
+                    scopes.add(new FanOut.Scope(name.schema(), name.table()));
+                }
+            }
+        } catch (IllegalArgumentException e) {
+            return plain(response, callback, 400, e.getMessage());
+        }
+        response.setStatus(200);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream; charset=utf-8");
+        response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
+        new Stream(response, callback, format, filter, grant, FanOut.Scope.minimal(scopes)).start();
+        return true;
+    }
+
+    private static boolean plain(Response response, Callback callback, int status, String message) {
+        response.setStatus(status);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; charset=utf-8");
+        response.write(true, ByteBuffer.wrap((message + "\n").getBytes(StandardCharsets.UTF_8)), callback);
+        return true;
+    }
+
+    /** One open stream: a fan-out subscriber writing through its own bounded outbox. */
+    private final class Stream implements FanOut.Subscriber, Outbox.Transport {
+        private final Response response;
+        private final Callback callback;
+        private final EventFormat format;
+        private final Filter filter;
+        private final AccessPolicy.Grant grant;
+        private final List<FanOut.Scope> scopes;
+        private final Outbox outbox;
+        private final AtomicBoolean ended = new AtomicBoolean();
+        private ScheduledFuture<?> keepAliveTask;
+
+        Stream(Response response, Callback callback, EventFormat format, Filter filter, AccessPolicy.Grant grant,
+               List<FanOut.Scope> scopes) {
+            this.response = response;
+            this.callback = callback;
+            this.format = format;
+            this.filter = filter;
+            this.grant = grant;
+            this.scopes = scopes;
+            this.outbox = new Outbox(this, service.sendQueueBytes(), service.sendQueueFrames(), service.timers());
+        }
+
+        void start() {
+            outbox.offer("retry: 2000\n\n".getBytes(StandardCharsets.US_ASCII), null, null);
+            service.fanOut().subscribe(this, scopes);
+            long ms = keepAlive.toMillis();
+            keepAliveTask = service.timers().scheduleWithFixedDelay(() -> outbox.offer(KEEPALIVE, null, null),
+                    ms, ms, TimeUnit.MILLISECONDS);
+        }
+
+        @Override
+        public void deliver(ChangeEvent event, FanOut.EventBytes bytes) {
+            if (!format.supports(event.op()) || !filter.matches(event) || !grant.admits(event)) {
+                return;
+            }
+            byte[] json = bytes.in(format);
+            byte[] head = ("id: " + event.id() + "\nevent: " + event.op().json() + "\ndata: ").getBytes(StandardCharsets.UTF_8);
+            byte[] frame = new byte[head.length + json.length + 2];
+            System.arraycopy(head, 0, frame, 0, head.length);
+            System.arraycopy(json, 0, frame, head.length, json.length);
+            frame[frame.length - 2] = '\n';
+            frame[frame.length - 1] = '\n';
+            outbox.offer(frame, this::farewell, "the client did not keep up");
+        }
+
+        @Override
+        public void streamEnded(String reason) {
+            outbox.closeAfter(("event: error\ndata: {\"message\":" + quote(reason) + "}\n\n").getBytes(StandardCharsets.UTF_8),
+                    reason);
+        }
+
+        private byte[] farewell() {
+            return ("event: error\ndata: {\"message\":\"Disconnected: this client did not read changes as fast as they came\"}\n\n")
+                    .getBytes(StandardCharsets.UTF_8);
+        }
+
+        @Override
+        public void write(ByteBuffer bytes, Runnable done, Consumer<Throwable> failed) {
+            response.write(false, bytes, Callback.from(done, failed));
+        }
+
+        @Override
+        public void close(String reason) {
+            if (end()) {
+                response.write(true, ByteBuffer.allocate(0), callback);
+            }
+        }
+
+        @Override
+        public void abort() {
+            if (end()) {
+                callback.failed(new java.io.IOException("SSE stream aborted"));
+            }
+        }
+
+        private boolean end() {
+            if (!ended.compareAndSet(false, true)) {
+                return false;
+            }
+            service.fanOut().unsubscribe(this, scopes);
+            if (keepAliveTask != null) {
+                keepAliveTask.cancel(false);
+            }
+            outbox.discard();
+            return true;
+        }
+
+        private static String quote(String s) {
+            return new String(com.fasterxml.jackson.core.io.JsonStringEncoder.getInstance().quoteAsString(s));
+        }
+    }
+}

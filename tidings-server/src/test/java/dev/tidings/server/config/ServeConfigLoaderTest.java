@@ -1,0 +1,102 @@
+package dev.tidings.server.config;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Settings from the Realtime image's environment, YAML and flags; bad values fail with the setting's name. */
+class ServeConfigLoaderTest {
+    private static final String SECRET = "0123456789abcdef0123456789abcdef";
+
+    private static ServeConfig env(Map<String, String> env) {
+        return ServeConfigLoader.load(Map.of(), env, null);
+    }
+
+    @Test
+    void the_seeds_docker_run_environment_works_unchanged() {
+        ServeConfig c = env(Map.of("DB_HOST", "host.docker.internal", "DB_NAME", "wiki", "DB_USER", "scottp",
+                "DB_PASSWORD", "", "DB_PORT", "5432", "PORT", "4000", "HOSTNAME", "localhost",
+                "SECRET_KEY_BASE", "SOMETHING_SUPER_SECRET"));
+        assertThat(c.database().toString()).isEqualTo("postgresql://scottp@host.docker.internal:5432/wiki");
+        assertThat(c.port()).isEqualTo(4000);
+        assertThat(c.temporarySlot()).as("no SLOT_NAME: a temporary slot, as the image").isTrue();
+        assertThat(c.publication()).isEqualTo("supabase_realtime");
+        assertThat(c.secureChannels()).isFalse();
+    }
+
+    @Test
+    void realtime_variables_map_to_settings() {
+        Map<String, String> e = new HashMap<>(Map.of("DB_HOST", "db", "DB_SSL", "true", "SLOT_NAME", "realtime",
+                "PUBLICATIONS", "[\"my_pub\"]", "SECURE_CHANNELS", "true", "JWT_SECRET", SECRET,
+                "MAX_REPLICATION_LAG_MB", "100"));
+        ServeConfig c = env(e);
+        assertThat(c.slot()).isEqualTo("realtime");
+        assertThat(c.temporarySlot()).isFalse();
+        assertThat(c.publication()).isEqualTo("my_pub");
+        assertThat(c.secureChannels()).isTrue();
+        assertThat(c.database().parameters()).containsEntry("sslmode", "require");
+        assertThat(c.maxReplicationLagMb()).isEqualTo(100);
+        e.put("TEMPORARY_SLOT", "true");
+        assertThat(env(e).temporarySlot()).isTrue();
+    }
+
+    @Test
+    void flags_win_over_environment_which_wins_over_yaml(@TempDir Path dir) throws Exception {
+        Path yaml = dir.resolve("tidings.yaml");
+        Files.writeString(yaml, """
+                db:
+                  url: postgresql://app@yaml:5432/app
+                server:
+                  port: 5000
+                replication:
+                  slot: from_yaml
+                  tables: [public.todos, public.users]
+                auth:
+                  jwt_secret: %s
+                  roles:
+                    authenticated: [public.todos]
+                  rows:
+                    public.todos: user_id=eq.{sub}
+                """.formatted(SECRET));
+        ServeConfig c = ServeConfigLoader.load(Map.of("server.port", "6000"), Map.of("SLOT_NAME", "from_env"), yaml);
+        assertThat(c.port()).isEqualTo(6000);
+        assertThat(c.slot()).isEqualTo("from_env");
+        assertThat(c.database().host()).isEqualTo("yaml");
+        assertThat(c.tables()).hasSize(2);
+        assertThat(c.secureChannels()).as("a key configured: secure by default").isTrue();
+        assertThat(c.roles()).containsEntry("authenticated", java.util.List.of("public.todos"));
+        assertThat(c.rowPolicies()).containsEntry("public.todos", "user_id=eq.{sub}");
+    }
+
+    @Test
+    void invalid_or_unknown_values_fail_at_start_naming_the_setting(@TempDir Path dir) throws Exception {
+        Map<String, String> db = Map.of("DB_HOST", "db");
+        assertThatThrownBy(() -> env(Map.of())).hasMessageContaining("no database given");
+        assertThatThrownBy(() -> env(with(db, "PORT", "http"))).hasMessageContaining("PORT (server.port) must be a whole number");
+        assertThatThrownBy(() -> env(with(db, "SECURE_CHANNELS", "yes"))).hasMessageContaining("SECURE_CHANNELS (auth.secure_channels) must be true or false");
+        assertThatThrownBy(() -> env(with(db, "SECURE_CHANNELS", "true"))).hasMessageContaining("no key is configured");
+        assertThatThrownBy(() -> env(with(db, "JWT_SECRET", "short"))).hasMessageContaining("shorter than 32 bytes");
+        assertThatThrownBy(() -> env(with(db, "PUBLICATIONS", "[\"a\",\"b\"]"))).hasMessageContaining("exactly one publication");
+        assertThatThrownBy(() -> env(with(db, "MAX_REPLICATION_LAG_MB", "-1"))).hasMessageContaining("MAX_REPLICATION_LAG_MB");
+        assertThatThrownBy(() -> env(with(db, "SLOT_NAME", "Bad-Name"))).hasMessageContaining("slot name 'Bad-Name'");
+        assertThatThrownBy(() -> env(with(db, "TIDINGS_PROT", "1"))).hasMessageContaining("unknown environment variable TIDINGS_PROT");
+        Path yaml = dir.resolve("bad.yaml");
+        Files.writeString(yaml, "server:\n  prot: 4000\n");
+        assertThatThrownBy(() -> ServeConfigLoader.load(Map.of(), db, yaml)).hasMessageContaining("unknown setting 'server.prot'");
+        Files.writeString(yaml, "auth:\n  rows:\n    public.todos: user_id=like.{sub}\n");
+        assertThatThrownBy(() -> ServeConfigLoader.load(Map.of(), db, yaml)).hasMessageContaining("unknown operator 'like'");
+    }
+
+    private static Map<String, String> with(Map<String, String> base, String key, String value) {
+        Map<String, String> m = new HashMap<>(base);
+        m.put(key, value);
+        return m;
+    }
+}

@@ -1,0 +1,107 @@
+package dev.tidings.server.realtime;
+
+import dev.tidings.event.ChangeEvent;
+import dev.tidings.event.Column;
+import dev.tidings.event.Op;
+import dev.tidings.event.Row;
+import dev.tidings.event.Transaction;
+import dev.tidings.source.Lsn;
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** Filters compare typed values: numbers, booleans, instants, dates, uuids, text; NULL as SQL does. */
+class FilterTest {
+    private static final List<Column> COLUMNS = List.of(
+            new Column("id", "int8", 20, true), new Column("price", "numeric", 1700, false),
+            new Column("done", "bool", 16, false), new Column("at", "timestamptz", 1184, false),
+            new Column("day", "date", 1082, false), new Column("ref", "uuid", 2950, false),
+            new Column("title", "text", 25, false), new Column("note", "text", 25, false),
+            new Column("ratio", "float8", 701, false));
+
+    private static ChangeEvent insert(String... values) {
+        return new ChangeEvent(Op.INSERT, "public", "t", COLUMNS, new Row(COLUMNS, values), null, List.of(),
+                new Transaction(1, Lsn.ZERO, Instant.EPOCH), 0, Lsn.ZERO, null);
+    }
+
+    private static final ChangeEvent ROW = insert("100", "10.50", "true", "\"2024-05-01T12:00:00.1+00:00\"",
+            "\"2024-05-01\"", "\"6f1c1a52-3d3a-4c53-9b1a-0b7e0c6a1c11\"", "\"O'Brien, \\\"Jr\\\"\"", "null", "\"NaN\"");
+
+    private static boolean matches(String filter) {
+        return Filter.parse(filter).matches(ROW);
+    }
+
+    @Test
+    void numbers_compare_as_numbers_not_text() {
+        assertThat(matches("id=gt.99")).isTrue();
+        assertThat(matches("id=gt.1000")).isFalse();
+        assertThat(matches("id=lt.9")).isFalse(); // as text "100" < "9"
+        assertThat(matches("price=eq.10.5")).isTrue();
+        assertThat(matches("price=gte.10.50")).isTrue();
+        assertThat(matches("id=in.(1,100,5)")).isTrue();
+        assertThat(matches("id=neq.100")).isFalse();
+        assertThat(matches("ratio=gt.1e300")).as("NaN sorts above every number, as in PostgreSQL").isTrue();
+    }
+
+    @Test
+    void booleans_timestamps_dates_uuids_and_text() {
+        assertThat(matches("done=eq.true")).isTrue();
+        assertThat(matches("done=eq.t")).isTrue();
+        assertThat(matches("done=is.true")).isTrue();
+        assertThat(matches("done=is.false")).isFalse();
+        assertThat(matches("at=eq.2024-05-01 14:00:00.1+02")).isTrue();
+        assertThat(matches("at=gt.2024-05-01T12:00:00Z")).isTrue();
+        assertThat(matches("at=lt.2024-05-01")).isFalse();
+        assertThat(matches("day=gte.2024-05-01")).isTrue();
+        assertThat(matches("day=lt.2024-04-30")).isFalse();
+        assertThat(matches("ref=eq.6F1C1A52-3D3A-4C53-9B1A-0B7E0C6A1C11")).isTrue();
+        assertThat(matches("title=eq.\"O'Brien, \"Jr\"\"")).isTrue();
+        assertThat(matches("title=in.(\"O'Brien, \"Jr\"\",x)")).isTrue();
+        assertThat(matches("title=gt.N")).isTrue();
+    }
+
+    @Test
+    void null_matches_only_is_null_and_absent_columns_match_nothing() {
+        assertThat(matches("note=is.null")).isTrue();
+        assertThat(matches("note=neq.x")).isFalse();
+        assertThat(matches("note=eq.null")).isFalse();
+        assertThat(matches("title=is.null")).isFalse();
+        assertThat(matches("missing=eq.1")).isFalse();
+        ChangeEvent delete = new ChangeEvent(Op.DELETE, "public", "t", COLUMNS, null,
+                new Row(COLUMNS, new String[] {"100", null, null, null, null, null, null, null, null}), List.of(),
+                new Transaction(1, Lsn.ZERO, Instant.EPOCH), 0, Lsn.ZERO, null);
+        assertThat(Filter.parse("id=eq.100").matches(delete)).as("deletes match on the old key").isTrue();
+        assertThat(Filter.parse("done=eq.true").matches(delete)).as("a column the old key lacks").isFalse();
+    }
+
+    @Test
+    void conditions_joined_by_commas_must_all_hold() {
+        assertThat(matches("id=gt.10,done=is.true")).isTrue();
+        assertThat(matches("id=gt.10,done=is.false")).isFalse();
+    }
+
+    @Test
+    void bad_filters_say_what_is_wrong() {
+        assertThatThrownBy(() -> Filter.parse("id")).hasMessageContaining("is not column=operator.value");
+        assertThatThrownBy(() -> Filter.parse("id=5")).hasMessageContaining("has no operator");
+        assertThatThrownBy(() -> Filter.parse("id=like.5")).hasMessageContaining("unknown operator 'like'");
+        assertThatThrownBy(() -> Filter.parse("id=in.1,2")).hasMessageContaining("in needs a list in parentheses");
+        assertThatThrownBy(() -> Filter.parse("id=is.maybe")).hasMessageContaining("is takes null, true or false");
+        assertThatThrownBy(() -> Filter.parse("id=eq.")).hasMessageContaining("has no value");
+        assertThat(Filter.parse("id=eq.abc").conditions().get(0).checkAgainst("int8")).isEqualTo("'abc' is not a valid int8");
+        assertThat(Filter.parse("at=gt.soon").conditions().get(0).checkAgainst("timestamptz"))
+                .isEqualTo("'soon' is not a valid timestamptz");
+    }
+
+    @Test
+    void row_policies_bind_claims_and_refuse_missing_ones() {
+        assertThat(Filter.bind("id=eq.{sub}", Map.of("sub", "100")).matches(ROW)).isTrue();
+        assertThat(Filter.bind("id=eq.{sub}", Map.of("sub", "7")).matches(ROW)).isFalse();
+        assertThatThrownBy(() -> Filter.bind("id=eq.{sub}", Map.of())).hasMessageContaining("needs the claim 'sub'");
+    }
+}

@@ -1,0 +1,173 @@
+package dev.tidings.server.realtime;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The Phoenix protocol frame by frame, and bad input: each mistake gets an error to the client
+ * that made it while another client, joined all along, keeps receiving changes.
+ */
+@Timeout(60)
+class ProtocolTest {
+    private static ServeHarness serve;
+    private static RawSocket bystander;
+    private static int nextId = 1000;
+
+    @BeforeAll
+    static void start() throws Exception {
+        serve = ServeHarness.start();
+        bystander = RawSocket.open(serve.ws("vsn=1.0.0"));
+        bystander.send(RawSocket.join("realtime:public:todos", "1", "{}"));
+        assertThat(bystander.awaitReply("1").at("/payload/status").asText()).isEqualTo("ok");
+    }
+
+    @AfterAll
+    static void stop() {
+        bystander.close();
+        serve.close();
+    }
+
+    /** The bystander still gets a change written now. */
+    private static void bystanderStillReceives() throws Exception {
+        int id = nextId++;
+        serve.sql("INSERT INTO todos (id, title) VALUES (" + id + ", 'still here')");
+        JsonNode insert = bystander.await(n -> n.path("event").asText().equals("INSERT")
+                && n.at("/payload/record/id").asInt() == id);
+        assertThat(insert.at("/payload/record/title").asText()).isEqualTo("still here");
+    }
+
+    @Test
+    void heartbeat_is_answered_with_the_same_ref_in_both_serializers() throws Exception {
+        try (RawSocket v1 = RawSocket.open(serve.ws("vsn=1.0.0")); RawSocket v2 = RawSocket.open(serve.ws("vsn=2.0.0"))) {
+            v1.send("{\"topic\":\"phoenix\",\"event\":\"heartbeat\",\"payload\":{},\"ref\":\"hb-1\"}");
+            assertThat(v1.awaitReply("hb-1").toString())
+                    .isEqualTo("{\"event\":\"phx_reply\",\"payload\":{\"status\":\"ok\",\"response\":{}},\"ref\":\"hb-1\",\"topic\":\"phoenix\"}");
+            v2.send("[null,\"8\",\"phoenix\",\"heartbeat\",{}]");
+            assertThat(v2.await(n -> n.isArray()).toString())
+                    .isEqualTo("[null,\"8\",\"phoenix\",\"phx_reply\",{\"status\":\"ok\",\"response\":{}}]");
+        }
+    }
+
+    @Test
+    void leave_is_answered_then_the_channel_closes_with_the_join_ref() throws Exception {
+        try (RawSocket v2 = RawSocket.open(serve.ws("vsn=2.0.0"))) {
+            v2.send("[\"6\",\"6\",\"realtime:any\",\"phx_join\",{\"config\":{\"broadcast\":{\"ack\":false,\"self\":false},"
+                    + "\"presence\":{\"key\":\"\",\"enabled\":true},\"postgres_changes\":[{\"event\":\"INSERT\",\"schema\":\"public\","
+                    + "\"table\":\"todos\"}],\"private\":false}}]");
+            JsonNode reply = v2.await(n -> n.get(3).asText().equals("phx_reply"));
+            assertThat(reply.get(0).asText()).isEqualTo("6");
+            assertThat(reply.get(4).at("/response/postgres_changes/0/event").asText()).isEqualTo("INSERT");
+            assertThat(reply.get(4).at("/response/postgres_changes/0/id").isInt()).isTrue();
+            JsonNode system = v2.await(n -> n.get(3).asText().equals("system"));
+            assertThat(system.toString()).isEqualTo("[\"6\",null,\"realtime:any\",\"system\",{\"extension\":\"postgres_changes\","
+                    + "\"status\":\"ok\",\"message\":\"Subscribed to PostgreSQL\",\"channel\":\"any\"}]");
+
+            v2.send("[\"6\",\"10\",\"realtime:any\",\"phx_leave\",{}]");
+            assertThat(v2.await(n -> n.get(3).asText().equals("phx_reply")).toString())
+                    .isEqualTo("[\"6\",\"10\",\"realtime:any\",\"phx_reply\",{\"status\":\"ok\",\"response\":{}}]");
+            assertThat(v2.await(n -> n.get(3).asText().equals("phx_close")).toString())
+                    .isEqualTo("[\"6\",\"6\",\"realtime:any\",\"phx_close\",{}]");
+            serve.sql("INSERT INTO todos (id, title) VALUES (" + nextId++ + ", 'after leave')");
+            assertThat(v2.drain(Duration.ofMillis(300))).noneMatch(n -> n.get(3).asText().equals("postgres_changes"));
+        }
+    }
+
+    @Test
+    void access_token_null_is_tolerated_and_unknown_events_get_an_error_reply() throws Exception {
+        try (RawSocket c = RawSocket.open(serve.ws(""))) {
+            c.send(RawSocket.join("realtime:public:todos", "1", "{\"user_token\":\"not-checked\"}"));
+            c.awaitReply("1");
+            c.send("{\"topic\":\"realtime:public:todos\",\"event\":\"access_token\",\"payload\":{\"access_token\":null},\"ref\":\"2\",\"join_ref\":\"1\"}");
+            c.send("{\"topic\":\"realtime:public:todos\",\"event\":\"shout\",\"payload\":{},\"ref\":\"3\",\"join_ref\":\"1\"}");
+            JsonNode reply = c.awaitReply("3");
+            assertThat(reply.at("/payload/status").asText()).isEqualTo("error");
+            assertThat(reply.at("/payload/response/reason").asText()).isEqualTo("unknown event 'shout'");
+            int id = nextId++;
+            serve.sql("INSERT INTO todos (id) VALUES (" + id + ")");
+            assertThat(c.awaitEvent("*").at("/payload/record/id").asInt()).isEqualTo(id);
+            assertThat(c.awaitEvent("INSERT").at("/payload/type").asText()).isEqualTo("INSERT");
+        }
+        bystanderStillReceives();
+    }
+
+    @Test
+    void malformed_json_and_wrong_frame_shapes_get_error_replies_and_the_connection_stays() throws Exception {
+        try (RawSocket v1 = RawSocket.open(serve.ws("vsn=1.0.0")); RawSocket v2 = RawSocket.open(serve.ws("vsn=2.0.0"))) {
+            v1.send("{not json");
+            assertThat(v1.awaitEvent("phx_reply").at("/payload/response/reason").asText()).startsWith("malformed JSON");
+            v1.send("[null,\"1\",\"phoenix\",\"heartbeat\",{}]");
+            assertThat(v1.awaitEvent("phx_reply").at("/payload/response/reason").asText()).contains("expected a JSON object");
+            v1.send("{\"event\":\"phx_join\",\"payload\":{},\"ref\":\"7\"}");
+            assertThat(v1.awaitReply("7").at("/payload/response/reason").asText()).isEqualTo("missing or non-string topic");
+            v1.send("{\"topic\":\"realtime:public\",\"event\":\"phx_join\",\"payload\":[1],\"ref\":\"8\"}");
+            assertThat(v1.awaitReply("8").at("/payload/response/reason").asText()).isEqualTo("payload must be an object");
+            v2.send("{\"topic\":\"phoenix\",\"event\":\"heartbeat\",\"payload\":{},\"ref\":\"1\"}");
+            assertThat(v2.await(n -> n.isArray()).get(4).at("/response/reason").asText()).contains("expected a JSON array");
+            v2.send("[null,\"2\",\"phoenix\"]");
+            JsonNode shape = v2.await(n -> n.isArray());
+            assertThat(shape.get(1).asText()).isEqualTo("2");
+            assertThat(shape.get(4).at("/response/reason").asText()).contains("got 3");
+
+            v1.send("{\"topic\":\"phoenix\",\"event\":\"heartbeat\",\"payload\":{},\"ref\":\"9\"}");
+            assertThat(v1.awaitReply("9").at("/payload/status").asText()).isEqualTo("ok");
+        }
+        bystanderStillReceives();
+    }
+
+    @Test
+    void unknown_topics_tables_and_bad_filters_are_refused_with_the_reason() throws Exception {
+        try (RawSocket c = RawSocket.open(serve.ws(""))) {
+            c.send(RawSocket.join("lobby:1", "1", "{}"));
+            assertThat(c.awaitReply("1").at("/payload/response/reason").asText()).contains("unknown topic 'lobby:1'");
+            c.send(RawSocket.join("realtime:public:nope", "2", "{}"));
+            assertThat(c.awaitReply("2").at("/payload/response/reason").asText()).isEqualTo("table public.nope does not exist");
+            c.send(RawSocket.join("realtime:public:todos:id=like.5", "3", "{}"));
+            assertThat(c.awaitReply("3").at("/payload/response/reason").asText()).contains("unknown operator 'like'");
+            c.send(RawSocket.join("realtime:public:todos:colour=eq.red", "4", "{}"));
+            assertThat(c.awaitReply("4").at("/payload/response/reason").asText())
+                    .contains("column 'colour' does not exist in public.todos");
+            c.send(RawSocket.join("realtime:x", "5", "{\"config\":{\"postgres_changes\":[{\"event\":\"UPSERT\",\"schema\":\"public\"}]}}"));
+            assertThat(c.awaitReply("5").at("/payload/response/reason").asText()).contains("unknown event 'UPSERT'");
+            c.send(RawSocket.join("realtime:x", "6", "{\"config\":{\"postgres_changes\":[{\"event\":\"*\",\"schema\":\"public\","
+                    + "\"table\":\"todos\",\"filter\":\"inserted_at=gt.yesterday\"}]}}"));
+            assertThat(c.awaitReply("6").at("/payload/response/reason").asText()).contains("'yesterday' is not a valid timestamptz");
+            c.send("{\"topic\":\"realtime:never-joined\",\"event\":\"access_token\",\"payload\":{},\"ref\":\"7\"}");
+            assertThat(c.awaitReply("7").at("/payload/response/reason").asText()).contains("unmatched topic");
+        }
+        bystanderStillReceives();
+    }
+
+    @Test
+    void an_oversized_frame_closes_that_connection_only() throws Exception {
+        try (RawSocket c = RawSocket.open(serve.ws(""))) {
+            c.sendIgnoringFailure("{\"topic\":\"phoenix\",\"event\":\"heartbeat\",\"payload\":{\"pad\":\""
+                    + "x".repeat(2 << 20) + "\"},\"ref\":\"1\"}");
+            // 1009 "message too big"; or, when the server closed while the client was still writing, an I/O error
+            assertThat(c.closed.get(10, TimeUnit.SECONDS)).isIn(1009, -1);
+        }
+        bystanderStillReceives();
+    }
+
+    @Test
+    void an_unknown_vsn_is_refused_at_connect() {
+        assertThat(RawSocket.upgradeStatus(serve.ws("vsn=3.0.0"))).isEqualTo(400);
+        assertThat(RawSocket.upgradeStatus(serve.ws("vsn=2.0.0"))).isEqualTo(101);
+    }
+
+    @Test
+    void health_says_ok_while_streaming() throws Exception {
+        var response = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create(serve.http("/health"))).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.body()).startsWith("{\"status\":\"ok\",\"streaming\":true,");
+    }
+}
