@@ -40,7 +40,17 @@ public final class Tidings implements AutoCloseable {
     private volatile Exception failure;
 
     private Tidings(SourceConfig config, ChangeListener listener) {
-        Delivery delivery = new Delivery() {
+        this(config, listenerDelivery(listener));
+    }
+
+    private Tidings(SourceConfig config, Delivery delivery) {
+        this.pipeline = new Pipeline(new PgTypeRegistry(config.database().jdbcUrl(), config.database().properties()), delivery, tableFilter(config), 4096);
+        this.source = new ReplicationSource(config, pipeline);
+        this.thread = Thread.ofPlatform().name("tidings-source").unstarted(this::run);
+    }
+
+    private static Delivery listenerDelivery(ChangeListener listener) {
+        return new Delivery() {
             @Override
             public void change(ChangeEvent event) throws Exception {
                 listener.onEvent(event);
@@ -52,14 +62,23 @@ public final class Tidings implements AutoCloseable {
                 ack.acknowledge();
             }
         };
-        this.pipeline = new Pipeline(new PgTypeRegistry(config.database().jdbcUrl(), config.database().properties()), delivery, tableFilter(config), 4096);
-        this.source = new ReplicationSource(config, pipeline);
-        this.thread = Thread.ofPlatform().name("tidings-source").unstarted(this::run);
     }
 
     /** Starts streaming on threads of its own and returns at once. */
     public static Tidings start(SourceConfig config, ChangeListener listener) {
-        Tidings t = new Tidings(config, listener);
+        return start(new Tidings(config, listener));
+    }
+
+    /**
+     * Starts streaming into a {@link Delivery} that acknowledges by itself, e.g. a
+     * {@link dev.tidings.pipeline.FanOutDelivery} over durable sinks; returns at once. Close the
+     * delivery after this has stopped.
+     */
+    public static Tidings start(SourceConfig config, Delivery delivery) {
+        return start(new Tidings(config, delivery));
+    }
+
+    private static Tidings start(Tidings t) {
         t.pipeline.start(t.source::stop);
         t.thread.start();
         return t;

