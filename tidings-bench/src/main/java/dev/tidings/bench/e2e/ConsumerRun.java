@@ -113,6 +113,13 @@ final class ConsumerRun {
                 sampler.close();
             }
             if (process != null) {
+                // figures are read already: a polite stop first lets a JVM write a JFR recording (-XX:StartFlightRecording)
+                process.destroy();
+                try {
+                    process.waitFor(3, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
                 process.descendants().forEach(ProcessHandle::destroyForcibly);
                 process.destroyForcibly();
                 try {
