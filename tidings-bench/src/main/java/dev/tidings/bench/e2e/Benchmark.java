@@ -53,6 +53,7 @@ public final class Benchmark {
         List<Measurement> results = new ArrayList<>();
         try (BenchPostgres pg = new BenchPostgres()) {
             BenchVersions.postgres = pg.version();
+            BenchVersions.loadAtStart = BenchVersions.loadAverage();
             ConsumerRun runner = new ConsumerRun(settings, pg);
             for (String name : options.loads()) {
                 Load load = load(name, options.scale());

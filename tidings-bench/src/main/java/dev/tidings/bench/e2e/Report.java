@@ -143,11 +143,13 @@ final class Report {
                 - PostgreSQL: embedded binaries %s (fsync, synchronous_commit, full_page_writes and autovacuum off; \
                 the live load commits with synchronous_commit on)
                 - pg_recvlogical: %s; Debezium %s (embedded engine, PostgreSQL connector, pgoutput)
+                - load average (1/5/15 min) at start: %s, at end: %s — anything else running skews every figure
                 - repetitions: %d per load, medians reported
                 - command: `%s`
                 """, Runtime.getRuntime().availableProcessors(), mem, cpu, System.getProperty("java.vm.name"),
                 System.getProperty("java.version"), options.jvmOpts().isEmpty() ? "JVM defaults" : String.join(" ", options.jvmOpts()),
-                pgVersion(), pgRecvlogicalVersion(), debeziumVersion(), options.reps(), options.command());
+                pgVersion(), pgRecvlogicalVersion(), debeziumVersion(), BenchVersions.loadAtStart, BenchVersions.loadAverage(),
+                options.reps(), options.command());
     }
 
     private String pgVersion() {
