@@ -1,0 +1,175 @@
+package dev.tidings.bench.e2e;
+
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The end-to-end benchmark of issue 5: Tidings against pg_recvlogical and Debezium on the same
+ * PostgreSQL, the same loads and the same WAL. See docs/benchmarks.md for what it measures and how.
+ *
+ * <p>Catch-up loads (a, b, c, e): for each repetition the table is reset, one slot per consumer is
+ * created, the load is written, and the end LSN is fixed; then each consumer in turn (in an order
+ * rotated per repetition, so none always goes first) starts and reads the whole load from its own
+ * slot, alone on the machine. Live load (d): each consumer in turn starts on a fresh slot, and once
+ * it streams the paced load runs; commit → delivery is measured per event.
+ *
+ * <p>Usage: {@code Benchmark [--reps N] [--loads a,b,c,d,e] [--peers P,…] [--scale K] [--jvm-opts "…"]
+ * [--tail-jar PATH | --tail-classpath] [--out FILE] [--command "…"]}
+ */
+public final class Benchmark {
+    private Benchmark() {}
+
+    /** What to run. */
+    record Options(int reps, List<String> loads, List<Peer> peers, int scale, List<String> jvmOpts,
+                   List<String> tailCommand, Path out, String command, Path logDir) {}
+
+    public static void main(String[] args) throws Exception {
+        Options options = parse(args);
+        List<Measurement> results = run(options);
+        Report report = new Report(results, options);
+        System.out.println(report.markdownTables());
+        if (options.out() != null) {
+            Files.writeString(options.out(), report.document());
+            System.out.println("wrote " + options.out());
+        }
+        System.exit(results.stream().allMatch(Measurement::ok) ? 0 : 1);
+    }
+
+    static List<Measurement> run(Options options) throws Exception {
+        Files.createDirectories(options.logDir());
+        String java = ProcessHandle.current().info().command().orElse("java");
+        String recvlogical = findPgRecvlogical();
+        List<Peer> peers = new ArrayList<>(options.peers());
+        if (recvlogical == null && peers.remove(Peer.PG_RECVLOGICAL)) {
+            System.err.println("pg_recvlogical not found: measuring without it (install it with: apt-get install postgresql-client)");
+        }
+        ConsumerRun.Settings settings = new ConsumerRun.Settings(java, System.getProperty("java.class.path"),
+                options.jvmOpts(), options.tailCommand(), recvlogical, options.logDir());
+        List<Measurement> results = new ArrayList<>();
+        try (BenchPostgres pg = new BenchPostgres()) {
+            BenchVersions.postgres = pg.version();
+            BenchVersions.loadAtStart = BenchVersions.loadAverage();
+            ConsumerRun runner = new ConsumerRun(settings, pg);
+            for (String name : options.loads()) {
+                Load load = load(name, options.scale());
+                for (int rep = 0; rep < options.reps(); rep++) {
+                    List<Peer> order = rotated(peers, rep);
+                    if (load.kind() == Load.Kind.LIVE) {
+                        order.remove(Peer.PG_RECVLOGICAL);
+                        for (Peer peer : order) {
+                            pg.dropSlots();
+                            pg.resetTable();
+                            pg.createSlots(List.of(peer.slot()));
+                            try (Connection loader = pg.connect()) {
+                                results.add(report(runner.live(peer, load, rep, loader)));
+                            }
+                        }
+                    } else {
+                        order.remove(Peer.DEBEZIUM_POLL10); // the poll interval matters when idle: live only
+                        pg.dropSlots();
+                        pg.resetTable();
+                        try (Connection c = pg.connect()) {
+                            load.prepare(c);
+                        }
+                        pg.createSlots(order.stream().map(Peer::slot).toList());
+                        long t = System.nanoTime();
+                        try (Connection c = pg.connect()) {
+                            load.run(c);
+                        }
+                        String end = pg.endLsn();
+                        System.err.printf("load %s rep %d: %d events written in %.1f s, end LSN %s%n", load.name(), rep,
+                                load.events(), (System.nanoTime() - t) / 1e9, end);
+                        for (Peer peer : order) {
+                            results.add(report(runner.catchUp(peer, load, rep, end)));
+                        }
+                    }
+                }
+            }
+            pg.dropSlots();
+        }
+        return results;
+    }
+
+    private static Measurement report(Measurement m) {
+        if (!m.ok()) {
+            System.err.printf("  %-40s load %s rep %d FAILED: %s%n", m.peer().label, m.load().name(), m.rep(), m.error());
+        } else if (m.latencyMicros() != null) {
+            System.err.printf("  %-40s load %s rep %d: p50 %.1f ms, p99 %.1f ms, max %.1f ms, RSS %d MB, CPU %.1f s (load %.0f tx/s)%n",
+                    m.peer().label, m.load().name(), m.rep(), m.latencyMicros()[0] / 1e3, m.latencyMicros()[1] / 1e3,
+                    m.latencyMicros()[2] / 1e3, m.stats().peakRssKb() / 1024, m.stats().cpuMillis() / 1e3, m.liveRate());
+        } else {
+            System.err.printf("  %-40s load %s rep %d: %.0f events/s, RSS %d MB, CPU %.1f s%n", m.peer().label,
+                    m.load().name(), m.rep(), m.throughput(), m.stats().peakRssKb() / 1024, m.stats().cpuMillis() / 1e3);
+        }
+        return m;
+    }
+
+    static Load load(String name, int scale) {
+        return switch (name) {
+            case "a" -> Load.a(scale);
+            case "b" -> Load.b(scale);
+            case "c" -> Load.c(scale);
+            case "d" -> Load.d(scale);
+            case "e" -> Load.e(scale);
+            default -> throw new IllegalArgumentException("unknown load " + name + "; use a, b, c, d, e");
+        };
+    }
+
+    private static List<Peer> rotated(List<Peer> peers, int by) {
+        List<Peer> r = new ArrayList<>(peers);
+        if (!r.isEmpty()) {
+            java.util.Collections.rotate(r, -by % r.size());
+        }
+        return r;
+    }
+
+    static String findPgRecvlogical() {
+        for (String dir : (System.getenv().getOrDefault("PATH", "") + ":/usr/bin:/usr/lib/postgresql/15/bin").split(":")) {
+            File f = new File(dir, "pg_recvlogical");
+            if (f.canExecute()) {
+                return f.getPath();
+            }
+        }
+        return null;
+    }
+
+    static Options parse(String[] args) {
+        int reps = 3;
+        int scale = 1;
+        List<String> loads = List.of("a", "b", "c", "d", "e");
+        List<Peer> peers = Arrays.asList(Peer.values());
+        List<String> jvmOpts = List.of("-Xmx1g");
+        List<String> tail = null;
+        Path out = null;
+        String command = "bin/bench";
+        String java = ProcessHandle.current().info().command().orElse("java");
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--reps" -> reps = Integer.parseInt(args[++i]);
+                case "--scale" -> scale = Integer.parseInt(args[++i]);
+                case "--loads" -> loads = List.of(args[++i].split(","));
+                case "--peers" -> peers = Arrays.stream(args[++i].split(",")).map(p -> Peer.valueOf(p.toUpperCase())).toList();
+                case "--jvm-opts" -> jvmOpts = args[++i].isBlank() ? List.of() : List.of(args[i].trim().split("\\s+"));
+                case "--tail-jar" -> tail = List.of("-jar", args[++i]);
+                case "--tail-classpath" -> tail = List.of("-cp", System.getProperty("java.class.path"), "dev.tidings.server.cli.Main");
+                case "--out" -> out = Path.of(args[++i]);
+                case "--command" -> command = args[++i];
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        if (tail == null) {
+            tail = List.of("-jar", "tidings-server/target/tidings.jar");
+        }
+        List<String> tailCommand = new ArrayList<>();
+        tailCommand.add(java);
+        tailCommand.addAll(jvmOpts);
+        tailCommand.addAll(tail);
+        return new Options(reps, loads, peers, scale, jvmOpts, tailCommand, out, command,
+                Path.of("tidings-bench/target/bench-logs"));
+    }
+}

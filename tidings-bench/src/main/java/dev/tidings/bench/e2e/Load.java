@@ -1,0 +1,115 @@
+package dev.tidings.bench.e2e;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The loads of issue 5, each repeatable (values are functions of the row id). {@code scale} divides
+ * the row counts for the smoke test; the full benchmark runs at scale 1.
+ *
+ * @param name   short name used in tables
+ * @param kind   what the load does
+ * @param events change events it produces, which is what every consumer must receive
+ * @param txSize rows per transaction
+ */
+record Load(String name, Kind kind, int events, int txSize, String description) {
+    enum Kind { INSERT, UPDATE, LIVE }
+
+    /** The live load's pace. */
+    static final int LIVE_TX_PER_SECOND = 2_000;
+
+    static Load a(int scale) {
+        return new Load("a", Kind.INSERT, 200_000 / scale, 100, "inserts, 100 rows/tx");
+    }
+
+    static Load b(int scale) {
+        return new Load("b", Kind.INSERT, 50_000 / scale, 1, "single-row insert tx");
+    }
+
+    static Load c(int scale) {
+        return new Load("c", Kind.UPDATE, 100_000 / scale, 100, "updates, 100 rows/tx");
+    }
+
+    static Load d(int scale) {
+        return new Load("d", Kind.LIVE, LIVE_TX_PER_SECOND * 10 / scale, 1, "live, 2,000 tx/s for 10 s");
+    }
+
+    static Load e(int scale) {
+        return new Load("e", Kind.INSERT, 1_000_000 / scale, 1_000_000 / scale, "one tx of 1,000,000 rows");
+    }
+
+    private static final String VALUES = "g, g %% 1000, 'row-' || g, timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second', "
+            + "jsonb_build_object('k', g, 'tag', 'abc', 'ok', true)";
+
+    /** What must be in the table before the slots are created (updates need rows to update). */
+    void prepare(Connection c) throws SQLException {
+        if (kind == Kind.UPDATE) {
+            try (Statement s = c.createStatement()) {
+                s.execute("INSERT INTO bench SELECT " + VALUES.formatted() + " FROM generate_series(1, " + events + ") g");
+            }
+        }
+    }
+
+    /** Runs the catch-up load (a, b, c, e). */
+    void run(Connection c) throws SQLException {
+        c.setAutoCommit(false);
+        switch (kind) {
+            case INSERT -> {
+                try (PreparedStatement ps = c.prepareStatement(
+                        "INSERT INTO bench SELECT " + VALUES.formatted() + " FROM generate_series(?, ?) g")) {
+                    for (int from = 1; from <= events; from += txSize) {
+                        ps.setInt(1, from);
+                        ps.setInt(2, Math.min(events, from + txSize - 1));
+                        ps.executeUpdate();
+                        c.commit();
+                    }
+                }
+            }
+            case UPDATE -> {
+                try (PreparedStatement ps = c.prepareStatement("UPDATE bench SET n = n + 1, label = 'upd-' || id, "
+                        + "at = at + interval '1 millisecond', attrs = attrs || '{\"u\": 1}' WHERE id BETWEEN ? AND ?")) {
+                    for (int from = 1; from <= events; from += txSize) {
+                        ps.setInt(1, from);
+                        ps.setInt(2, Math.min(events, from + txSize - 1));
+                        ps.executeUpdate();
+                        c.commit();
+                    }
+                }
+            }
+            case LIVE -> throw new IllegalStateException("the live load runs with runLive");
+        }
+        c.setAutoCommit(true);
+    }
+
+    /**
+     * Runs the live load: single-row transactions at {@link #LIVE_TX_PER_SECOND}, each committed with
+     * synchronous_commit on (else the WAL writer's 200 ms delay would hide the consumer's latency).
+     * A transaction that falls behind schedule is sent at once, not skipped. Returns the rate achieved.
+     */
+    double runLive(Connection c) throws SQLException {
+        c.setAutoCommit(true);
+        try (Statement s = c.createStatement()) {
+            s.execute("SET synchronous_commit = on");
+        }
+        long interval = TimeUnit.SECONDS.toNanos(1) / LIVE_TX_PER_SECOND;
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO bench SELECT " + VALUES.formatted()
+                + " FROM generate_series(?, ?) g")) {
+            long start = System.nanoTime();
+            for (int i = 0; i < events; i++) {
+                long due = start + i * interval;
+                long wait = due - System.nanoTime();
+                if (wait > 0) {
+                    LockSupport.parkNanos(wait);
+                }
+                ps.setInt(1, i + 1);
+                ps.setInt(2, i + 1);
+                ps.executeUpdate();
+            }
+            return events / ((System.nanoTime() - start) / 1e9);
+        }
+    }
+}

@@ -1,0 +1,32 @@
+package dev.tidings.bench.e2e;
+
+/**
+ * One consumer's run through one load. Times are wall-clock microseconds; {@code first} is 0 when
+ * the consumer cannot report its first event (pg_recvlogical writes to /dev/null).
+ */
+record Measurement(Peer peer, Load load, int rep, long events, long start, long first, long last, ProcStats stats,
+                   long[] latencyMicros, double liveRate, String error) {
+
+    static Measurement failed(Peer peer, Load load, int rep, String error, ProcStats stats) {
+        return new Measurement(peer, load, rep, 0, 0, 0, 0, stats, null, 0, error);
+    }
+
+    boolean ok() {
+        return error == null;
+    }
+
+    /** Events per second from the consumer's start to its last event (start-up included). */
+    double throughput() {
+        return events / ((last - start) / 1e6);
+    }
+
+    /** Events per second from its first to its last event (start-up excluded); NaN when unknown. */
+    double streamingThroughput() {
+        return first == 0 || last == first ? Double.NaN : (events - 1) / ((last - first) / 1e6);
+    }
+
+    /** Seconds from start to first event; NaN when unknown. */
+    double startupSeconds() {
+        return first == 0 ? Double.NaN : (first - start) / 1e6;
+    }
+}
