@@ -97,7 +97,7 @@ public final class TidingsServer implements AutoCloseable {
             container.setMaxBinaryMessageSize(config.maxFrameBytes());
             container.setIdleTimeout(Duration.ofSeconds(90));
         });
-        Handler.Sequence routes = new Handler.Sequence(new SseHandler(service, config.sseKeepAlive()), new Health());
+        Handler.Sequence routes = new Handler.Sequence(new ConsoleHandler(), new SseHandler(service, config.sseKeepAlive()), new Health());
         websockets.setHandler(routes);
         jetty.setHandler(websockets);
         jetty.start();

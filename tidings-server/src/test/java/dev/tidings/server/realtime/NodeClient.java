@@ -21,8 +21,8 @@ import java.util.function.Predicate;
  * time a test needs them. Closing the client closes its stdin, on which the scripts exit; a
  * client that does not is killed — no process outlives its test.
  */
-final class NodeClient implements AutoCloseable {
-    static final Path PROJECT = Path.of("src/test/js").toAbsolutePath();
+public final class NodeClient implements AutoCloseable {
+    public static final Path PROJECT = Path.of("src/test/js").toAbsolutePath();
 
     private final Process process;
     private final LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
@@ -55,7 +55,7 @@ final class NodeClient implements AutoCloseable {
         }
     }
 
-    static NodeClient run(Map<String, String> env, String... args) throws IOException, InterruptedException {
+    public static NodeClient run(Map<String, String> env, String... args) throws IOException, InterruptedException {
         installPackages();
         List<String> command = new ArrayList<>();
         command.add("node");
@@ -66,7 +66,7 @@ final class NodeClient implements AutoCloseable {
     }
 
     /** Waits for the next line that satisfies {@code wanted}, skipping others; fails after {@code timeout}. */
-    String await(Predicate<String> wanted, Duration timeout) throws InterruptedException {
+    public String await(Predicate<String> wanted, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             String line = lines.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
@@ -80,7 +80,7 @@ final class NodeClient implements AutoCloseable {
         }
     }
 
-    String await(String prefix) throws InterruptedException {
+    public String await(String prefix) throws InterruptedException {
         return await(l -> l.startsWith(prefix), Duration.ofSeconds(20));
     }
 
@@ -102,7 +102,7 @@ final class NodeClient implements AutoCloseable {
         return out;
     }
 
-    List<String> seen() {
+    public List<String> seen() {
         return seen;
     }
 
