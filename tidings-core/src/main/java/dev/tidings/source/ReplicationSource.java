@@ -48,6 +48,7 @@ public final class ReplicationSource {
     private volatile boolean running = true;
     private volatile Thread thread;
     private volatile Lsn confirmed = Lsn.ZERO;
+    private Lsn pushed = Lsn.ZERO;
     private volatile boolean streaming;
     private boolean slotSeen;
     private long lastPushNanos;
@@ -161,6 +162,7 @@ public final class ReplicationSource {
             log.info("streaming from slot {} (publication {}, pgoutput proto {})", config.slot(), config.publication(),
                     protoVersion);
             streaming = true;
+            pushed = Lsn.ZERO;
             handler.streamStarted(protoVersion);
             MessageHandler.KeepAlive keepAlive = () -> {
                 confirm(stream);
