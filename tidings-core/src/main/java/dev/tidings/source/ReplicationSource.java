@@ -245,6 +245,11 @@ public final class ReplicationSource {
         if (state.equals("3D000")) {
             return new SourceException(e.getMessage() + ". Check the database name in the URL", e);
         }
+        if (state.equals("55P02") || state.equals("42704") && String.valueOf(e.getMessage()).contains("configuration parameter")) {
+            // e.g. options=-c wal_sender_timeout=… on a server before 12, where it is not per connection
+            return new SourceException("the server refused a setting of the connection: " + e.getMessage()
+                    + ". Remove it from the options of the database URL, or set it in postgresql.conf", e);
+        }
         return e;
     }
 

@@ -1,5 +1,6 @@
 package dev.tidings.value;
 
+import dev.tidings.testing.TestPostgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
@@ -24,6 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class RandomValuesAgreeWithToJsonbTest {
     private static final long SEED = Long.getLong("tidings.test.seed", 20261127L);
     private static final int PER_TYPE = 150;
+    static final boolean NUMERIC_INFINITY = TestPostgres.majorVersion() >= 14;
 
     private ToJsonbOracle oracle;
     private final Map<String, Function<Random, String>> generators = new LinkedHashMap<>();
@@ -110,7 +112,8 @@ class RandomValuesAgreeWithToJsonbTest {
 
     static String numeric(Random r) {
         if (r.nextInt(20) == 0) {
-            return List.of("NaN", "Infinity", "-Infinity").get(r.nextInt(3));
+            // numeric infinities exist from PostgreSQL 14 on
+            return NUMERIC_INFINITY ? List.of("NaN", "Infinity", "-Infinity").get(r.nextInt(3)) : "NaN";
         }
         StringBuilder b = new StringBuilder(r.nextBoolean() ? "-" : "");
         b.append(digits(r, 1 + r.nextInt(25)));
