@@ -163,6 +163,10 @@ public final class ReplicationSource {
                     protoVersion);
             streaming = true;
             pushed = Lsn.ZERO;
+            if (confirmed.isAfter(Lsn.ZERO)) { // a new stream object: report what was confirmed before
+                stream.setFlushedLSN(LogSequenceNumber.valueOf(confirmed.value()));
+                stream.setAppliedLSN(LogSequenceNumber.valueOf(confirmed.value()));
+            }
             handler.streamStarted(protoVersion);
             MessageHandler.KeepAlive keepAlive = () -> {
                 confirm(stream);
@@ -196,10 +200,11 @@ public final class ReplicationSource {
     }
 
     /**
-     * Hands the confirmable LSN to pgjdbc, which reports it with its next status update. A new
-     * confirmation is also pushed at once when none was pushed in the last 200 ms, so the server
-     * learns of progress quickly (less to resend after a reconnect, WAL freed sooner) without a
-     * status message per transaction.
+     * Hands the confirmable LSN to pgjdbc, which reports it with its next status update. A
+     * confirmation not yet pushed is pushed at once when none was pushed in the last 200 ms, so the
+     * server learns of progress within 200 ms (less to resend after a crash, WAL freed sooner)
+     * without a status message per transaction — also when the stream goes idle right after a
+     * confirmation that came too soon after the previous push.
      */
     private void confirm(PGReplicationStream stream) throws SQLException {
         Lsn lsn = handler.confirmable(Lsn.of(stream.getLastReceiveLSN().asLong()));
@@ -208,9 +213,12 @@ public final class ReplicationSource {
             stream.setFlushedLSN(l);
             stream.setAppliedLSN(l);
             confirmed = lsn;
+        }
+        if (confirmed.isAfter(pushed)) {
             long now = System.nanoTime();
             if (now - lastPushNanos > PUSH_INTERVAL_NANOS) {
                 lastPushNanos = now;
+                pushed = confirmed;
                 stream.forceUpdateStatus();
             }
         }
