@@ -9,6 +9,7 @@ import dev.tidings.source.SourceException;
 import dev.tidings.testing.EventCollector;
 import dev.tidings.testing.Json;
 import dev.tidings.testing.Streams;
+import dev.tidings.testing.TestPostgres;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -19,6 +20,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Guarantees 1–3 of ARCHITECTURE.md: at least once, in order, confirmed only when delivered. */
 class DeliveryGuaranteesTest {
@@ -115,6 +117,7 @@ class DeliveryGuaranteesTest {
 
     @Test
     void a_slow_listener_keeps_the_connection_alive_past_wal_sender_timeout() {
+        assumeTrue(TestPostgres.majorVersion() >= 12, "wal_sender_timeout can be set per connection from PostgreSQL 12 on");
         try (Streams s = Streams.newDatabase()) {
             s.sql("CREATE TABLE t (id int PRIMARY KEY)");
             DatabaseUrl shortTimeout = DatabaseUrl.parse(s.jdbcUrl + "&options=-c%20wal_sender_timeout=1000");

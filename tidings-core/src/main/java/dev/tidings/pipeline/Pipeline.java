@@ -2,6 +2,7 @@ package dev.tidings.pipeline;
 
 import dev.tidings.decode.ChangeDecoder;
 import dev.tidings.event.ChangeEvent;
+import dev.tidings.event.Row;
 import dev.tidings.source.Lsn;
 import dev.tidings.source.MessageHandler;
 import dev.tidings.value.TypeRegistry;
@@ -23,6 +24,13 @@ import java.util.function.Predicate;
  * component holds a whole transaction: a million-row transaction passes through the queue a
  * change at a time, and is confirmed when its commit is delivered.
  *
+ * <p>The queue is bounded twice: by item count, and by the size of the values waiting in it
+ * (guarantee 4 of ARCHITECTURE.md). A count alone would let 4096 rows of a megabyte each queue up
+ * behind a slow delivery; the byte budget (by default an eighth of the heap, at most 64 MB) stops
+ * the source first. One change larger than the budget is still let through, alone, so any row
+ * PostgreSQL can store can be delivered. A change's weight is the length of its JSON values — the
+ * bulk of what it holds — computed alike when it enters and when it leaves the queue.
+ *
  * <p>A failed delivery ends the pipeline: {@link #failure()} is set, the next source call
  * throws it, nothing after the last delivered commit is confirmed.
  */
@@ -33,6 +41,9 @@ public final class Pipeline implements MessageHandler {
     private final Delivery delivery;
     private final Predicate<ChangeEvent> filter;
     private final BlockingQueue<Object> queue;
+    private final long maxQueuedChars;
+    private final Object budget = new Object();
+    private long queuedChars; // guarded by budget
     private final Checkpointer checkpointer = new Checkpointer();
     private final Thread thread;
     private long queued;
@@ -45,10 +56,17 @@ public final class Pipeline implements MessageHandler {
      * @param capacity how many items may wait between decoding and delivery
      */
     public Pipeline(TypeRegistry types, Delivery delivery, Predicate<ChangeEvent> filter, int capacity) {
+        this(types, delivery, filter, capacity, defaultMaxQueuedChars());
+    }
+
+    /** @param maxQueuedChars how many characters of JSON values may wait between decoding and delivery */
+    public Pipeline(TypeRegistry types, Delivery delivery, Predicate<ChangeEvent> filter, int capacity,
+                    long maxQueuedChars) {
         this.decoder = new ChangeDecoder(types);
         this.delivery = delivery;
         this.filter = filter;
         this.queue = new ArrayBlockingQueue<>(capacity);
+        this.maxQueuedChars = maxQueuedChars;
         this.thread = Thread.ofPlatform().name("tidings-delivery").daemon(true).unstarted(this::deliverLoop);
     }
 
@@ -122,11 +140,71 @@ public final class Pipeline implements MessageHandler {
         if (item instanceof StreamItem.Commit) {
             checkpointer.dispatched();
         }
+        long weight = weight(item);
+        if (weight > 0) {
+            reserve(weight, keepAlive);
+        }
         while (!queue.offer(item, 1, TimeUnit.SECONDS)) {
             throwIfFailed();
             keepAlive.keepAlive();
         }
         queued++;
+    }
+
+    /** Waits until the values of {@code weight} characters fit in the budget (or the queue is empty of values). */
+    private void reserve(long weight, KeepAlive keepAlive) throws Exception {
+        while (true) {
+            synchronized (budget) {
+                if (queuedChars == 0 || queuedChars + weight <= maxQueuedChars) {
+                    queuedChars += weight;
+                    return;
+                }
+                budget.wait(1000);
+                if (queuedChars == 0 || queuedChars + weight <= maxQueuedChars) {
+                    queuedChars += weight;
+                    return;
+                }
+            }
+            throwIfFailed();
+            keepAlive.keepAlive();
+        }
+    }
+
+    private void release(long weight) {
+        synchronized (budget) {
+            queuedChars -= weight;
+            budget.notifyAll();
+        }
+    }
+
+    static long weight(StreamItem item) {
+        if (!(item instanceof StreamItem.Change c)) {
+            return 0;
+        }
+        ChangeEvent e = c.event();
+        long chars = weight(e.record()) + weight(e.oldRecord());
+        if (e.message() != null) {
+            chars += e.message().content().length;
+        }
+        return chars;
+    }
+
+    private static long weight(Row row) {
+        if (row == null) {
+            return 0;
+        }
+        long chars = 0;
+        for (int i = 0; i < row.size(); i++) {
+            String json = row.json(i);
+            if (json != null) {
+                chars += json.length();
+            }
+        }
+        return chars;
+    }
+
+    private static long defaultMaxQueuedChars() {
+        return Math.max(1 << 20, Math.min(64L << 20, Runtime.getRuntime().maxMemory() / 8));
     }
 
     private void throwIfFailed() throws Exception {
@@ -146,8 +224,15 @@ public final class Pipeline implements MessageHandler {
                 switch ((StreamItem) item) {
                     case StreamItem.Begin b -> delivery.begin(b.tx());
                     case StreamItem.Change c -> {
-                        if (filter.test(c.event())) {
-                            delivery.change(c.event());
+                        try {
+                            if (filter.test(c.event())) {
+                                delivery.change(c.event());
+                            }
+                        } finally {
+                            long weight = weight(c);
+                            if (weight > 0) {
+                                release(weight);
+                            }
                         }
                     }
                     case StreamItem.Commit c -> delivery.commit(c.tx(), new Delivery.Acknowledgement() {
@@ -175,6 +260,10 @@ public final class Pipeline implements MessageHandler {
         if (failure == null) {
             failure = e;
             queue.clear();
+            synchronized (budget) {
+                queuedChars = 0;
+                budget.notifyAll();
+            }
             if (Thread.currentThread() != thread) {
                 thread.interrupt();
             }

@@ -48,6 +48,7 @@ public final class ReplicationSource {
     private volatile boolean running = true;
     private volatile Thread thread;
     private volatile Lsn confirmed = Lsn.ZERO;
+    private Lsn pushed = Lsn.ZERO;
     private volatile boolean streaming;
     private boolean slotSeen;
     private long lastPushNanos;
@@ -161,6 +162,11 @@ public final class ReplicationSource {
             log.info("streaming from slot {} (publication {}, pgoutput proto {})", config.slot(), config.publication(),
                     protoVersion);
             streaming = true;
+            pushed = Lsn.ZERO;
+            if (confirmed.isAfter(Lsn.ZERO)) { // a new stream object: report what was confirmed before
+                stream.setFlushedLSN(LogSequenceNumber.valueOf(confirmed.value()));
+                stream.setAppliedLSN(LogSequenceNumber.valueOf(confirmed.value()));
+            }
             handler.streamStarted(protoVersion);
             MessageHandler.KeepAlive keepAlive = () -> {
                 confirm(stream);
@@ -194,10 +200,11 @@ public final class ReplicationSource {
     }
 
     /**
-     * Hands the confirmable LSN to pgjdbc, which reports it with its next status update. A new
-     * confirmation is also pushed at once when none was pushed in the last 200 ms, so the server
-     * learns of progress quickly (less to resend after a reconnect, WAL freed sooner) without a
-     * status message per transaction.
+     * Hands the confirmable LSN to pgjdbc, which reports it with its next status update. A
+     * confirmation not yet pushed is pushed at once when none was pushed in the last 200 ms, so the
+     * server learns of progress within 200 ms (less to resend after a crash, WAL freed sooner)
+     * without a status message per transaction — also when the stream goes idle right after a
+     * confirmation that came too soon after the previous push.
      */
     private void confirm(PGReplicationStream stream) throws SQLException {
         Lsn lsn = handler.confirmable(Lsn.of(stream.getLastReceiveLSN().asLong()));
@@ -206,9 +213,12 @@ public final class ReplicationSource {
             stream.setFlushedLSN(l);
             stream.setAppliedLSN(l);
             confirmed = lsn;
+        }
+        if (confirmed.isAfter(pushed)) {
             long now = System.nanoTime();
             if (now - lastPushNanos > PUSH_INTERVAL_NANOS) {
                 lastPushNanos = now;
+                pushed = confirmed;
                 stream.forceUpdateStatus();
             }
         }
@@ -242,6 +252,11 @@ public final class ReplicationSource {
         }
         if (state.equals("3D000")) {
             return new SourceException(e.getMessage() + ". Check the database name in the URL", e);
+        }
+        if (state.equals("55P02") || state.equals("42704") && String.valueOf(e.getMessage()).contains("configuration parameter")) {
+            // e.g. options=-c wal_sender_timeout=… on a server before 12, where it is not per connection
+            return new SourceException("the server refused a setting of the connection: " + e.getMessage()
+                    + ". Remove it from the options of the database URL, or set it in postgresql.conf", e);
         }
         return e;
     }

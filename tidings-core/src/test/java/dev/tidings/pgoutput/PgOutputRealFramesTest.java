@@ -174,9 +174,11 @@ class PgOutputRealFramesTest {
 
         List<PgOutputMessage> messages = decodeAll(1, peek("orig", "proto_version", "1", "publication_names", "origpub"));
 
-        assertThat(messages.get(0)).isInstanceOf(Begin.class);
-        assertThat(messages.get(1)).isEqualTo(new Origin(Lsn.parse("0/ABCDEF"), "upstream"));
-        assertThat(messages.get(3)).isInstanceOf(Insert.class);
+        // before 15 the empty transactions of the setup come first
+        int origin = messages.indexOf(new Origin(Lsn.parse("0/ABCDEF"), "upstream"));
+        assertThat(origin).as("%s", messages).isPositive();
+        assertThat(messages.get(origin - 1)).isInstanceOf(Begin.class);
+        assertThat(messages.get(origin + 2)).isInstanceOf(Insert.class);
     }
 
     @Test
@@ -204,6 +206,7 @@ class PgOutputRealFramesTest {
                 "streaming", "parallel"));
 
         assertStreamed(messages, true);
+        assumeTrue(serverVersion < 18, "PostgreSQL 18 discards a transaction it knows aborted before streaming it");
         var abort = messages.stream().filter(StreamAbort.class::isInstance).map(StreamAbort.class::cast).findFirst().orElseThrow();
         assertThat(abort.abortTime()).isAfter(before);
     }
@@ -242,8 +245,15 @@ class PgOutputRealFramesTest {
             }
         }
         assertThat(commits).isEqualTo(1);
-        assertThat(streamedInserts).isGreaterThan(5_000);
-        assertThat(messages.stream().filter(StreamAbort.class::isInstance).count()).isEqualTo(1);
+        // PostgreSQL 18 discards a transaction already known to be aborted instead of streaming it
+        // (peek decodes after the fact); before 18 both transactions are streamed and one aborted
+        boolean abortedIsStreamed = serverVersion < 18;
+        if (abortedIsStreamed) {
+            assertThat(streamedInserts).isGreaterThan(5_000);
+        } else {
+            assertThat(streamedInserts).isEqualTo(5_000);
+        }
+        assertThat(messages.stream().filter(StreamAbort.class::isInstance).count()).isEqualTo(abortedIsStreamed ? 1 : 0);
         assertThat(messages.stream().filter(StreamStart.class::isInstance).map(StreamStart.class::cast).findFirst())
                 .hasValueSatisfying(s -> assertThat(s.firstSegment()).isTrue());
     }
@@ -296,8 +306,10 @@ class PgOutputRealFramesTest {
 
     private static List<byte[]> peek(String slot, String... options) throws SQLException {
         try (Connection c = TestPostgres.connect(url)) {
-            try (Statement s = c.createStatement()) {
-                s.execute("SET logical_decoding_work_mem = '64kB'");
+            if (serverVersion >= 13) { // before 13 nothing is streamed, and the setting does not exist
+                try (Statement s = c.createStatement()) {
+                    s.execute("SET logical_decoding_work_mem = '64kB'");
+                }
             }
             try (PreparedStatement ps = c.prepareStatement(
                     "SELECT data FROM pg_logical_slot_peek_binary_changes(?, NULL, NULL, VARIADIC ?::text[])")) {
