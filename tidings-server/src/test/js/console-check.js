@@ -19,12 +19,19 @@ process.stdin.resume();
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     const failures = [];
     page.on("pageerror", (e) => failures.push(String(e)));
+    page.on("console", (m) => console.log("CONSOLE " + m.text()));
     page.on("requestfailed", (r) => { if (!r.url().includes("/events")) failures.push("request failed: " + r.url()); });
     await page.goto(url);
     await page.waitForFunction(() => document.getElementById("stream-state").textContent === "live", null, { timeout: 20000 });
     console.log("READY");
     const item = page.locator("#events li", { hasText: expected }).first();
-    await item.waitFor({ timeout: 30000 });
+    try {
+      await item.waitFor({ timeout: 30000 });
+    } catch (e) {
+      const state = await page.evaluate(() => document.getElementById("stream-state").textContent + " / seen "
+          + document.getElementById("events-seen").textContent + " / " + document.getElementById("events").textContent);
+      throw new Error(e.message + " (page: " + state + ")");
+    }
     await item.click();
     await page.waitForTimeout(2500); // one status poll and a chart tick
     const panels = await page.evaluate(() => ({

@@ -85,11 +85,15 @@
     li.dataset.id = event.id;
     li.dataset.table = event.schema + "." + event.table;
     const time = event.tx && event.tx.commit_time ? event.tx.commit_time.substring(11, 23) : "";
-    const key = event.key ? JSON.stringify(event.key) : "";
+    const row = event.record || event.old_record || (event.message ? { prefix: event.message.prefix } : null);
+    let preview = row ? JSON.stringify(row) : "";
+    if (preview.length > 160) preview = preview.substring(0, 157) + "…";
     const op = document.createElement("span");
     op.className = "op op-" + event.op;
     op.textContent = event.op;
-    li.append(time + " ", op, (event.schema ? event.schema + "." : "") + event.table + " " + key);
+    const where = document.createElement("b");
+    where.textContent = (event.schema ? event.schema + "." : "") + event.table;
+    li.append(time + " ", op, where, " " + preview);
     li.addEventListener("click", () => {
       const open = li.querySelector("pre");
       if (open) { open.remove(); return; }
@@ -150,7 +154,8 @@
       swatch.style.background = color;
       let total = 0;
       for (const n of counts.values()) total += n;
-      item.append(swatch, table + " " + (total / WINDOW_S).toFixed(1) + "/s");
+      const last = counts.get(now - 1) || 0;
+      item.append(swatch, table + ": " + last + "/s now, " + total + " in 60 s");
       legend.appendChild(item);
     }
   }

@@ -37,7 +37,10 @@ public record Publication(String name, List<TableName> tables) {
             }
         }
         if (allTables == null) {
-            create(c);
+            if (create(c)) {
+                return;
+            }
+            ensure(c); // another process created it meanwhile: validate theirs
             return;
         }
         if (allTables || tables.isEmpty()) {
@@ -66,14 +69,19 @@ public record Publication(String name, List<TableName> tables) {
         }
     }
 
-    private void create(Connection c) throws SQLException {
+    /** Creates the publication; false when it appeared meanwhile (created by another process). */
+    private boolean create(Connection c) throws SQLException {
         String sql = "CREATE PUBLICATION " + Identifiers.quote(name)
                 + (tables.isEmpty() ? " FOR ALL TABLES" : " FOR TABLE " + joinQuoted(tables));
         try (Statement s = c.createStatement()) {
             s.execute(sql);
             log.info("created publication {}: {}", name, sql);
+            return true;
         } catch (SQLException e) {
             String state = e.getSQLState();
+            if ("42710".equals(state)) {
+                return false;
+            }
             if ("42501".equals(state)) {
                 throw new SourceException("not allowed to create publication " + Identifiers.quote(name) + ": "
                         + e.getMessage() + ". Ask a superuser to run: " + sql + ";", e);

@@ -2,6 +2,8 @@ package dev.tidings.server.cli;
 
 import dev.tidings.Tidings;
 import dev.tidings.event.EventFormat;
+import dev.tidings.server.config.ServeConfigLoader;
+import dev.tidings.server.http.TidingsServer;
 import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.SourceConfig;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
@@ -16,13 +18,15 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
  * {@code tidings demo}: the first five minutes. Starts a throw-away PostgreSQL with logical
  * replication on (or uses {@code --db}), creates the schema of a small Reddit-like application,
- * keeps writing activity to it, and tails the resulting events to stdout. Ctrl-C stops it all and
- * removes the embedded database.
+ * keeps writing activity to it, serves it all with {@code tidings serve} on port 4000 (console,
+ * Realtime WebSocket, SSE), and tails the events to stdout too. Ctrl-C stops it all and removes the
+ * embedded database.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "Start an embedded PostgreSQL with a sample app writing to it, and print its change events.")
@@ -38,6 +42,12 @@ final class DemoCommand implements Callable<Integer> {
 
     @Option(names = "--duration", paramLabel = "SECONDS", description = "Stop by itself after this many seconds")
     Long duration;
+
+    @Option(names = "--port", defaultValue = "4000", description = "HTTP port of the server and console (default: ${DEFAULT-VALUE})")
+    int port;
+
+    @Option(names = "--quiet", description = "Do not print events on stdout (the console and clients still get them)")
+    boolean quiet;
 
     @Override
     public Integer call() throws Exception {
@@ -56,21 +66,36 @@ final class DemoCommand implements Callable<Integer> {
         DatabaseUrl database = DatabaseUrl.parse(url);
         SampleApp app = new SampleApp(database);
         app.createSchema();
+        TidingsServer server = TidingsServer.start(ServeConfigLoader.load(Map.of("db.url", url,
+                "server.port", String.valueOf(port), "replication.publication", "tidings_demo",
+                "replication.tables", "demo.users,demo.posts,demo.comments,demo.votes"), Map.of(), null));
         System.err.println("""
-                tidings demo: the sample app (users, posts, comments, votes) writes %s changes/s to
-                  %s
-                Change it yourself too, e.g.:  psql -h %s -p %d -U %s %s -c "UPDATE demo.posts SET title = 'hi' WHERE id = 1"
-                Events follow on stdout, one JSON line each. Ctrl-C stops.
-                """.formatted(rate, database, database.host(), database.port(), database.user(), database.database()));
+
+                tidings demo is running.
+                  console        http://localhost:%1$d/
+                  SSE (curl)     curl -N 'http://localhost:%1$d/events?tables=demo.posts'
+                  Realtime       ws://localhost:%1$d/socket/websocket — the seed's Node snippet works as written:
+                                   const { Socket } = require("@supabase/realtime-js");
+                                   const socket = new Socket("http://localhost:%1$d/socket"); socket.connect();
+                                   const ch = socket.channel("realtime:demo"); ch.join();
+                                   ch.on("*", (change) => console.log("DATA UPDATE", change.record));
+                  the database   psql -h %2$s -p %3$d -U %4$s %5$s
+                                   e.g. UPDATE demo.posts SET title = 'hello' WHERE id = 1;
+                The sample app (users, posts, comments, votes) writes %6$s changes/s.%7$s Ctrl-C stops.
+                """.formatted(server.port(), database.host(), database.port(), database.user(), database.database(), rate,
+                quiet ? "" : " Events also follow on stdout, one JSON line each."));
         OutputStream stdout = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16);
-        SourceConfig config = SourceConfig.of(database).withSlot("tidings_demo", true)
+        SourceConfig config = SourceConfig.of(database).withSlot("tidings_demo_tail", true)
                 .withPublication("tidings_demo", SampleApp.TABLES);
-        Tidings tidings = Tidings.start(config, new TailCommand.JsonLines(stdout, eventFormat));
+        Tidings tidings = quiet ? null : Tidings.start(config, new TailCommand.JsonLines(stdout, eventFormat));
         Thread writer = Thread.ofPlatform().name("demo-app").daemon(true).start(() -> app.run(rate));
         EmbeddedPostgres toClose = embedded;
         Runnable shutdown = () -> {
             app.stop();
-            tidings.stop();
+            if (tidings != null) {
+                tidings.stop();
+            }
+            server.close();
             if (toClose != null) {
                 try {
                     toClose.close();
@@ -83,11 +108,9 @@ final class DemoCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             if (duration != null) {
-                if (tidings.await(duration * 1000)) {
-                    tidings.await();
-                }
+                Thread.sleep(duration * 1000);
             } else {
-                tidings.await();
+                server.await();
             }
         } finally {
             Runtime.getRuntime().removeShutdownHook(hook);
