@@ -58,7 +58,10 @@ final class StatusReport {
             catchUp.put("eta_seconds", c.etaSeconds() == null ? null : Math.round(c.etaSeconds() * 10) / 10.0);
             out.put("catch_up", catchUp);
         }
-        out.put("clients", Map.of("websocket", s.websocketClients(), "sse", s.counters().sseClients()));
+        Map<String, Object> clients = new LinkedHashMap<>();
+        clients.put("websocket", s.websocketClients());
+        clients.put("sse", s.counters().sseClients());
+        out.put("clients", clients);
         List<Map<String, Object>> tables = new ArrayList<>();
         for (Map.Entry<TableName, Long> e : s.stats().eventsByTable().entrySet()) {
             Map<String, Object> t = new LinkedHashMap<>();

@@ -37,6 +37,7 @@ import java.util.function.ToDoubleFunction;
  * tidings_sink_latency_{last,mean,max}_seconds{sink}  commit in PostgreSQL → sink confirmation
  * tidings_sink_state{sink}                            0 ok, 1 retrying, 2 failing
  * tidings_replication_lag_bytes  tidings_replication_lag_seconds  tidings_replication_confirmed_lsn
+ * tidings_replication_retained_wal_bytes              WAL kept for the slot (from restart_lsn)
  * tidings_replication_streaming  tidings_replication_reconnects_total  tidings_decode_errors_total
  * tidings_live_paused  tidings_websocket_clients  tidings_websocket_messages_sent_total
  * tidings_sse_clients  tidings_sse_messages_sent_total
@@ -69,6 +70,8 @@ public final class ServeMetrics implements AutoCloseable {
         new UptimeMetrics().bindTo(registry);
 
         gauge("tidings.replication.lag.bytes", lag, l -> l.lagBytes(), "WAL bytes the slot has not confirmed (-1: unknown)");
+        gauge("tidings.replication.retained.wal.bytes", lag, l -> l.retainedBytes(),
+                "WAL bytes PostgreSQL keeps for the slot, from its restart_lsn (-1: unknown)");
         gauge("tidings.replication.lag.seconds", lag, l -> stats.lagSeconds(l.lagBytes()),
                 "seconds since the commit of the oldest change not yet acknowledged (0: caught up)");
         gauge("tidings.replication.confirmed.lsn", tidings, t -> (double) t.confirmed().value(),
@@ -113,7 +116,7 @@ public final class ServeMetrics implements AutoCloseable {
     }
 
     private <T> void gauge(String name, T obj, ToDoubleFunction<T> f, String help) {
-        Gauge.builder(name, obj, f).description(help).register(registry);
+        Gauge.builder(name, obj, f).description(help).strongReference(true).register(registry);
     }
 
     private <T> void counter(String name, T obj, ToDoubleFunction<T> f, String help) {

@@ -46,6 +46,7 @@ public final class SlotLag {
     private final Consumer<Boolean> pauseLive;
     private Connection connection;
     private volatile long lagBytes = -1;
+    private volatile long retainedBytes = -1;
     private volatile CatchUp catchUp;
     private long lastCheckNanos;
     private long catchUpStartNanos;
@@ -69,6 +70,15 @@ public final class SlotLag {
     /** Bytes of WAL the slot has not confirmed, or -1 before the first check or when the slot is not there. */
     public long lagBytes() {
         return lagBytes;
+    }
+
+    /**
+     * Bytes of WAL the server keeps for the slot ({@code pg_current_wal_lsn() - restart_lsn}), or -1.
+     * Larger than {@link #lagBytes()} while a long transaction is open or unacknowledged: the slot's
+     * confirmed position may pass the start of a transaction whose commit is not yet confirmed.
+     */
+    public long retainedBytes() {
+        return retainedBytes;
     }
 
     /** Catch-up progress while more than {@link #CATCH_UP_BYTES} behind, else null. */
@@ -147,11 +157,17 @@ public final class SlotLag {
             connection = database.connect();
         }
         try (PreparedStatement ps = connection.prepareStatement(
-                "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint FROM pg_replication_slots "
+                "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint, "
+                        + "pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint FROM pg_replication_slots "
                         + "WHERE slot_name = ?")) {
             ps.setString(1, slot);
             try (ResultSet r = ps.executeQuery()) {
-                return r.next() && r.getObject(1) != null ? Math.max(0, r.getLong(1)) : -1;
+                if (!r.next() || r.getObject(1) == null) {
+                    retainedBytes = -1;
+                    return -1;
+                }
+                retainedBytes = r.getObject(2) == null ? -1 : Math.max(0, r.getLong(2));
+                return Math.max(0, r.getLong(1));
             }
         }
     }
