@@ -138,7 +138,7 @@ public final class SlotLag {
                 log.warn("replication slot {} is {} behind, over MAX_REPLICATION_LAG_MB={}; {}. Tidings never drops the "
                                 + "slot (that would lose changes): find the slow sink or client, or add capacity",
                         slot, size(behind), maxLagBytes >> 20, pauseOnMaxLag
-                                ? "live clients are paused until it is back under " + (maxLagBytes * 8 / 10 >> 20) + " MB"
+                                ? "live clients are paused until it is back under " + size(maxLagBytes * 8 / 10)
                                 : "set replication.pause_on_max_lag to pause live clients meanwhile");
             }
             if (pauseOnMaxLag && !paused) {
