@@ -138,6 +138,16 @@ public final class Tidings implements AutoCloseable {
         return source.confirmed();
     }
 
+    /** How often the replication connection was lost and reopened (or is being reopened). */
+    public long reconnects() {
+        return source.reconnects();
+    }
+
+    /** How many pgoutput messages could not be decoded; a decode error ends the stream. */
+    public long decodeErrors() {
+        return pipeline.decodeErrors();
+    }
+
     /** True while connected and streaming. */
     public boolean streaming() {
         return source.streaming();

@@ -3,6 +3,7 @@ package dev.tidings.pipeline;
 import dev.tidings.decode.ChangeDecoder;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Row;
+import dev.tidings.pgoutput.DecodeException;
 import dev.tidings.source.Lsn;
 import dev.tidings.source.MessageHandler;
 import dev.tidings.value.TypeRegistry;
@@ -48,6 +49,7 @@ public final class Pipeline implements MessageHandler {
     private final Thread thread;
     private long queued;
     private volatile long delivered;
+    private volatile long decodeErrors;
     private volatile Exception failure;
     private volatile Runnable onFailure = () -> {};
 
@@ -73,6 +75,11 @@ public final class Pipeline implements MessageHandler {
     public void start(Runnable onFailure) {
         this.onFailure = onFailure;
         thread.start();
+    }
+
+    /** How many messages could not be decoded (each ends the stream). Thread-safe. */
+    public long decodeErrors() {
+        return decodeErrors;
     }
 
     /** The delivery's failure, once it failed. */
@@ -104,15 +111,20 @@ public final class Pipeline implements MessageHandler {
     public void message(Lsn walStart, ByteBuffer payload, KeepAlive keepAlive) throws Exception {
         throwIfFailed();
         Exception[] blocked = new Exception[1];
-        decoder.decode(walStart, payload, item -> {
-            if (blocked[0] == null) {
-                try {
-                    put(item, keepAlive);
-                } catch (Exception e) {
-                    blocked[0] = e;
+        try {
+            decoder.decode(walStart, payload, item -> {
+                if (blocked[0] == null) {
+                    try {
+                        put(item, keepAlive);
+                    } catch (Exception e) {
+                        blocked[0] = e;
+                    }
                 }
-            }
-        });
+            });
+        } catch (DecodeException e) {
+            decodeErrors++; // only the source thread writes
+            throw e;
+        }
         if (blocked[0] != null) {
             throw blocked[0];
         }

@@ -201,7 +201,7 @@ final class SinkChannel {
     private void confirm(Batch batch, boolean delivered) {
         List<SinkMessage> m = batch.messages;
         if (delivered) {
-            metrics.onDelivered(m.size(), m.get(m.size() - 1).event().tx().commitTime());
+            metrics.onDelivered(m);
         } else {
             metrics.onFailed(m.size());
         }
@@ -245,7 +245,7 @@ final class SinkChannel {
                 log.warn("sink {}: sending {} events failed ({}); attempt {} in {} ms", settings.name(),
                         batch.messages.size(), describe(cause), attempts + 1, wait);
             }
-            metrics.onRetry();
+            metrics.onRetry(cause);
             Thread.sleep(wait);
             if (!running) {
                 throw new InterruptedException();
@@ -284,6 +284,7 @@ final class SinkChannel {
     private void fail(Exception e) {
         failure = e;
         running = false;
+        metrics.onStopped(e);
         log.error("sink {} stopped: {}", settings.name(), e.getMessage());
         onFailure.accept(e);
     }

@@ -1,6 +1,14 @@
 package dev.tidings.sink;
 
+import dev.tidings.event.ChangeEvent;
+import dev.tidings.event.Op;
+import dev.tidings.source.Identifiers.TableName;
+
 import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -13,7 +21,9 @@ import java.util.concurrent.atomic.LongAdder;
  *   <li>retried: batch attempts that failed and were retried;
  *   <li>failed: messages given up on (dead-lettered, or stopping the pipeline);
  *   <li>in flight: messages sent and not yet confirmed; queued: waiting to be sent;
- *   <li>latency: from the transaction's commit time in PostgreSQL to the sink's confirmation.
+ *   <li>latency: from the transaction's commit time in PostgreSQL to the sink's confirmation;
+ *   <li>state: {@link State#OK}, {@link State#RETRYING} since the first failure of a batch until it
+ *       was delivered, {@link State#STOPPED} once the sink gave up for good; with the last error.
  * </ul>
  */
 public final class SinkMetrics {
@@ -27,6 +37,13 @@ public final class SinkMetrics {
     private final LongAdder latencyTotalMillis = new LongAdder();
     private final AtomicLong latencyMaxMillis = new AtomicLong();
     private volatile long lastLatencyMillis;
+    private final ConcurrentHashMap<TableName, LongAdder> deliveredByTable = new ConcurrentHashMap<>();
+    private volatile long retryingSinceMillis;
+    private volatile boolean stopped;
+    private volatile String lastError;
+
+    /** Whether the sink delivers. */
+    public enum State { OK, RETRYING, STOPPED }
 
     public SinkMetrics(String sink) {
         this.sink = sink;
@@ -79,6 +96,65 @@ public final class SinkMetrics {
 
     public void onRetry() {
         retried.increment();
+    }
+
+    /** A batch failed and will be sent again. */
+    public void onRetry(Exception cause) {
+        onRetry();
+        lastError = describe(cause);
+        if (retryingSinceMillis == 0) {
+            retryingSinceMillis = System.currentTimeMillis();
+        }
+    }
+
+    /** The sink gave up for good: the pipeline stops. */
+    public void onStopped(Exception cause) {
+        lastError = describe(cause);
+        stopped = true;
+    }
+
+    public State state() {
+        return stopped ? State.STOPPED : retryingSinceMillis != 0 ? State.RETRYING : State.OK;
+    }
+
+    /** Since when (epoch ms) the sink has been retrying, or 0. */
+    public long retryingSinceMillis() {
+        return retryingSinceMillis;
+    }
+
+    /** The last failure's message, or null; kept after recovery so an operator can see what happened. */
+    public String lastError() {
+        return lastError;
+    }
+
+    /** Messages confirmed per table (logical decoding messages are not counted here). */
+    public Map<TableName, Long> deliveredByTable() {
+        Map<TableName, Long> out = new HashMap<>();
+        deliveredByTable.forEach((t, n) -> out.put(t, n.sum()));
+        return out;
+    }
+
+    /** The batch's messages were confirmed. */
+    public void onDelivered(List<SinkMessage> batch) {
+        TableName last = null;
+        LongAdder counter = null;
+        for (SinkMessage m : batch) {
+            ChangeEvent e = m.event();
+            if (e.op() == Op.MESSAGE) {
+                continue;
+            }
+            if (last == null || !last.table().equals(e.table()) || !last.schema().equals(e.schema())) {
+                last = new TableName(e.schema(), e.table());
+                counter = deliveredByTable.computeIfAbsent(last, k -> new LongAdder());
+            }
+            counter.increment();
+        }
+        onDelivered(batch.size(), batch.get(batch.size() - 1).event().tx().commitTime());
+        retryingSinceMillis = 0;
+    }
+
+    private static String describe(Exception e) {
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
 
     public void onDelivered(int messages, Instant commitTime) {

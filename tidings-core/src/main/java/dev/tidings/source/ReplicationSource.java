@@ -50,6 +50,7 @@ public final class ReplicationSource {
     private volatile Lsn confirmed = Lsn.ZERO;
     private Lsn pushed = Lsn.ZERO;
     private volatile boolean streaming;
+    private volatile long reconnects;
     private boolean slotSeen;
     private long lastPushNanos;
 
@@ -90,6 +91,7 @@ public final class ReplicationSource {
                     break;
                 }
                 backoffMs = nextBackoff(backoffMs);
+                reconnects++; // only this thread writes
                 log.warn("replication connection lost ({}); reconnecting in {} ms", describe(e), backoffMs);
                 sleep(backoffMs);
             }
@@ -109,6 +111,11 @@ public final class ReplicationSource {
     /** The LSN most recently confirmed to PostgreSQL. Thread-safe. */
     public Lsn confirmed() {
         return confirmed;
+    }
+
+    /** How often the connection was lost and is being or was reopened. Thread-safe. */
+    public long reconnects() {
+        return reconnects;
     }
 
     /** True while a replication stream is open. Thread-safe. */

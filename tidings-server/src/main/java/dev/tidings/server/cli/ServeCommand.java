@@ -3,6 +3,9 @@ package dev.tidings.server.cli;
 import dev.tidings.server.config.ServeConfig;
 import dev.tidings.server.config.ServeConfigLoader;
 import dev.tidings.server.http.TidingsServer;
+import dev.tidings.sink.SinkFailedException;
+import dev.tidings.source.SourceException;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -12,14 +15,21 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * {@code tidings serve}: the Supabase Realtime–compatible WebSocket server, Server-Sent Events and
- * a health check, on one port. Settings come from flags, environment variables (those of the
- * Realtime image too) and a YAML file; see {@link ServeConfigLoader}.
+ * {@code tidings serve}: the Supabase Realtime–compatible WebSocket server, Server-Sent Events,
+ * durable sinks, health, status and metrics, on one port. Settings come from flags, environment
+ * variables (those of the Realtime image too) and a YAML file; see {@link ServeConfigLoader}.
+ *
+ * <p>SIGTERM and SIGINT shut down gracefully ({@link TidingsServer#close()}): stop reading,
+ * drain to the durable sinks, confirm, close the connections; then exit 0. The JVM's default for
+ * SIGTERM is exit code 143 after the shutdown hooks, which process supervisors read as a failure,
+ * hence a signal handler ({@code sun.misc.Signal}, in the JDK's {@code jdk.unsupported} module).
+ * Exit 2 when the stream stops for a reason the user must fix (a sink gave up, the slot is gone).
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = {"Serve changes over Realtime WebSockets (/socket/websocket, /realtime/v1/websocket) and SSE (/events).",
                 "Environment: DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD DB_SSL PORT SLOT_NAME TEMPORARY_SLOT PUBLICATIONS "
-                        + "SECURE_CHANNELS JWT_SECRET JWKS_URL MAX_REPLICATION_LAG_MB DATABASE_URL"})
+                        + "SECURE_CHANNELS JWT_SECRET JWKS_URL MAX_REPLICATION_LAG_MB LOG_FORMAT DATABASE_URL TIDINGS_SINKS",
+                "Endpoints: /health /ready /api/status /metrics; durable sinks: the sinks: list of the YAML file"})
 final class ServeCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "YAML settings file")
     Path config;
@@ -54,6 +64,9 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--jwks-url", paramLabel = "URL", description = "JWK set URL for RS256/ES256 tokens")
     String jwksUrl;
 
+    @Option(names = "--log-format", paramLabel = "plain|json", description = "Log lines as plain text (default) or JSON")
+    String logFormat;
+
     @Override
     public Integer call() throws Exception {
         Map<String, String> flags = new LinkedHashMap<>();
@@ -67,13 +80,22 @@ final class ServeCommand implements Callable<Integer> {
         flags.put("auth.secure_channels", secure);
         flags.put("auth.jwt_secret", jwtSecret);
         flags.put("auth.jwks_url", jwksUrl);
+        flags.put("log.format", logFormat);
         ServeConfig settings = ServeConfigLoader.load(flags, System.getenv(), config);
+        LogFormat.use(settings.logFormat());
         TidingsServer server = TidingsServer.start(settings);
         Thread hook = new Thread(server::close, "tidings-serve-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
+        for (String signal : new String[] {"TERM", "INT"}) {
+            sun.misc.Signal.handle(new sun.misc.Signal(signal),
+                    s -> Thread.ofPlatform().name("tidings-serve-stop").start(server::close));
+        }
         try {
             server.await();
             return 0;
+        } catch (SinkFailedException | SourceException e) {
+            LoggerFactory.getLogger(ServeCommand.class).error("stopped: {}", e.getMessage());
+            return 2;
         } finally {
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);

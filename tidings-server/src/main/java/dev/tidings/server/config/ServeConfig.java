@@ -1,5 +1,6 @@
 package dev.tidings.server.config;
 
+import dev.tidings.server.sinks.SinkConfig;
 import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.Identifiers.TableName;
 
@@ -26,25 +27,25 @@ import java.util.Map;
  * @param sendQueueBytes   the most bytes waiting for one slow connection before it is dropped
  * @param sendQueueFrames  the most messages waiting for one slow connection before it is dropped
  * @param maxFrameBytes    the largest frame a client may send
- * @param maxReplicationLagMb the Realtime image's MAX_REPLICATION_LAG_MB, or null (see the README)
- * @param sseKeepAlive     how often an idle SSE stream gets a comment line
+ * @param maxReplicationLagMb the Realtime image's MAX_REPLICATION_LAG_MB, or null: a warning when exceeded
+ * @param pauseOnMaxLag  whether live clients are paused while the lag exceeds {@code maxReplicationLagMb}
+ * @param lagCheck       how often the slot's lag is asked from PostgreSQL
+ * @param sseKeepAlive   how often an idle SSE stream gets a comment line
+ * @param sinks          durable sinks; empty: live clients only
+ * @param metricsPublic  whether /metrics and /api/status are open to anyone even with secure channels
+ * @param logFormat      {@code plain} or {@code json}
  */
 public record ServeConfig(DatabaseUrl database, String bind, int port, String slot, boolean temporarySlot,
                           String publication, List<TableName> tables, boolean secureChannels, String jwtSecret,
                           String jwksUrl, Map<String, List<String>> roles, Map<String, String> rowPolicies,
                           long sendQueueBytes, int sendQueueFrames, int maxFrameBytes, Integer maxReplicationLagMb,
-                          Duration sseKeepAlive) {
+                          boolean pauseOnMaxLag, Duration lagCheck, Duration sseKeepAlive, List<SinkConfig> sinks,
+                          boolean metricsPublic, String logFormat) {
 
     public ServeConfig {
         tables = List.copyOf(tables);
         roles = Map.copyOf(roles);
         rowPolicies = Map.copyOf(rowPolicies);
-    }
-
-    /** A copy listening on {@code port}. */
-    public ServeConfig withPort(int port) {
-        return new ServeConfig(database, bind, port, slot, temporarySlot, publication, tables, secureChannels, jwtSecret,
-                jwksUrl, roles, rowPolicies, sendQueueBytes, sendQueueFrames, maxFrameBytes, maxReplicationLagMb,
-                sseKeepAlive);
+        sinks = List.copyOf(sinks);
     }
 }

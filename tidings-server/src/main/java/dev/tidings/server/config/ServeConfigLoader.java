@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.tidings.server.realtime.AccessPolicy;
+import dev.tidings.server.sinks.SinkConfig;
 import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.Identifiers;
 import dev.tidings.source.Identifiers.TableName;
@@ -31,7 +32,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * SLOT_NAME TEMPORARY_SLOT                            → the slot (see below)
  * PUBLICATIONS                                        → the publication: a JSON list ["supabase_realtime"] or a name
  * SECURE_CHANNELS JWT_SECRET                          → token checks (also JWKS_URL)
- * MAX_REPLICATION_LAG_MB                              → accepted and checked; a warning is logged when exceeded
+ * MAX_REPLICATION_LAG_MB                              → a warning when the slot lags more (and, if
+ *                                                       replication.pause_on_max_lag, live clients pause)
+ * LOG_FORMAT                                          → plain (default) or json
  * HOSTNAME SECRET_KEY_BASE                            → accepted and ignored (Phoenix endpoint settings)
  * </pre>
  *
@@ -40,6 +43,15 @@ import java.util.concurrent.ThreadLocalRandom;
  * of that name, unless {@code TEMPORARY_SLOT=true}. {@code SECURE_CHANNELS} defaults to true when
  * a key ({@code JWT_SECRET} or {@code JWKS_URL}) is configured, else false — so the seed's
  * {@code docker run} environment, which has no key, serves its clients unchanged.
+ *
+ * <p>Durable sinks are the top-level YAML list {@code sinks:} (or {@code TIDINGS_SINKS}, the same
+ * list as JSON), read by {@link SinkConfig}. They need a persistent slot: with sinks, a missing
+ * {@code SLOT_NAME} means the persistent slot {@code tidings}, and a temporary slot is refused
+ * (it is dropped with the connection, so what was committed while Tidings was down would be lost).
+ *
+ * <p>{@code /metrics} and {@code /api/status} need a token like the WebSocket when secure channels
+ * are on, unless {@code metrics.public: true} (e.g. for a Prometheus on a private network);
+ * {@code /health} and {@code /ready} are always open and tell nothing but up/ready and why not.
  *
  * <p>A setting that cannot be read, a YAML key or {@code TIDINGS_*} variable that is not known, and
  * contradictions (secure channels without a key) fail at start with a message naming the setting.
@@ -66,7 +78,10 @@ public final class ServeConfigLoader {
             new Setting("replication.publication", List.of("PUBLICATIONS", "TIDINGS_PUBLICATION"),
                     "publication (supabase_realtime); a JSON list of one name is accepted"),
             new Setting("replication.tables", List.of("TIDINGS_TABLES"), "tables of a publication created here"),
-            new Setting("replication.max_lag_mb", List.of("MAX_REPLICATION_LAG_MB"), "positive integer"),
+            new Setting("replication.max_lag_mb", List.of("MAX_REPLICATION_LAG_MB"), "positive integer: warn above this lag"),
+            new Setting("replication.pause_on_max_lag", List.of("TIDINGS_PAUSE_ON_MAX_LAG"),
+                    "true: pause live clients while over max_lag_mb (false)"),
+            new Setting("replication.lag_check_seconds", List.of("TIDINGS_LAG_CHECK_SECONDS"), "seconds between lag checks (5)"),
             new Setting("auth.secure_channels", List.of("SECURE_CHANNELS", "TIDINGS_SECURE_CHANNELS"), "true/false"),
             new Setting("auth.jwt_secret", List.of("JWT_SECRET", "TIDINGS_JWT_SECRET"), "HMAC secret, 32+ bytes"),
             new Setting("auth.jwks_url", List.of("JWKS_URL", "TIDINGS_JWKS_URL"), "URL of a JWK set"),
@@ -75,7 +90,11 @@ public final class ServeConfigLoader {
             new Setting("limits.send_queue_bytes", List.of("TIDINGS_SEND_QUEUE_BYTES"), "bytes (4194304)"),
             new Setting("limits.send_queue_messages", List.of("TIDINGS_SEND_QUEUE_MESSAGES"), "messages (10000)"),
             new Setting("limits.max_frame_bytes", List.of("TIDINGS_MAX_FRAME_BYTES"), "bytes (1048576)"),
-            new Setting("sse.keepalive_seconds", List.of("TIDINGS_SSE_KEEPALIVE_SECONDS"), "seconds (15)"));
+            new Setting("sse.keepalive_seconds", List.of("TIDINGS_SSE_KEEPALIVE_SECONDS"), "seconds (15)"),
+            new Setting("metrics.public", List.of("TIDINGS_METRICS_PUBLIC"),
+                    "true: /metrics and /api/status need no token even with secure channels (false)"),
+            new Setting("log.format", List.of("LOG_FORMAT", "TIDINGS_LOG_FORMAT"), "plain or json (plain)"),
+            new Setting("sinks", List.of("TIDINGS_SINKS"), "durable sinks: a YAML list, or a JSON list in the environment"));
 
     private ServeConfigLoader() {}
 
@@ -119,11 +138,18 @@ public final class ServeConfigLoader {
         int port = intIn(v, "server.port", 4000, 0, 65535);
         String bind = v.getOrDefault("server.bind", "0.0.0.0");
         String slot = v.get("replication.slot");
+        List<SinkConfig> sinks = sinks(v.get("sinks"));
         Boolean temporaryGiven = bool(v, "replication.temporary");
-        boolean temporary = temporaryGiven != null ? temporaryGiven : slot == null;
+        boolean temporary = temporaryGiven != null ? temporaryGiven : slot == null && sinks.isEmpty();
+        if (temporary && !sinks.isEmpty()) {
+            throw new IllegalArgumentException("durable sinks need a persistent replication slot, and a temporary one is "
+                    + "configured (TEMPORARY_SLOT / replication.temporary): a temporary slot is dropped with its connection, "
+                    + "so changes committed while Tidings is down or reconnecting would never reach the sinks. "
+                    + "Set SLOT_NAME (replication.slot) and TEMPORARY_SLOT=false");
+        }
         if (slot == null) {
             slot = temporary ? "tidings_rt_" + ProcessHandle.current().pid() + "_" + ThreadLocalRandom.current().nextInt(1 << 20)
-                    : "tidings_realtime";
+                    : sinks.isEmpty() ? "tidings_realtime" : "tidings";
         }
         if (!slot.matches("[a-z0-9_]{1,63}")) {
             throw new IllegalArgumentException("slot name '" + slot + "' (SLOT_NAME / replication.slot) may only have "
@@ -159,8 +185,31 @@ public final class ServeConfigLoader {
         int queueFrames = intIn(v, "limits.send_queue_messages", 10_000, 1, Integer.MAX_VALUE);
         int maxFrame = intIn(v, "limits.max_frame_bytes", 1 << 20, 256, 64 << 20);
         int keepAlive = intIn(v, "sse.keepalive_seconds", 15, 1, 3600);
+        boolean pause = Boolean.TRUE.equals(bool(v, "replication.pause_on_max_lag"));
+        if (pause && lag == null) {
+            throw new IllegalArgumentException("replication.pause_on_max_lag needs MAX_REPLICATION_LAG_MB (replication.max_lag_mb)");
+        }
+        int lagCheck = intIn(v, "replication.lag_check_seconds", 5, 1, 3600);
+        String logFormat = v.getOrDefault("log.format", "plain").strip().toLowerCase(Locale.ROOT);
+        if (!logFormat.equals("plain") && !logFormat.equals("json")) {
+            throw new IllegalArgumentException(name("log.format") + " is plain or json, not '" + logFormat + "'");
+        }
         return new ServeConfig(database, bind, port, slot, temporary, publication, tables, secure, secret, jwks, roles,
-                rows, queueBytes, queueFrames, maxFrame, lag, Duration.ofSeconds(keepAlive));
+                rows, queueBytes, queueFrames, maxFrame, lag, pause, Duration.ofSeconds(lagCheck),
+                Duration.ofSeconds(keepAlive), sinks, Boolean.TRUE.equals(bool(v, "metrics.public")), logFormat);
+    }
+
+    private static List<SinkConfig> sinks(String json) {
+        if (json == null || json.isBlank()) {
+            return List.of();
+        }
+        Object tree;
+        try {
+            tree = new ObjectMapper().readValue(json, Object.class);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("TIDINGS_SINKS (sinks) is not a JSON list of sinks: " + e.getMessage());
+        }
+        return SinkConfig.parseAll(tree);
     }
 
     private static DatabaseUrl database(Map<String, String> v) {
@@ -263,6 +312,10 @@ public final class ServeConfigLoader {
             throw new IllegalArgumentException("the config file " + file + " must be a YAML map (db:, server:, replication:, auth:, …)");
         }
         root.properties().forEach(section -> {
+            if (section.getKey().equals("sinks")) {
+                values.put("sinks", section.getValue().toString());
+                return;
+            }
             if (!section.getValue().isObject()) {
                 throw unknown(file, section.getKey());
             }

@@ -1,7 +1,15 @@
 package dev.tidings.server.http;
 
 import dev.tidings.Tidings;
+import dev.tidings.pipeline.FanOutDelivery;
 import dev.tidings.server.config.ServeConfig;
+import dev.tidings.server.metrics.ServeMetrics;
+import dev.tidings.server.realtime.LiveCounters;
+import dev.tidings.server.sinks.SinkConfig;
+import dev.tidings.server.stream.ServeDelivery;
+import dev.tidings.server.stream.SlotLag;
+import dev.tidings.server.stream.StreamStats;
+import dev.tidings.sink.SinkMetrics;
 import dev.tidings.server.realtime.AccessPolicy;
 import dev.tidings.server.realtime.FanOut;
 import dev.tidings.server.realtime.RealtimeService;
@@ -23,20 +31,23 @@ import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@code tidings serve} as an object: the replication stream feeding a {@link FanOut}, and one HTTP
+ * {@code tidings serve} as an object: one replication stream whose {@link ServeDelivery} feeds the
+ * live {@link FanOut} (WebSocket, SSE) and the durable sinks of the configuration, and one HTTP
  * port with the Realtime WebSocket ({@code /socket/websocket}, {@code /realtime/v1/websocket}),
- * Server-Sent Events ({@code /events}) and {@code /health}.
+ * Server-Sent Events ({@code /events}), {@code /health}, {@code /ready}, {@code /api/status} and
+ * {@code /metrics}.
  *
  * <p>Why Jetty 12 (core API, no servlets): its WebSocket stack gives per-message callbacks and
  * exposes the core session, so a frame built from bytes serialized once is written as-is, and a
@@ -44,32 +55,56 @@ import java.util.concurrent.TimeUnit;
  * {@code Response.write} serves SSE the same way. Netty would do too, but needs the HTTP/WebSocket
  * plumbing (upgrade, aggregation, close handshake) written by hand.
  *
- * <p>The stream uses the slot of the configuration: temporary by default, as the Realtime image
- * without {@code SLOT_NAME} (a live server has nothing to resume); every change is acknowledged as
- * soon as it was queued to the subscribers, so the slot never holds WAL for a slow client.
+ * <p>Acknowledgement: without durable sinks every change is acknowledged as soon as it was queued
+ * to the live subscribers, so the slot never holds WAL for a slow client; with them, when every
+ * durable sink confirmed it (see {@link dev.tidings.pipeline.FanOutDelivery}). The slot is
+ * temporary by default only without durable sinks (see {@code ServeConfigLoader}).
+ *
+ * <p>{@link #close()} is the graceful shutdown: stop reading WAL, let the durable sinks confirm what
+ * was read, confirm it to PostgreSQL, close the sinks, then stop HTTP, which closes every WebSocket
+ * with a close frame (1001, going away) and ends SSE streams.
  */
 public final class TidingsServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TidingsServer.class);
+    /** The version of Tidings, from the build. */
+    public static final String VERSION = version();
 
     private final ServeConfig config;
+    private final long startedMillis = System.currentTimeMillis();
     private final ScheduledExecutorService timers;
+    private final ScheduledExecutorService lagTimer;
     private final FanOut fanOut;
     private final TableCatalog catalog;
+    private final LiveCounters counters = new LiveCounters();
+    private final StreamStats stats = new StreamStats();
+    private final FanOutDelivery durable;
+    private final ServeDelivery delivery;
+    private final SlotLag lag;
     private final Server jetty;
+    private final WebSocketUpgradeHandler websockets;
     private final Tidings tidings;
+    private final ServeMetrics metrics;
     private final Thread watcher;
+    private boolean closed;
 
     private TidingsServer(ServeConfig config) throws Exception {
         this.config = config;
         this.timers = Executors.newScheduledThreadPool(1, r -> Thread.ofPlatform().name("tidings-timers").daemon(true).unstarted(r));
+        this.lagTimer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("tidings-lag").daemon(true).unstarted(r));
         Tidings[] stream = new Tidings[1];
         this.fanOut = new FanOut(() -> stream[0] != null && stream[0].streaming(), timers);
         this.catalog = new TableCatalog(config.database());
         TokenVerifier verifier = config.secureChannels() ? new TokenVerifier(config.jwtSecret(), config.jwksUrl()) : null;
         RealtimeService service = new RealtimeService(fanOut, verifier, new AccessPolicy(config.roles(), config.rowPolicies()),
-                catalog, timers, config.sendQueueBytes(), config.sendQueueFrames());
+                catalog, timers, config.sendQueueBytes(), config.sendQueueFrames(), counters);
+
+        this.durable = config.sinks().isEmpty() ? null : new FanOutDelivery(SinkConfig.openAll(config.sinks()));
+        this.delivery = new ServeDelivery(fanOut, durable, stats);
+        this.lag = new SlotLag(config.database(), config.slot(), config.maxReplicationLagMb(), config.pauseOnMaxLag(),
+                delivery::pauseLive);
 
         this.jetty = new Server();
+        jetty.setStopTimeout(5_000);
         ServerConnector connector = new ServerConnector(jetty);
         connector.setHost(config.bind());
         connector.setPort(config.port());
@@ -90,34 +125,41 @@ public final class TidingsServer implements AutoCloseable {
             }
             return new RealtimeSocket(service, q.getValue("vsn"), admission);
         };
-        WebSocketUpgradeHandler websockets = WebSocketUpgradeHandler.from(jetty, container -> {
+        this.websockets = WebSocketUpgradeHandler.from(jetty, container -> {
             container.addMapping("/socket/websocket", creator);
             container.addMapping("/realtime/v1/websocket", creator);
             container.setMaxTextMessageSize(config.maxFrameBytes());
             container.setMaxBinaryMessageSize(config.maxFrameBytes());
             container.setIdleTimeout(Duration.ofSeconds(90));
         });
-        Handler.Sequence routes = new Handler.Sequence(new ConsoleHandler(), new SseHandler(service, config.sseKeepAlive()), new Health());
+        Handler.Sequence routes = new Handler.Sequence(new ConsoleHandler(), new SseHandler(service, config.sseKeepAlive()),
+                new OperationsHandler(this, service, config.metricsPublic()), new NotFound());
         websockets.setHandler(routes);
         jetty.setHandler(websockets);
-        jetty.start();
 
         SourceConfig source = SourceConfig.of(config.database())
                 .withSlot(config.slot(), config.temporarySlot())
                 .withPublication(config.publication(), config.tables());
-        this.tidings = Tidings.start(source, fanOut);
+        this.tidings = Tidings.start(source, delivery);
         stream[0] = tidings;
-        this.watcher = Thread.ofPlatform().name("tidings-stream-watch").daemon(true).start(this::watch);
-        if (config.maxReplicationLagMb() != null && !config.temporarySlot()) {
-            timers.scheduleWithFixedDelay(this::checkLag, 30, 30, TimeUnit.SECONDS);
+        this.metrics = new ServeMetrics(tidings, stats, lag, delivery, sinkMetrics(), StatusReport::level, counters,
+                this::websocketClients);
+        try {
+            jetty.start();
+        } catch (Exception e) {
+            tidings.stop();
+            closeSinks();
+            throw e;
         }
+        this.watcher = Thread.ofPlatform().name("tidings-stream-watch").daemon(true).start(this::watch);
+        lagTimer.scheduleWithFixedDelay(lag::check, 0, config.lagCheck().toMillis(), TimeUnit.MILLISECONDS);
         log.info("tidings serve: listening on {}:{} (Realtime WebSocket /socket/websocket, /realtime/v1/websocket; SSE /events; "
-                        + "/health); streaming {} with {} slot {}; secure channels {}", config.bind(), port(),
-                config.database(), config.temporarySlot() ? "temporary" : "persistent", config.slot(),
-                config.secureChannels() ? "on" : "off");
+                        + "/health /ready /api/status /metrics); streaming {} with {} slot {}; {} durable sink{}; secure channels {}",
+                config.bind(), port(), config.database(), config.temporarySlot() ? "temporary" : "persistent", config.slot(),
+                config.sinks().size(), config.sinks().size() == 1 ? "" : "s", config.secureChannels() ? "on" : "off");
     }
 
-    /** Starts the HTTP server and the replication stream; returns once the port is bound. */
+    /** Starts the HTTP server, the sinks and the replication stream; returns once the port is bound. */
     public static TidingsServer start(ServeConfig config) throws Exception {
         return new TidingsServer(config);
     }
@@ -140,6 +182,43 @@ public final class TidingsServer implements AutoCloseable {
         tidings.await();
     }
 
+    ServeConfig config() {
+        return config;
+    }
+
+    Tidings tidings() {
+        return tidings;
+    }
+
+    StreamStats stats() {
+        return stats;
+    }
+
+    SlotLag lag() {
+        return lag;
+    }
+
+    LiveCounters counters() {
+        return counters;
+    }
+
+    ServeMetrics metrics() {
+        return metrics;
+    }
+
+    long uptimeMillis() {
+        return System.currentTimeMillis() - startedMillis;
+    }
+
+    int websocketClients() {
+        return websockets.getServerWebSocketContainer().getOpenSessions().size();
+    }
+
+    /** Per durable sink, in configuration order; empty without sinks. */
+    List<SinkMetrics> sinkMetrics() {
+        return durable == null ? List.of() : durable.metrics();
+    }
+
     private void watch() {
         try {
             tidings.await();
@@ -151,54 +230,60 @@ public final class TidingsServer implements AutoCloseable {
         }
     }
 
-    private void checkLag() {
-        try (Connection c = config.database().connect();
-             PreparedStatement ps = c.prepareStatement("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn) "
-                     + "FROM pg_replication_slots WHERE slot_name = ?")) {
-            ps.setString(1, config.slot());
-            try (ResultSet r = ps.executeQuery()) {
-                if (r.next() && r.getLong(1) > config.maxReplicationLagMb() * 1024L * 1024L) {
-                    log.warn("replication slot {} lags {} MB behind, more than MAX_REPLICATION_LAG_MB={}; Tidings does not "
-                            + "drop slots by itself: check the stream, or drop the slot to free WAL (changes in it are lost)",
-                            config.slot(), r.getLong(1) >> 20, config.maxReplicationLagMb());
-                }
-            }
-        } catch (Exception e) {
-            log.debug("lag check failed", e);
-        }
-    }
-
+    /**
+     * Graceful shutdown (see the class comment). Idempotent; a second caller waits for the first.
+     */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        log.info("stopping: reading no more WAL; waiting for the sinks to confirm what was read");
+        lagTimer.shutdownNow();
+        tidings.stop();
+        closeSinks();
+        log.info("confirmed {} to PostgreSQL; closing client connections", tidings.confirmed());
         try {
             jetty.stop();
         } catch (Exception e) {
             log.warn("stopping the HTTP server: {}", e.toString());
         }
-        tidings.stop();
         watcher.interrupt();
         catalog.close();
         timers.shutdownNow();
+        lag.close();
+        metrics.close();
+        log.info("stopped");
     }
 
-    /** {@code GET /health}: 200 while the replication stream is connected, 503 otherwise. */
-    private final class Health extends Handler.Abstract.NonBlocking {
+    private void closeSinks() {
+        if (durable != null) {
+            durable.close();
+        }
+    }
+
+    private static String version() {
+        try (InputStream in = TidingsServer.class.getResourceAsStream("version.properties")) {
+            Properties p = new Properties();
+            if (in != null) {
+                p.load(in);
+            }
+            return p.getProperty("version", "unknown");
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    /** Last in line: names the endpoints there are. */
+    private static final class NotFound extends Handler.Abstract.NonBlocking {
         @Override
         public boolean handle(Request request, Response response, Callback callback) {
-            String path = Request.getPathInContext(request);
-            if (!path.equals("/health")) {
-                response.setStatus(404);
-                response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; charset=utf-8");
-                response.write(true, ByteBuffer.wrap(("not found: " + path + " (endpoints: /socket/websocket, "
-                        + "/realtime/v1/websocket, /events, /health)\n").getBytes(StandardCharsets.UTF_8)), callback);
-                return true;
-            }
-            boolean up = tidings.streaming();
-            response.setStatus(up ? 200 : 503);
-            response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
-            String body = "{\"status\":\"" + (up ? "ok" : "not streaming") + "\",\"streaming\":" + up
-                    + ",\"subscriptions\":" + fanOut.size() + "}";
-            response.write(true, ByteBuffer.wrap(body.getBytes(StandardCharsets.UTF_8)), callback);
+            response.setStatus(404);
+            response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; charset=utf-8");
+            response.write(true, ByteBuffer.wrap(("not found: " + Request.getPathInContext(request) + " (endpoints: "
+                    + "/socket/websocket, /realtime/v1/websocket, /events, /health, /ready, /api/status, /metrics)\n")
+                    .getBytes(StandardCharsets.UTF_8)), callback);
             return true;
         }
     }

@@ -13,9 +13,11 @@ import java.util.concurrent.ScheduledExecutorService;
  * @param timers          for token expiry, slow-client aborts, keepalives
  * @param sendQueueBytes  the most bytes one connection may have waiting to be sent
  * @param sendQueueFrames the most messages one connection may have waiting to be sent
+ * @param counters        clients and messages, for metrics
  */
 public record RealtimeService(FanOut fanOut, TokenVerifier verifier, AccessPolicy policy, TableCatalog catalog,
-                              ScheduledExecutorService timers, long sendQueueBytes, int sendQueueFrames) {
+                              ScheduledExecutorService timers, long sendQueueBytes, int sendQueueFrames,
+                              LiveCounters counters) {
 
     /** Whether tokens are required (SECURE_CHANNELS). */
     public boolean secure() {

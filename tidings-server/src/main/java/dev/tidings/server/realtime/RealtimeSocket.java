@@ -71,6 +71,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
         this.outbox = new Outbox(new Outbox.Transport() {
             @Override
             public void write(ByteBuffer bytes, Runnable done, Consumer<Throwable> failed) {
+                service.counters().websocketMessages.increment();
                 core.sendFrame(new Frame(OpCode.TEXT, bytes), Callback.from(done, failed), false);
             }
 

@@ -137,6 +137,7 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
         }
 
         void start() {
+            service.counters().sseOpened();
             outbox.offer("retry: 2000\n\n".getBytes(StandardCharsets.US_ASCII), null, null);
             service.fanOut().subscribe(this, scopes);
             long ms = keepAlive.toMillis();
@@ -156,7 +157,9 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
             System.arraycopy(json, 0, frame, head.length, json.length);
             frame[frame.length - 2] = '\n';
             frame[frame.length - 1] = '\n';
-            outbox.offer(frame, this::farewell, "the client did not keep up");
+            if (outbox.offer(frame, this::farewell, "the client did not keep up")) {
+                service.counters().sseMessage();
+            }
         }
 
         @Override
@@ -194,6 +197,7 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
                 return false;
             }
             service.fanOut().unsubscribe(this, scopes);
+            service.counters().sseClosed();
             if (keepAliveTask != null) {
                 keepAliveTask.cancel(false);
             }

@@ -1,0 +1,139 @@
+package dev.tidings.server.metrics;
+
+import dev.tidings.Tidings;
+import dev.tidings.server.realtime.LiveCounters;
+import dev.tidings.server.stream.ServeDelivery;
+import dev.tidings.server.stream.SlotLag;
+import dev.tidings.server.stream.StreamStats;
+import dev.tidings.sink.SinkMetrics;
+import dev.tidings.source.Identifiers.TableName;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+import java.util.List;
+import java.util.Map;
+import java.util.function.IntSupplier;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * {@code tidings serve}'s metrics, in a Micrometer registry scraped as Prometheus text. Micrometer
+ * lives only here, in the server: the core exposes plain counters ({@link Tidings#reconnects()},
+ * {@link SinkMetrics}, …) and this class binds them as function counters and gauges, read at
+ * scrape time — nothing is counted twice and the hot path does no Micrometer work.
+ *
+ * <pre>
+ * tidings_events_read_total{schema,table}             changes read from the stream
+ * tidings_sink_delivered_total{sink,schema,table}     changes a durable sink confirmed
+ * tidings_sink_retried_total{sink}  tidings_sink_failed_total{sink}
+ * tidings_sink_in_flight{sink}  tidings_sink_queued{sink}
+ * tidings_sink_latency_{last,mean,max}_seconds{sink}  commit in PostgreSQL → sink confirmation
+ * tidings_sink_state{sink}                            0 ok, 1 retrying, 2 failing
+ * tidings_replication_lag_bytes  tidings_replication_lag_seconds  tidings_replication_confirmed_lsn
+ * tidings_replication_retained_wal_bytes              WAL kept for the slot (from restart_lsn)
+ * tidings_replication_streaming  tidings_replication_reconnects_total  tidings_decode_errors_total
+ * tidings_live_paused  tidings_websocket_clients  tidings_websocket_messages_sent_total
+ * tidings_sse_clients  tidings_sse_messages_sent_total
+ * jvm_*, process_*, system_*                          memory, GC, threads, classes, CPU, uptime
+ * </pre>
+ *
+ * Per-table meters appear with the first change of a table: they are registered at scrape time.
+ */
+public final class ServeMetrics implements AutoCloseable {
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final JvmGcMetrics gc = new JvmGcMetrics();
+    private final StreamStats stats;
+    private final List<SinkMetrics> sinks;
+
+    /** What a sink's state is, as {@code /api/status} and {@code /ready} see it. */
+    public interface SinkStates {
+        /** 0 ok, 1 retrying, 2 failing. */
+        int level(SinkMetrics sink);
+    }
+
+    public ServeMetrics(Tidings tidings, StreamStats stats, SlotLag lag, ServeDelivery delivery, List<SinkMetrics> sinks,
+                        SinkStates states, LiveCounters live, IntSupplier websocketClients) {
+        this.stats = stats;
+        this.sinks = sinks;
+        new JvmMemoryMetrics().bindTo(registry);
+        gc.bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        new ClassLoaderMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+
+        gauge("tidings.replication.lag.bytes", lag, l -> l.lagBytes(), "WAL bytes the slot has not confirmed (-1: unknown)");
+        gauge("tidings.replication.retained.wal.bytes", lag, l -> l.retainedBytes(),
+                "WAL bytes PostgreSQL keeps for the slot, from its restart_lsn (-1: unknown)");
+        gauge("tidings.replication.lag.seconds", lag, l -> stats.lagSeconds(l.lagBytes()),
+                "seconds since the commit of the oldest change not yet acknowledged (0: caught up)");
+        gauge("tidings.replication.confirmed.lsn", tidings, t -> (double) t.confirmed().value(),
+                "the LSN last confirmed to PostgreSQL, as a number");
+        gauge("tidings.replication.streaming", tidings, t -> t.streaming() ? 1 : 0, "1 while the replication stream is open");
+        counter("tidings.replication.reconnects", tidings, Tidings::reconnects, "replication connections lost and reopened");
+        counter("tidings.decode.errors", tidings, Tidings::decodeErrors, "pgoutput messages that could not be decoded");
+        gauge("tidings.live.paused", delivery, d -> d.livePaused() ? 1 : 0, "1 while live clients are paused for lag");
+        gauge("tidings.websocket.clients", websocketClients, IntSupplier::getAsInt, "open WebSocket connections");
+        counter("tidings.websocket.messages.sent", live, LiveCounters::websocketMessages, "frames written to WebSocket clients");
+        gauge("tidings.sse.clients", live, LiveCounters::sseClients, "open Server-Sent Events streams");
+        counter("tidings.sse.messages.sent", live, LiveCounters::sseMessages, "events written to SSE streams");
+
+        for (SinkMetrics s : sinks) {
+            sinkCounter("tidings.sink.retried", s, SinkMetrics::retried, "batch attempts that failed and were retried");
+            sinkCounter("tidings.sink.failed", s, SinkMetrics::failed, "messages given up on");
+            sinkGauge("tidings.sink.in.flight", s, SinkMetrics::inFlight, "messages sent, not yet confirmed");
+            sinkGauge("tidings.sink.queued", s, SinkMetrics::queued, "messages waiting to be sent");
+            sinkGauge("tidings.sink.latency.last.seconds", s, m -> m.lastLatencyMillis() / 1000.0, "latency of the last batch");
+            sinkGauge("tidings.sink.latency.mean.seconds", s, m -> m.meanLatencyMillis() / 1000.0, "mean latency");
+            sinkGauge("tidings.sink.latency.max.seconds", s, m -> m.maxLatencyMillis() / 1000.0, "highest latency");
+            sinkGauge("tidings.sink.state", s, states::level, "0 ok, 1 retrying, 2 failing");
+        }
+    }
+
+    /** The metrics in the Prometheus text format. */
+    public String scrape() {
+        for (Map.Entry<TableName, Long> e : stats.eventsByTable().entrySet()) {
+            TableName t = e.getKey();
+            FunctionCounter.builder("tidings.events.read", stats, s -> s.events(t))
+                    .tags("schema", t.schema(), "table", t.table()).description("changes read from the replication stream")
+                    .register(registry);
+        }
+        for (SinkMetrics s : sinks) {
+            for (TableName t : s.deliveredByTable().keySet()) {
+                FunctionCounter.builder("tidings.sink.delivered", s, m -> m.deliveredByTable().getOrDefault(t, 0L))
+                        .tags("sink", s.sink(), "schema", t.schema(), "table", t.table())
+                        .description("changes the sink confirmed").register(registry);
+            }
+        }
+        return registry.scrape();
+    }
+
+    private <T> void gauge(String name, T obj, ToDoubleFunction<T> f, String help) {
+        Gauge.builder(name, obj, f).description(help).strongReference(true).register(registry);
+    }
+
+    private <T> void counter(String name, T obj, ToDoubleFunction<T> f, String help) {
+        FunctionCounter.builder(name, obj, f).description(help).register(registry);
+    }
+
+    private void sinkGauge(String name, SinkMetrics s, ToDoubleFunction<SinkMetrics> f, String help) {
+        Gauge.builder(name, s, f).tag("sink", s.sink()).description(help).register(registry);
+    }
+
+    private void sinkCounter(String name, SinkMetrics s, ToDoubleFunction<SinkMetrics> f, String help) {
+        FunctionCounter.builder(name, s, f).tag("sink", s.sink()).description(help).register(registry);
+    }
+
+    @Override
+    public void close() {
+        gc.close();
+        registry.close();
+    }
+}

@@ -1,0 +1,86 @@
+package dev.tidings.server.stream;
+
+import dev.tidings.ChangeListener;
+import dev.tidings.event.ChangeEvent;
+import dev.tidings.event.Transaction;
+import dev.tidings.pipeline.Delivery;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one {@link Delivery} of {@code tidings serve}'s replication stream: every change goes to the
+ * live fan-out (WebSocket, SSE) and, when sinks are configured, to the durable sinks.
+ *
+ * <p>The live side never holds back acknowledgement: it only enqueues into each client's bounded
+ * queue, its failures are logged and swallowed, and its {@code onTransaction} is called before the
+ * transaction is handed on. A transaction is acknowledged by the durable side (a
+ * {@link dev.tidings.pipeline.FanOutDelivery}: when every durable sink confirmed it) or, without
+ * durable sinks, at once. One stream has one pace: while a durable sink applies backpressure, live
+ * clients see changes at that pace too (see {@link #pauseLive}).
+ */
+public final class ServeDelivery implements Delivery {
+    private static final Logger log = LoggerFactory.getLogger(ServeDelivery.class);
+
+    private final ChangeListener live;
+    private final Delivery durable;
+    private final StreamStats stats;
+    private volatile boolean livePaused;
+
+    /** @param durable the durable sinks, or null */
+    public ServeDelivery(ChangeListener live, Delivery durable, StreamStats stats) {
+        this.live = live;
+        this.durable = durable;
+        this.stats = stats;
+    }
+
+    /**
+     * While paused, changes are not handed to live clients (they are still read, counted and sent
+     * to every durable sink). Used when the slot lags beyond the configured limit: the stream
+     * then spends its time on the durable sinks and catching up, and live clients, which would
+     * otherwise get changes minutes late, get none until it has caught up.
+     */
+    public void pauseLive(boolean paused) {
+        livePaused = paused;
+    }
+
+    public boolean livePaused() {
+        return livePaused;
+    }
+
+    @Override
+    public void begin(Transaction tx) throws Exception {
+        if (durable != null) {
+            durable.begin(tx);
+        }
+    }
+
+    @Override
+    public void change(ChangeEvent event) throws Exception {
+        stats.read(event);
+        if (!livePaused) {
+            try {
+                live.onEvent(event);
+            } catch (Exception e) {
+                log.warn("live fan-out failed on event {}; live clients may miss it", event.id(), e);
+            }
+        }
+        if (durable != null) {
+            durable.change(event);
+        }
+    }
+
+    @Override
+    public void commit(Transaction tx, Acknowledgement ack) throws Exception {
+        try {
+            live.onTransaction(tx);
+        } catch (Exception e) {
+            log.warn("live fan-out failed at the end of transaction {}", tx.xid(), e);
+        }
+        Acknowledgement counted = stats.delivering(tx, ack);
+        if (durable == null) {
+            counted.acknowledge();
+        } else {
+            durable.commit(tx, counted);
+        }
+    }
+}
