@@ -54,9 +54,13 @@ import java.util.function.Predicate;
  * fall back to a default).
  */
 public record SinkConfig(String type, SinkSettings settings, Map<String, Object> options) {
-    private static final Set<String> COMMON = Set.of("name", "type", "tables", "ops", "format", "batch", "in_flight",
+    /** The keys every sink accepts, whatever its type. docs/configuration.md is checked against these lists. */
+    public static final Set<String> COMMON = Set.of("name", "type", "tables", "ops", "format", "batch", "in_flight",
             "queue", "retry", "dead_letter_file");
-    private static final Map<String, Set<String>> PER_TYPE = Map.of(
+    /** The keys of the {@code retry} map. */
+    public static final Set<String> RETRY_KEYS = Set.of("max_attempts", "max_time", "initial_backoff", "max_backoff", "give_up");
+    /** Each sink type and the keys it accepts beside {@link #COMMON}. */
+    public static final Map<String, Set<String>> PER_TYPE = Map.of(
             "file", Set.of("path", "max_bytes"),
             "webhook", Set.of("url", "secret", "timeout"),
             "kafka", Set.of("bootstrap_servers", "topic", "delivery_timeout", "properties"),
@@ -207,7 +211,7 @@ public record SinkConfig(String type, SinkSettings settings, Map<String, Object>
             throw new IllegalArgumentException(where + ": retry is a map (max_attempts, max_time, initial_backoff, max_backoff, give_up)");
         }
         for (Object k : m.keySet()) {
-            if (!Set.of("max_attempts", "max_time", "initial_backoff", "max_backoff", "give_up").contains(k.toString())) {
+            if (!RETRY_KEYS.contains(k.toString())) {
                 throw new IllegalArgumentException(where + ": unknown retry key '" + k + "'");
             }
         }
