@@ -17,8 +17,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The web console in a real headless Chromium: a change made in PostgreSQL appears in the page,
- * opens to its JSON, counts in the throughput legend; the page loads nothing from outside the
- * server. The screenshot is kept as {@code target/console.png}.
+ * opens to its JSON, counts in the throughput legend; the slot and client panels show the
+ * server's /api/status; the page loads nothing from outside the server. The screenshot is kept as {@code target/console.png}.
  */
 @Timeout(120)
 class ConsoleBrowserTest {
@@ -46,6 +46,13 @@ class ConsoleBrowserTest {
                 assertThat(event.get("record").get("title").asText()).isEqualTo("buy oat milk");
                 assertThat(event.get("key").get("id").asInt()).isEqualTo(7);
                 assertThat(panels.get("legend").asText()).contains("public.todos");
+                assertThat(panels.get("slot").asText()).as("slot panel from /api/status").startsWith("tidings_rt_")
+                        .contains("(temporary)").doesNotContain("not streaming");
+                assertThat(panels.get("lsn").asText()).matches("[0-9A-F]+/[0-9A-F]+");
+                assertThat(panels.get("lag").asText()).contains(" B").contains(" s");
+                assertThat(panels.get("sse").asText()).as("the page's own event stream").isEqualTo("1");
+                assertThat(panels.get("websocket").asText()).isEqualTo("0");
+                assertThat(panels.get("sinks").get(0).asText()).isEqualTo("no durable sinks");
                 assertThat(panels.get("external")).as("assets from outside the server").isEmpty();
                 assertThat(panels.get("failures")).as("page errors").isEmpty();
             }
