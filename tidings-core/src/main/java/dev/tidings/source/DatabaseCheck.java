@@ -10,8 +10,8 @@ import java.util.Locale;
 
 /**
  * Diagnoses a database for change data capture and says, for each problem, the SQL that fixes it.
- * {@code tidings check} prints the result; the streaming source runs it before it starts and
- * refuses to start on an {@link Finding.Severity#ERROR}.
+ * {@code tidings check} prints the result. The streaming source does not run it: it checks what it
+ * needs itself (wal_level, slot, publication, privileges) as it sets up, and fails with the same fixes.
  *
  * <p>Only catalog reads: the check changes nothing, needs no privilege beyond logging in, and
  * works on PostgreSQL 10 (the first with logical replication and pgoutput) through 18. Columns

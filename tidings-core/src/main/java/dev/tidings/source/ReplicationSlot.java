@@ -91,8 +91,9 @@ public record ReplicationSlot(String name, boolean temporary) {
             ps.setString(1, name);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
-                log.info("created replication slot {} at {}; changes committed before it are not streamed",
-                        name, rs.getString(1));
+                log.warn("created replication slot {} at {}: changes committed before this point are not streamed. If "
+                        + "this slot existed before (dropped, lost in a major upgrade or a failover), consumers must "
+                        + "re-snapshot", name, rs.getString(1));
             }
         } catch (SQLException e) {
             if ("53400".equals(e.getSQLState())) {

@@ -113,7 +113,11 @@ final class DemoCommand implements Callable<Integer> {
                 server.await();
             }
         } finally {
-            Runtime.getRuntime().removeShutdownHook(hook);
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                return 0; // Ctrl-C or SIGTERM: the hook stops everything
+            }
             shutdown.run();
             writer.join(2000);
             stdout.flush();

@@ -67,6 +67,9 @@ final class TailCommand implements Callable<Integer> {
 
         @Override
         public void onEvent(ChangeEvent event) throws IOException {
+            if (!format.supports(event.op())) {
+                return; // e.g. truncates and messages have no supabase shape: skipped, as Realtime does
+            }
             format.write(event, json);
             json.writeRaw('\n');
         }
