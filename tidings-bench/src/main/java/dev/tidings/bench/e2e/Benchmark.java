@@ -19,14 +19,21 @@ import java.util.List;
  * it streams the paced load runs; commit → delivery is measured per event.
  *
  * <p>Usage: {@code Benchmark [--reps N] [--loads a,b,c,d,e] [--peers P,…] [--scale K] [--jvm-opts "…"]
- * [--tail-jar PATH | --tail-classpath] [--out FILE] [--command "…"]}
+ * [--tail-java-opts "…" | --tail-jar PATH | --tail-classpath] [--out FILE] [--command "…"]}
+ *
+ * <p>{@code tidings tail} is launched as a user launches it, through {@code bin/tidings} with the
+ * JVM options that script chooses (so its memory is the product's, not the benchmark's);
+ * {@code --tail-java-opts} sets {@code TIDINGS_JAVA_OPTS} for it. {@code --jvm-opts} (default
+ * {@code -Xmx1g}) is for the JVMs the benchmark itself starts: Debezium and the embedded API, which
+ * run inside an application whose heap the application chooses. {@code --tail-jar} and
+ * {@code --tail-classpath} run tail with {@code java --jvm-opts} instead, for experiments.
  */
 public final class Benchmark {
     private Benchmark() {}
 
     /** What to run. */
     record Options(int reps, List<String> loads, List<Peer> peers, int scale, List<String> jvmOpts,
-                   List<String> tailCommand, Path out, String command, Path logDir) {}
+                   List<String> tailCommand, String tailLaunch, Path out, String command, Path logDir) {}
 
     public static void main(String[] args) throws Exception {
         Options options = parse(args);
@@ -145,6 +152,7 @@ public final class Benchmark {
         List<Peer> peers = Arrays.asList(Peer.values());
         List<String> jvmOpts = List.of("-Xmx1g");
         List<String> tail = null;
+        String tailJavaOpts = null;
         Path out = null;
         String command = "bin/bench";
         String java = ProcessHandle.current().info().command().orElse("java");
@@ -155,6 +163,7 @@ public final class Benchmark {
                 case "--loads" -> loads = List.of(args[++i].split(","));
                 case "--peers" -> peers = Arrays.stream(args[++i].split(",")).map(p -> Peer.valueOf(p.toUpperCase())).toList();
                 case "--jvm-opts" -> jvmOpts = args[++i].isBlank() ? List.of() : List.of(args[i].trim().split("\\s+"));
+                case "--tail-java-opts" -> tailJavaOpts = args[++i];
                 case "--tail-jar" -> tail = List.of("-jar", args[++i]);
                 case "--tail-classpath" -> tail = List.of("-cp", System.getProperty("java.class.path"), "dev.tidings.server.cli.Main");
                 case "--out" -> out = Path.of(args[++i]);
@@ -162,14 +171,22 @@ public final class Benchmark {
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
-        if (tail == null) {
-            tail = List.of("-jar", "tidings-server/target/tidings.jar");
-        }
         List<String> tailCommand = new ArrayList<>();
-        tailCommand.add(java);
-        tailCommand.addAll(jvmOpts);
-        tailCommand.addAll(tail);
-        return new Options(reps, loads, peers, scale, jvmOpts, tailCommand, out, command,
+        String tailLaunch;
+        if (tail == null) {
+            if (tailJavaOpts != null) {
+                tailCommand.addAll(List.of("env", "TIDINGS_JAVA_OPTS=" + tailJavaOpts));
+            }
+            tailCommand.add(Path.of("bin/tidings").toAbsolutePath().toString());
+            tailLaunch = tailJavaOpts == null ? "bin/tidings with its default JVM options"
+                    : "bin/tidings with TIDINGS_JAVA_OPTS=\"" + tailJavaOpts + "\"";
+        } else {
+            tailCommand.add(java);
+            tailCommand.addAll(jvmOpts);
+            tailCommand.addAll(tail);
+            tailLaunch = "java " + String.join(" ", jvmOpts);
+        }
+        return new Options(reps, loads, peers, scale, jvmOpts, tailCommand, tailLaunch, out, command,
                 Path.of("tidings-bench/target/bench-logs"));
     }
 }

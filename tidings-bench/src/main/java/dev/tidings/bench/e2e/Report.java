@@ -139,7 +139,7 @@ final class Report {
         }
         return String.format(Locale.ROOT, """
                 - machine: %d cores (nproc), %s memory, %s
-                - JDK: %s %s (every JVM consumer runs with %s)
+                - JDK: %s %s; tidings tail runs as %s; Debezium and the embedded API with %s
                 - PostgreSQL: embedded binaries %s (fsync, synchronous_commit, full_page_writes and autovacuum off; \
                 the live load commits with synchronous_commit on)
                 - pg_recvlogical: %s; Debezium %s (embedded engine, PostgreSQL connector, pgoutput)
@@ -147,7 +147,7 @@ final class Report {
                 - repetitions: %d per load, medians reported
                 - command: `%s`
                 """, Runtime.getRuntime().availableProcessors(), mem, cpu, System.getProperty("java.vm.name"),
-                System.getProperty("java.version"), options.jvmOpts().isEmpty() ? "JVM defaults" : String.join(" ", options.jvmOpts()),
+                System.getProperty("java.version"), options.tailLaunch(), options.jvmOpts().isEmpty() ? "JVM defaults" : String.join(" ", options.jvmOpts()),
                 pgVersion(), pgRecvlogicalVersion(), debeziumVersion(), BenchVersions.loadAtStart, BenchVersions.loadAverage(),
                 options.reps(), options.command());
     }
