@@ -62,11 +62,20 @@ public final class Benchmark {
             BenchVersions.postgres = pg.version();
             BenchVersions.loadAtStart = BenchVersions.loadAverage();
             ConsumerRun runner = new ConsumerRun(settings, pg);
+            FanOutRun fanOut = new FanOutRun(settings, pg);
             for (String name : options.loads()) {
                 Load load = load(name, options.scale());
                 for (int rep = 0; rep < options.reps(); rep++) {
                     List<Peer> order = rotated(peers, rep);
-                    if (load.kind() == Load.Kind.LIVE) {
+                    order.remove(Peer.SERVE); // the fan-out loads only
+                    if (load.kind() == Load.Kind.FANOUT) {
+                        pg.dropSlots();
+                        pg.resetTable();
+                        pg.createSlots(List.of(Peer.SERVE.slot()));
+                        try (Connection loader = pg.connect()) {
+                            results.add(report(fanOut.run(load, rep, loader)));
+                        }
+                    } else if (load.kind() == Load.Kind.LIVE) {
                         order.remove(Peer.PG_RECVLOGICAL);
                         for (Peer peer : order) {
                             pg.dropSlots();
@@ -105,6 +114,11 @@ public final class Benchmark {
     private static Measurement report(Measurement m) {
         if (!m.ok()) {
             System.err.printf("  %-40s load %s rep %d FAILED: %s%n", m.peer().label, m.load().name(), m.rep(), m.error());
+        } else if (m.load().kind() == Load.Kind.FANOUT) {
+            long[] l = m.latencyMicros();
+            System.err.printf("  %-40s load %s rep %d: %d clients, %d deliveries, %d disconnected, p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms, RSS %d MB, CPU %.1f s (load %.0f tx/s)%n",
+                    m.peer().label, m.load().name(), m.rep(), l[6], l[4], l[5], l[0] / 1e3, l[3] / 1e3, l[1] / 1e3, l[2] / 1e3,
+                    m.stats().peakRssKb() / 1024, m.stats().cpuMillis() / 1e3, m.liveRate());
         } else if (m.latencyMicros() != null) {
             System.err.printf("  %-40s load %s rep %d: p50 %.1f ms, p99 %.1f ms, max %.1f ms, RSS %d MB, CPU %.1f s (load %.0f tx/s)%n",
                     m.peer().label, m.load().name(), m.rep(), m.latencyMicros()[0] / 1e3, m.latencyMicros()[1] / 1e3,
@@ -123,7 +137,9 @@ public final class Benchmark {
             case "c" -> Load.c(scale);
             case "d" -> Load.d(scale);
             case "e" -> Load.e(scale);
-            default -> throw new IllegalArgumentException("unknown load " + name + "; use a, b, c, d, e");
+            case "f" -> Load.f(scale);
+            case "g" -> Load.g(scale);
+            default -> throw new IllegalArgumentException("unknown load " + name + "; use a, b, c, d, e, f, g");
         };
     }
 
@@ -148,7 +164,7 @@ public final class Benchmark {
     static Options parse(String[] args) {
         int reps = 3;
         int scale = 1;
-        List<String> loads = List.of("a", "b", "c", "d", "e");
+        List<String> loads = List.of("a", "b", "c", "d", "e", "f", "g");
         List<Peer> peers = Arrays.asList(Peer.values());
         List<String> jvmOpts = List.of("-Xmx1g");
         List<String> tail = null;
