@@ -55,10 +55,23 @@ final class FanOutRun {
             CompletableFuture<Void> ready = new CompletableFuture<>();
             CompletableFuture<long[]> result = new CompletableFuture<>();
             read(clients, ready, result);
-            ready.get(120, TimeUnit.SECONDS);
+            try {
+                ready.get(120, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                return Measurement.failed(peer, load, rep, "the clients did not all join within 120 s (see " + log
+                        + "-clients.log)", sampler.now());
+            }
             BenchPostgres.sleep(500);
             double rate = load.runLive(loader);
-            long[] r = result.get(60 + load.events() / 1_000, TimeUnit.SECONDS);
+            long[] r;
+            try {
+                r = result.get(30, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                // not every client got every change in time: take the figures as they are
+                clients.getOutputStream().write("report\n".getBytes(StandardCharsets.US_ASCII));
+                clients.getOutputStream().flush();
+                r = result.get(30, TimeUnit.SECONDS);
+            }
             ProcStats stats = sampler.now();
             // r: deliveries first last clients deliveries disconnected p50 p95 p99 max
             long[] lat = {r[6], r[8], r[9], r[7], r[4], r[5], r[3]};

@@ -1,15 +1,17 @@
 package dev.tidings.bench.e2e;
 
+import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.WebSocket;
-import java.time.Duration;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -28,8 +30,10 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * client's join was answered ok; {@code @@ DONE <deliveries> <first> <last>} when every client has
  * {@code expected} changes; {@code @@ FANOUT <clients> <deliveries> <disconnected> <p50> <p95> <p99>
  * <max>} (µs); {@code @@ FAIL …} when a join fails. A client that is disconnected counts in
- * {@code disconnected} and keeps the others from finishing, so the coordinator times out and says
- * how many deliveries arrived.
+ * {@code disconnected} and keeps the others from finishing. A line {@code report} on stdin makes the
+ * clients report what they have so far (the coordinator sends it when they are not done in time),
+ * so a case the machine cannot keep up with still gives its figures: deliveries below
+ * {@code clients × expected}.
  *
  * <p>Usage: {@code WebSocketClients <ws-url> <clients> <expected-per-client>}
  */
@@ -42,6 +46,7 @@ public final class WebSocketClients {
     private final long expected;
     private final AtomicLongArray histogram = new AtomicLongArray(BUCKETS + 1);
     private final AtomicInteger complete = new AtomicInteger();
+    private final java.util.concurrent.atomic.LongAdder deliveries = new java.util.concurrent.atomic.LongAdder();
     private final AtomicInteger disconnected = new AtomicInteger();
     private final CountDownLatch joined;
     private final CountDownLatch allDone = new CountDownLatch(1);
@@ -71,34 +76,92 @@ public final class WebSocketClients {
     }
 
     private void run(String url) throws Exception {
-        // a few HttpClients, so that no single selector thread carries every connection
-        List<HttpClient> https = new ArrayList<>();
-        for (int i = 0; i < 4; i++) {
-            https.add(HttpClient.newBuilder().executor(Executors.newFixedThreadPool(2)).build());
+        URI uri = URI.create(url);
+        // Two selector threads, each owning half the connections; the clients read bytes and look
+        // for commit_timestamp in them, no text decoding: the clients share the cores with the
+        // server and PostgreSQL, so what they spend is taken from what is measured.
+        int threads = 2;
+        List<Selector> selectors = new ArrayList<>();
+        for (int i = 0; i < threads; i++) {
+            selectors.add(Selector.open());
         }
-        List<WebSocket> sockets = new ArrayList<>();
+        List<Conn> conns = new ArrayList<>();
         for (int i = 0; i < clients; i++) {
-            CompletableFuture<WebSocket> ws = https.get(i % https.size()).newWebSocketBuilder()
-                    .connectTimeout(Duration.ofSeconds(10)).buildAsync(URI.create(url), new Client());
-            sockets.add(ws.get(20, TimeUnit.SECONDS));
+            Conn c = connect(uri);
+            conns.add(c);
         }
-        for (WebSocket ws : sockets) {
-            ws.sendText(JOIN, true);
+        System.err.println(clients + " clients connected");
+        for (int i = 0; i < conns.size(); i++) {
+            Conn c = conns.get(i);
+            c.channel.configureBlocking(false);
+            c.channel.register(selectors.get(i % threads), SelectionKey.OP_READ, c);
         }
+        for (Selector sel : selectors) {
+            Thread.ofPlatform().daemon().name("clients-io").start(() -> loop(sel));
+        }
+        for (Conn c : conns) {
+            c.send(JOIN);
+        }
+        Thread.ofPlatform().daemon().name("progress").start(() -> {
+            while (allDone.getCount() > 0) {
+                System.err.printf("joined %d, deliveries %d, clients complete %d, disconnected %d%n",
+                        clients - joined.getCount(), deliveries.sum(), complete.get(), disconnected.get());
+                try {
+                    Thread.sleep(2000);
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        });
         if (!joined.await(60, TimeUnit.SECONDS) || joinFailure != null) {
             throw new IllegalStateException("joins not answered ok within 60 s: " + joined.getCount() + " missing; "
                     + joinFailure);
         }
+        Thread.ofPlatform().daemon().name("stdin").start(() -> {
+            try {
+                java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(System.in));
+                String line;
+                while ((line = in.readLine()) != null) {
+                    if (line.equals("report")) {
+                        report();
+                    }
+                }
+            } catch (java.io.IOException e) {
+                // the coordinator went away
+            }
+        });
         System.out.println(ChildProtocol.PREFIX + "READY");
         System.out.flush();
         while (!allDone.await(25, TimeUnit.SECONDS)) {
-            for (WebSocket ws : sockets) {
-                ws.sendText(HEARTBEAT, true);
+            for (Conn c : conns) {
+                c.send(HEARTBEAT);
             }
         }
     }
 
-    private void report() {
+    private void loop(Selector selector) {
+        try {
+            while (true) {
+                selector.select();
+                for (SelectionKey key : selector.selectedKeys()) {
+                    Conn c = (Conn) key.attachment();
+                    if (!c.read()) {
+                        key.cancel();
+                        disconnected.incrementAndGet();
+                        System.err.println("client disconnected");
+                    }
+                }
+                selector.selectedKeys().clear();
+            }
+        } catch (IOException e) {
+            System.err.println("selector failed: " + e);
+        }
+    }
+
+    private synchronized void report() {
+        if (allDone.getCount() == 0) {
+            return;
+        }
         long n = 0;
         for (int i = 0; i <= BUCKETS; i++) {
             n += histogram.get(i);
@@ -123,75 +186,169 @@ public final class WebSocketClients {
         return 0;
     }
 
-    /** One connection. The JDK calls a listener for one message at a time. */
-    private final class Client implements WebSocket.Listener {
-        private final StringBuilder partial = new StringBuilder();
+    private static final byte[] COMMIT = "\"commit_timestamp\":\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] PHX_REPLY = "\"phx_reply\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] OK = "\"status\":\"ok\"".getBytes(StandardCharsets.US_ASCII);
+
+    /** One connection: a WebSocket over a plain socket, server frames parsed as bytes (RFC 6455). */
+    private final class Conn {
+        final SocketChannel channel;
+        private ByteBuffer in;
         private boolean isJoined;
         private long received;
 
-        @Override
-        public void onOpen(WebSocket ws) {
-            ws.request(Long.MAX_VALUE);
+        private Conn(SocketChannel channel, ByteBuffer rest) {
+            this.channel = channel;
+            this.in = rest;
         }
 
-        @Override
-        public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean lastPart) {
-            long now = ChildProtocol.nowMicros();
-            CharSequence text = data;
-            if (!lastPart || partial.length() > 0) {
-                partial.append(data);
-                if (!lastPart) {
-                    return null;
-                }
-                text = partial.toString();
-                partial.setLength(0);
+
+        synchronized void send(String text) throws IOException {
+            byte[] payload = text.getBytes(StandardCharsets.UTF_8);
+            ByteBuffer frame = ByteBuffer.allocate(payload.length + 14);
+            frame.put((byte) 0x81);
+            if (payload.length < 126) {
+                frame.put((byte) (0x80 | payload.length));
+            } else {
+                frame.put((byte) (0x80 | 126)).putShort((short) payload.length);
             }
-            String s = text.toString();
+            byte[] mask = {1, 2, 3, 4};
+            frame.put(mask);
+            for (int i = 0; i < payload.length; i++) {
+                frame.put((byte) (payload[i] ^ mask[i & 3]));
+            }
+            frame.flip();
+            while (frame.hasRemaining()) {
+                if (channel.write(frame) == 0) {
+                    Thread.onSpinWait();
+                }
+            }
+        }
+
+        /** Reads what is there and handles every whole frame; false when the connection is gone. */
+        boolean read() throws IOException {
+            int n = channel.read(in);
+            if (n < 0) {
+                return false;
+            }
+            long now = ChildProtocol.nowMicros();
+            in.flip();
+            while (in.remaining() >= 2) {
+                int start = in.position();
+                int op = in.get(start) & 0x0F;
+                int len = in.get(start + 1) & 0x7F;
+                int header = 2;
+                if (len == 126) {
+                    if (in.remaining() < 4) {
+                        break;
+                    }
+                    len = in.getShort(start + 2) & 0xFFFF;
+                    header = 4;
+                } else if (len == 127) {
+                    if (in.remaining() < 10) {
+                        break;
+                    }
+                    len = (int) in.getLong(start + 2);
+                    header = 10;
+                }
+                if (in.remaining() < header + len) {
+                    if (header + len > in.capacity()) {
+                        ByteBuffer bigger = ByteBuffer.allocate(header + len + 4096);
+                        bigger.put(in);
+                        in = bigger;
+                        return true;
+                    }
+                    break;
+                }
+                if (op == 8) {
+                    return false;
+                }
+                if (op == 1) {
+                    text(in.array(), start + header, len, now);
+                }
+                in.position(start + header + len);
+            }
+            in.compact();
+            return true;
+        }
+
+        private void text(byte[] b, int from, int len, long now) {
             if (!isJoined) {
-                if (s.contains("\"phx_reply\"")) {
+                if (indexOf(b, from, len, PHX_REPLY) >= 0) {
                     isJoined = true;
-                    if (!s.contains("\"status\":\"ok\"")) {
-                        joinFailure = s;
+                    if (indexOf(b, from, len, OK) < 0) {
+                        joinFailure = new String(b, from, len, StandardCharsets.UTF_8);
                     }
                     joined.countDown();
                 }
-                return null;
+                return;
             }
-            int at = s.indexOf("\"commit_timestamp\":\"");
-            if (at < 0 || !s.contains("\"postgres_changes\"")) {
-                return null;
+            int at = indexOf(b, from, len, COMMIT);
+            if (at < 0) {
+                return;
             }
-            long commitMicros = epochMicros(s, at + 20);
+            long commitMicros = epochMicros(b, at + COMMIT.length);
             long bucket = Math.min(BUCKETS, Math.max(0, (now - commitMicros) / 100));
             histogram.incrementAndGet((int) bucket);
+            deliveries.increment();
             if (first == 0) {
                 first = now;
             }
-            if (++received == expected) {
-                last = now;
-                if (complete.incrementAndGet() == clients) {
-                    report();
-                }
+            last = now;
+            if (++received == expected && complete.incrementAndGet() == clients) {
+                report();
             }
-            return null;
-        }
-
-        @Override
-        public CompletionStage<?> onClose(WebSocket ws, int status, String reason) {
-            disconnected.incrementAndGet();
-            System.err.println("client disconnected: " + status + " " + reason);
-            return null;
-        }
-
-        @Override
-        public void onError(WebSocket ws, Throwable error) {
-            disconnected.incrementAndGet();
-            System.err.println("client error: " + error);
         }
     }
 
+    /** Connects and upgrades, blocking; the socket is made non-blocking by the caller. */
+    private Conn connect(URI uri) throws IOException {
+        SocketChannel ch = SocketChannel.open(new InetSocketAddress(uri.getHost(), uri.getPort()));
+        ch.socket().setTcpNoDelay(true);
+        byte[] key = new byte[16];
+        java.util.concurrent.ThreadLocalRandom.current().nextBytes(key);
+        String request = "GET " + uri.getRawPath() + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery())
+                + " HTTP/1.1\r\nHost: " + uri.getHost() + ":" + uri.getPort() + "\r\nUpgrade: websocket\r\n"
+                + "Connection: Upgrade\r\nSec-WebSocket-Key: " + Base64.getEncoder().encodeToString(key)
+                + "\r\nSec-WebSocket-Version: 13\r\n\r\n";
+        ByteBuffer out = ByteBuffer.wrap(request.getBytes(StandardCharsets.US_ASCII));
+        while (out.hasRemaining()) {
+            ch.write(out);
+        }
+        ByteBuffer in = ByteBuffer.allocate(1 << 16);
+        while (true) {
+            if (ch.read(in) < 0) {
+                throw new IOException("connection closed during the upgrade");
+            }
+            String head = new String(in.array(), 0, in.position(), StandardCharsets.ISO_8859_1);
+            int end = head.indexOf("\r\n\r\n");
+            if (end >= 0) {
+                if (!head.startsWith("HTTP/1.1 101")) {
+                    throw new IOException("upgrade refused: " + head.lines().findFirst().orElse(head));
+                }
+                in.flip();
+                in.position(end + 4);
+                in.compact();
+                return new Conn(ch, in);
+            }
+        }
+    }
+
+    private static int indexOf(byte[] b, int from, int len, byte[] what) {
+        outer:
+        for (int i = from; i <= from + len - what.length; i++) {
+            for (int j = 0; j < what.length; j++) {
+                if (b[i + j] != what[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
     /** {@code 2024-05-01T12:00:00.123Z} at {@code at} → microseconds since the epoch (UTC, years 1970–9999). */
-    static long epochMicros(String s, int at) {
+    static long epochMicros(byte[] s, int at) {
         int year = num(s, at, 4), month = num(s, at + 5, 2), day = num(s, at + 8, 2);
         int hour = num(s, at + 11, 2), minute = num(s, at + 14, 2), second = num(s, at + 17, 2);
         int millis = num(s, at + 20, 3);
@@ -199,10 +356,10 @@ public final class WebSocketClients {
         return ((days * 86_400 + hour * 3600L + minute * 60L + second) * 1000 + millis) * 1000;
     }
 
-    private static int num(String s, int at, int len) {
+    private static int num(byte[] s, int at, int len) {
         int v = 0;
         for (int i = 0; i < len; i++) {
-            v = v * 10 + (s.charAt(at + i) - '0');
+            v = v * 10 + (s[at + i] - '0');
         }
         return v;
     }
