@@ -257,14 +257,14 @@ public final class Pipeline implements MessageHandler {
                 }
                 @SuppressWarnings("unchecked")
                 List<StreamItem> items = (List<StreamItem>) taken;
-                long weight = 0; // released once per batch; a failure resets the budget anyway
+                long weight = 0; // released once per batch; a failure resets the budget instead
                 for (int i = 0; i < items.size() && failure == null; i++) {
                     StreamItem item = items.get(i);
                     weight += weight(item);
                     deliver(item);
                     delivered++;
                 }
-                if (weight > 0) {
+                if (weight > 0 && failure == null) {
                     release(weight);
                 }
             }
