@@ -2,6 +2,7 @@ package dev.tidings.decode;
 
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Column;
+import dev.tidings.event.ColumnList;
 import dev.tidings.event.LogicalMessage;
 import dev.tidings.event.Op;
 import dev.tidings.event.Row;
@@ -212,7 +213,7 @@ public final class ChangeDecoder {
             oids[i] = c.typeOid();
             columns.add(new Column(c.name(), typeName(c.typeOid()), c.typeOid(), c.key()));
         }
-        return new RelationInfo(r.relationId(), schema, r.name(), List.copyOf(columns), oids);
+        return new RelationInfo(r.relationId(), schema, r.name(), ColumnList.of(columns), oids);
     }
 
     private String typeName(int oid) {

@@ -24,11 +24,12 @@ final class RowJson {
             return;
         }
         List<Column> columns = row.columns();
+        ColumnList encoded = columns instanceof ColumnList c ? c : null;
         out.writeStartObject();
         for (int i = 0; i < row.size(); i++) {
             String value = row.json(i);
             if (value != null) {
-                out.writeFieldName(columns.get(i).name());
+                writeName(columns, encoded, i, out);
                 out.writeRawValue(value);
             }
         }
@@ -51,16 +52,25 @@ final class RowJson {
     /** The key columns of {@code source} that are present, as an object (empty when none). */
     static void writeKeyObject(Row source, JsonGenerator out) throws IOException {
         List<Column> columns = source.columns();
+        ColumnList encoded = columns instanceof ColumnList c ? c : null;
         out.writeStartObject();
         for (int i = 0; i < source.size(); i++) {
-            Column column = columns.get(i);
             String value = source.json(i);
-            if (column.key() && value != null) {
-                out.writeFieldName(column.name());
+            if (value != null && columns.get(i).key()) {
+                writeName(columns, encoded, i, out);
                 out.writeRawValue(value);
             }
         }
         out.writeEndObject();
+    }
+
+    /** The column's name as a field name: pre-encoded when the columns come from the relation cache. */
+    private static void writeName(List<Column> columns, ColumnList encoded, int i, JsonGenerator out) throws IOException {
+        if (encoded != null) {
+            out.writeFieldName(encoded.jsonName(i));
+        } else {
+            out.writeFieldName(columns.get(i).name());
+        }
     }
 
     private static boolean hasKey(List<Column> columns) {

@@ -72,6 +72,7 @@ public final class TidingsFormat implements EventFormat {
     private static final SerializableString CONTENT_BASE64 = new SerializedString("content_base64");
 
     private volatile ColumnsJson lastColumns;
+    private volatile TxText lastTx;
 
     @Override
     public String name() {
@@ -82,8 +83,9 @@ public final class TidingsFormat implements EventFormat {
     public void write(ChangeEvent event, JsonGenerator out) throws IOException {
         Transaction tx = event.tx();
         out.writeStartObject();
+        TxText txText = txText(tx);
         out.writeFieldName(ID);
-        out.writeString(event.id());
+        out.writeString(txText.idPrefix() + event.index());
         out.writeFieldName(OP);
         out.writeString(event.op().json());
         out.writeFieldName(SCHEMA);
@@ -116,9 +118,9 @@ public final class TidingsFormat implements EventFormat {
         out.writeFieldName(XID);
         out.writeNumber(tx.xid());
         out.writeFieldName(COMMIT_LSN);
-        out.writeString(tx.commitLsn().toString());
+        out.writeString(txText.commitLsn());
         out.writeFieldName(COMMIT_TIME);
-        UtcTimestamp.writeMicros(tx.commitTime(), out);
+        out.writeString(txText.commitTime());
         out.writeFieldName(INDEX);
         out.writeNumber(event.index());
         out.writeEndObject();
@@ -156,10 +158,24 @@ public final class TidingsFormat implements EventFormat {
      * the format thread-safe; several tables in turn only cost a rebuild.
      */
     private SerializableString columnsJson(List<Column> columns) throws IOException {
+        if (columns instanceof ColumnList list) {
+            SerializableString json = list.tidingsJson();
+            if (json == null) {
+                json = renderColumns(columns);
+                list.tidingsJson(json);
+            }
+            return json;
+        }
         ColumnsJson last = lastColumns;
         if (last != null && last.columns() == columns) {
             return last.json();
         }
+        SerializableString json = renderColumns(columns);
+        lastColumns = new ColumnsJson(columns, json);
+        return json;
+    }
+
+    private static SerializableString renderColumns(List<Column> columns) throws IOException {
         StringWriter text = new StringWriter(64 * columns.size());
         try (JsonGenerator g = COLUMNS_JSON.createGenerator(text)) {
             g.writeStartArray();
@@ -176,12 +192,30 @@ public final class TidingsFormat implements EventFormat {
             }
             g.writeEndArray();
         }
-        SerializableString json = new SerializedString(text.toString());
-        lastColumns = new ColumnsJson(columns, json);
-        return json;
+        return new SerializedString(text.toString());
     }
 
     private record ColumnsJson(List<Column> columns, SerializableString json) {}
+
+    /**
+     * The text every event of a transaction repeats — its commit LSN, the id prefix, the commit
+     * time — made once per transaction: the last transaction seen is kept, compared by identity
+     * (one {@link Transaction} object is shared by all its events). Immutable, behind a volatile
+     * field, like {@link #lastColumns}.
+     */
+    private TxText txText(Transaction tx) {
+        TxText last = lastTx;
+        if (last != null && last.tx() == tx) {
+            return last;
+        }
+        String lsn = tx.commitLsn().toString();
+        TxText text = new TxText(tx, lsn + ":", new SerializedString(lsn),
+                new SerializedString(UtcTimestamp.micros(tx.commitTime())));
+        lastTx = text;
+        return text;
+    }
+
+    private record TxText(Transaction tx, String idPrefix, SerializableString commitLsn, SerializableString commitTime) {}
 
     /** The bytes as text when they are well-formed UTF-8, else null. */
     private static String utf8OrNull(byte[] bytes) {

@@ -31,6 +31,13 @@ final class UtcTimestamp {
         write(t, 6, out);
     }
 
+    /** The text {@link #writeMicros} writes, for callers that write it many times. */
+    static String micros(Instant t) {
+        char[] buf = new char[27];
+        int n = format(t, 6, buf);
+        return n < 0 ? MICROS_FALLBACK.format(t) : new String(buf, 0, n);
+    }
+
     static void writeMillis(Instant t, JsonGenerator out) throws IOException {
         write(t, 3, out);
     }

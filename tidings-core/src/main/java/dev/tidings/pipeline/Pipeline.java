@@ -9,6 +9,8 @@ import dev.tidings.source.MessageHandler;
 import dev.tidings.value.TypeRegistry;
 
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -32,6 +34,13 @@ import java.util.function.Predicate;
  * PostgreSQL can store can be delivered. A change's weight is the length of its JSON values — the
  * bulk of what it holds — computed alike when it enters and when it leaves the queue.
  *
+ * <p>Items cross the queue in batches: the source thread collects up to {@code batchSize} items and
+ * hands them over at once, always at a commit (so a transaction is never held back from delivery:
+ * PostgreSQL sends a transaction's changes right before its commit) and before it would wait for
+ * the byte budget. One hand-off per batch instead of per item cuts the lock round trips and the
+ * wake-ups of the delivery thread, which showed in profiles of catch-up ({@code signalNext}).
+ * The queue holds {@code capacity / batchSize} batches, so the item bound stays {@code capacity}.
+ *
  * <p>A failed delivery ends the pipeline: {@link #failure()} is set, the next source call
  * throws it, nothing after the last delivered commit is confirmed.
  */
@@ -42,6 +51,8 @@ public final class Pipeline implements MessageHandler {
     private final Delivery delivery;
     private final Predicate<ChangeEvent> filter;
     private final BlockingQueue<Object> queue;
+    private final int batchSize;
+    private ArrayList<StreamItem> batch; // source thread only
     private final long maxQueuedChars;
     private final Object budget = new Object();
     private long queuedChars; // guarded by budget
@@ -67,7 +78,9 @@ public final class Pipeline implements MessageHandler {
         this.decoder = new ChangeDecoder(types);
         this.delivery = delivery;
         this.filter = filter;
-        this.queue = new ArrayBlockingQueue<>(capacity);
+        this.batchSize = Math.max(1, Math.min(64, capacity / 4));
+        this.queue = new ArrayBlockingQueue<>(Math.max(1, capacity / batchSize));
+        this.batch = new ArrayList<>(batchSize);
         this.maxQueuedChars = maxQueuedChars;
         this.thread = Thread.ofPlatform().name("tidings-delivery").daemon(true).unstarted(this::deliverLoop);
     }
@@ -132,6 +145,7 @@ public final class Pipeline implements MessageHandler {
 
     @Override
     public void streamEnding(KeepAlive keepAlive) throws Exception {
+        handOver(keepAlive);
         long lastKeepAlive = System.nanoTime();
         long deadline = lastKeepAlive + TimeUnit.SECONDS.toNanos(30);
         while ((delivered != queued || !checkpointer.allAcknowledged()) && failure == null && System.nanoTime() < deadline) {
@@ -156,15 +170,35 @@ public final class Pipeline implements MessageHandler {
         if (weight > 0) {
             reserve(weight, keepAlive);
         }
-        while (!queue.offer(item, 1, TimeUnit.SECONDS)) {
+        batch.add(item);
+        if (item instanceof StreamItem.Commit || batch.size() >= batchSize) {
+            handOver(keepAlive);
+        }
+    }
+
+    /** Puts the collected items into the queue as one batch, waiting (with keepalives) while it is full. */
+    private void handOver(KeepAlive keepAlive) throws Exception {
+        if (batch.isEmpty()) {
+            return;
+        }
+        ArrayList<StreamItem> items = batch;
+        batch = new ArrayList<>(batchSize);
+        while (!queue.offer(items, 1, TimeUnit.SECONDS)) {
             throwIfFailed();
             keepAlive.keepAlive();
         }
-        queued++;
+        queued += items.size();
     }
 
     /** Waits until the values of {@code weight} characters fit in the budget (or the queue is empty of values). */
     private void reserve(long weight, KeepAlive keepAlive) throws Exception {
+        synchronized (budget) {
+            if (queuedChars == 0 || queuedChars + weight <= maxQueuedChars) {
+                queuedChars += weight;
+                return;
+            }
+        }
+        handOver(keepAlive); // the delivery can only free what it was given
         while (true) {
             synchronized (budget) {
                 if (queuedChars == 0 || queuedChars + weight <= maxQueuedChars) {
@@ -229,42 +263,49 @@ public final class Pipeline implements MessageHandler {
     private void deliverLoop() {
         try {
             while (failure == null) {
-                Object item = queue.take();
-                if (item == STOP) {
+                Object taken = queue.take();
+                if (taken == STOP) {
                     return;
                 }
-                switch ((StreamItem) item) {
-                    case StreamItem.Begin b -> delivery.begin(b.tx());
-                    case StreamItem.Change c -> {
-                        try {
-                            if (filter.test(c.event())) {
-                                delivery.change(c.event());
-                            }
-                        } finally {
-                            long weight = weight(c);
-                            if (weight > 0) {
-                                release(weight);
-                            }
-                        }
-                    }
-                    case StreamItem.Commit c -> delivery.commit(c.tx(), new Delivery.Acknowledgement() {
-                        @Override
-                        public void acknowledge() {
-                            checkpointer.acknowledged(c.ackLsn());
-                        }
-
-                        @Override
-                        public void fail(Exception cause) {
-                            Pipeline.this.fail(cause);
-                        }
-                    });
+                @SuppressWarnings("unchecked")
+                List<StreamItem> items = (List<StreamItem>) taken;
+                long weight = 0; // released once per batch; a failure resets the budget instead
+                for (int i = 0; i < items.size() && failure == null; i++) {
+                    StreamItem item = items.get(i);
+                    weight += weight(item);
+                    deliver(item);
+                    delivered++;
                 }
-                delivered++;
+                if (weight > 0 && failure == null) {
+                    release(weight);
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Exception e) {
             fail(e);
+        }
+    }
+
+    private void deliver(StreamItem item) throws Exception {
+        switch (item) {
+            case StreamItem.Begin b -> delivery.begin(b.tx());
+            case StreamItem.Change c -> {
+                if (filter.test(c.event())) {
+                    delivery.change(c.event());
+                }
+            }
+            case StreamItem.Commit c -> delivery.commit(c.tx(), new Delivery.Acknowledgement() {
+                @Override
+                public void acknowledge() {
+                    checkpointer.acknowledged(c.ackLsn());
+                }
+
+                @Override
+                public void fail(Exception cause) {
+                    Pipeline.this.fail(cause);
+                }
+            });
         }
     }
 

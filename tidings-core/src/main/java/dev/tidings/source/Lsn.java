@@ -42,6 +42,23 @@ public record Lsn(long value) implements Comparable<Lsn> {
 
     @Override
     public String toString() {
-        return Long.toHexString(value >>> 32).toUpperCase() + "/" + Long.toHexString(value & 0xFFFFFFFFL).toUpperCase();
+        // on the path of every event (ids, formats): one small array, no intermediate strings
+        byte[] text = new byte[17];
+        int n = hex((int) (value >>> 32), text, 0);
+        text[n++] = '/';
+        n = hex((int) value, text, n);
+        return new String(text, 0, n, java.nio.charset.StandardCharsets.ISO_8859_1);
+    }
+
+    private static final byte[] HEX = "0123456789ABCDEF".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+
+    /** Writes {@code half} as upper-case hex without leading zeros ("0" for zero) at {@code at}; returns the end. */
+    private static int hex(int half, byte[] text, int at) {
+        int digits = Math.max(1, (32 - Integer.numberOfLeadingZeros(half) + 3) / 4);
+        for (int i = digits - 1; i >= 0; i--) {
+            text[at + i] = HEX[half & 0xF];
+            half >>>= 4;
+        }
+        return at + digits;
     }
 }

@@ -19,14 +19,21 @@ import java.util.List;
  * it streams the paced load runs; commit → delivery is measured per event.
  *
  * <p>Usage: {@code Benchmark [--reps N] [--loads a,b,c,d,e] [--peers P,…] [--scale K] [--jvm-opts "…"]
- * [--tail-jar PATH | --tail-classpath] [--out FILE] [--command "…"]}
+ * [--tail-java-opts "…" | --tail-jar PATH | --tail-classpath] [--out FILE] [--command "…"]}
+ *
+ * <p>{@code tidings tail} is launched as a user launches it, through {@code bin/tidings} with the
+ * JVM options that script chooses (so its memory is the product's, not the benchmark's);
+ * {@code --tail-java-opts} sets {@code TIDINGS_JAVA_OPTS} for it. {@code --jvm-opts} (default
+ * {@code -Xmx1g}) is for the JVMs the benchmark itself starts: Debezium and the embedded API, which
+ * run inside an application whose heap the application chooses. {@code --tail-jar} and
+ * {@code --tail-classpath} run tail with {@code java --jvm-opts} instead, for experiments.
  */
 public final class Benchmark {
     private Benchmark() {}
 
     /** What to run. */
     record Options(int reps, List<String> loads, List<Peer> peers, int scale, List<String> jvmOpts,
-                   List<String> tailCommand, Path out, String command, Path logDir) {}
+                   List<String> tailCommand, String tailLaunch, Path out, String command, Path logDir) {}
 
     public static void main(String[] args) throws Exception {
         Options options = parse(args);
@@ -55,11 +62,20 @@ public final class Benchmark {
             BenchVersions.postgres = pg.version();
             BenchVersions.loadAtStart = BenchVersions.loadAverage();
             ConsumerRun runner = new ConsumerRun(settings, pg);
+            FanOutRun fanOut = new FanOutRun(settings, pg);
             for (String name : options.loads()) {
                 Load load = load(name, options.scale());
                 for (int rep = 0; rep < options.reps(); rep++) {
                     List<Peer> order = rotated(peers, rep);
-                    if (load.kind() == Load.Kind.LIVE) {
+                    order.remove(Peer.SERVE); // the fan-out loads only
+                    if (load.kind() == Load.Kind.FANOUT) {
+                        pg.dropSlots();
+                        pg.resetTable();
+                        pg.createSlots(List.of(Peer.SERVE.slot()));
+                        try (Connection loader = pg.connect()) {
+                            results.add(report(fanOut.run(load, rep, loader)));
+                        }
+                    } else if (load.kind() == Load.Kind.LIVE) {
                         order.remove(Peer.PG_RECVLOGICAL);
                         for (Peer peer : order) {
                             pg.dropSlots();
@@ -98,6 +114,11 @@ public final class Benchmark {
     private static Measurement report(Measurement m) {
         if (!m.ok()) {
             System.err.printf("  %-40s load %s rep %d FAILED: %s%n", m.peer().label, m.load().name(), m.rep(), m.error());
+        } else if (m.load().kind() == Load.Kind.FANOUT) {
+            long[] l = m.latencyMicros();
+            System.err.printf("  %-40s load %s rep %d: %d clients, %d deliveries, %d disconnected, p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms, RSS %d MB, CPU %.1f s (load %.0f tx/s)%n",
+                    m.peer().label, m.load().name(), m.rep(), l[6], l[4], l[5], l[0] / 1e3, l[3] / 1e3, l[1] / 1e3, l[2] / 1e3,
+                    m.stats().peakRssKb() / 1024, m.stats().cpuMillis() / 1e3, m.liveRate());
         } else if (m.latencyMicros() != null) {
             System.err.printf("  %-40s load %s rep %d: p50 %.1f ms, p99 %.1f ms, max %.1f ms, RSS %d MB, CPU %.1f s (load %.0f tx/s)%n",
                     m.peer().label, m.load().name(), m.rep(), m.latencyMicros()[0] / 1e3, m.latencyMicros()[1] / 1e3,
@@ -116,7 +137,9 @@ public final class Benchmark {
             case "c" -> Load.c(scale);
             case "d" -> Load.d(scale);
             case "e" -> Load.e(scale);
-            default -> throw new IllegalArgumentException("unknown load " + name + "; use a, b, c, d, e");
+            case "f" -> Load.f(scale);
+            case "g" -> Load.g(scale);
+            default -> throw new IllegalArgumentException("unknown load " + name + "; use a, b, c, d, e, f, g");
         };
     }
 
@@ -141,10 +164,11 @@ public final class Benchmark {
     static Options parse(String[] args) {
         int reps = 3;
         int scale = 1;
-        List<String> loads = List.of("a", "b", "c", "d", "e");
+        List<String> loads = List.of("a", "b", "c", "d", "e", "f", "g");
         List<Peer> peers = Arrays.asList(Peer.values());
         List<String> jvmOpts = List.of("-Xmx1g");
         List<String> tail = null;
+        String tailJavaOpts = null;
         Path out = null;
         String command = "bin/bench";
         String java = ProcessHandle.current().info().command().orElse("java");
@@ -155,6 +179,7 @@ public final class Benchmark {
                 case "--loads" -> loads = List.of(args[++i].split(","));
                 case "--peers" -> peers = Arrays.stream(args[++i].split(",")).map(p -> Peer.valueOf(p.toUpperCase())).toList();
                 case "--jvm-opts" -> jvmOpts = args[++i].isBlank() ? List.of() : List.of(args[i].trim().split("\\s+"));
+                case "--tail-java-opts" -> tailJavaOpts = args[++i];
                 case "--tail-jar" -> tail = List.of("-jar", args[++i]);
                 case "--tail-classpath" -> tail = List.of("-cp", System.getProperty("java.class.path"), "dev.tidings.server.cli.Main");
                 case "--out" -> out = Path.of(args[++i]);
@@ -162,14 +187,22 @@ public final class Benchmark {
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
-        if (tail == null) {
-            tail = List.of("-jar", "tidings-server/target/tidings.jar");
-        }
         List<String> tailCommand = new ArrayList<>();
-        tailCommand.add(java);
-        tailCommand.addAll(jvmOpts);
-        tailCommand.addAll(tail);
-        return new Options(reps, loads, peers, scale, jvmOpts, tailCommand, out, command,
+        String tailLaunch;
+        if (tail == null) {
+            if (tailJavaOpts != null) {
+                tailCommand.addAll(List.of("env", "TIDINGS_JAVA_OPTS=" + tailJavaOpts));
+            }
+            tailCommand.add(Path.of("bin/tidings").toAbsolutePath().toString());
+            tailLaunch = tailJavaOpts == null ? "bin/tidings with its default JVM options"
+                    : "bin/tidings with TIDINGS_JAVA_OPTS=\"" + tailJavaOpts + "\"";
+        } else {
+            tailCommand.add(java);
+            tailCommand.addAll(jvmOpts);
+            tailCommand.addAll(tail);
+            tailLaunch = "java " + String.join(" ", jvmOpts);
+        }
+        return new Options(reps, loads, peers, scale, jvmOpts, tailCommand, tailLaunch, out, command,
                 Path.of("tidings-bench/target/bench-logs"));
     }
 }

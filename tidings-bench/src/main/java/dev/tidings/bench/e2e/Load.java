@@ -16,8 +16,13 @@ import java.util.concurrent.locks.LockSupport;
  * @param events change events it produces, which is what every consumer must receive
  * @param txSize rows per transaction
  */
-record Load(String name, Kind kind, int events, int txSize, String description) {
-    enum Kind { INSERT, UPDATE, LIVE }
+record Load(String name, Kind kind, int events, int txSize, String description, int txPerSecond, int clients) {
+    /** FANOUT: a paced live load like LIVE, delivered by tidings serve to WebSocket clients. */
+    enum Kind { INSERT, UPDATE, LIVE, FANOUT }
+
+    Load(String name, Kind kind, int events, int txSize, String description) {
+        this(name, kind, events, txSize, description, LIVE_TX_PER_SECOND, 0);
+    }
 
     /** The live load's pace. */
     static final int LIVE_TX_PER_SECOND = 2_000;
@@ -36,6 +41,18 @@ record Load(String name, Kind kind, int events, int txSize, String description) 
 
     static Load d(int scale) {
         return new Load("d", Kind.LIVE, LIVE_TX_PER_SECOND * 10 / scale, 1, "live, 2,000 tx/s for 10 s");
+    }
+
+    /** Live latency to one WebSocket client of tidings serve, at the pace of (d). */
+    static Load f(int scale) {
+        return new Load("f", Kind.FANOUT, LIVE_TX_PER_SECOND * 10 / scale, 1,
+                "live, 2,000 tx/s for 10 s → tidings serve → 1 WebSocket client", LIVE_TX_PER_SECOND, 1);
+    }
+
+    /** Fan-out: 500 WebSocket clients subscribed to the table, 1,000 single-row tx/s for 10 s. */
+    static Load g(int scale) {
+        return new Load("g", Kind.FANOUT, 10_000 / scale, 1,
+                "1,000 tx/s for 10 s → tidings serve → 500 WebSocket clients", 1_000, Math.max(1, 500 / scale));
     }
 
     static Load e(int scale) {
@@ -80,13 +97,13 @@ record Load(String name, Kind kind, int events, int txSize, String description) 
                     }
                 }
             }
-            case LIVE -> throw new IllegalStateException("the live load runs with runLive");
+            case LIVE, FANOUT -> throw new IllegalStateException("paced loads run with runLive");
         }
         c.setAutoCommit(true);
     }
 
     /**
-     * Runs the live load: single-row transactions at {@link #LIVE_TX_PER_SECOND}, each committed with
+     * Runs the live load: single-row transactions at {@link #txPerSecond}, each committed with
      * synchronous_commit on (else the WAL writer's 200 ms delay would hide the consumer's latency).
      * A transaction that falls behind schedule is sent at once, not skipped. Returns the rate achieved.
      */
@@ -95,7 +112,7 @@ record Load(String name, Kind kind, int events, int txSize, String description) 
         try (Statement s = c.createStatement()) {
             s.execute("SET synchronous_commit = on");
         }
-        long interval = TimeUnit.SECONDS.toNanos(1) / LIVE_TX_PER_SECOND;
+        long interval = TimeUnit.SECONDS.toNanos(1) / txPerSecond;
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO bench SELECT " + VALUES.formatted()
                 + " FROM generate_series(?, ?) g")) {
             long start = System.nanoTime();

@@ -3,6 +3,9 @@ package dev.tidings.bench.e2e;
 /**
  * One consumer's run through one load. Times are wall-clock microseconds; {@code first} is 0 when
  * the consumer cannot report its first event (pg_recvlogical writes to /dev/null).
+ * {@code latencyMicros} is {@code [p50, p99, max]} for a live load, and for a fan-out load
+ * {@code [p50, p99, max, p95, deliveries, disconnected clients, clients]} ({@code events} is then the
+ * deliveries to all clients together).
  */
 record Measurement(Peer peer, Load load, int rep, long events, long start, long first, long last, ProcStats stats,
                    long[] latencyMicros, double liveRate, String error) {

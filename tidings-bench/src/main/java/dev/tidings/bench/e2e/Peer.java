@@ -6,7 +6,9 @@ enum Peer {
     DEBEZIUM("Debezium embedded (defaults)"),
     DEBEZIUM_POLL10("Debezium embedded (poll.interval.ms=10)"),
     TAIL("tidings tail (JSON)"),
-    EMBEDDED("Tidings embedded API");
+    EMBEDDED("Tidings embedded API"),
+    /** tidings serve with WebSocket clients: the fan-out loads only. */
+    SERVE("tidings serve → WebSocket clients");
 
     final String label;
 

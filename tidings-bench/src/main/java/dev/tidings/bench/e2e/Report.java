@@ -36,7 +36,9 @@ final class Report {
             List<Measurement> ms = results.stream().filter(m -> m.load().name().equals(name)).toList();
             Load load = ms.get(0).load();
             sb.append(String.format(Locale.ROOT, "### (%s) %,d events: %s%n%n", name, load.events(), load.description()));
-            if (load.kind() == Load.Kind.LIVE) {
+            if (load.kind() == Load.Kind.FANOUT) {
+                fanOutTable(sb, ms);
+            } else if (load.kind() == Load.Kind.LIVE) {
                 liveTable(sb, ms);
             } else {
                 catchUpTable(sb, ms);
@@ -90,6 +92,26 @@ final class Report {
         }
     }
 
+    private void fanOutTable(StringBuilder sb, List<Measurement> ms) {
+        sb.append("| consumer | clients | deliveries (of expected) | disconnected | p50 ms | p95 ms | p99 ms | max ms | server peak RSS MB | server CPU s | load achieved tx/s |\n");
+        sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        List<Measurement> own = ok(ms, Peer.SERVE);
+        if (own.isEmpty()) {
+            return;
+        }
+        Load load = own.get(0).load();
+        sb.append(String.format(Locale.ROOT, "| %s | %d | %s (%s) | %s | %s | %s | %s | %s | %s | %s | %s |%n", Peer.SERVE.label,
+                load.clients(), num(median(own, m -> m.latencyMicros()[4])), num((double) load.clients() * load.events()),
+                num(median(own, m -> m.latencyMicros()[5])),
+                dec(median(own, m -> m.latencyMicros()[0] / 1e3), 1),
+                dec(median(own, m -> m.latencyMicros()[3] / 1e3), 1),
+                dec(median(own, m -> m.latencyMicros()[1] / 1e3), 1),
+                dec(median(own, m -> m.latencyMicros()[2] / 1e3), 1),
+                num(median(own, m -> m.stats().peakRssKb() / 1024.0)),
+                dec(median(own, m -> m.stats().cpuMillis() / 1e3), 1),
+                num(median(own, Measurement::liveRate))));
+    }
+
     /** The median over repetitions of peer's throughput divided by base's in the same repetition. */
     private String ratio(List<Measurement> ms, Peer peer, Peer base) {
         List<Double> ratios = new ArrayList<>();
@@ -139,7 +161,7 @@ final class Report {
         }
         return String.format(Locale.ROOT, """
                 - machine: %d cores (nproc), %s memory, %s
-                - JDK: %s %s (every JVM consumer runs with %s)
+                - JDK: %s %s; tidings tail runs as %s; Debezium and the embedded API with %s
                 - PostgreSQL: embedded binaries %s (fsync, synchronous_commit, full_page_writes and autovacuum off; \
                 the live load commits with synchronous_commit on)
                 - pg_recvlogical: %s; Debezium %s (embedded engine, PostgreSQL connector, pgoutput)
@@ -147,7 +169,7 @@ final class Report {
                 - repetitions: %d per load, medians reported
                 - command: `%s`
                 """, Runtime.getRuntime().availableProcessors(), mem, cpu, System.getProperty("java.vm.name"),
-                System.getProperty("java.version"), options.jvmOpts().isEmpty() ? "JVM defaults" : String.join(" ", options.jvmOpts()),
+                System.getProperty("java.version"), options.tailLaunch(), options.jvmOpts().isEmpty() ? "JVM defaults" : String.join(" ", options.jvmOpts()),
                 pgVersion(), pgRecvlogicalVersion(), debeziumVersion(), BenchVersions.loadAtStart, BenchVersions.loadAverage(),
                 options.reps(), options.command());
     }

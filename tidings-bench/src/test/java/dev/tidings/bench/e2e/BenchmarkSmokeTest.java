@@ -27,7 +27,7 @@ class BenchmarkSmokeTest {
         tail.addAll(jvmOpts);
         tail.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.tidings.server.cli.Main"));
         Benchmark.Options options = new Benchmark.Options(1, List.of("a", "d"), Arrays.asList(Peer.values()), 100,
-                jvmOpts, tail, null, "smoke", Path.of("target/bench-logs"));
+                jvmOpts, tail, "java " + String.join(" ", jvmOpts), null, "smoke", Path.of("target/bench-logs"));
 
         List<Measurement> results = Benchmark.run(options);
 

@@ -92,8 +92,9 @@ final class Channel implements FanOut.Subscriber {
         if (legacy) {
             if (bindings.get(0).matches(event)) {
                 byte[] payload = bytes.in(SUPABASE);
-                socket.send(vsn.encode(NULL, NULL, topicJson, "*", payload));
-                socket.send(vsn.encode(NULL, NULL, topicJson, SupabaseFormat.eventType(event.op()), payload));
+                String type = SupabaseFormat.eventType(event.op());
+                socket.send(bytes.frame(new FrameKey(vsn, topic, "*", ""), () -> vsn.encode(NULL, NULL, topicJson, "*", payload)));
+                socket.send(bytes.frame(new FrameKey(vsn, topic, type, ""), () -> vsn.encode(NULL, NULL, topicJson, type, payload)));
             }
             return;
         }
@@ -105,10 +106,14 @@ final class Channel implements FanOut.Subscriber {
             }
         }
         if (ids != null) {
-            byte[] before = concat(IDS, ascii(ids.toString()), DATA);
-            socket.send(vsn.encode(NULL, NULL, topicJson, "postgres_changes", bytes.in(SUPABASE), before, END));
+            String idList = ids.toString();
+            socket.send(bytes.frame(new FrameKey(vsn, topic, "postgres_changes", idList), () -> vsn.encode(NULL, NULL,
+                    topicJson, "postgres_changes", bytes.in(SUPABASE), concat(IDS, ascii(idList), DATA), END)));
         }
     }
+
+    /** What makes two channels' frames of one event byte-identical (see {@link FanOut.EventBytes#frame}). */
+    private record FrameKey(PhoenixFrame.Vsn vsn, String topic, String event, String ids) {}
 
     @Override
     public void streamEnded(String reason) {

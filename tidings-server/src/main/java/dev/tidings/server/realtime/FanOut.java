@@ -72,6 +72,8 @@ public final class FanOut implements ChangeListener {
         private final ChangeEvent event;
         private final List<EventFormat> formats = new ArrayList<>(2);
         private final List<byte[]> bytes = new ArrayList<>(2);
+        private final List<Object> frameKeys = new ArrayList<>(2);
+        private final List<byte[]> frames = new ArrayList<>(2);
 
         EventBytes(ChangeEvent event) {
             this.event = event;
@@ -88,6 +90,26 @@ public final class FanOut implements ChangeListener {
             formats.add(format);
             bytes.add(b);
             return b;
+        }
+
+        /**
+         * A frame made of this event, encoded once per distinct {@code key} and shared by every
+         * subscriber that asks with an equal key (channels on the same topic with the same
+         * bindings get byte-identical frames). Only the first few keys are kept: beyond that, each
+         * caller encodes its own, as without this.
+         */
+        public byte[] frame(Object key, java.util.function.Supplier<byte[]> encode) {
+            for (int i = 0; i < frameKeys.size(); i++) {
+                if (frameKeys.get(i).equals(key)) {
+                    return frames.get(i);
+                }
+            }
+            byte[] frame = encode.get();
+            if (frameKeys.size() < 8) {
+                frameKeys.add(key);
+                frames.add(frame);
+            }
+            return frame;
         }
     }
 

@@ -1,0 +1,154 @@
+package dev.tidings.bench.e2e;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The fan-out cases (loads f and g): {@code tidings serve} launched as a user launches it (the
+ * same launcher as tail, so {@code bin/tidings} with its defaults), and {@link WebSocketClients} in
+ * a JVM of its own. Once every client has joined, the paced load runs; the clients measure commit
+ * → receive. Peak RSS and CPU are those of the server.
+ */
+final class FanOutRun {
+    private final ConsumerRun.Settings settings;
+    private final BenchPostgres pg;
+
+    FanOutRun(ConsumerRun.Settings settings, BenchPostgres pg) {
+        this.settings = settings;
+        this.pg = pg;
+    }
+
+    Measurement run(Load load, int rep, Connection loader) {
+        Peer peer = Peer.SERVE;
+        String log = load.name() + "-" + rep + "-" + peer.slot();
+        Process server = null;
+        Process clients = null;
+        ProcStats.Sampler sampler = null;
+        try {
+            int port = freePort();
+            List<String> serve = new ArrayList<>(settings.tailCommand());
+            serve.addAll(List.of("serve", "--db", pg.jdbcUrl(), "--port", Integer.toString(port), "--bind", "127.0.0.1",
+                    "--slot", peer.slot(), "--publication", BenchPostgres.PUBLICATION));
+            long start = ChildProtocol.nowMicros();
+            server = new ProcessBuilder(serve).redirectErrorStream(true)
+                    .redirectOutput(settings.logDir().resolve(log + ".log").toFile()).start();
+            sampler = new ProcStats.Sampler(server.pid());
+            long deadline = System.currentTimeMillis() + 60_000;
+            while (!pg.slotActive(peer.slot())) {
+                if (System.currentTimeMillis() > deadline || !server.isAlive()) {
+                    return Measurement.failed(peer, load, rep, "serve did not start streaming within 60 s", sampler.now());
+                }
+                BenchPostgres.sleep(20);
+            }
+            List<String> c = new ArrayList<>(List.of(settings.java(), "-Xmx1g", "-cp", settings.classpath(),
+                    WebSocketClients.class.getName(), "ws://127.0.0.1:" + port + "/socket/websocket?vsn=1.0.0",
+                    Integer.toString(load.clients()), Integer.toString(load.events())));
+            clients = new ProcessBuilder(c).redirectError(settings.logDir().resolve(log + "-clients.log").toFile()).start();
+            CompletableFuture<Void> ready = new CompletableFuture<>();
+            CompletableFuture<long[]> result = new CompletableFuture<>();
+            read(clients, ready, result);
+            try {
+                ready.get(120, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                return Measurement.failed(peer, load, rep, "the clients did not all join within 120 s (see " + log
+                        + "-clients.log)", sampler.now());
+            }
+            BenchPostgres.sleep(500);
+            double rate = load.runLive(loader);
+            long[] r;
+            try {
+                r = result.get(30, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                // not every client got every change in time: take the figures as they are
+                clients.getOutputStream().write("report\n".getBytes(StandardCharsets.US_ASCII));
+                clients.getOutputStream().flush();
+                r = result.get(30, TimeUnit.SECONDS);
+            }
+            ProcStats stats = sampler.now();
+            // r: deliveries first last clients deliveries disconnected p50 p95 p99 max
+            long[] lat = {r[6], r[8], r[9], r[7], r[4], r[5], r[3]};
+            return new Measurement(peer, load, rep, r[0], start, r[1], r[2], stats, lat, rate, null);
+        } catch (java.util.concurrent.ExecutionException e) {
+            return Measurement.failed(peer, load, rep, e.getCause().getMessage(), sampler == null ? ProcStats.NONE : sampler.now());
+        } catch (java.util.concurrent.TimeoutException e) {
+            return Measurement.failed(peer, load, rep, "timed out (see " + log + "-clients.log)",
+                    sampler == null ? ProcStats.NONE : sampler.now());
+        } catch (Exception e) {
+            return Measurement.failed(peer, load, rep, e.toString(), sampler == null ? ProcStats.NONE : sampler.now());
+        } finally {
+            if (sampler != null) {
+                sampler.close();
+            }
+            stop(clients);
+            stop(server);
+        }
+    }
+
+    private static void read(Process clients, CompletableFuture<Void> ready, CompletableFuture<long[]> result) {
+        Thread.ofPlatform().daemon().name("clients-reader").start(() -> {
+            long[] done = null;
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(clients.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    if (!line.startsWith(ChildProtocol.PREFIX)) {
+                        continue;
+                    }
+                    String[] f = line.substring(ChildProtocol.PREFIX.length()).split(" ");
+                    switch (f[0]) {
+                        case "READY" -> ready.complete(null);
+                        case "DONE" -> done = new long[] {Long.parseLong(f[1]), Long.parseLong(f[2]), Long.parseLong(f[3])};
+                        case "FANOUT" -> {
+                            long[] all = new long[10];
+                            System.arraycopy(done, 0, all, 0, 3);
+                            for (int i = 1; i <= 7; i++) {
+                                all[2 + i] = Long.parseLong(f[i]);
+                            }
+                            result.complete(all);
+                        }
+                        case "FAIL" -> {
+                            IllegalStateException e = new IllegalStateException(line.substring(8));
+                            ready.completeExceptionally(e);
+                            result.completeExceptionally(e);
+                        }
+                        default -> { }
+                    }
+                }
+            } catch (IOException e) {
+                // killed
+            }
+            IllegalStateException gone = new IllegalStateException("the WebSocket clients exited before reporting");
+            ready.completeExceptionally(gone);
+            result.completeExceptionally(gone);
+        });
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static void stop(Process p) {
+        if (p == null) {
+            return;
+        }
+        p.destroy();
+        try {
+            if (!p.waitFor(3, TimeUnit.SECONDS)) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+                p.waitFor(10, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
