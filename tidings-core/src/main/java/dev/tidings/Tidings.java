@@ -1,5 +1,7 @@
 package dev.tidings;
 
+import dev.tidings.decode.ChangeDecoder;
+import dev.tidings.decode.RelationKeys;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Op;
 import dev.tidings.event.Transaction;
@@ -11,6 +13,7 @@ import dev.tidings.source.ReplicationSource;
 import dev.tidings.source.SourceConfig;
 import dev.tidings.value.PgTypeRegistry;
 
+import java.sql.SQLException;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
@@ -44,7 +47,15 @@ public final class Tidings implements AutoCloseable {
     }
 
     private Tidings(SourceConfig config, Delivery delivery) {
-        this.pipeline = new Pipeline(new PgTypeRegistry(config.database().jdbcUrl(), config.database().properties()), delivery, tableFilter(config), 4096);
+        PgTypeRegistry types = new PgTypeRegistry(config.database().jdbcUrl(), config.database().properties());
+        RelationKeys keys = RelationKeys.fromCatalog(() -> {
+            try {
+                return config.database().connect();
+            } catch (SQLException e) {
+                throw new IllegalStateException("could not connect to read a primary key: " + e.getMessage(), e);
+            }
+        });
+        this.pipeline = new Pipeline(new ChangeDecoder(types, keys), delivery, tableFilter(config), 4096);
         this.source = new ReplicationSource(config, pipeline);
         this.thread = Thread.ofPlatform().name("tidings-source").unstarted(this::run);
     }

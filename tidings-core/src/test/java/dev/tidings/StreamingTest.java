@@ -96,6 +96,9 @@ class StreamingTest {
             assertThat(Json.row(events.get(0).oldRecord())).isEqualTo(Json.parse("{\"id\":1,\"v\":\"a\",\"n\":10}"));
             assertThat(Json.row(events.get(0).record())).isEqualTo(Json.parse("{\"id\":1,\"v\":\"b\",\"n\":10}"));
             assertThat(Json.row(events.get(1).oldRecord())).isEqualTo(Json.parse("{\"id\":1,\"v\":\"b\",\"n\":10}"));
+            assertThat(events.get(0).columns()).as("the key is the primary key, not every column pgoutput flags")
+                    .filteredOn(c -> c.key()).extracting(c -> c.name()).containsExactly("id");
+            assertThat(Json.row(events.get(1).key())).isEqualTo(Json.parse("{\"id\":1}"));
         }
     }
 

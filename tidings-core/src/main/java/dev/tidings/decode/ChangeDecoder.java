@@ -26,6 +26,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.function.Consumer;
 
@@ -50,6 +51,7 @@ public final class ChangeDecoder {
     private static final Logger log = LoggerFactory.getLogger(ChangeDecoder.class);
 
     private final TypeRegistry types;
+    private final RelationKeys keys;
     private final JsonValueConverter values;
     private final Map<Integer, RelationInfo> relations = new HashMap<>();
     private PgOutputDecoder decoder;
@@ -57,6 +59,11 @@ public final class ChangeDecoder {
     private int index;
 
     public ChangeDecoder(TypeRegistry types) {
+        this(types, RelationKeys.PGOUTPUT);
+    }
+
+    public ChangeDecoder(TypeRegistry types, RelationKeys keys) {
+        this.keys = keys;
         this.types = types;
         this.values = new JsonValueConverter(types);
     }
@@ -208,10 +215,14 @@ public final class ChangeDecoder {
         String schema = r.namespace().isEmpty() ? "pg_catalog" : r.namespace();
         List<Column> columns = new ArrayList<>(r.columns().size());
         int[] oids = new int[r.columns().size()];
+        // Under REPLICA IDENTITY FULL every column is flagged; the key users mean is the primary key.
+        Set<String> primaryKey = r.replicaIdentity() == PgOutputMessage.ReplicaIdentity.FULL
+                ? keys.primaryKey(r.relationId()) : null;
         for (int i = 0; i < oids.length; i++) {
             PgOutputMessage.RelationColumn c = r.columns().get(i);
             oids[i] = c.typeOid();
-            columns.add(new Column(c.name(), typeName(c.typeOid()), c.typeOid(), c.key()));
+            boolean key = primaryKey == null ? c.key() : primaryKey.contains(c.name());
+            columns.add(new Column(c.name(), typeName(c.typeOid()), c.typeOid(), key));
         }
         return new RelationInfo(r.relationId(), schema, r.name(), ColumnList.of(columns), oids);
     }

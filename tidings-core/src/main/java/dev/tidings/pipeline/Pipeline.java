@@ -6,7 +6,6 @@ import dev.tidings.event.Row;
 import dev.tidings.pgoutput.DecodeException;
 import dev.tidings.source.Lsn;
 import dev.tidings.source.MessageHandler;
-import dev.tidings.value.TypeRegistry;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -68,14 +67,14 @@ public final class Pipeline implements MessageHandler {
      * @param filter   which events reach the delivery (the rest still count as delivered)
      * @param capacity how many items may wait between decoding and delivery
      */
-    public Pipeline(TypeRegistry types, Delivery delivery, Predicate<ChangeEvent> filter, int capacity) {
-        this(types, delivery, filter, capacity, defaultMaxQueuedChars());
+    public Pipeline(ChangeDecoder decoder, Delivery delivery, Predicate<ChangeEvent> filter, int capacity) {
+        this(decoder, delivery, filter, capacity, defaultMaxQueuedChars());
     }
 
     /** @param maxQueuedChars how many characters of JSON values may wait between decoding and delivery */
-    public Pipeline(TypeRegistry types, Delivery delivery, Predicate<ChangeEvent> filter, int capacity,
+    public Pipeline(ChangeDecoder decoder, Delivery delivery, Predicate<ChangeEvent> filter, int capacity,
                     long maxQueuedChars) {
-        this.decoder = new ChangeDecoder(types);
+        this.decoder = decoder;
         this.delivery = delivery;
         this.filter = filter;
         this.batchSize = Math.max(1, Math.min(64, capacity / 4));

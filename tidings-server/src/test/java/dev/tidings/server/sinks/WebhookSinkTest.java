@@ -86,7 +86,17 @@ class WebhookSinkTest {
             load.start(40_000, 40, 4);
             Thread.sleep(Math.max(5, OUTAGE_SECONDS - 3) * 1000L);
             Lsn confirmedDuring = h.db.confirmedFlush();
+            // Once the bounded queues are full, the reader stops: the walsender's position stops moving
+            // (on a loaded machine filling the queues and socket buffers can take a few more seconds).
             String sentBefore = sentLsn(h);
+            for (int i = 0; i < 20; i++) {
+                Thread.sleep(1000);
+                String now = sentLsn(h);
+                if (now.equals(sentBefore)) {
+                    break;
+                }
+                sentBefore = now;
+            }
             Thread.sleep(3000);
             assertThat(sentLsn(h)).as("WAL reading paused while the receiver is down").isEqualTo(sentBefore);
             assertThat(h.db.confirmedFlush()).as("nothing confirmed while nothing is delivered").isEqualTo(confirmedDuring);
