@@ -1,0 +1,101 @@
+package dev.tidings.server.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tidings.testing.ChildJvm;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * {@code tidings demo} as a newcomer runs it: one command brings an embedded PostgreSQL, the sample
+ * app's changes on stdout, the console and status on the printed port; SIGTERM stops everything,
+ * the embedded database included.
+ */
+@Timeout(180)
+class DemoCommandTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    @Test
+    void the_demo_streams_the_sample_app_serves_the_console_and_stops_everything_on_sigterm(@TempDir Path dir)
+            throws Exception {
+        Path out = dir.resolve("stdout.jsonl");
+        Path err = dir.resolve("stderr.log");
+        try (ChildJvm jvm = new ChildJvm()) {
+            Process demo = jvm.start(List.of("-Xmx256m"), Main.class.getName(),
+                    List.of("demo", "--port", "0", "--rate", "20"), out, err);
+            String banner = awaitText(err, "The sample app", demo);
+            Matcher console = Pattern.compile("console +http://localhost:(\\d+)/").matcher(banner);
+            Matcher psql = Pattern.compile("psql -h localhost -p (\\d+)").matcher(banner);
+            assertThat(console.find()).as(banner).isTrue();
+            assertThat(psql.find()).as(banner).isTrue();
+            int port = Integer.parseInt(console.group(1));
+            int pgPort = Integer.parseInt(psql.group(1));
+
+            assertThat(get(port, "/")).contains("<title>Tidings console</title>");
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            List<String> lines = List.of();
+            while (lines.size() < 10) {
+                assertThat(System.nanoTime()).as("events on stdout").isLessThan(deadline);
+                Thread.sleep(200);
+                lines = Files.readAllLines(out).stream().filter(l -> l.endsWith("}")).toList();
+            }
+            for (String line : lines.subList(0, 10)) {
+                JsonNode event = JSON.readTree(line);
+                assertThat(event.get("schema").asText()).isEqualTo("demo");
+                assertThat(event.get("table").asText()).isIn("users", "posts", "comments", "votes");
+            }
+            JsonNode status = JSON.readTree(get(port, "/api/status"));
+            assertThat(status.get("slot").get("streaming").asBoolean()).isTrue();
+            assertThat(status.get("tables").size()).isPositive();
+
+            demo.destroy();
+            ChildJvm.await(demo, 60);
+            assertThat(Files.readString(err)).doesNotContain("Exception");
+            assertThat(reachable(port)).as("the server stopped").isFalse();
+            assertThat(reachable(pgPort)).as("the embedded PostgreSQL stopped").isFalse();
+        }
+    }
+
+    private static String awaitText(Path file, String text, Process p) throws Exception {
+        long deadline = System.nanoTime() + 90_000_000_000L;
+        while (true) {
+            String s = Files.exists(file) ? Files.readString(file) : "";
+            if (s.contains(text)) {
+                return s;
+            }
+            assertThat(p.isAlive()).as("demo exited early: " + s).isTrue();
+            assertThat(System.nanoTime()).as("no '%s' in: %s", text, s).isLessThan(deadline);
+            Thread.sleep(100);
+        }
+    }
+
+    private static String get(int port, String path) throws Exception {
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + path)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(path).isEqualTo(200);
+        return r.body();
+    }
+
+    private static boolean reachable(int port) {
+        try (Socket s = new Socket("localhost", port)) {
+            return true;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+}
