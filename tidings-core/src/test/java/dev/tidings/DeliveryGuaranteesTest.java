@@ -10,6 +10,7 @@ import dev.tidings.testing.EventCollector;
 import dev.tidings.testing.Json;
 import dev.tidings.testing.Streams;
 import dev.tidings.testing.TestPostgres;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -184,6 +185,45 @@ class DeliveryGuaranteesTest {
                 assertThat(t.failure()).isInstanceOf(SourceException.class)
                         .hasMessageContaining("uses the output plugin test_decoding")
                         .hasMessageContaining("pg_drop_replication_slot('" + s.slot + "')");
+            }
+        }
+    }
+
+    @Test
+    void an_invalidated_slot_stops_the_stream_with_how_to_recover_and_is_not_recreated() throws Exception {
+        assumeTrue(TestPostgres.majorVersion() >= 13, "max_slot_wal_keep_size exists from PostgreSQL 13 on");
+        try (EmbeddedPostgres pg = EmbeddedPostgres.builder().setServerConfig("wal_level", "logical")
+                .setServerConfig("max_slot_wal_keep_size", "1MB").setServerConfig("max_wal_size", "32MB")
+                .setServerConfig("min_wal_size", "32MB").start()) {
+            String url = "jdbc:postgresql://localhost:" + pg.getPort() + "/postgres?user=postgres";
+            TestPostgres.execute(url, "CREATE TABLE t (id int PRIMARY KEY, pad text)");
+            SourceConfig config = SourceConfig.of(DatabaseUrl.parse(url)).withSlot("doomed", false)
+                    .withTimeouts(Duration.ofSeconds(2), Duration.ofSeconds(1));
+            try (Tidings first = Tidings.start(config, new EventCollector())) {
+                awaitStreaming(first);
+            }
+            for (int i = 0; i < 6; i++) {
+                TestPostgres.execute(url, "INSERT INTO t SELECT g + " + i * 10_000 + ", repeat('x', 500) FROM generate_series(1, 10000) g",
+                        "SELECT pg_switch_wal()");
+            }
+            TestPostgres.execute(url, "CHECKPOINT");
+            String status;
+            try (var c = TestPostgres.connect(url); var st = c.createStatement();
+                 var rs = st.executeQuery("SELECT wal_status FROM pg_replication_slots WHERE slot_name = 'doomed'")) {
+                rs.next();
+                status = rs.getString(1);
+            }
+            assertThat(status).as("the server invalidated the slot").isEqualTo("lost");
+            try (Tidings again = Tidings.start(config, new EventCollector())) {
+                assertThat(again.await(20_000)).isTrue();
+                assertThat(again.failure()).isInstanceOf(SourceException.class)
+                        .hasMessageContaining("was invalidated").hasMessageContaining("pg_drop_replication_slot('doomed')")
+                        .hasMessageContaining("re-snapshot");
+            }
+            try (var c = TestPostgres.connect(url); var st = c.createStatement();
+                 var rs = st.executeQuery("SELECT count(*) FROM pg_replication_slots")) {
+                rs.next();
+                assertThat(rs.getInt(1)).as("no new slot was created").isEqualTo(1);
             }
         }
     }
