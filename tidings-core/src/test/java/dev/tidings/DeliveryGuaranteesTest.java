@@ -249,11 +249,6 @@ class DeliveryGuaranteesTest {
     }
 
     static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
-        }
+        EventCollector.sleep(ms);
     }
 }

@@ -65,7 +65,7 @@ public final class EventCollector implements ChangeListener {
         return events.stream().map(e -> e.op() + " " + e.schema() + "." + e.table()).toList().toString();
     }
 
-    static void sleep(long ms) {
+    public static void sleep(long ms) {
         try {
             Thread.sleep(ms);
         } catch (InterruptedException e) {
