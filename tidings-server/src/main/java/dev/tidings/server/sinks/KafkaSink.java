@@ -39,7 +39,11 @@ public final class KafkaSink implements Sink {
         p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "none");
         p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Long.toString(deliveryTimeout.toMillis()));
         p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Long.toString(Math.min(30_000, deliveryTimeout.toMillis() / 2)));
-        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "10000");
+        // send() blocks while the producer has no metadata for the topic (the broker unreachable: with
+        // metadata.recovery.strategy=rebootstrap it can drop the metadata it had). If it gave up sooner than
+        // the delivery timeout, that record would fail at once while later records of the batch went
+        // out when the broker came back: the retried record would then land after them (issue 4).
+        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, Long.toString(deliveryTimeout.toMillis()));
         p.put(ProducerConfig.CLIENT_ID_CONFIG, "tidings");
         p.putAll(overrides);
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");

@@ -14,13 +14,17 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import dev.tidings.source.Lsn;
+
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -74,6 +78,115 @@ class KafkaSinkTest {
             assertThat(h.delivery.metrics().get(0).delivered()).isEqualTo(expected);
             BrokerSinksTest.awaitConfirmedPastEverything(h);
         }
+    }
+
+    /**
+     * The broker unreachable for a while under load (issue 4): a broker of its own whose advertised
+     * listener is a {@link TcpProxy}, so that cutting the proxy cuts the producer's every connection,
+     * not only the bootstrap. During the outage WAL reading pauses (the walsender's sent position
+     * stops) and the slot is not confirmed further; afterwards every change is in the topics, in
+     * commit order per table, duplicates only as identical copies of an event.
+     * {@code -Dtidings.test.outageSeconds=30} for the full 30 s of issue 4.
+     */
+    @Test
+    void the_broker_down_under_load_pauses_wal_reading_and_loses_nothing() throws Exception {
+        int outageSeconds = WebhookSinkTest.OUTAGE_SECONDS;
+        try (TcpProxy proxy = new TcpProxy(0)) {
+            KafkaClusterTestKit broker = new KafkaClusterTestKit.Builder(new TestKitNodes.Builder().setCombined(true)
+                    .setNumBrokerNodes(1).setNumControllerNodes(1).build())
+                    .setConfigProp("advertised.listeners", "EXTERNAL://localhost:" + proxy.port()).build();
+            try (broker; SinkHarness h = new SinkHarness()) {
+                broker.format();
+                broker.startup();
+                broker.waitForReadyBrokers();
+                proxy.target(Integer.parseInt(broker.bootstrapServers().replaceAll(".*:", "")));
+                String viaProxy = "localhost:" + proxy.port();
+                ChangeLoad load = new ChangeLoad(h.db.jdbcUrl, 2);
+                try (Admin admin = Admin.create(Map.of("bootstrap.servers", viaProxy))) {
+                    admin.createTopics(List.of(new NewTopic("cdc.public.load_0", 1, (short) 1),
+                            new NewTopic("cdc.public.load_1", 1, (short) 1))).all().get();
+                }
+                h.start(List.of(Map.of("name", "kafka", "type", "kafka", "bootstrap_servers", viaProxy,
+                        "topic", "cdc.${schema}.${table}", "batch", 200, "queue", 1000)));
+                // The producer is connected and has used both topics before the broker goes away. (When
+                // it loses the broker it drops their metadata anyway: send() then blocks until the broker
+                // is back, and the sender thread with it.)
+                h.db.sql("INSERT INTO load_0 VALUES (0, 'warm-up')", "INSERT INTO load_1 VALUES (0, 'warm-up')",
+                        "DELETE FROM load_0", "DELETE FROM load_1");
+                SinkHarness.await(Duration.ofSeconds(30), () -> h.delivery.metrics().get(0).delivered() == 4, "warm-up delivered");
+                BrokerSinksTest.awaitConfirmedPastEverything(h);
+
+                proxy.cut();
+                long outageStart = System.nanoTime();
+                load.start(40_000, 40, 4);
+                Thread.sleep(Math.max(5, outageSeconds - 3) * 1000L);
+                Lsn confirmedDuring = h.db.confirmedFlush();
+                String sentBefore = WebhookSinkTest.sentLsn(h);
+                for (int i = 0; i < 20; i++) {
+                    Thread.sleep(1000);
+                    String now = WebhookSinkTest.sentLsn(h);
+                    if (now.equals(sentBefore)) {
+                        break;
+                    }
+                    sentBefore = now;
+                }
+                Thread.sleep(3000);
+                assertThat(WebhookSinkTest.sentLsn(h)).as("WAL reading paused while the broker is down").isEqualTo(sentBefore);
+                assertThat(h.db.confirmedFlush()).as("nothing confirmed while the broker is down").isEqualTo(confirmedDuring);
+                assertThat(h.delivery.metrics().get(0).delivered()).as("nothing delivered while the broker is down").isEqualTo(4);
+                assertThat(h.tidings.failure()).isNull();
+                proxy.restore();
+                System.out.printf("broker down for %.1f s%n", (System.nanoTime() - outageStart) / 1e9);
+
+                load.await();
+                load.flushWal();
+                int[] counts = load.counts();
+                List<Delivered.Message> messages = new ArrayList<>();
+                for (int t = 0; t < counts.length; t++) {
+                    for (ConsumerRecord<String, String> r : consumeDistinct(viaProxy, "cdc.public.load_" + t, counts[t] + 2)) {
+                        JsonNode event = Delivered.MAPPER.readTree(r.value());
+                        // the warm-up row (n = 0) and its delete are no part of the load
+                        if (event.get("op").asText().equals("delete") || event.get("record").get("n").asInt() == 0) {
+                            continue;
+                        }
+                        String id = new String(r.headers().lastHeader("tidings-id").value(), StandardCharsets.UTF_8);
+                        assertThat(id).isEqualTo(event.get("id").asText());
+                        messages.add(Delivered.parse(r.value()));
+                    }
+                }
+                new Delivered().run(messages).verify(counts, true);
+                BrokerSinksTest.awaitConfirmedPastEverything(h);
+            }
+        }
+    }
+
+    /** Every record of a one-partition topic until {@code n} distinct event ids are there (or 60 s). */
+    static List<ConsumerRecord<String, String>> consumeDistinct(String bootstrap, String topic, int n) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+        List<ConsumerRecord<String, String>> out = new ArrayList<>();
+        Set<String> ids = new HashSet<>();
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(p)) {
+            TopicPartition partition = new TopicPartition(topic, 0);
+            consumer.assign(List.of(partition));
+            consumer.seekToBeginning(List.of(partition));
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (ids.size() < n && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
+                    out.add(r);
+                    ids.add(new String(r.headers().lastHeader("tidings-id").value(), StandardCharsets.UTF_8));
+                }
+            }
+            // whatever else is already there (late duplicates) is checked too
+            long end = consumer.endOffsets(List.of(partition)).get(partition);
+            while (consumer.position(partition) < end && System.nanoTime() < deadline) {
+                consumer.poll(Duration.ofMillis(200)).forEach(out::add);
+            }
+        }
+        assertThat(ids).as("distinct events in %s", topic).hasSize(n);
+        return out;
     }
 
     static List<ConsumerRecord<String, String>> consume(String topic, int n) {

@@ -16,7 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class TcpProxy implements AutoCloseable {
     private final ServerSocket server;
-    private final int targetPort;
+    private volatile int targetPort;
     private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
     private volatile boolean down;
     private volatile boolean closed;
@@ -25,6 +25,14 @@ final class TcpProxy implements AutoCloseable {
         this.targetPort = targetPort;
         this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         Thread.ofPlatform().daemon(true).name("tcp-proxy-" + port()).start(this::acceptLoop);
+    }
+
+    /**
+     * Points the proxy at another port (for a target that can only be started once the proxy's own
+     * port is known, as a Kafka broker advertising the proxy); until then, 0: connections are refused.
+     */
+    void target(int port) {
+        targetPort = port;
     }
 
     int port() {
@@ -47,7 +55,7 @@ final class TcpProxy implements AutoCloseable {
         while (!closed) {
             try {
                 Socket client = server.accept();
-                if (down) {
+                if (down || targetPort == 0) {
                     closeQuietly(client);
                     continue;
                 }
