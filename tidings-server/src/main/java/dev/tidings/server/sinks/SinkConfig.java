@@ -36,7 +36,7 @@ import java.util.function.Predicate;
  *     ops: [insert, update, delete]     # default: every op
  *     format: tidings                   # tidings | debezium | cloudevents | supabase
  *     batch: 500                        # messages per send
- *     in_flight: 4                      # batches sent and not yet confirmed
+ *     in_flight: 4                      # batches sent and not yet confirmed (default 1; kafka 4)
  *     queue: 8192                       # messages waiting before WAL reading pauses
  *     retry: {max_attempts: 0, max_time: 0s, initial_backoff: 100ms, max_backoff: 30s, give_up: stop}
  *     dead_letter_file: /var/lib/tidings/orders.dead.jsonl   # with give_up: dead_letter
@@ -107,7 +107,10 @@ public record SinkConfig(String type, SinkSettings settings, Map<String, Object>
         }
         boolean batchedWebhook = type.equals("webhook") && map.containsKey("batch");
         int defaultBatch = type.equals("webhook") ? 1 : 500;
-        int defaultInFlight = type.equals("webhook") || type.equals("file") ? 1 : 4;
+        // One batch in flight keeps commit order through retries: with more, a retried batch can land
+        // after a later one. Kafka's idempotent producer retries inside the client and keeps order
+        // (up to its delivery timeout), so it may pipeline.
+        int defaultInFlight = type.equals("kafka") ? 4 : 1;
         RetryPolicy retry = retry(map.get("retry"), where);
         Object deadLetterFile = map.get("dead_letter_file");
         if (retry.giveUp() == RetryPolicy.GiveUp.DEAD_LETTER && deadLetterFile == null) {

@@ -1,0 +1,25 @@
+package dev.tidings.server.sinks;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Defaults that carry a guarantee: one batch in flight keeps commit order through retries. */
+class SinkConfigDefaultsTest {
+
+    private static int inFlight(Map<String, Object> sink) {
+        return SinkConfig.parse(sink).settings().maxInFlight();
+    }
+
+    @Test
+    void sinks_keep_one_batch_in_flight_by_default_except_kafka_whose_producer_keeps_order() {
+        assertThat(inFlight(Map.of("name", "r", "type", "redis", "uri", "redis://localhost", "stream", "s"))).isEqualTo(1);
+        assertThat(inFlight(Map.of("name", "n", "type", "nats", "url", "nats://localhost:4222", "subject", "s"))).isEqualTo(1);
+        assertThat(inFlight(Map.of("name", "q", "type", "rabbitmq", "uri", "amqp://localhost", "exchange", "x"))).isEqualTo(1);
+        assertThat(inFlight(Map.of("name", "k", "type", "kafka", "bootstrap_servers", "localhost:9092", "topic", "t"))).isEqualTo(4);
+        assertThat(inFlight(Map.of("name", "r2", "type", "redis", "uri", "redis://localhost", "stream", "s", "in_flight", 8)))
+                .as("an explicit setting wins").isEqualTo(8);
+    }
+}
