@@ -1,5 +1,10 @@
 package dev.tidings.server.realtime;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+
+import java.io.IOException;
 import java.math.BigDecimal;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
@@ -152,6 +157,8 @@ final class TypedValue {
         return ((LocalDate) parsed).atStartOfDay().toInstant(ZoneOffset.UTC);
     }
 
+    private static final JsonFactory JSON = new JsonFactory();
+
     /** The text of a JSON string literal, or null when it is malformed. */
     static String unescape(String json) {
         if (json.length() < 2 || json.charAt(json.length() - 1) != '"') {
@@ -160,37 +167,15 @@ final class TypedValue {
         if (json.indexOf('\\') < 0) {
             return json.substring(1, json.length() - 1);
         }
-        StringBuilder b = new StringBuilder(json.length());
-        for (int i = 1; i < json.length() - 1; i++) {
-            char c = json.charAt(i);
-            if (c != '\\') {
-                b.append(c);
-                continue;
-            }
-            if (++i >= json.length() - 1) {
+        try (JsonParser p = JSON.createParser(json)) {
+            if (p.nextToken() != JsonToken.VALUE_STRING) {
                 return null;
             }
-            char e = json.charAt(i);
-            switch (e) {
-                case '"', '\\', '/' -> b.append(e);
-                case 'b' -> b.append('\b');
-                case 'f' -> b.append('\f');
-                case 'n' -> b.append('\n');
-                case 'r' -> b.append('\r');
-                case 't' -> b.append('\t');
-                case 'u' -> {
-                    if (i + 4 >= json.length()) {
-                        return null;
-                    }
-                    b.append((char) Integer.parseInt(json.substring(i + 1, i + 5), 16));
-                    i += 4;
-                }
-                default -> {
-                    return null;
-                }
-            }
+            String text = p.getText();
+            return p.nextToken() == null ? text : null;
+        } catch (IOException e) {
+            return null;
         }
-        return b.toString();
     }
 
 }

@@ -104,4 +104,13 @@ class FilterTest {
         assertThat(Filter.bind("id=eq.{sub}", Map.of("sub", "7")).matches(ROW)).isFalse();
         assertThatThrownBy(() -> Filter.bind("id=eq.{sub}", Map.of())).hasMessageContaining("needs the claim 'sub'");
     }
+
+    @Test
+    void json_string_values_are_read_with_their_escapes_and_malformed_ones_are_refused() {
+        assertThat(TypedValue.unescape("\"plain\"")).isEqualTo("plain");
+        assertThat(TypedValue.unescape("\"a\\\"b\\u00e9\\n\\\\\"")).isEqualTo("a\"b\u00e9\n\\");
+        assertThat(TypedValue.unescape("\"a\\qb\"")).as("unknown escape").isNull();
+        assertThat(TypedValue.unescape("\"a\\u12\"")).as("short unicode escape").isNull();
+        assertThat(TypedValue.unescape("\"open")).isNull();
+    }
 }
