@@ -12,6 +12,7 @@ import dev.tidings.server.stream.StreamStats;
 import dev.tidings.sink.SinkMetrics;
 import dev.tidings.server.realtime.AccessPolicy;
 import dev.tidings.server.realtime.FanOut;
+import dev.tidings.server.realtime.OutboxWriter;
 import dev.tidings.server.realtime.RealtimeService;
 import dev.tidings.server.realtime.RealtimeSocket;
 import dev.tidings.server.realtime.TableCatalog;
@@ -73,6 +74,7 @@ public final class TidingsServer implements AutoCloseable {
     private final long startedMillis = System.currentTimeMillis();
     private final ScheduledExecutorService timers;
     private final ScheduledExecutorService lagTimer;
+    private final OutboxWriter writer = new OutboxWriter();
     private final FanOut fanOut;
     private final TableCatalog catalog;
     private final LiveCounters counters = new LiveCounters();
@@ -96,7 +98,7 @@ public final class TidingsServer implements AutoCloseable {
         this.catalog = new TableCatalog(config.database());
         TokenVerifier verifier = config.secureChannels() ? new TokenVerifier(config.jwtSecret(), config.jwksUrl()) : null;
         RealtimeService service = new RealtimeService(fanOut, verifier, new AccessPolicy(config.roles(), config.rowPolicies()),
-                catalog, timers, config.sendQueueBytes(), config.sendQueueFrames(), counters);
+                catalog, writer, timers, config.sendQueueBytes(), config.sendQueueFrames(), counters);
 
         this.durable = config.sinks().isEmpty() ? null : new FanOutDelivery(SinkConfig.openAll(config.sinks()));
         this.delivery = new ServeDelivery(fanOut, durable, stats);
@@ -123,6 +125,9 @@ public final class TidingsServer implements AutoCloseable {
                 Response.writeError(request, response, callback, admission.status(), admission.reason());
                 return null;
             }
+            // no permessage-deflate (Supabase Realtime does not compress either): compressing each
+            // change once per connection would cost more than everything else the fan-out does
+            response.setExtensions(List.of());
             return new RealtimeSocket(service, q.getValue("vsn"), admission);
         };
         this.websockets = WebSocketUpgradeHandler.from(jetty, container -> {
@@ -251,6 +256,7 @@ public final class TidingsServer implements AutoCloseable {
         }
         watcher.interrupt();
         catalog.close();
+        writer.close();
         timers.shutdownNow();
         lag.close();
         metrics.close();

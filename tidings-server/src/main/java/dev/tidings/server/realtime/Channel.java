@@ -2,7 +2,6 @@ package dev.tidings.server.realtime;
 
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.EventFormat;
-import dev.tidings.event.SupabaseFormat;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -39,6 +38,10 @@ final class Channel implements FanOut.Subscriber {
     final boolean legacy;
     final List<Binding> bindings;
     final List<FanOut.Scope> scopes;
+    /** Frame keys of the common cases, made once: legacy {@code *} and each type; all bindings matched. */
+    private final FrameKey legacyStar;
+    private final FrameKey[] legacyTyped;
+    private final FrameKey allMatched;
     private volatile AccessPolicy.Grant grant;
     private volatile boolean closed;
     private ScheduledFuture<?> expiry;
@@ -46,13 +49,20 @@ final class Channel implements FanOut.Subscriber {
     Channel(RealtimeSocket socket, String topic, String joinRef, boolean legacy, List<Binding> bindings,
             AccessPolicy.Grant grant) {
         this.socket = socket;
-        this.topic = topic;
+        // interned: channels on one topic then share the instance and frame keys compare by identity
+        this.topic = topic.intern();
         this.topicJson = PhoenixFrame.quote(topic);
         this.joinRef = joinRef;
         this.legacy = legacy;
         this.bindings = List.copyOf(bindings);
         this.scopes = FanOut.Scope.minimal(bindings.stream().map(Binding::scope).toList());
         this.grant = grant;
+        PhoenixFrame.Vsn vsn = socket.vsn();
+        this.legacyStar = new FrameKey(vsn, this.topic, "*", "");
+        this.legacyTyped = new FrameKey[] {new FrameKey(vsn, this.topic, "INSERT", ""),
+                new FrameKey(vsn, this.topic, "UPDATE", ""), new FrameKey(vsn, this.topic, "DELETE", "")};
+        String ids = String.join(",", this.bindings.stream().map(b -> Integer.toString(b.id())).toList());
+        this.allMatched = new FrameKey(vsn, this.topic, "postgres_changes", ids.intern());
     }
 
     void grant(AccessPolicy.Grant grant) {
@@ -88,32 +98,76 @@ final class Channel implements FanOut.Subscriber {
         if (closed || !SUPABASE.supports(event.op()) || !grant.admits(event)) {
             return;
         }
-        PhoenixFrame.Vsn vsn = socket.vsn();
         if (legacy) {
             if (bindings.get(0).matches(event)) {
-                byte[] payload = bytes.in(SUPABASE);
-                String type = SupabaseFormat.eventType(event.op());
-                socket.send(bytes.frame(new FrameKey(vsn, topic, "*", ""), () -> vsn.encode(NULL, NULL, topicJson, "*", payload)));
-                socket.send(bytes.frame(new FrameKey(vsn, topic, type, ""), () -> vsn.encode(NULL, NULL, topicJson, type, payload)));
+                FrameKey typed = legacyTyped[switch (event.op()) {
+                    case INSERT -> 0;
+                    case UPDATE -> 1;
+                    default -> 2;
+                }];
+                socket.sendFrame(bytes.frame(legacyStar, () -> encode(legacyStar, bytes.in(SUPABASE))));
+                socket.sendFrame(bytes.frame(typed, () -> encode(typed, bytes.in(SUPABASE))));
             }
             return;
         }
+        FrameKey key = allMatched;
         StringBuilder ids = null;
-        for (Binding b : bindings) {
+        for (int i = 0; i < bindings.size(); i++) {
+            Binding b = bindings.get(i);
             if (b.matches(event)) {
-                ids = ids == null ? new StringBuilder() : ids.append(',');
-                ids.append(b.id());
+                if (ids != null) {
+                    ids.append(',').append(b.id());
+                }
+            } else if (ids == null) {
+                // not every binding matched: list the ids of those that did
+                ids = new StringBuilder();
+                for (int j = 0; j < i; j++) {
+                    ids.append(ids.isEmpty() ? "" : ",").append(bindings.get(j).id());
+                }
             }
         }
         if (ids != null) {
-            String idList = ids.toString();
-            socket.send(bytes.frame(new FrameKey(vsn, topic, "postgres_changes", idList), () -> vsn.encode(NULL, NULL,
-                    topicJson, "postgres_changes", bytes.in(SUPABASE), concat(IDS, ascii(idList), DATA), END)));
+            if (ids.isEmpty()) {
+                return;
+            }
+            key = new FrameKey(allMatched.vsn, topic, allMatched.event, ids.toString());
         }
+        FrameKey k = key;
+        socket.sendFrame(bytes.frame(k, () -> WireFrames.text(k.vsn.encode(NULL, NULL, topicJson, k.event,
+                bytes.in(SUPABASE), concat(IDS, ascii(k.ids), DATA), END))));
+    }
+
+    private byte[] encode(FrameKey key, byte[] payload) {
+        return WireFrames.text(key.vsn.encode(NULL, NULL, topicJson, key.event, payload));
     }
 
     /** What makes two channels' frames of one event byte-identical (see {@link FanOut.EventBytes#frame}). */
-    private record FrameKey(PhoenixFrame.Vsn vsn, String topic, String event, String ids) {}
+    private static final class FrameKey {
+        final PhoenixFrame.Vsn vsn;
+        final String topic;
+        final String event;
+        final String ids;
+
+        FrameKey(PhoenixFrame.Vsn vsn, String topic, String event, String ids) {
+            this.vsn = vsn;
+            this.topic = topic;
+            this.event = event;
+            this.ids = ids;
+        }
+
+        // written out (not a record): this runs per subscriber per change, and the strings of
+        // channels on one topic are the same instances, so the comparisons stop at identity
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof FrameKey k && vsn == k.vsn && topic.equals(k.topic) && event.equals(k.event)
+                    && ids.equals(k.ids);
+        }
+
+        @Override
+        public int hashCode() {
+            return topic.hashCode() * 31 + ids.hashCode();
+        }
+    }
 
     @Override
     public void streamEnded(String reason) {

@@ -100,7 +100,8 @@ public final class FanOut implements ChangeListener {
          */
         public byte[] frame(Object key, java.util.function.Supplier<byte[]> encode) {
             for (int i = 0; i < frameKeys.size(); i++) {
-                if (frameKeys.get(i).equals(key)) {
+                Object k = frameKeys.get(i);
+                if (k == key || k.equals(key)) {
                     return frames.get(i);
                 }
             }

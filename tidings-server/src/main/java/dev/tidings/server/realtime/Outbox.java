@@ -2,29 +2,38 @@ package dev.tidings.server.realtime;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * The bounded send queue of one connection (a WebSocket or an SSE stream).
  *
  * <p>Design. {@link #offer} never blocks: the fan-out thread that calls it also carries the
- * replication stream, and one slow client must not slow it or anyone else. At most one write is in
- * flight at the transport; the rest wait here, counted in bytes and messages. When a message would
- * take the queue over either limit, the client has fallen behind for good: what is queued is
- * dropped, one last message saying why is written, then the connection is closed — and aborted
- * after a grace period if even that cannot be written (a client that stopped reading). So the
- * memory one connection can hold is its limit plus one message in flight, whatever it does.
+ * replication stream, and one slow client must not slow it or anyone else. The server's
+ * {@link OutboxWriter} drains the queue, everything waiting at once in one write, and at most one
+ * write is in flight at the transport; the rest wait here, counted in bytes and messages. When a
+ * message would take the queue over either limit while a write is in flight, the client has
+ * fallen behind for good: what is queued is dropped, one last message saying why is written, then
+ * the connection is closed — and aborted after a grace period if even that cannot be written (a
+ * client that stopped reading). When no write is in flight the client is not behind, the writer
+ * is: the offering thread then writes the queue itself. So the memory one connection can hold is
+ * its limit plus one write in flight, whatever it does.
  *
- * <p>Frames are shared: the fan-out hands every subscriber of an event buffers over the same
- * bytes where it can, so a queue holds references, not copies. Thread-safe.
+ * <p>Frames are shared: the fan-out hands every subscriber of an event the same bytes where it can,
+ * so a queue holds references, not copies. Thread-safe.
  */
 public final class Outbox {
+    /** The most bytes handed to the transport in one write; the rest goes in the next. */
+    static final int MAX_WRITE_BYTES = 256 * 1024;
+
     /** Where the bytes go. {@code write} may complete inline or on another thread. */
     public interface Transport {
-        void write(ByteBuffer bytes, Runnable done, Consumer<Throwable> failed);
+        /** Writes the messages, in order, each as its own message (frame, event) of the protocol. */
+        void write(List<ByteBuffer> messages, Runnable done, Consumer<Throwable> failed);
 
         /** A polite close after the last message. */
         void close(String reason);
@@ -36,19 +45,22 @@ public final class Outbox {
     private final Transport transport;
     private final long maxBytes;
     private final int maxMessages;
+    private final OutboxWriter writer;
     private final ScheduledExecutorService timers;
-    private final ArrayDeque<ByteBuffer> queue = new ArrayDeque<>();
-    private final AtomicBoolean pumping = new AtomicBoolean();
+    private final ArrayDeque<byte[]> queue = new ArrayDeque<>();
     private long queuedBytes;
     private boolean writing;
+    private boolean scheduled;
     private boolean closing;
     private String closeReason;
     private volatile boolean overflowed;
 
-    public Outbox(Transport transport, long maxBytes, int maxMessages, ScheduledExecutorService timers) {
+    public Outbox(Transport transport, long maxBytes, int maxMessages, OutboxWriter writer,
+                  ScheduledExecutorService timers) {
         this.transport = transport;
         this.maxBytes = maxBytes;
         this.maxMessages = maxMessages;
+        this.writer = writer;
         this.timers = timers;
     }
 
@@ -56,32 +68,45 @@ public final class Outbox {
      * Queues a message. When it does not fit, {@code farewell}'s message (if any) is queued instead of
      * everything pending and the connection is closed after it; returns false then and afterwards.
      */
-    public boolean offer(byte[] message, java.util.function.Supplier<byte[]> farewell, String reason) {
-        ByteBuffer buffer = ByteBuffer.wrap(message);
+    public boolean offer(byte[] message, Supplier<byte[]> farewell, String reason) {
+        boolean schedule;
+        boolean accepted;
+        boolean writeNow = false;
         synchronized (this) {
             if (closing) {
                 return false;
             }
-            if (queuedBytes + message.length > maxBytes || queue.size() >= maxMessages) {
+            boolean full = queuedBytes + message.length > maxBytes || queue.size() >= maxMessages;
+            if (full && !writing) {
+                // not the client's fault: the writer has not come round yet, so this thread writes
+                writeNow = true;
+                full = false;
+            }
+            if (full) {
                 overflowed = true;
                 queue.clear();
                 queuedBytes = 0;
                 byte[] last = farewell == null ? null : farewell.get();
                 if (last != null) {
-                    queue.add(ByteBuffer.wrap(last));
+                    queue.add(last);
                 }
                 closing = true;
                 closeReason = reason;
+                timers.schedule(transport::abort, 2, TimeUnit.SECONDS);
             } else {
-                queue.add(buffer);
+                queue.add(message);
                 queuedBytes += message.length;
             }
+            accepted = !closing;
+            schedule = !writeNow && !scheduled && !writing;
+            scheduled |= schedule;
         }
-        if (overflowed) {
-            timers.schedule(transport::abort, 2, TimeUnit.SECONDS);
+        if (writeNow) {
+            flush(false);
+        } else if (schedule) {
+            writer.schedule(this);
         }
-        pump();
-        return !overflowed;
+        return accepted;
     }
 
     /** Queues a last message (if any) and closes after it. */
@@ -91,14 +116,14 @@ public final class Outbox {
                 return;
             }
             if (last != null) {
-                queue.add(ByteBuffer.wrap(last));
+                queue.add(last);
                 queuedBytes += last.length;
             }
             closing = true;
             closeReason = reason;
         }
         timers.schedule(transport::abort, 5, TimeUnit.SECONDS);
-        pump();
+        scheduleIfIdle();
     }
 
     /** True once this connection was dropped for falling behind. */
@@ -113,61 +138,77 @@ public final class Outbox {
     /** Stops accepting messages; nothing more is written. */
     public synchronized void discard() {
         closing = true;
+        closeReason = null;
         queue.clear();
         queuedBytes = 0;
     }
 
-    private void pump() {
-        while (pumping.compareAndSet(false, true)) {
-            try {
-                while (true) {
-                    ByteBuffer next;
-                    boolean closeNow = false;
-                    synchronized (this) {
-                        if (writing) {
-                            break;
-                        }
-                        next = queue.poll();
-                        if (next == null) {
-                            if (closing && closeReason != null) {
-                                closeNow = true;
-                                String reason = closeReason;
-                                closeReason = null;
-                                transportClose(reason);
-                            }
-                            break;
-                        }
-                        queuedBytes -= next.remaining();
-                        writing = true;
-                    }
-                    if (!closeNow) {
-                        transport.write(next, this::written, this::failed);
-                    }
-                }
-            } finally {
-                pumping.set(false);
+    /** Puts this outbox on the writer's ready queue unless it is there or a write is in flight. */
+    private void scheduleIfIdle() {
+        synchronized (this) {
+            if (scheduled || writing || (queue.isEmpty() && closeReason == null)) {
+                return;
             }
-            synchronized (this) {
-                if (writing || (queue.isEmpty() && (closeReason == null || !closing))) {
-                    return;
-                }
-            }
+            scheduled = true;
         }
+        writer.schedule(this);
     }
 
-    private void transportClose(String reason) {
-        timers.execute(() -> transport.close(reason));
+    /**
+     * Hands what is queued to the transport, or closes after the last message. On the writer thread
+     * ({@code fromWriter}), or on a thread offering to a queue the writer has not drained in time.
+     */
+    void flush(boolean fromWriter) {
+        List<ByteBuffer> batch;
+        String close = null;
+        synchronized (this) {
+            if (fromWriter) {
+                scheduled = false;
+            }
+            if (writing) {
+                return;
+            }
+            if (queue.isEmpty()) {
+                if (closing && closeReason != null) {
+                    close = closeReason;
+                    closeReason = null;
+                }
+                batch = null;
+            } else {
+                batch = new ArrayList<>(Math.min(queue.size(), 64));
+                long bytes = 0;
+                while (!queue.isEmpty() && (batch.isEmpty() || bytes + queue.peek().length <= MAX_WRITE_BYTES)) {
+                    byte[] next = queue.poll();
+                    bytes += next.length;
+                    batch.add(ByteBuffer.wrap(next));
+                }
+                queuedBytes -= bytes;
+                writing = true;
+            }
+        }
+        if (close != null) {
+            String reason = close;
+            timers.execute(() -> transport.close(reason));
+        } else if (batch != null) {
+            transport.write(batch, this::written, this::fail);
+        }
     }
 
     private void written() {
         synchronized (this) {
             writing = false;
         }
-        pump();
+        scheduleIfIdle();
     }
 
-    private void failed(Throwable cause) {
+    /** The transport failed: nothing more is written and the connection is dropped. */
+    void fail(Throwable cause) {
         discard();
         transport.abort();
+    }
+
+    @Override
+    public String toString() {
+        return "outbox of " + transport;
     }
 }

@@ -10,13 +10,14 @@ import java.util.concurrent.ScheduledExecutorService;
  * @param verifier        checks tokens; null when channels are not secured
  * @param policy          roles → tables, row policies
  * @param catalog         column types for checking filters at join; null to skip the checks
+ * @param writer          writes what connections have queued
  * @param timers          for token expiry, slow-client aborts, keepalives
  * @param sendQueueBytes  the most bytes one connection may have waiting to be sent
  * @param sendQueueFrames the most messages one connection may have waiting to be sent
  * @param counters        clients and messages, for metrics
  */
 public record RealtimeService(FanOut fanOut, TokenVerifier verifier, AccessPolicy policy, TableCatalog catalog,
-                              ScheduledExecutorService timers, long sendQueueBytes, int sendQueueFrames,
+                              OutboxWriter writer, ScheduledExecutorService timers, long sendQueueBytes, int sendQueueFrames,
                               LiveCounters counters) {
 
     /** Whether tokens are required (SECURE_CHANNELS). */

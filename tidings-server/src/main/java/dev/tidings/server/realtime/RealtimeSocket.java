@@ -3,17 +3,18 @@ package dev.tidings.server.realtime;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.websocket.api.Session;
 import org.eclipse.jetty.websocket.api.StatusCode;
 import org.eclipse.jetty.websocket.common.WebSocketSession;
 import org.eclipse.jetty.websocket.core.CoreSession;
-import org.eclipse.jetty.websocket.core.Frame;
-import org.eclipse.jetty.websocket.core.OpCode;
+import org.eclipse.jetty.websocket.core.WebSocketCoreSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,9 +32,9 @@ import static dev.tidings.server.realtime.PhoenixFrame.NULL;
  * for anything the client sent wrong, so one bad frame never costs other channels.
  *
  * <p>Frames are read one at a time on a Jetty thread (auto-demand after each); everything sent,
- * replies and changes alike, goes through the connection's bounded {@link Outbox}, which keeps
- * their order. Pushes are written as raw UTF-8 text frames through Jetty's core session, so the
- * change payload bytes serialized once by the fan-out are copied, never re-encoded.
+ * replies, pongs and changes alike, goes through the connection's bounded {@link Outbox}, which
+ * keeps their order. A change is framed once ({@link WireFrames}) and those bytes are what every
+ * subscribed connection writes, many frames per gathering write.
  */
 public final class RealtimeSocket implements Session.Listener.AutoDemanding {
     private static final Logger log = LoggerFactory.getLogger(RealtimeSocket.class);
@@ -68,11 +69,24 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
     public void onWebSocketOpen(Session session) {
         this.session = session;
         CoreSession core = ((WebSocketSession) session).getCoreSession();
+        // Frames made by WireFrames go to the socket as they are, many per gathering write, past
+        // Jetty's frame objects and flushers (which cost more per frame than the write itself). Jetty
+        // still reads and answers the close handshake; pings are answered here, in order with the
+        // rest. No extension is negotiated (see TidingsServer), so the bytes need no transformation.
+        EndPoint endPoint = ((WebSocketCoreSession) core).getConnection().getEndPoint();
         this.outbox = new Outbox(new Outbox.Transport() {
             @Override
-            public void write(ByteBuffer bytes, Runnable done, Consumer<Throwable> failed) {
-                service.counters().websocketMessages.increment();
-                core.sendFrame(new Frame(OpCode.TEXT, bytes), Callback.from(done, failed), false);
+            public void write(List<ByteBuffer> frames, Runnable done, Consumer<Throwable> failed) {
+                if (!core.isOutputOpen()) {
+                    failed.accept(new ClosedChannelException());
+                    return;
+                }
+                service.counters().websocketMessages.add(frames.size());
+                try {
+                    endPoint.write(Callback.from(done, failed), frames.toArray(ByteBuffer[]::new));
+                } catch (RuntimeException e) {
+                    failed.accept(e);
+                }
             }
 
             @Override
@@ -84,7 +98,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
             public void abort() {
                 core.abort();
             }
-        }, service.sendQueueBytes(), service.sendQueueFrames(), service.timers());
+        }, service.sendQueueBytes(), service.sendQueueFrames(), service.writer(), service.timers());
     }
 
     @Override
@@ -95,6 +109,12 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
             log.warn("unexpected failure handling a client frame", e);
             reply(NULL, NULL, "phoenix", "error", Map.of("reason", "internal error: " + e));
         }
+    }
+
+    /** Answered here rather than by Jetty, so that the pong goes out in order with the rest. */
+    @Override
+    public void onWebSocketPing(ByteBuffer payload) {
+        sendFrame(WireFrames.pong(payload));
     }
 
     @Override
@@ -356,8 +376,13 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
         send(vsn.encode(joinRef, ref, PhoenixFrame.quote(topic), "phx_reply", PhoenixFrame.json(payload)));
     }
 
-    /** Queues a frame; a connection whose queue is full is told why and dropped. */
-    void send(byte[] frame) {
+    /** Queues a Phoenix message; a connection whose queue is full is told why and dropped. */
+    private void send(byte[] message) {
+        sendFrame(WireFrames.text(message));
+    }
+
+    /** Queues a frame made by {@link WireFrames} (shared by every connection that gets it). */
+    void sendFrame(byte[] frame) {
         Outbox o = outbox;
         if (o != null && !o.offer(frame, this::farewell, "send queue full: the client did not keep up") && o.overflowed()) {
             for (Channel c : channels.values()) {
@@ -374,7 +399,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
         system.put("status", "error");
         system.put("message", "Disconnected: this client did not read changes as fast as they came (more than "
                 + service.sendQueueBytes() + " bytes or " + service.sendQueueFrames() + " messages waiting)");
-        return vsn.encode(NULL, NULL, PhoenixFrame.quote(topic), "system", PhoenixFrame.json(system));
+        return WireFrames.text(vsn.encode(NULL, NULL, PhoenixFrame.quote(topic), "system", PhoenixFrame.json(system)));
     }
 
     private static String text(JsonNode n) {

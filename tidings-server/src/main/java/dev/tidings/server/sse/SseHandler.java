@@ -133,7 +133,8 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
             this.filter = filter;
             this.grant = grant;
             this.scopes = scopes;
-            this.outbox = new Outbox(this, service.sendQueueBytes(), service.sendQueueFrames(), service.timers());
+            this.outbox = new Outbox(this, service.sendQueueBytes(), service.sendQueueFrames(), service.writer(),
+                    service.timers());
         }
 
         void start() {
@@ -174,7 +175,15 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
         }
 
         @Override
-        public void write(ByteBuffer bytes, Runnable done, Consumer<Throwable> failed) {
+        public void write(List<ByteBuffer> messages, Runnable done, Consumer<Throwable> failed) {
+            ByteBuffer bytes = messages.get(0);
+            if (messages.size() > 1) {
+                bytes = ByteBuffer.allocate(messages.stream().mapToInt(ByteBuffer::remaining).sum());
+                for (ByteBuffer m : messages) {
+                    bytes.put(m);
+                }
+                bytes.flip();
+            }
             response.write(false, bytes, Callback.from(done, failed));
         }
 

@@ -57,6 +57,18 @@ class ProtocolTest {
     }
 
     @Test
+    void a_websocket_ping_is_answered_with_a_pong_of_the_same_payload_and_the_connection_goes_on() throws Exception {
+        try (RawSocket c = RawSocket.open(serve.ws("vsn=2.0.0"))) {
+            c.ping("are you there");
+            assertThat(c.pongs.poll(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo("are you there");
+            c.send("[null,\"7\",\"phoenix\",\"heartbeat\",{}]");
+            JsonNode reply = c.await(n -> n.get(1).asText().equals("7"));
+            assertThat(reply.get(4).get("status").asText()).isEqualTo("ok");
+            assertThat(c.pongs).as("one pong per ping").isEmpty();
+        }
+    }
+
+    @Test
     void leave_is_answered_then_the_channel_closes_with_the_join_ref() throws Exception {
         try (RawSocket v2 = RawSocket.open(serve.ws("vsn=2.0.0"))) {
             v2.send("[\"6\",\"6\",\"realtime:any\",\"phx_join\",{\"config\":{\"broadcast\":{\"ack\":false,\"self\":false},"

@@ -26,6 +26,7 @@ final class RawSocket implements AutoCloseable {
 
     private final LinkedBlockingQueue<String> messages = new LinkedBlockingQueue<>();
     final CompletableFuture<Integer> closed = new CompletableFuture<>();
+    final LinkedBlockingQueue<String> pongs = new LinkedBlockingQueue<>();
     private final WebSocket socket;
     private final List<String> seen = new ArrayList<>();
 
@@ -54,6 +55,13 @@ final class RawSocket implements AutoCloseable {
                     }
 
                     @Override
+                    public CompletionStage<?> onPong(WebSocket ws, java.nio.ByteBuffer message) {
+                        pongs.add(java.nio.charset.StandardCharsets.UTF_8.decode(message).toString());
+                        ws.request(1);
+                        return null;
+                    }
+
+                    @Override
                     public CompletionStage<?> onClose(WebSocket ws, int status, String reason) {
                         closed.complete(status);
                         return null;
@@ -64,6 +72,11 @@ final class RawSocket implements AutoCloseable {
                         closed.complete(-1);
                     }
                 }).join();
+    }
+
+    /** Sends a WebSocket ping with {@code payload}. */
+    void ping(String payload) {
+        socket.sendPing(java.nio.ByteBuffer.wrap(payload.getBytes(java.nio.charset.StandardCharsets.UTF_8))).join();
     }
 
     static RawSocket open(String url) {

@@ -31,9 +31,11 @@ class SlowClientTest {
             assertThat(serve.server.fanOut().size()).isEqualTo(2);
 
             // ~24 MB of changes, more than the slow client's socket buffers can hide, in batches the
-            // fast client reads before the next one is written: it is fast, not infinitely fast
+            // fast client reads before the next one is written: it is fast, not infinitely fast. A
+            // batch (~200 kB) fits the send queue: a burst larger than the queue arrives faster than
+            // any client reads and is refused by design
             int rows = 6_000;
-            int batch = 250;
+            int batch = 50;
             for (int i = 0; i < rows; i += batch) {
                 serve.sql("INSERT INTO todos (id, title) SELECT g, repeat('x', 4000) FROM generate_series(" + i + ", "
                         + (i + batch - 1) + ") g");

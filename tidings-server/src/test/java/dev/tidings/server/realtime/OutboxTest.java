@@ -1,0 +1,234 @@
+package dev.tidings.server.realtime;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The outbox and its writer as a unit, with a transport that records writes and completes them
+ * when the test says so (the real sockets are in SlowClientTest, RealtimeClientsTest and SseTest).
+ */
+class OutboxTest {
+    private final OutboxWriter writer = new OutboxWriter();
+    private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor();
+
+    @AfterEach
+    void stop() {
+        writer.close();
+        timers.shutdownNow();
+    }
+
+    /** Records each write; holds its completion until {@link #complete} unless inline. */
+    static final class RecordingTransport implements Outbox.Transport {
+        final List<List<String>> writes = new CopyOnWriteArrayList<>();
+        final List<Runnable> pending = new CopyOnWriteArrayList<>();
+        final List<String> closes = new CopyOnWriteArrayList<>();
+        volatile boolean inline;
+        volatile boolean aborted;
+
+        @Override
+        public void write(List<ByteBuffer> messages, Runnable done, Consumer<Throwable> failed) {
+            List<String> texts = new ArrayList<>();
+            for (ByteBuffer m : messages) {
+                texts.add(StandardCharsets.UTF_8.decode(m).toString());
+            }
+            writes.add(texts);
+            if (inline) {
+                done.run();
+            } else {
+                pending.add(done);
+            }
+        }
+
+        void complete() {
+            Runnable done = pending.remove(0);
+            done.run();
+        }
+
+        List<String> written() {
+            return writes.stream().flatMap(List::stream).toList();
+        }
+
+        @Override
+        public void close(String reason) {
+            closes.add(reason);
+        }
+
+        @Override
+        public void abort() {
+            aborted = true;
+        }
+    }
+
+    private static byte[] text(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void messagesQueuedWhileAWriteIsInFlightGoOutTogetherInTheNextWriteInOrder() {
+        RecordingTransport t = new RecordingTransport();
+        Outbox box = new Outbox(t, 1 << 20, 1000, writer, timers);
+        box.offer(text("m0"), null, null);
+        await(() -> t.writes.size() == 1);
+        for (int i = 1; i <= 50; i++) {
+            box.offer(text("m" + i), null, null);
+        }
+        assertThat(t.writes).hasSize(1);
+        t.complete();
+        await(() -> t.writes.size() == 2);
+        assertThat(t.writes.get(1)).hasSize(50);
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i <= 50; i++) {
+            expected.add("m" + i);
+        }
+        assertThat(t.written()).isEqualTo(expected);
+        assertThat(box.queuedBytes()).isZero();
+    }
+
+    @Test
+    void oneWriteCarriesAtMostTheWriteLimitAndTheRestFollows() {
+        RecordingTransport t = new RecordingTransport();
+        t.inline = true;
+        Outbox box = new Outbox(t, 64L << 20, 100_000, writer, timers);
+        String big = "x".repeat(100_000);
+        CountDownLatch hold = new CountDownLatch(1);
+        // keep the writer busy so that every message below is queued before the first flush
+        blocker(hold).offer(text("block"), null, null);
+        for (int i = 0; i < 10; i++) {
+            box.offer(text(big), null, null);
+        }
+        hold.countDown();
+        await(() -> t.written().size() == 10);
+        for (List<String> w : t.writes) {
+            assertThat(w.stream().mapToInt(String::length).sum()).isLessThanOrEqualTo(Outbox.MAX_WRITE_BYTES);
+        }
+        assertThat(t.writes.size()).isGreaterThanOrEqualTo(4);
+    }
+
+    @Test
+    void aConnectionOverItsLimitGetsOnlyTheFarewellAndIsClosedAfterIt() {
+        RecordingTransport t = new RecordingTransport();
+        Outbox box = new Outbox(t, 1 << 20, 3, writer, timers);
+        box.offer(text("first"), null, null);
+        await(() -> t.writes.size() == 1);
+        assertThat(box.offer(text("a"), null, null)).isTrue();
+        assertThat(box.offer(text("b"), null, null)).isTrue();
+        assertThat(box.offer(text("c"), null, null)).isTrue();
+        assertThat(box.offer(text("d"), () -> text("bye"), "too slow")).isFalse();
+        assertThat(box.overflowed()).isTrue();
+        assertThat(box.offer(text("e"), null, null)).isFalse();
+        t.complete();
+        await(() -> t.writes.size() == 2);
+        t.complete();
+        await(() -> !t.closes.isEmpty());
+        assertThat(t.written()).containsExactly("first", "bye");
+        assertThat(t.closes).containsExactly("too slow");
+    }
+
+    @Test
+    void aClientThatNeverCompletesItsWriteIsAbortedAfterTheGracePeriod() {
+        RecordingTransport t = new RecordingTransport();
+        Outbox box = new Outbox(t, 10, 100, writer, timers);
+        box.offer(text("12345678"), null, null);
+        await(() -> t.writes.size() == 1);
+        assertThat(box.offer(text("12345678"), null, "too slow")).isTrue();
+        assertThat(box.offer(text("12345678"), null, "too slow")).isFalse();
+        await(() -> t.aborted);
+    }
+
+    @Test
+    void aSlowConnectionDoesNotHoldUpTheOthers() {
+        RecordingTransport slow = new RecordingTransport();
+        RecordingTransport fast = new RecordingTransport();
+        fast.inline = true;
+        Outbox slowBox = new Outbox(slow, 1 << 20, 1000, writer, timers);
+        Outbox fastBox = new Outbox(fast, 1 << 20, 1000, writer, timers);
+        slowBox.offer(text("first"), null, null);
+        await(() -> slow.writes.size() == 1);
+        for (int i = 0; i < 100; i++) {
+            slowBox.offer(text("s" + i), null, null);
+            fastBox.offer(text("f" + i), null, null);
+        }
+        await(() -> fast.written().size() == 100);
+        assertThat(slow.writes).hasSize(1);
+        assertThat(slowBox.queuedBytes()).isEqualTo(290);
+    }
+
+    @Test
+    void aFailedWriteDropsTheConnectionAndWhatItHadQueued() {
+        Outbox[] box = new Outbox[1];
+        boolean[] aborted = new boolean[1];
+        List<Consumer<Throwable>> failures = new CopyOnWriteArrayList<>();
+        box[0] = new Outbox(new Outbox.Transport() {
+            @Override
+            public void write(List<ByteBuffer> messages, Runnable done, Consumer<Throwable> failed) {
+                failures.add(failed);
+            }
+
+            @Override
+            public void close(String reason) {
+            }
+
+            @Override
+            public void abort() {
+                aborted[0] = true;
+            }
+        }, 1 << 20, 1000, writer, timers);
+        box[0].offer(text("one"), null, null);
+        await(() -> failures.size() == 1);
+        box[0].offer(text("two"), null, null);
+        failures.get(0).accept(new java.io.IOException("broken pipe"));
+        assertThat(aborted[0]).isTrue();
+        assertThat(box[0].queuedBytes()).isZero();
+        assertThat(box[0].offer(text("three"), null, null)).isFalse();
+    }
+
+    /** An outbox whose flush waits for {@code hold}: occupies the writer thread. */
+    private Outbox blocker(CountDownLatch hold) {
+        return new Outbox(new Outbox.Transport() {
+            @Override
+            public void write(List<ByteBuffer> messages, Runnable done, Consumer<Throwable> failed) {
+                try {
+                    hold.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+
+            @Override
+            public void close(String reason) {
+            }
+
+            @Override
+            public void abort() {
+            }
+        }, 1 << 20, 10, writer, timers);
+    }
+
+    private static void await(BooleanSupplier condition) {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("condition not met within 10 s");
+            }
+            Thread.onSpinWait();
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+        }
+    }
+}
