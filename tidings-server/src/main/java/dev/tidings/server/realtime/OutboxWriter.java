@@ -25,6 +25,8 @@ public final class OutboxWriter implements AutoCloseable {
     private final ConcurrentLinkedQueue<Outbox> ready = new ConcurrentLinkedQueue<>();
     private final Thread thread;
     private volatile boolean stopped;
+    /** True while the writer may be about to park: only then does a producer pay for an unpark. */
+    private volatile boolean idle;
 
     public OutboxWriter() {
         this.thread = Thread.ofPlatform().name("tidings-writer").daemon(true).start(this::run);
@@ -33,14 +35,20 @@ public final class OutboxWriter implements AutoCloseable {
     /** Puts a connection with queued messages on the ready queue; called once until it is flushed. */
     void schedule(Outbox outbox) {
         ready.add(outbox);
-        LockSupport.unpark(thread);
+        if (idle) {
+            LockSupport.unpark(thread);
+        }
     }
 
     private void run() {
         while (!stopped) {
             Outbox next = ready.poll();
             if (next == null) {
-                LockSupport.park(this);
+                idle = true;
+                if (ready.isEmpty() && !stopped) {
+                    LockSupport.park(this);
+                }
+                idle = false;
                 continue;
             }
             try {

@@ -69,6 +69,28 @@ class ProtocolTest {
     }
 
     @Test
+    void websocket_compression_offered_by_a_client_is_declined() throws Exception {
+        java.net.URI uri = java.net.URI.create(serve.ws("vsn=2.0.0"));
+        try (java.net.Socket socket = new java.net.Socket(uri.getHost(), uri.getPort())) {
+            socket.setSoTimeout(10_000);
+            String request = "GET " + uri.getRawPath() + "?" + uri.getRawQuery() + " HTTP/1.1\r\n"
+                    + "Host: " + uri.getHost() + ":" + uri.getPort() + "\r\n"
+                    + "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    + "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n";
+            socket.getOutputStream().write(request.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(
+                    socket.getInputStream(), java.nio.charset.StandardCharsets.US_ASCII));
+            java.util.List<String> head = new java.util.ArrayList<>();
+            for (String line = in.readLine(); line != null && !line.isEmpty(); line = in.readLine()) {
+                head.add(line.toLowerCase(java.util.Locale.ROOT));
+            }
+            assertThat(head.get(0)).startsWith("http/1.1 101");
+            assertThat(head).noneMatch(h -> h.startsWith("sec-websocket-extensions"));
+        }
+    }
+
+    @Test
     void leave_is_answered_then_the_channel_closes_with_the_join_ref() throws Exception {
         try (RawSocket v2 = RawSocket.open(serve.ws("vsn=2.0.0"))) {
             v2.send("[\"6\",\"6\",\"realtime:any\",\"phx_join\",{\"config\":{\"broadcast\":{\"ack\":false,\"self\":false},"
