@@ -45,7 +45,7 @@ public final class Outbox {
     private final Transport transport;
     private final long maxBytes;
     private final int maxMessages;
-    private final OutboxWriter writer;
+    private final OutboxWriter.Lane writer;
     private final ScheduledExecutorService timers;
     private final ArrayDeque<byte[]> queue = new ArrayDeque<>();
     private long queuedBytes;
@@ -60,7 +60,7 @@ public final class Outbox {
         this.transport = transport;
         this.maxBytes = maxBytes;
         this.maxMessages = maxMessages;
-        this.writer = writer;
+        this.writer = writer.assign();
         this.timers = timers;
     }
 

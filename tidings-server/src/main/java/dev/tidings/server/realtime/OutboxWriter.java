@@ -4,66 +4,94 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Writes what the connections of one server have queued, on its own thread, many messages per write.
+ * Writes what the connections of one server have queued, on its own threads, many messages per write.
  *
  * <p>Design. The fan-out only queues: a change for 500 clients costs 500 enqueues on the
  * replication stream's thread, not 500 socket writes. An {@link Outbox} that has something queued
- * and no write in flight puts itself on this writer's ready queue (once); the writer takes the
- * connections in turn and hands each everything it has queued as one write, which the transport
- * gathers into one system call. While the writer goes round the ready connections, more changes
- * queue up behind it, so the busier the server, the more messages each write carries and the less
- * each message costs (as group commit does for a database); an idle server writes at once. A slow
+ * and no write in flight puts itself on the ready queue of its lane (once); the lane's thread takes
+ * the connections in turn and hands each everything it has queued as one write, which the
+ * transport gathers into one system call. Connections are spread over the lanes when they open,
+ * one lane per two cores, so that the system calls of many connections use more than one core.
+ * While a lane goes round its ready connections, more changes queue up behind it, so the busier
+ * the server, the more messages each write carries and the less each message costs (as group
+ * commit does for a database); an idle server writes at once. A slow
  * client only keeps its own write in flight: its connection comes back to the ready queue when the
  * transport says that write completed, and nobody waits for it.
  */
 public final class OutboxWriter implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(OutboxWriter.class);
 
-    private final ConcurrentLinkedQueue<Outbox> ready = new ConcurrentLinkedQueue<>();
-    private final Thread thread;
+    private final Lane[] lanes;
+    private final AtomicInteger next = new AtomicInteger();
     private volatile boolean stopped;
-    /** True while the writer may be about to park: only then does a producer pay for an unpark. */
-    private volatile boolean idle;
 
+    /** One writer thread per two cores, at least one and at most four. */
     public OutboxWriter() {
-        this.thread = Thread.ofPlatform().name("tidings-writer").daemon(true).start(this::run);
+        this(Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() / 2)));
     }
 
-    /** Puts a connection with queued messages on the ready queue; called once until it is flushed. */
-    void schedule(Outbox outbox) {
-        ready.add(outbox);
-        if (idle) {
-            LockSupport.unpark(thread);
+    OutboxWriter(int threads) {
+        lanes = new Lane[threads];
+        for (int i = 0; i < threads; i++) {
+            lanes[i] = new Lane("tidings-writer-" + i);
         }
     }
 
-    private void run() {
-        while (!stopped) {
-            Outbox next = ready.poll();
-            if (next == null) {
-                idle = true;
-                if (ready.isEmpty() && !stopped) {
-                    LockSupport.park(this);
+    /** The lane a new connection is written by (round robin): a connection stays on its lane. */
+    Lane assign() {
+        return lanes[Math.floorMod(next.getAndIncrement(), lanes.length)];
+    }
+
+    /** One writer thread and the connections ready for it. */
+    final class Lane {
+        private final ConcurrentLinkedQueue<Outbox> ready = new ConcurrentLinkedQueue<>();
+        private final Thread thread;
+        /** True while the thread may be about to park: only then does a producer pay for an unpark. */
+        private volatile boolean idle;
+
+        private Lane(String name) {
+            this.thread = Thread.ofPlatform().name(name).daemon(true).start(this::run);
+        }
+
+        /** Puts a connection with queued messages on the ready queue; called once until it is flushed. */
+        void schedule(Outbox outbox) {
+            ready.add(outbox);
+            if (idle) {
+                LockSupport.unpark(thread);
+            }
+        }
+
+        private void run() {
+            while (!stopped) {
+                Outbox outbox = ready.poll();
+                if (outbox == null) {
+                    idle = true;
+                    if (ready.isEmpty() && !stopped) {
+                        LockSupport.park(this);
+                    }
+                    idle = false;
+                    continue;
                 }
-                idle = false;
-                continue;
-            }
-            try {
-                next.flush(true);
-            } catch (RuntimeException e) {
-                log.warn("writing to {} failed; the connection is dropped", next, e);
-                next.fail(e);
+                try {
+                    outbox.flush(true);
+                } catch (RuntimeException e) {
+                    log.warn("writing to {} failed; the connection is dropped", outbox, e);
+                    outbox.fail(e);
+                }
             }
         }
     }
 
-    /** Stops the writer thread; what is still queued is not written. */
+    /** Stops the writer threads; what is still queued is not written. */
     @Override
     public void close() {
         stopped = true;
-        LockSupport.unpark(thread);
+        for (Lane lane : lanes) {
+            LockSupport.unpark(lane.thread);
+        }
     }
 }

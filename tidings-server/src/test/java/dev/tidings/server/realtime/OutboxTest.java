@@ -167,6 +167,42 @@ class OutboxTest {
     }
 
     @Test
+    void connectionsSpreadOverSeveralWriterThreadsEachGetEverythingInOrder() throws Exception {
+        try (OutboxWriter lanes = new OutboxWriter(3)) {
+            List<RecordingTransport> transports = new ArrayList<>();
+            List<Outbox> boxes = new ArrayList<>();
+            for (int c = 0; c < 30; c++) {
+                RecordingTransport t = new RecordingTransport();
+                t.inline = true;
+                transports.add(t);
+                boxes.add(new Outbox(t, 1 << 20, 10_000, lanes, timers));
+            }
+            Thread[] producers = new Thread[2];
+            for (int p = 0; p < producers.length; p++) {
+                int half = p;
+                producers[p] = Thread.ofPlatform().start(() -> {
+                    for (int i = 0; i < 2_000; i++) {
+                        for (int c = half; c < boxes.size(); c += 2) {
+                            boxes.get(c).offer(text(Integer.toString(i)), null, null);
+                        }
+                    }
+                });
+            }
+            for (Thread t : producers) {
+                t.join();
+            }
+            List<String> expected = new ArrayList<>();
+            for (int i = 0; i < 2_000; i++) {
+                expected.add(Integer.toString(i));
+            }
+            for (RecordingTransport t : transports) {
+                await(() -> t.written().size() == 2_000);
+                assertThat(t.written()).isEqualTo(expected);
+            }
+        }
+    }
+
+    @Test
     void aFailedWriteDropsTheConnectionAndWhatItHadQueued() {
         Outbox[] box = new Outbox[1];
         boolean[] aborted = new boolean[1];
