@@ -47,6 +47,9 @@ public final class WebSocketClients {
     private final AtomicLongArray histogram = new AtomicLongArray(BUCKETS + 1);
     private final AtomicInteger complete = new AtomicInteger();
     private final java.util.concurrent.atomic.LongAdder deliveries = new java.util.concurrent.atomic.LongAdder();
+    /** Deliveries over 100 ms and the worst latency since the last progress line: when the tail happens. */
+    private final java.util.concurrent.atomic.LongAdder slow = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAccumulator worst = new java.util.concurrent.atomic.LongAccumulator(Math::max, 0);
     private final AtomicInteger disconnected = new AtomicInteger();
     private final CountDownLatch joined;
     private final CountDownLatch allDone = new CountDownLatch(1);
@@ -76,6 +79,7 @@ public final class WebSocketClients {
     }
 
     private void run(String url) throws Exception {
+        warmUp();
         URI uri = URI.create(url);
         // Two selector threads, each owning half the connections; the clients read bytes and look
         // for commit_timestamp in them, no text decoding: the clients share the cores with the
@@ -104,8 +108,9 @@ public final class WebSocketClients {
         }
         Thread.ofPlatform().daemon().name("progress").start(() -> {
             while (allDone.getCount() > 0) {
-                System.err.printf("joined %d, deliveries %d, clients complete %d, disconnected %d%n",
-                        clients - joined.getCount(), deliveries.sum(), complete.get(), disconnected.get());
+                System.err.printf("joined %d, deliveries %d, clients complete %d, disconnected %d; in the last 2 s:"
+                                + " %d over 100 ms, worst %.1f ms%n", clients - joined.getCount(), deliveries.sum(),
+                        complete.get(), disconnected.get(), slow.sumThenReset(), worst.getThenReset() / 10.0);
                 try {
                     Thread.sleep(2000);
                 } catch (InterruptedException e) {
@@ -290,6 +295,10 @@ public final class WebSocketClients {
             long commitMicros = epochMicros(b, at + COMMIT.length);
             long bucket = Math.min(BUCKETS, Math.max(0, (now - commitMicros) / 100));
             histogram.incrementAndGet((int) bucket);
+            if (bucket > 1000) {
+                slow.increment();
+            }
+            worst.accumulate(bucket);
             deliveries.increment();
             if (first == 0) {
                 first = now;
@@ -331,6 +340,27 @@ public final class WebSocketClients {
                 in.compact();
                 return new Conn(ch, in);
             }
+        }
+    }
+
+    /**
+     * Runs the per-frame scan of this instrument (find {@code commit_timestamp}, parse it) on a
+     * frame shaped like the server's until the JVM has compiled it, before any connection opens:
+     * otherwise the first seconds of the load measure this process' own JIT compilation, which
+     * competes for the same 2 cores, not the server. Nothing of the server is warmed.
+     */
+    private static void warmUp() {
+        byte[] frame = ("{\"event\":\"postgres_changes\",\"payload\":{\"ids\":[1],\"data\":{\"columns\":[{\"name\":\"id\","
+                + "\"type\":\"int4\"},{\"name\":\"t\",\"type\":\"text\"}],\"commit_timestamp\":\"2026-01-01T00:00:00.123Z\","
+                + "\"errors\":null,\"record\":{\"id\":1,\"t\":\"abc\"},\"schema\":\"public\",\"table\":\"bench\","
+                + "\"type\":\"INSERT\"}},\"ref\":null,\"topic\":\"realtime:bench\"}").getBytes(StandardCharsets.UTF_8);
+        long sum = 0;
+        for (int i = 0; i < 200_000; i++) {
+            int at = indexOf(frame, 0, frame.length, COMMIT);
+            sum += epochMicros(frame, at + COMMIT.length) + indexOf(frame, 0, frame.length, PHX_REPLY);
+        }
+        if (sum == 42) {
+            System.err.println("unlikely");
         }
     }
 
