@@ -28,9 +28,11 @@ public record ReplicationSlot(String name, boolean temporary) {
     /** What the catalog says about an existing slot. */
     record State(String plugin, String database, String type, Integer activePid, String walStatus, Lsn confirmedFlush) {}
 
-    /** Validates an existing persistent slot or creates it; returns true when it was created. */
-    boolean ensure(Connection c) throws SQLException {
-        State state = state(c);
+    /**
+     * Validates an existing persistent slot or creates it, given its {@link #state} just read ({@code null}:
+     * missing); returns true when it was created.
+     */
+    boolean ensure(Connection c, State state) throws SQLException {
         if (state == null) {
             create(c);
             return true;

@@ -30,7 +30,10 @@ import java.util.regex.Pattern;
  * sends the status update (write/flush/apply = the confirmed LSN) on that same thread. The status
  * interval is a third of the server's {@code wal_sender_timeout} (at most 10 s). A handler that
  * blocks for backpressure calls back {@link MessageHandler.KeepAlive}, which forces a status
- * update, so a slow consumer never gets the connection timed out.
+ * update, so a slow consumer never gets the connection timed out. At each (re)connection the
+ * replication connection is opened on a thread of its own ({@link OpeningConnection}) while the
+ * checks (wal_level, publication, slot) run on an ordinary connection: start-up waits for the
+ * longer of the two, not their sum.
  *
  * <p>Failures are sorted in two: problems the user must fix ({@link SourceException}: permissions,
  * wal_level, invalidated or foreign slot, slot busy for longer than the configured patience) end
@@ -124,29 +127,17 @@ public final class ReplicationSource {
     }
 
     private void streamOnce() throws Exception {
-        int protoVersion;
-        long statusIntervalMs;
-        try (Connection c = config.database().connect()) {
-            int major = c.getMetaData().getDatabaseMajorVersion();
-            requireLogicalWal(c);
-            protoVersion = major >= 16 ? 4 : major >= 15 ? 3 : major >= 14 ? 2 : 1;
-            statusIntervalMs = statusInterval(c);
-            new Publication(config.publication(), config.tables()).ensure(c);
-            if (!config.temporarySlot()) {
-                ReplicationSlot slot = new ReplicationSlot(config.slot(), false);
-                ReplicationSlot.State state = slot.state(c);
-                if (state == null && slotSeen) {
-                    throw new SourceException("replication slot " + config.slot() + " was dropped while Tidings was "
-                            + "using it; changes since then may be lost. Tidings will not recreate it silently: "
-                            + "re-snapshot the consumers, then start Tidings again to create a new slot from now");
-                }
-                slot.ensure(c);
-                slotSeen = true;
-            }
-        } catch (SQLException e) {
-            throw classifySetup(e);
+        // the replication connection opens while the checks run on the other one
+        OpeningConnection opening = new OpeningConnection(config.database()::connectForReplication);
+        Setup setup;
+        try {
+            setup = prepare();
+        } catch (Exception e) {
+            opening.discard();
+            throw e;
         }
-        try (Connection rc = config.database().connectForReplication()) {
+        int protoVersion = setup.protoVersion();
+        try (Connection rc = opening.get()) {
             PGConnection pg = rc.unwrap(PGConnection.class);
             if (config.temporarySlot()) {
                 pg.getReplicationAPI().createReplicationSlot().logical().withSlotName(config.slot())
@@ -156,7 +147,7 @@ public final class ReplicationSource {
                     .withSlotName(config.slot())
                     .withSlotOption("proto_version", protoVersion)
                     .withSlotOption("publication_names", Identifiers.quote(config.publication()))
-                    .withStatusInterval((int) statusIntervalMs, TimeUnit.MILLISECONDS);
+                    .withStatusInterval((int) setup.statusIntervalMs(), TimeUnit.MILLISECONDS);
             if (protoVersion >= 2) {
                 builder.withSlotOption("messages", true);
             }
@@ -184,6 +175,32 @@ public final class ReplicationSource {
             confirm(stream);
             stream.forceUpdateStatus();
             stream.close();
+        }
+    }
+
+    /** What the checks found that starting the stream needs. */
+    private record Setup(int protoVersion, long statusIntervalMs) {}
+
+    /** Checks the server and prepares publication and slot on an ordinary connection. */
+    private Setup prepare() throws Exception {
+        try (Connection c = config.database().connect()) {
+            int major = c.getMetaData().getDatabaseMajorVersion();
+            long statusIntervalMs = checkServerSettings(c);
+            new Publication(config.publication(), config.tables()).ensure(c);
+            if (!config.temporarySlot()) {
+                ReplicationSlot slot = new ReplicationSlot(config.slot(), false);
+                ReplicationSlot.State state = slot.state(c);
+                if (state == null && slotSeen) {
+                    throw new SourceException("replication slot " + config.slot() + " was dropped while Tidings was "
+                            + "using it; changes since then may be lost. Tidings will not recreate it silently: "
+                            + "re-snapshot the consumers, then start Tidings again to create a new slot from now");
+                }
+                slot.ensure(c, state);
+                slotSeen = true;
+            }
+            return new Setup(major >= 16 ? 4 : major >= 15 ? 3 : major >= 14 ? 2 : 1, statusIntervalMs);
+        } catch (SQLException e) {
+            throw classifySetup(e);
         }
     }
 
@@ -231,8 +248,13 @@ public final class ReplicationSource {
         }
     }
 
-    private static void requireLogicalWal(Connection c) throws SQLException {
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SHOW wal_level")) {
+    /**
+     * Requires {@code wal_level = logical} and returns the status interval: a third of the
+     * server's {@code wal_sender_timeout}, at most 10 s (one round trip for both).
+     */
+    private static long checkServerSettings(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT current_setting('wal_level'), "
+                + "(SELECT setting::bigint FROM pg_settings WHERE name = 'wal_sender_timeout')")) {
             rs.next();
             String level = rs.getString(1);
             if (!"logical".equals(level)) {
@@ -240,13 +262,10 @@ public final class ReplicationSource {
                         + "ALTER SYSTEM SET wal_level = logical; and restart PostgreSQL (tidings check lists every "
                         + "prerequisite)");
             }
-        }
-    }
-
-    private static long statusInterval(Connection c) throws SQLException {
-        try (Statement s = c.createStatement();
-             ResultSet rs = s.executeQuery("SELECT setting::bigint FROM pg_settings WHERE name = 'wal_sender_timeout'")) {
-            long timeoutMs = rs.next() ? rs.getLong(1) : 60_000;
+            long timeoutMs = rs.getLong(2);
+            if (rs.wasNull()) {
+                timeoutMs = 60_000;
+            }
             return timeoutMs <= 0 ? 10_000 : Math.max(100, Math.min(10_000, timeoutMs / 3));
         }
     }
