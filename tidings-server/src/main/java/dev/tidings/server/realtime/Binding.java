@@ -38,7 +38,7 @@ record Binding(String event, String schema, String table, Filter filter, int id)
     }
 
     boolean matches(ChangeEvent change) {
-        if (!event.equals("*") && !event.equals(typeOf(change.op()))) {
+        if (event.length() > 1 && !event.equals(typeOf(change.op()))) { // "*" is the only short one
             return false;
         }
         if (schema != null && !schema.equals(change.schema())) {

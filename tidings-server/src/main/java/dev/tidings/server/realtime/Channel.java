@@ -105,8 +105,8 @@ final class Channel implements FanOut.Subscriber {
                     case UPDATE -> 1;
                     default -> 2;
                 }];
-                socket.sendFrame(bytes.frame(legacyStar, () -> encode(legacyStar, bytes.in(SUPABASE))));
-                socket.sendFrame(bytes.frame(typed, () -> encode(typed, bytes.in(SUPABASE))));
+                socket.sendFrame(frame(legacyStar, bytes));
+                socket.sendFrame(frame(typed, bytes));
             }
             return;
         }
@@ -132,13 +132,19 @@ final class Channel implements FanOut.Subscriber {
             }
             key = new FrameKey(allMatched.vsn, topic, allMatched.event, ids.toString());
         }
-        FrameKey k = key;
-        socket.sendFrame(bytes.frame(k, () -> WireFrames.text(k.vsn.encode(NULL, NULL, topicJson, k.event,
-                bytes.in(SUPABASE), concat(IDS, ascii(k.ids), DATA), END))));
+        byte[] frame = bytes.frame(key);
+        if (frame == null) {
+            frame = bytes.keep(key, WireFrames.text(key.vsn.encode(NULL, NULL, topicJson, key.event,
+                    bytes.in(SUPABASE), concat(IDS, ascii(key.ids), DATA), END)));
+        }
+        socket.sendFrame(frame);
     }
 
-    private byte[] encode(FrameKey key, byte[] payload) {
-        return WireFrames.text(key.vsn.encode(NULL, NULL, topicJson, key.event, payload));
+    /** A legacy push of the event under {@code key}: its supabase JSON as the payload. */
+    private byte[] frame(FrameKey key, FanOut.EventBytes bytes) {
+        byte[] frame = bytes.frame(key);
+        return frame != null ? frame
+                : bytes.keep(key, WireFrames.text(key.vsn.encode(NULL, NULL, topicJson, key.event, bytes.in(SUPABASE))));
     }
 
     /** What makes two channels' frames of one event byte-identical (see {@link FanOut.EventBytes#frame}). */

@@ -93,19 +93,25 @@ public final class FanOut implements ChangeListener {
         }
 
         /**
-         * A frame made of this event, encoded once per distinct {@code key} and shared by every
-         * subscriber that asks with an equal key (channels on the same topic with the same
-         * bindings get byte-identical frames). Only the first few keys are kept: beyond that, each
-         * caller encodes its own, as without this.
+         * The frame made of this event for {@code key} by an earlier subscriber, or null: channels
+         * on the same topic with the same bindings get byte-identical frames, so it is encoded
+         * once per distinct key ({@link #keep}) and shared.
          */
-        public byte[] frame(Object key, java.util.function.Supplier<byte[]> encode) {
+        public byte[] frame(Object key) {
             for (int i = 0; i < frameKeys.size(); i++) {
                 Object k = frameKeys.get(i);
                 if (k == key || k.equals(key)) {
                     return frames.get(i);
                 }
             }
-            byte[] frame = encode.get();
+            return null;
+        }
+
+        /**
+         * Remembers the frame encoded for {@code key} and returns it. Only the first few keys are
+         * kept: beyond that, each subscriber encodes its own, as without this.
+         */
+        public byte[] keep(Object key, byte[] frame) {
             if (frameKeys.size() < 8) {
                 frameKeys.add(key);
                 frames.add(frame);

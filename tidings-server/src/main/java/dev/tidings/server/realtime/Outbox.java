@@ -1,6 +1,5 @@
 package dev.tidings.server.realtime;
 
-import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,13 +26,21 @@ import java.util.function.Supplier;
  * so a queue holds references, not copies. Thread-safe.
  */
 public final class Outbox {
-    /** The most bytes handed to the transport in one write; the rest goes in the next. */
-    static final int MAX_WRITE_BYTES = 256 * 1024;
+    /**
+     * The most bytes handed to the transport in one write (unless one message is bigger); the rest
+     * goes in the next. 64 KB is the loopback MTU and far above what a write carries when the
+     * server keeps up; it also bounds what a write in flight holds (see {@link WriteBuffers}).
+     */
+    static final int MAX_WRITE_BYTES = 64 * 1024;
 
     /** Where the bytes go. {@code write} may complete inline or on another thread. */
     public interface Transport {
-        /** Writes the messages, in order, each as its own message (frame, event) of the protocol. */
-        void write(List<ByteBuffer> messages, Runnable done, Consumer<Throwable> failed);
+        /**
+         * Writes the messages, in order, each as its own message (frame, event) of the protocol. The
+         * arrays may be shared with other connections and must not be changed; the list is reused
+         * for the next write once this one is reported done or failed, so read it before that.
+         */
+        void write(List<byte[]> messages, Runnable done, Consumer<Throwable> failed);
 
         /** A polite close after the last message. */
         void close(String reason);
@@ -48,6 +55,11 @@ public final class Outbox {
     private final OutboxWriter.Lane writer;
     private final ScheduledExecutorService timers;
     private final ArrayDeque<byte[]> queue = new ArrayDeque<>();
+    /** The messages of the write in flight; reused, as there is one write at a time (see flush). */
+    private final List<byte[]> batch = new ArrayList<>();
+    /** Made once: a write costs no allocation here. */
+    private final Runnable onWritten = this::written;
+    private final Consumer<Throwable> onFailed = this::fail;
     private long queuedBytes;
     private boolean writing;
     private boolean scheduled;
@@ -159,7 +171,7 @@ public final class Outbox {
      * ({@code fromWriter}), or on a thread offering to a queue the writer has not drained in time.
      */
     void flush(boolean fromWriter) {
-        List<ByteBuffer> batch;
+        boolean write = false;
         String close = null;
         synchronized (this) {
             if (fromWriter) {
@@ -173,24 +185,25 @@ public final class Outbox {
                     close = closeReason;
                     closeReason = null;
                 }
-                batch = null;
             } else {
-                batch = new ArrayList<>(Math.min(queue.size(), 64));
+                // the transport has read the previous batch before it reported that write done
+                batch.clear();
                 long bytes = 0;
                 while (!queue.isEmpty() && (batch.isEmpty() || bytes + queue.peek().length <= MAX_WRITE_BYTES)) {
                     byte[] next = queue.poll();
                     bytes += next.length;
-                    batch.add(ByteBuffer.wrap(next));
+                    batch.add(next);
                 }
                 queuedBytes -= bytes;
                 writing = true;
+                write = true;
             }
         }
         if (close != null) {
             String reason = close;
             timers.execute(() -> transport.close(reason));
-        } else if (batch != null) {
-            transport.write(batch, this::written, this::fail);
+        } else if (write) {
+            transport.write(batch, onWritten, onFailed);
         }
     }
 

@@ -25,7 +25,11 @@ import java.util.concurrent.locks.LockSupport;
 public final class OutboxWriter implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(OutboxWriter.class);
 
+    /** The most direct memory the socket writes in flight may hold; beyond it they write from the heap. */
+    private static final long DIRECT_BUDGET = 32L << 20;
+
     private final Lane[] lanes;
+    private final WriteBuffers buffers = new WriteBuffers(DIRECT_BUDGET);
     private final AtomicInteger next = new AtomicInteger();
     private volatile boolean stopped;
 
@@ -39,6 +43,11 @@ public final class OutboxWriter implements AutoCloseable {
         for (int i = 0; i < threads; i++) {
             lanes[i] = new Lane("tidings-writer-" + i);
         }
+    }
+
+    /** The direct buffers socket writes copy their frames into. */
+    WriteBuffers buffers() {
+        return buffers;
     }
 
     /** The lane a new connection is written by (round robin): a connection stays on its lane. */

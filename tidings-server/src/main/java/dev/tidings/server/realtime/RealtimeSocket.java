@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 import static dev.tidings.server.realtime.PhoenixFrame.NULL;
 
@@ -44,6 +45,8 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
     private final RealtimeService.Admission admission;
     private final Map<String, Channel> channels = new ConcurrentHashMap<>();
     private volatile Outbox outbox;
+    /** Made once: {@link #sendFrame} runs per change per connection. */
+    private final Supplier<byte[]> farewell = this::farewell;
     private volatile Session session;
 
     public RealtimeSocket(RealtimeService service, String vsn, RealtimeService.Admission admission) {
@@ -69,22 +72,40 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
     public void onWebSocketOpen(Session session) {
         this.session = session;
         CoreSession core = ((WebSocketSession) session).getCoreSession();
-        // Frames made by WireFrames go to the socket as they are, many per gathering write, past
+        // Frames made by WireFrames go to the socket as they are, many per write (copied into one
+        // direct buffer of the writer's, see WriteBuffers), past
         // Jetty's frame objects and flushers (which cost more per frame than the write itself). Jetty
         // still reads and answers the close handshake; pings are answered here, in order with the
         // rest. No extension is negotiated (see TidingsServer), so the bytes need no transformation.
         EndPoint endPoint = ((WebSocketCoreSession) core).getConnection().getEndPoint();
+        WriteBuffers buffers = service.writer().buffers();
         this.outbox = new Outbox(new Outbox.Transport() {
+            private final MergedWrite inFlight = new MergedWrite(buffers);
+            private final ByteBuffer[] one = new ByteBuffer[1];
+
             @Override
-            public void write(List<ByteBuffer> frames, Runnable done, Consumer<Throwable> failed) {
+            public void write(List<byte[]> frames, Runnable done, Consumer<Throwable> failed) {
                 if (!core.isOutputOpen()) {
                     failed.accept(new ClosedChannelException());
                     return;
                 }
                 service.counters().websocketMessages.add(frames.size());
+                ByteBuffer merged = buffers.merge(frames);
                 try {
-                    endPoint.write(Callback.from(done, failed), frames.toArray(ByteBuffer[]::new));
+                    if (merged != null) {
+                        // one write in flight at a time: the callback and array are reused
+                        inFlight.start(merged, done, failed);
+                        one[0] = merged;
+                        endPoint.write(inFlight, one);
+                    } else {
+                        ByteBuffer[] gather = new ByteBuffer[frames.size()];
+                        for (int i = 0; i < gather.length; i++) {
+                            gather[i] = ByteBuffer.wrap(frames.get(i));
+                        }
+                        endPoint.write(Callback.from(done, failed), gather);
+                    }
                 } catch (RuntimeException e) {
+                    inFlight.release(); // refused before it started: no callback follows
                     failed.accept(e);
                 }
             }
@@ -99,6 +120,45 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
                 core.abort();
             }
         }, service.sendQueueBytes(), service.sendQueueFrames(), service.writer(), service.timers());
+    }
+
+    /** The callback of a write from a {@link WriteBuffers} buffer: gives the buffer back, then reports. */
+    private static final class MergedWrite implements Callback {
+        private final WriteBuffers buffers;
+        private ByteBuffer buffer;
+        private Runnable done;
+        private Consumer<Throwable> failed;
+
+        MergedWrite(WriteBuffers buffers) {
+            this.buffers = buffers;
+        }
+
+        void start(ByteBuffer buffer, Runnable done, Consumer<Throwable> failed) {
+            this.buffer = buffer;
+            this.done = done;
+            this.failed = failed;
+        }
+
+        @Override
+        public void succeeded() {
+            release();
+            done.run();
+        }
+
+        @Override
+        public void failed(Throwable x) {
+            release();
+            failed.accept(x);
+        }
+
+        /** Gives the buffer back once (twice would hand one buffer to two writes). */
+        void release() {
+            ByteBuffer b = buffer;
+            buffer = null;
+            if (b != null) {
+                buffers.release(b);
+            }
+        }
     }
 
     @Override
@@ -384,7 +444,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
     /** Queues a frame made by {@link WireFrames} (shared by every connection that gets it). */
     void sendFrame(byte[] frame) {
         Outbox o = outbox;
-        if (o != null && !o.offer(frame, this::farewell, "send queue full: the client did not keep up") && o.overflowed()) {
+        if (o != null && !o.offer(frame, farewell, "send queue full: the client did not keep up") && o.overflowed()) {
             for (Channel c : channels.values()) {
                 unsubscribe(c);
             }

@@ -123,6 +123,8 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
         private final List<FanOut.Scope> scopes;
         private final Outbox outbox;
         private final AtomicBoolean ended = new AtomicBoolean();
+        /** Made once: {@link #deliver} runs per change. */
+        private final java.util.function.Supplier<byte[]> farewell = this::farewell;
         private ScheduledFuture<?> keepAliveTask;
 
         Stream(Response response, Callback callback, EventFormat format, Filter filter, AccessPolicy.Grant grant,
@@ -158,7 +160,7 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
             System.arraycopy(json, 0, frame, head.length, json.length);
             frame[frame.length - 2] = '\n';
             frame[frame.length - 1] = '\n';
-            if (outbox.offer(frame, this::farewell, "the client did not keep up")) {
+            if (outbox.offer(frame, farewell, "the client did not keep up")) {
                 service.counters().sseMessage();
             }
         }
@@ -175,11 +177,13 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
         }
 
         @Override
-        public void write(List<ByteBuffer> messages, Runnable done, Consumer<Throwable> failed) {
-            ByteBuffer bytes = messages.get(0);
-            if (messages.size() > 1) {
-                bytes = ByteBuffer.allocate(messages.stream().mapToInt(ByteBuffer::remaining).sum());
-                for (ByteBuffer m : messages) {
+        public void write(List<byte[]> messages, Runnable done, Consumer<Throwable> failed) {
+            ByteBuffer bytes;
+            if (messages.size() == 1) {
+                bytes = ByteBuffer.wrap(messages.get(0));
+            } else {
+                bytes = ByteBuffer.allocate(messages.stream().mapToInt(m -> m.length).sum());
+                for (byte[] m : messages) {
                     bytes.put(m);
                 }
                 bytes.flip();

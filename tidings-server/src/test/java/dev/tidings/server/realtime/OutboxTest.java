@@ -3,7 +3,6 @@ package dev.tidings.server.realtime;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,10 +38,10 @@ class OutboxTest {
         volatile boolean aborted;
 
         @Override
-        public void write(List<ByteBuffer> messages, Runnable done, Consumer<Throwable> failed) {
+        public void write(List<byte[]> messages, Runnable done, Consumer<Throwable> failed) {
             List<String> texts = new ArrayList<>();
-            for (ByteBuffer m : messages) {
-                texts.add(StandardCharsets.UTF_8.decode(m).toString());
+            for (byte[] m : messages) {
+                texts.add(new String(m, StandardCharsets.UTF_8));
             }
             writes.add(texts);
             if (inline) {
@@ -102,19 +101,21 @@ class OutboxTest {
         RecordingTransport t = new RecordingTransport();
         t.inline = true;
         Outbox box = new Outbox(t, 64L << 20, 100_000, writer, timers);
-        String big = "x".repeat(100_000);
+        String part = "x".repeat(Outbox.MAX_WRITE_BYTES * 3 / 10);
+        String huge = "y".repeat(Outbox.MAX_WRITE_BYTES * 2);
         CountDownLatch hold = new CountDownLatch(1);
         // keep the writer busy so that every message below is queued before the first flush
         blocker(hold).offer(text("block"), null, null);
         for (int i = 0; i < 10; i++) {
-            box.offer(text(big), null, null);
+            box.offer(text(part), null, null);
         }
+        box.offer(text(huge), null, null);
+        box.offer(text(part), null, null);
         hold.countDown();
-        await(() -> t.written().size() == 10);
-        for (List<String> w : t.writes) {
-            assertThat(w.stream().mapToInt(String::length).sum()).isLessThanOrEqualTo(Outbox.MAX_WRITE_BYTES);
-        }
-        assertThat(t.writes.size()).isGreaterThanOrEqualTo(4);
+        await(() -> t.written().size() == 12);
+        // three parts fit in a write; the message bigger than the limit goes alone
+        assertThat(t.writes).extracting(List::size).containsExactly(3, 3, 3, 1, 1, 1);
+        assertThat(t.writes.get(4)).containsExactly(huge);
     }
 
     @Test
@@ -209,7 +210,7 @@ class OutboxTest {
         List<Consumer<Throwable>> failures = new CopyOnWriteArrayList<>();
         box[0] = new Outbox(new Outbox.Transport() {
             @Override
-            public void write(List<ByteBuffer> messages, Runnable done, Consumer<Throwable> failed) {
+            public void write(List<byte[]> messages, Runnable done, Consumer<Throwable> failed) {
                 failures.add(failed);
             }
 
@@ -235,7 +236,7 @@ class OutboxTest {
     private Outbox blocker(CountDownLatch hold) {
         return new Outbox(new Outbox.Transport() {
             @Override
-            public void write(List<ByteBuffer> messages, Runnable done, Consumer<Throwable> failed) {
+            public void write(List<byte[]> messages, Runnable done, Consumer<Throwable> failed) {
                 try {
                     hold.await();
                 } catch (InterruptedException e) {
