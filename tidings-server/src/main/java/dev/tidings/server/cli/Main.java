@@ -1,5 +1,6 @@
 package dev.tidings.server.cli;
 
+import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.SourceException;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -13,7 +14,8 @@ import picocli.CommandLine.Command;
  * are loaded from the jar at every start) and initialising logging (logback reading its
  * configuration) take ~0.2 s each of a cold JVM and need nothing from each other, so logging is
  * initialised on a thread of its own meanwhile; the command runs once both are done, so it never
- * sees SLF4J half initialised.
+ * sees SLF4J half initialised. That thread then loads the PostgreSQL driver's classes (~0.1 s), which
+ * every command but {@code --help} needs next.
  */
 @Command(name = "tidings", mixinStandardHelpOptions = true, version = "tidings 0.1.0",
         description = "Every committed row change in PostgreSQL, as an event.",
@@ -21,7 +23,10 @@ import picocli.CommandLine.Command;
                 dev.tidings.server.sinks.ReplayDeadLettersCommand.class})
 public final class Main {
     public static void main(String[] args) {
-        Thread logging = Thread.ofPlatform().name("tidings-logging").start(LoggerFactory::getILoggerFactory);
+        Thread logging = Thread.ofPlatform().name("tidings-logging").start(() -> {
+            LoggerFactory.getILoggerFactory();
+            DatabaseUrl.prepareDriver();
+        });
         CommandLine commandLine = commandLine();
         commandLine.setExecutionStrategy(parsed -> {
             awaitLogging(logging);

@@ -3,7 +3,7 @@ package dev.tidings.server.realtime;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.ArrayDeque;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
@@ -57,7 +57,8 @@ public final class OutboxWriter implements AutoCloseable {
 
     /** One writer thread and the connections ready for it. */
     final class Lane {
-        private final ConcurrentLinkedQueue<Outbox> ready = new ConcurrentLinkedQueue<>();
+        /** Guarded by itself; an array deque allocates nothing per entry, a concurrent queue a node. */
+        private final ArrayDeque<Outbox> ready = new ArrayDeque<>();
         private final Thread thread;
         /** True while the thread may be about to park: only then does a producer pay for an unpark. */
         private volatile boolean idle;
@@ -68,18 +69,29 @@ public final class OutboxWriter implements AutoCloseable {
 
         /** Puts a connection with queued messages on the ready queue; called once until it is flushed. */
         void schedule(Outbox outbox) {
-            ready.add(outbox);
+            synchronized (ready) {
+                ready.add(outbox);
+            }
             if (idle) {
                 LockSupport.unpark(thread);
             }
         }
 
+        private boolean isEmpty() {
+            synchronized (ready) {
+                return ready.isEmpty();
+            }
+        }
+
         private void run() {
             while (!stopped) {
-                Outbox outbox = ready.poll();
+                Outbox outbox;
+                synchronized (ready) {
+                    outbox = ready.poll();
+                }
                 if (outbox == null) {
                     idle = true;
-                    if (ready.isEmpty() && !stopped) {
+                    if (isEmpty() && !stopped) {
                         LockSupport.park(this);
                     }
                     idle = false;

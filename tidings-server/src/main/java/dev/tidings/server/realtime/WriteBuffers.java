@@ -1,9 +1,8 @@
 package dev.tidings.server.realtime;
 
 import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
 import java.util.List;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -22,8 +21,8 @@ final class WriteBuffers {
     static final int SIZE = Outbox.MAX_WRITE_BYTES;
     private static final int POOLED = 16;
 
-    private final ConcurrentLinkedQueue<ByteBuffer> free = new ConcurrentLinkedQueue<>();
-    private final AtomicInteger pooled = new AtomicInteger();
+    /** Guarded by itself; an array deque allocates nothing per release, a concurrent queue a node. */
+    private final ArrayDeque<ByteBuffer> free = new ArrayDeque<>(POOLED);
     private final AtomicLong held = new AtomicLong();
     private final long budget;
 
@@ -44,10 +43,11 @@ final class WriteBuffers {
         if (bytes > SIZE) {
             return null;
         }
-        ByteBuffer buffer = free.poll();
-        if (buffer != null) {
-            pooled.decrementAndGet();
-        } else {
+        ByteBuffer buffer;
+        synchronized (free) {
+            buffer = free.poll();
+        }
+        if (buffer == null) {
             if (held.addAndGet(SIZE) > budget) {
                 held.addAndGet(-SIZE);
                 return null;
@@ -63,12 +63,13 @@ final class WriteBuffers {
 
     /** Takes back a buffer of {@link #merge} whose write completed or failed. */
     void release(ByteBuffer buffer) {
-        if (pooled.incrementAndGet() <= POOLED) {
-            free.add(buffer);
-        } else {
-            pooled.decrementAndGet();
-            held.addAndGet(-SIZE); // left to the collector
+        synchronized (free) {
+            if (free.size() < POOLED) {
+                free.push(buffer);
+                return;
+            }
         }
+        held.addAndGet(-SIZE); // left to the collector
     }
 
     /** Direct bytes held now, by writes in flight and the pool (for tests). */
