@@ -397,8 +397,11 @@ public final class WebSocketClients {
      * samples of the rehearsal are thrown away.
      */
     private void warmUp() throws IOException, InterruptedException {
-        int connections = 4;
-        long frames = Math.min(20_000, expected - 1); // per connection; below expected, so nothing completes
+        // as under the load: many connections, each read finding a frame or two, until the reads,
+        // not only the frame scan, are compiled by C2 (a first version with few connections and
+        // big writes left the C2 thread a third of a core busy in the load's first second)
+        int connections = 64;
+        long rounds = Math.min(3_000, expected - 1); // frames per connection; below expected, so nothing completes
         try (ServerSocketChannel listener = ServerSocketChannel.open();
              Selector selector = Selector.open()) {
             listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
@@ -415,10 +418,10 @@ public final class WebSocketClients {
             }
             Thread server = Thread.ofPlatform().daemon().name("warm-up").start(() -> {
                 try {
-                    for (long n = 0; n < frames; n += 10) {
-                        byte[] batch = rehearsalFrames(10);
+                    for (long n = 0; n < rounds; n++) {
+                        byte[] frame = rehearsalFrames(1);
                         for (SocketChannel end : ends) {
-                            ByteBuffer b = ByteBuffer.wrap(batch);
+                            ByteBuffer b = ByteBuffer.wrap(frame);
                             while (b.hasRemaining()) {
                                 end.write(b);
                             }
@@ -428,7 +431,7 @@ public final class WebSocketClients {
                     System.err.println("warm-up writer failed: " + e);
                 }
             });
-            while (scratch.deliveries.get() < frames * connections) {
+            while (scratch.deliveries.get() < rounds * connections) {
                 readReady(selector);
             }
             server.join();
