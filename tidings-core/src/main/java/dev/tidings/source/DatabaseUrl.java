@@ -118,26 +118,6 @@ public record DatabaseUrl(String host, int port, String database, Map<String, St
         return p;
     }
 
-    /**
-     * Loads the PostgreSQL driver and the classes of its connection path without connecting, so
-     * that a thread with nothing else to do can take that cost off the first connection (about a
-     * tenth of a second of a cold start). Harmless to call at any time, any number of times.
-     */
-    public static void prepareDriver() {
-        DriverManager.getDrivers(); // finds and registers the driver
-        ClassLoader loader = DatabaseUrl.class.getClassLoader();
-        for (String name : new String[] {"org.postgresql.PGProperty", "org.postgresql.core.v3.ConnectionFactoryImpl",
-                "org.postgresql.core.PGStream", "org.postgresql.core.v3.QueryExecutorImpl",
-                "org.postgresql.jdbc.PgConnection", "org.postgresql.jdbc.PgStatement", "org.postgresql.jdbc.PgResultSet",
-                "org.postgresql.replication.PGReplicationStream"}) {
-            try {
-                Class.forName(name, true, loader);
-            } catch (ClassNotFoundException | LinkageError e) {
-                // a class renamed in another pgjdbc version: it is loaded when it is used, as without this
-            }
-        }
-    }
-
     public Connection connect() throws SQLException {
         return DriverManager.getConnection(jdbcUrl(), properties());
     }

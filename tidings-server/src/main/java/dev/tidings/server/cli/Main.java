@@ -1,6 +1,5 @@
 package dev.tidings.server.cli;
 
-import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.SourceException;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -14,8 +13,7 @@ import picocli.CommandLine.Command;
  * are loaded from the jar at every start) and initialising logging (logback reading its
  * configuration) take ~0.2 s each of a cold JVM and need nothing from each other, so logging is
  * initialised on a thread of its own meanwhile; the command runs once both are done, so it never
- * sees SLF4J half initialised. That thread then loads the PostgreSQL driver's classes (~0.1 s), which
- * every command but {@code --help} needs next.
+ * sees SLF4J half initialised.
  */
 @Command(name = "tidings", mixinStandardHelpOptions = true, version = "tidings 0.1.0",
         description = "Every committed row change in PostgreSQL, as an event.",
@@ -23,10 +21,7 @@ import picocli.CommandLine.Command;
                 dev.tidings.server.sinks.ReplayDeadLettersCommand.class})
 public final class Main {
     public static void main(String[] args) {
-        Thread logging = Thread.ofPlatform().name("tidings-logging").start(() -> {
-            LoggerFactory.getILoggerFactory();
-            DatabaseUrl.prepareDriver();
-        });
+        Thread logging = Thread.ofPlatform().name("tidings-logging").start(LoggerFactory::getILoggerFactory);
         CommandLine commandLine = commandLine();
         commandLine.setExecutionStrategy(parsed -> {
             awaitLogging(logging);
