@@ -1,12 +1,10 @@
 package dev.tidings.bench.jmh;
 
+import dev.tidings.decode.ChangeDecoder;
 import dev.tidings.event.ChangeEvent;
-import dev.tidings.event.Column;
-import dev.tidings.event.Op;
-import dev.tidings.event.Row;
-import dev.tidings.event.Transaction;
+import dev.tidings.pgoutput.DecodeException;
+import dev.tidings.pipeline.StreamItem;
 import dev.tidings.source.Lsn;
-import dev.tidings.value.PgType;
 import dev.tidings.value.PgTypeRegistry;
 import dev.tidings.value.TypeRegistry;
 
@@ -14,9 +12,11 @@ import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * The benchmark row as pgoutput sends it — the table of the end-to-end benchmark: {@code id int}
@@ -82,24 +82,29 @@ final class Frames {
         });
     }
 
-    /** The event the end-to-end benchmark's consumers receive for one inserted row. */
+    /**
+     * The event the end-to-end benchmark's consumers receive for one inserted row, made as Tidings
+     * makes it: the frames above decoded by {@link ChangeDecoder} (so it carries the relation's
+     * column list with its pre-encoded names, as in production).
+     */
     static ChangeEvent event() {
-        TypeRegistry types = builtinTypes();
-        Column[] columns = new Column[NAMES.length];
-        for (int i = 0; i < NAMES.length; i++) {
-            try {
-                PgType t = types.type(TYPES[i]);
-                columns[i] = new Column(NAMES[i], t.displayName(), TYPES[i], i == 0);
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
+        ChangeDecoder decoder = new ChangeDecoder(builtinTypes());
+        decoder.streamStarted(4);
+        List<ChangeEvent> events = new ArrayList<>();
+        Consumer<StreamItem> collect = item -> {
+            if (item instanceof StreamItem.Change c) {
+                events.add(c.event());
             }
+        };
+        Lsn lsn = Lsn.of(0x1A2B380L);
+        try {
+            for (byte[] frame : new byte[][] {relation(), begin(), insert()}) {
+                decoder.decode(lsn, ByteBuffer.wrap(frame), collect);
+            }
+        } catch (DecodeException e) {
+            throw new IllegalStateException("the benchmark's own frames do not decode: " + e.getMessage(), e);
         }
-        String[] json = {"123456", "456", "\"row-123456\"", "\"2024-01-02T10:17:36+00:00\"",
-                "{\"k\": 123456, \"ok\": true, \"tag\": \"abc\"}"};
-        List<Column> cols = List.of(columns);
-        Transaction tx = new Transaction(742, Lsn.of(0x1A2B3C4L), Instant.parse("2026-11-27T10:00:00.123456Z"));
-        return new ChangeEvent(Op.INSERT, "public", "bench", cols, new Row(cols, json), null, List.of(), tx, 2,
-                Lsn.of(0x1A2B380L), null);
+        return events.get(0);
     }
 
     private interface Body {
