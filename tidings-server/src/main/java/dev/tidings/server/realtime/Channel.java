@@ -105,8 +105,8 @@ final class Channel implements FanOut.Subscriber {
                     case UPDATE -> 1;
                     default -> 2;
                 }];
-                socket.sendFrame(frame(legacyStar, bytes));
-                socket.sendFrame(frame(typed, bytes));
+                socket.sendFrame(frame(legacyStar, bytes, null, null));
+                socket.sendFrame(frame(typed, bytes, null, null));
             }
             return;
         }
@@ -132,19 +132,22 @@ final class Channel implements FanOut.Subscriber {
             }
             key = new FrameKey(allMatched.vsn, topic, allMatched.event, ids.toString());
         }
-        byte[] frame = bytes.frame(key);
-        if (frame == null) {
-            frame = bytes.keep(key, WireFrames.text(key.vsn.encode(NULL, NULL, topicJson, key.event,
-                    bytes.in(SUPABASE), concat(IDS, ascii(key.ids), DATA), END)));
-        }
-        socket.sendFrame(frame);
+        socket.sendFrame(frame(key, bytes, IDS, DATA));
     }
 
-    /** A legacy push of the event under {@code key}: its supabase JSON as the payload. */
-    private byte[] frame(FrameKey key, FanOut.EventBytes bytes) {
+    /**
+     * The push of the event under {@code key}, encoded by the first channel that asks and shared:
+     * the supabase JSON as the payload, or as {@code {"ids":[…],"data":…}} when {@code ids} is given.
+     */
+    private byte[] frame(FrameKey key, FanOut.EventBytes bytes, byte[] ids, byte[] data) {
         byte[] frame = bytes.frame(key);
-        return frame != null ? frame
-                : bytes.keep(key, WireFrames.text(key.vsn.encode(NULL, NULL, topicJson, key.event, bytes.in(SUPABASE))));
+        if (frame != null) {
+            return frame;
+        }
+        byte[] payload = bytes.in(SUPABASE);
+        return bytes.keep(key, WireFrames.text(ids == null
+                ? key.vsn.encode(NULL, NULL, topicJson, key.event, payload)
+                : key.vsn.encode(NULL, NULL, topicJson, key.event, payload, concat(ids, ascii(key.ids), data), END)));
     }
 
     /** What makes two channels' frames of one event byte-identical (see {@link FanOut.EventBytes#frame}). */
