@@ -3,7 +3,7 @@ package dev.tidings.server.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import dev.tidings.server.realtime.AccessPolicy;
+import dev.tidings.server.auth.AccessPolicy;
 import dev.tidings.server.sinks.SinkConfig;
 import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.Identifiers;

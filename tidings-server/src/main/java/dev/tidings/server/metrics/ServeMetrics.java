@@ -1,7 +1,7 @@
 package dev.tidings.server.metrics;
 
 import dev.tidings.Tidings;
-import dev.tidings.server.realtime.LiveCounters;
+import dev.tidings.server.live.LiveCounters;
 import dev.tidings.server.stream.ServeDelivery;
 import dev.tidings.server.stream.SlotLag;
 import dev.tidings.server.stream.StreamStats;

@@ -2,6 +2,8 @@ package dev.tidings.server.realtime;
 
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Op;
+import dev.tidings.server.live.Filter;
+import dev.tidings.server.live.LiveFanOut;
 
 import java.util.Locale;
 import java.util.Objects;
@@ -33,8 +35,8 @@ record Binding(String event, String schema, String table, Filter filter, int id)
         return new Binding(e, s, t, f, id);
     }
 
-    FanOut.Scope scope() {
-        return new FanOut.Scope(schema, table);
+    LiveFanOut.Scope scope() {
+        return new LiveFanOut.Scope(schema, table);
     }
 
     boolean matches(ChangeEvent change) {
