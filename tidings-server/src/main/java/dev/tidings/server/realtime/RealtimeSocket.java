@@ -164,7 +164,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
                 access.grant());
         channels.put(topic, channel);
         reply(f, "ok", Map.of("postgres_changes", join.echo()));
-        live.fanOut().subscribe(channel, channel.scopes);
+        live.fanOut().subscribe(channel, channel.tables);
         if (access.token() != null) {
             channel.expireAt(access.expiresAt(), () -> shut(channel, "Token has expired"));
         }
@@ -224,7 +224,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
 
     private void unsubscribe(Channel c) {
         c.close();
-        live.fanOut().unsubscribe(c, c.scopes);
+        live.fanOut().unsubscribe(c, c.tables);
     }
 
     private void reply(PhoenixFrame f, String status, Map<String, ?> response) {
