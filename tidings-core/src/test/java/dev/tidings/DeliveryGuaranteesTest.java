@@ -11,6 +11,7 @@ import dev.tidings.testing.Json;
 import dev.tidings.testing.Streams;
 import dev.tidings.testing.TestPostgres;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -24,6 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Guarantees 1–3 in docs/architecture.md: at least once, in order, confirmed only when delivered. */
+@Tag("postgres")
 class DeliveryGuaranteesTest {
 
     @Test

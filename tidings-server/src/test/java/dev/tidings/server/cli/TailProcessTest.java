@@ -6,6 +6,7 @@ import dev.tidings.testing.ChildJvm;
 import dev.tidings.testing.Json;
 import dev.tidings.testing.Streams;
 import dev.tidings.testing.TestPostgres;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,6 +37,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * <p>{@code -Dtidings.test.crashKills=N} raises the number of kills (default 6);
  * {@code -Dtidings.test.seed=N} changes the load and the kill points.
  */
+@Tag("postgres")
+@Tag("process")
+@Tag("slow")
 class TailProcessTest {
     private static final int KILLS = Integer.getInteger("tidings.test.crashKills", 6);
     private static final int MIN_CHANGES = 20_000;

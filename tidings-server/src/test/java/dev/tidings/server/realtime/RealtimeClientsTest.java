@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -19,6 +20,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code tidings serve} on a real PostgreSQL: inserts, updates, deletes and filtered changes.
  */
 @Timeout(120)
+@Tag("postgres")
+@Tag("process")
 class RealtimeClientsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static ServeHarness serve;

@@ -16,6 +16,7 @@ import io.nats.client.Nats;
 import io.nats.client.api.MessageInfo;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -31,6 +32,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Each broker sink against the real server on this machine (Redis 6379, NATS 4222, RabbitMQ
  * 5672): every change arrives with its event id, routed per table, and the slot is confirmed.
  */
+@Tag("postgres")
 class BrokerSinksTest {
     static final String UNIQUE = "tidings-test-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
 

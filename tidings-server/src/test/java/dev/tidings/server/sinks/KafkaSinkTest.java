@@ -12,6 +12,7 @@ import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.tidings.base.Lsn;
@@ -29,6 +30,8 @@ import java.util.Set;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The Kafka sink against a real KRaft broker started in this JVM from the Kafka artifacts. */
+@Tag("postgres")
+@Tag("slow")
 class KafkaSinkTest {
     static KafkaClusterTestKit cluster;
 

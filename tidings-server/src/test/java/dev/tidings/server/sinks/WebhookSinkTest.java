@@ -3,6 +3,7 @@ package dev.tidings.server.sinks;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tidings.base.Lsn;
 import dev.tidings.server.sinks.FakeWebhookReceiver.Answer;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -23,6 +24,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The webhook sink against an HTTP receiver in the test: signing, retries, outage, dead letters and replay. */
+@Tag("postgres")
 class WebhookSinkTest {
     static final int OUTAGE_SECONDS = Integer.getInteger("tidings.test.outageSeconds", 10);
     static final byte[] KEY = "a secret of 24 bytes!!!!".getBytes(StandardCharsets.UTF_8);
