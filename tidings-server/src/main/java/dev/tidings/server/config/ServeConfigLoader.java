@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.tidings.base.Identifiers;
 import dev.tidings.base.TableName;
-import dev.tidings.server.realtime.AccessPolicy;
+import dev.tidings.server.auth.AccessPolicy;
 import dev.tidings.server.sinks.SinkConfig;
 import dev.tidings.source.DatabaseUrl;
 
