@@ -1,13 +1,14 @@
 package dev.tidings;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.tidings.base.Identifiers;
+import dev.tidings.base.Lsn;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Op;
-import dev.tidings.source.Identifiers;
-import dev.tidings.source.Lsn;
 import dev.tidings.testing.Json;
 import dev.tidings.testing.Streams;
 import dev.tidings.testing.TestPostgres;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -19,6 +20,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The streaming core against a real PostgreSQL: what each kind of change becomes. */
+@Tag("postgres")
 class StreamingTest {
 
     @Test

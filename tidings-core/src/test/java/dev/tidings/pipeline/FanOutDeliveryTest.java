@@ -1,5 +1,6 @@
 package dev.tidings.pipeline;
 
+import dev.tidings.base.Lsn;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Column;
 import dev.tidings.event.EventFormat;
@@ -12,7 +13,7 @@ import dev.tidings.sink.SinkException;
 import dev.tidings.sink.SinkFailedException;
 import dev.tidings.sink.SinkMessage;
 import dev.tidings.sink.SinkSettings;
-import dev.tidings.source.Lsn;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -25,10 +26,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static dev.tidings.testing.TypeOids.*;
 
 /** The fan-out without a database: sinks whose confirmations the test controls. */
+@Tag("unit")
 class FanOutDeliveryTest {
-    static final List<Column> COLUMNS = List.of(new Column("id", "int8", 20, true));
+    static final List<Column> COLUMNS = List.of(new Column("id", "int8", INT8, true));
 
     /** A sink that confirms only when the test says so. */
     static final class ManualSink implements Sink {

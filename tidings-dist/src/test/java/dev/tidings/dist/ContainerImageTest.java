@@ -6,6 +6,7 @@ import dev.tidings.server.realtime.NodeClient;
 import dev.tidings.testing.TestPostgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -36,6 +37,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * process limits, and runc when it is installed; neither changes what the image is.
  */
 @Timeout(300)
+@Tag("postgres")
+@Tag("process")
+@Tag("slow")
 class ContainerImageTest {
     private static final Path IMAGE = Path.of(System.getProperty("tidings.dist.image"));
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -98,14 +102,14 @@ class ContainerImageTest {
             assertThat(get(base + "/health").statusCode()).isEqualTo(200);
             assertThat(exitCode(List.of("podman", "healthcheck", "run", CONTAINER))).as("the image's health command").isZero();
 
-            try (NodeClient seed = NodeClient.run(Map.of("REALTIME_URL", base + "/socket"), "run-seed.js")) {
-                seed.await("SchemaListener connected");
+            try (NodeClient walkthrough = NodeClient.run(Map.of("REALTIME_URL", base + "/socket"), "run-walkthrough.js")) {
+                walkthrough.await("SchemaListener connected");
                 TestPostgres.execute(jdbcUrl, "INSERT INTO todos (id, title) VALUES (1, 'buy milk')",
                         "UPDATE todos SET done = true WHERE id = 1",
                         "INSERT INTO notes (body) VALUES ('hello')");
                 List<JsonNode> records = new ArrayList<>();
                 for (int i = 0; i < 3; i++) {
-                    records.add(JSON.readTree(seed.await("DATA UPDATE").substring("DATA UPDATE ".length())));
+                    records.add(JSON.readTree(walkthrough.await("DATA UPDATE").substring("DATA UPDATE ".length())));
                 }
                 assertThat(records.get(0).get("title").asText()).isEqualTo("buy milk");
                 assertThat(records.get(1).get("done").asBoolean()).isTrue();
@@ -136,16 +140,20 @@ class ContainerImageTest {
         }
     }
 
-    /** podman's options for a sandbox: the limits this process has, and runc where installed. */
+    /**
+     * podman's options for a sandbox: the open-file limit this process has, a process limit of
+     * 4096 (lowering is always allowed; keeping the sandbox's own value was refused), and runc
+     * where installed.
+     */
     private static List<String> sandboxOptions() throws Exception {
         List<String> options = new ArrayList<>();
         for (String line : Files.readAllLines(Path.of("/proc/self/limits"))) {
             String[] f = line.trim().split("\\s{2,}");
-            if (f[0].equals("Max open files") || f[0].equals("Max processes")) {
-                String name = f[0].equals("Max open files") ? "nofile" : "nproc";
-                options.addAll(List.of("--ulimit", name + "=" + limit(f[1]) + ":" + limit(f[2])));
+            if (f[0].equals("Max open files")) {
+                options.addAll(List.of("--ulimit", "nofile=" + limit(f[1]) + ":" + limit(f[2])));
             }
         }
+        options.addAll(List.of("--ulimit", "nproc=4096:4096"));
         if (onPath("runc")) {
             options.addAll(0, List.of("--runtime", "runc"));
         }
@@ -153,7 +161,7 @@ class ContainerImageTest {
     }
 
     private static String limit(String value) {
-        return value.equals("unlimited") ? "-1" : value;
+        return value.equals("unlimited") ? "1048576" : value;
     }
 
     private static int exitCode(List<String> command) throws Exception {

@@ -1,6 +1,7 @@
 package dev.tidings.dist;
 
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,6 +20,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * what it claims to on a broken copy.
  */
 @Timeout(300)
+@Tag("process")
 class KubernetesManifestsTest {
     private static final Path MANIFESTS = Path.of(System.getProperty("tidings.dist.manifests")).toAbsolutePath().normalize();
     private static final Path CHECK = MANIFESTS.resolve("check");

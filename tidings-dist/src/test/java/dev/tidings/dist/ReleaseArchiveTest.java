@@ -1,5 +1,6 @@
 package dev.tidings.dist;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -22,11 +23,14 @@ import java.util.zip.ZipFile;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The release archive as a user gets it: unpacked with {@code tar}, run on a machine where
- * neither {@code PATH} nor {@code JAVA_HOME} leads to a Java — only to {@code bash}, which
- * {@code bin/tidings} runs with — so everything comes from the runtime inside the archive.
+ * The release archive as a user gets it: unpacked with {@code tar}, run with a {@code PATH} that
+ * holds every command of this machine except those of its JDKs, and a {@code JAVA_HOME} with no
+ * Java, so everything Java comes from the runtime inside the archive.
  */
 @Timeout(240)
+@Tag("postgres")
+@Tag("process")
+@Tag("slow")
 class ReleaseArchiveTest {
     private static final Path ARCHIVE = Path.of(System.getProperty("tidings.dist.archive"));
     private static final String VERSION = System.getProperty("tidings.dist.version");
@@ -37,9 +41,10 @@ class ReleaseArchiveTest {
         run(dir, List.of("tar", "xzf", ARCHIVE.toString()), Map.of());
         Path home = dir.resolve("tidings-" + VERSION);
         Path tidings = home.resolve("bin/tidings");
-        Path noJava = Files.createDirectories(dir.resolve("no-java/bin"));
-        Files.createSymbolicLink(noJava.resolve("bash"), Path.of("/bin/bash"));
+        Path noJava = commandsWithoutJava(dir.resolve("no-java/bin"));
         Map<String, String> env = Map.of("PATH", noJava.toString(), "JAVA_HOME", noJava.getParent().toString());
+        assertThat(noJava.resolve("sh")).exists();
+        assertThat(noJava.resolve("java")).doesNotExist();
 
         assertThat(run(dir, List.of(tidings.toString(), "--version"), env)).isEqualTo("tidings " + VERSION + "\n");
 
@@ -88,6 +93,25 @@ class ReleaseArchiveTest {
         String sums = run(ARCHIVE.getParent(), List.of("sha256sum", "-c", ARCHIVE.getFileName() + ".sha256", zip.getFileName() + ".sha256",
                 "tidings-image.tar.sha256"), Map.of());
         assertThat(sums).isEqualTo(ARCHIVE.getFileName() + ": OK\n" + zip.getFileName() + ": OK\ntidings-image.tar: OK\n");
+    }
+
+    /** A directory of links to the commands in /usr/bin and /bin, less those that lead into a JDK. */
+    private static Path commandsWithoutJava(Path bin) throws IOException {
+        Files.createDirectories(bin);
+        for (String dir : List.of("/usr/bin", "/bin")) {
+            try (var commands = Files.list(Path.of(dir))) {
+                for (Path command : commands.toList()) {
+                    Path link = bin.resolve(command.getFileName().toString());
+                    if (Files.exists(link, java.nio.file.LinkOption.NOFOLLOW_LINKS) || !Files.isExecutable(command)) {
+                        continue;
+                    }
+                    if (!command.toRealPath().startsWith("/usr/lib/jvm") && !command.getFileName().toString().startsWith("java")) {
+                        Files.createSymbolicLink(link, command);
+                    }
+                }
+            }
+        }
+        return bin;
     }
 
     /** Runs a command to its end and returns its stdout; fails with its output when it fails. */

@@ -3,6 +3,7 @@ package dev.tidings.server.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tidings.testing.ChildJvm;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,6 +27,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the embedded database included.
  */
 @Timeout(180)
+@Tag("postgres")
+@Tag("process")
+@Tag("slow")
 class DemoCommandTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newHttpClient();

@@ -1,11 +1,12 @@
 package dev.tidings.server.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.tidings.source.Lsn;
+import dev.tidings.base.Lsn;
 import dev.tidings.testing.ChildJvm;
 import dev.tidings.testing.Json;
 import dev.tidings.testing.Streams;
 import dev.tidings.testing.TestPostgres;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,12 +31,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * {@code tidings tail} as a real process: killed with SIGKILL at random points while a load runs
- * (guarantees 1 and 3 of ARCHITECTURE.md), and stopped with SIGTERM (everything written is
+ * (guarantees 1 and 3 in docs/architecture.md), and stopped with SIGTERM (everything written is
  * acknowledged, nothing is written twice). Each run writes stdout to a file of its own.
  *
  * <p>{@code -Dtidings.test.crashKills=N} raises the number of kills (default 6);
  * {@code -Dtidings.test.seed=N} changes the load and the kill points.
  */
+@Tag("postgres")
+@Tag("process")
+@Tag("slow")
 class TailProcessTest {
     private static final int KILLS = Integer.getInteger("tidings.test.crashKills", 6);
     private static final int MIN_CHANGES = 20_000;

@@ -6,6 +6,7 @@ import com.sun.net.httpserver.HttpServer;
 import dev.tidings.server.config.ServeConfigLoader;
 import dev.tidings.testing.TestPostgres;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.InputStream;
@@ -29,6 +30,7 @@ import java.util.stream.IntStream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** {@code /health}, {@code /ready}, {@code /api/status} and {@code /metrics} of a running server. */
+@Tag("postgres")
 class OperationsEndpointsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newHttpClient();

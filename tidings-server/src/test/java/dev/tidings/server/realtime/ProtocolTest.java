@@ -3,6 +3,7 @@ package dev.tidings.server.realtime;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -16,6 +17,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * that made it while another client, joined all along, keeps receiving changes.
  */
 @Timeout(60)
+@Tag("postgres")
 class ProtocolTest {
     private static ServeHarness serve;
     private static RawSocket bystander;

@@ -15,6 +15,7 @@ import com.nimbusds.jwt.SignedJWT;
 import com.sun.net.httpserver.HttpServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -33,6 +34,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * from the config file applied to each subscriber's changes.
  */
 @Timeout(60)
+@Tag("postgres")
 class SecurityTest {
     static final String SECRET = "a-test-secret-that-is-long-enough-for-hs512-a-test-secret-that-is";
     private static ServeHarness serve;

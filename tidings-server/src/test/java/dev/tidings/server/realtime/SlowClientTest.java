@@ -1,6 +1,7 @@
 package dev.tidings.server.realtime;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -13,6 +14,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * gets every change, so neither it nor the replication stream waited for the slow one.
  */
 @Timeout(90)
+@Tag("postgres")
+@Tag("slow")
 class SlowClientTest {
 
     @Test

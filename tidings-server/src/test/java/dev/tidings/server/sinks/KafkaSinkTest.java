@@ -12,9 +12,10 @@ import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-import dev.tidings.source.Lsn;
+import dev.tidings.base.Lsn;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -29,6 +30,8 @@ import java.util.Set;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The Kafka sink against a real KRaft broker started in this JVM from the Kafka artifacts. */
+@Tag("postgres")
+@Tag("slow")
 class KafkaSinkTest {
     static KafkaClusterTestKit cluster;
 
@@ -81,12 +84,12 @@ class KafkaSinkTest {
     }
 
     /**
-     * The broker unreachable for a while under load (issue 4): a broker of its own whose advertised
+     * The broker unreachable for a while under load: a broker of its own whose advertised
      * listener is a {@link TcpProxy}, so that cutting the proxy cuts the producer's every connection,
      * not only the bootstrap. During the outage WAL reading pauses (the walsender's sent position
      * stops) and the slot is not confirmed further; afterwards every change is in the topics, in
      * commit order per table, duplicates only as identical copies of an event.
-     * {@code -Dtidings.test.outageSeconds=30} for the full 30 s of issue 4.
+     * {@code -Dtidings.test.outageSeconds=30} for a 30 s outage.
      */
     @Test
     void the_broker_down_under_load_pauses_wal_reading_and_loses_nothing() throws Exception {

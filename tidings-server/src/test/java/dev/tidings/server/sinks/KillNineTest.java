@@ -5,6 +5,7 @@ import io.lettuce.core.RedisClient;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,6 +26,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * <p>Default: 10 kills during 50,000 changes. {@code -Dtidings.test.kills=N} and
  * {@code -Dtidings.test.killChanges=N} make it heavier.
  */
+@Tag("postgres")
+@Tag("process")
+@Tag("slow")
 class KillNineTest {
     static final int KILLS = Integer.getInteger("tidings.test.kills", 10);
     static final int CHANGES = Integer.getInteger("tidings.test.killChanges", 50_000);

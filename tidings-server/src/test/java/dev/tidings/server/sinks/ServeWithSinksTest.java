@@ -7,6 +7,7 @@ import io.lettuce.core.RedisClient;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.api.StatefulRedisConnection;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,6 +27,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code tidings serve} as a user runs it, in a JVM of its own: one replication stream feeding a
  * file sink, a Redis stream and WebSocket clients; killed with SIGKILL and stopped with SIGTERM.
  */
+@Tag("postgres")
+@Tag("process")
+@Tag("slow")
 class ServeWithSinksTest {
     private static final String JWT_SECRET = "jwt-secret-that-must-never-be-logged-0123456789";
     private static final String WEBHOOK_SECRET = "whsec_bmV2ZXItbG9nLXRoaXMtd2ViaG9vay1zZWNyZXQ=";

@@ -5,6 +5,7 @@ import dev.tidings.source.SourceConfig;
 import dev.tidings.source.SourceException;
 import dev.tidings.testing.TestPostgres;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,6 +21,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Faults on the PostgreSQL side with durable sinks attached: the connection cut by a proxy, the
  * server restarted, the slot dropped, and a sink's own connection cut (Redis behind a proxy).
  */
+@Tag("postgres")
+@Tag("process")
+@Tag("slow")
 class SourceFaultsTest {
     static final int OUTAGE_SECONDS = Integer.getInteger("tidings.test.outageSeconds", 10);
 

@@ -1,8 +1,9 @@
 package dev.tidings.server.sinks;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.tidings.base.Lsn;
 import dev.tidings.server.sinks.FakeWebhookReceiver.Answer;
-import dev.tidings.source.Lsn;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -23,6 +24,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The webhook sink against an HTTP receiver in the test: signing, retries, outage, dead letters and replay. */
+@Tag("postgres")
 class WebhookSinkTest {
     static final int OUTAGE_SECONDS = Integer.getInteger("tidings.test.outageSeconds", 10);
     static final byte[] KEY = "a secret of 24 bytes!!!!".getBytes(StandardCharsets.UTF_8);
@@ -73,7 +75,7 @@ class WebhookSinkTest {
     /**
      * The receiver answers 500 for a while under load: nothing is lost, nothing is confirmed past
      * what was delivered, WAL reading pauses (the walsender's sent position stops) and resumes.
-     * {@code -Dtidings.test.outageSeconds=30} for the full 30 s of issue 4.
+     * {@code -Dtidings.test.outageSeconds=30} for a 30 s outage.
      */
     @Test
     void a_receiver_down_under_load_pauses_wal_reading_and_loses_nothing() throws Exception {

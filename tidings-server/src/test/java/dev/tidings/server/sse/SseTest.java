@@ -7,6 +7,7 @@ import dev.tidings.server.http.TidingsServer;
 import dev.tidings.testing.TestPostgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -28,6 +29,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** {@code GET /events}: changes as Server-Sent Events with their ids, filtered, in the chosen format. */
 @Timeout(60)
+@Tag("postgres")
 class SseTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newHttpClient();

@@ -1,6 +1,7 @@
-package dev.tidings.server.realtime;
+package dev.tidings.server.live;
 
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -19,6 +20,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The outbox and its writer as a unit, with a transport that records writes and completes them
  * when the test says so (the real sockets are in SlowClientTest, RealtimeClientsTest and SseTest).
  */
+@Tag("unit")
 class OutboxTest {
     private final OutboxWriter writer = new OutboxWriter();
     private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor();
