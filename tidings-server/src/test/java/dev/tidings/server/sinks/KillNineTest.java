@@ -1,5 +1,6 @@
 package dev.tidings.server.sinks;
 
+import dev.tidings.testing.Await;
 import dev.tidings.testing.TestPostgres;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.StreamMessage;
@@ -107,19 +108,13 @@ class KillNineTest {
     }
 
     private static void awaitDelivered(List<Path> runFiles, int total, Duration timeout, Path log) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
+        Await.value(timeout, () -> total + " changes in the file; log: " + tail(log), () -> {
             java.util.Set<String> ids = new java.util.HashSet<>();
             for (Path f : runFiles) {
                 Delivered.jsonLines(f).forEach(m -> ids.add(m.id()));
             }
-            if (ids.size() >= total) {
-                return;
-            }
-            assertThat(System.nanoTime()).as("only %d of %d changes reached the file; log: %s", ids.size(), total, tail(log))
-                    .isLessThan(deadline);
-            Thread.sleep(500);
-        }
+            return ids.size();
+        }, n -> n >= total);
     }
 
     static String tail(Path log) {

@@ -1,6 +1,7 @@
 package dev.tidings.server.sinks;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.tidings.testing.Await;
 import dev.tidings.testing.TestPostgres;
 import io.lettuce.core.Range;
 import io.lettuce.core.RedisClient;
@@ -71,8 +72,7 @@ class ServeWithSinksTest {
                 load.flushWal();
                 awaitInFile(load.committed.get(), first);
                 int[] counts = load.counts();
-                SinkHarness.await(Duration.ofSeconds(20), () -> live.changes.size() >= counts[0] + counts[1],
-                        "the WebSocket client receives every change");
+                Await.until(Duration.ofSeconds(20), "the WebSocket client receives every change", () -> live.changes.size() >= counts[0] + counts[1]);
                 for (int t = 0; t < 2; t++) {
                     assertThat(live.rows("load_" + t)).as("WebSocket rows of load_%d in commit order", t)
                             .containsExactlyElementsOf(IntStream.rangeClosed(1, counts[t]).boxed().toList());
@@ -160,19 +160,13 @@ class ServeWithSinksTest {
     }
 
     private void awaitInFile(long total, ServeProcess serve) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (true) {
+        Await.value(Duration.ofSeconds(60), () -> total + " changes in the file; log:\n" + serve.tail(), () -> {
             Set<String> ids = new HashSet<>();
             for (Path f : runFiles) {
                 Delivered.jsonLines(f).forEach(m -> ids.add(m.id()));
             }
-            if (ids.size() >= total) {
-                return;
-            }
-            assertThat(System.nanoTime()).as("only %d of %d changes in the file; log:\n%s", ids.size(), total, serve.tail())
-                    .isLessThan(deadline);
-            Thread.sleep(200);
-        }
+            return ids.size();
+        }, n -> n >= total);
     }
 
     private List<Delivered.Message> redisEntries() {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tidings.server.config.ServeConfigLoader;
 import dev.tidings.server.http.TidingsServer;
+import dev.tidings.testing.Await;
 import dev.tidings.testing.TestPostgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -17,6 +18,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -43,9 +45,7 @@ class SseTest {
                 "CREATE TABLE other (id int PRIMARY KEY)");
         server = TidingsServer.start(ServeConfigLoader.load(Map.of("db.url", db, "server.port", "0",
                 "server.bind", "127.0.0.1", "replication.publication", "sse_pub"), Map.of(), null));
-        while (!server.streaming()) {
-            Thread.sleep(20);
-        }
+        Await.until(Duration.ofSeconds(30), "the stream to start", server::streaming);
     }
 
     @AfterAll
@@ -81,9 +81,7 @@ class SseTest {
             r.body().close();
             reader.interrupt();
         });
-        while (server.fanOut().size() == before) {
-            Thread.sleep(10);
-        }
+        Await.until(Duration.ofSeconds(10), "the SSE stream to subscribe", () -> server.fanOut().size() != before);
         return lines;
     }
 
