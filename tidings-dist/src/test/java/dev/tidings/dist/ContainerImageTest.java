@@ -3,6 +3,7 @@ package dev.tidings.dist;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tidings.server.realtime.NodeClient;
+import dev.tidings.testing.Await;
 import dev.tidings.testing.TestPostgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -18,6 +19,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -101,6 +103,8 @@ class ContainerImageTest {
             awaitStatus(base + "/ready", container, log);
             assertThat(get(base + "/health").statusCode()).isEqualTo(200);
             assertThat(exitCode(List.of("podman", "healthcheck", "run", CONTAINER))).as("the image's health command").isZero();
+            assertThat(podman("top", CONTAINER, "user", "comm").lines().skip(1).toList()).as("the container's processes")
+                    .isNotEmpty().allMatch(line -> line.startsWith("tidings "));
 
             try (NodeClient walkthrough = NodeClient.run(Map.of("REALTIME_URL", base + "/socket"), "run-walkthrough.js")) {
                 walkthrough.await("SchemaListener connected");
@@ -124,19 +128,22 @@ class ContainerImageTest {
         Files.delete(log);
     }
 
-    private static void awaitStatus(String url, Process container, Path log) throws Exception {
-        long deadline = System.nanoTime() + 120_000_000_000L;
-        while (true) {
+    private static void awaitStatus(String url, Process container, Path log) {
+        Await.until(Duration.ofSeconds(120), () -> url + " answering 200; the container's output:\n" + read(log), () -> {
+            assertThat(container.isAlive()).as("the container exited:\n" + read(log)).isTrue();
             try {
-                if (get(url).statusCode() == 200) {
-                    return;
-                }
+                return get(url).statusCode() == 200;
             } catch (java.io.IOException notYet) {
-                // not listening yet
+                return false; // not listening yet
             }
-            assertThat(container.isAlive()).as("the container exited:\n" + Files.readString(log)).isTrue();
-            assertThat(System.nanoTime()).as(url + " answered 200 within 120 s:\n" + Files.readString(log)).isLessThan(deadline);
-            Thread.sleep(250);
+        });
+    }
+
+    private static String read(Path log) {
+        try {
+            return Files.readString(log);
+        } catch (java.io.IOException e) {
+            return "(unreadable: " + e + ")";
         }
     }
 

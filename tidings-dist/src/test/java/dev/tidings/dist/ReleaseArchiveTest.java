@@ -1,5 +1,6 @@
 package dev.tidings.dist;
 
+import dev.tidings.testing.Await;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -12,6 +13,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -56,14 +58,14 @@ class ReleaseArchiveTest {
         pb.environment().putAll(env);
         Process demo = pb.start(); // bin/tidings execs the JVM: this is its pid
         try {
-            String banner = await(err, "The sample app", demo);
+            String banner = Await.value(Duration.ofSeconds(120), "the demo's banner on stderr", () -> {
+                assertThat(demo.isAlive()).as("the demo exited:\n" + Files.readString(err)).isTrue();
+                return Files.readString(err);
+            }, text -> text.contains("The sample app"));
             Matcher console = Pattern.compile("console +http://localhost:(\\d+)/").matcher(banner);
             assertThat(console.find()).as(banner).isTrue();
-            long deadline = System.nanoTime() + 60_000_000_000L;
-            while (Files.readAllLines(out).stream().filter(l -> l.contains("\"schema\":\"demo\"")).count() < 5) {
-                assertThat(System.nanoTime()).as("demo events on stdout").isLessThan(deadline);
-                Thread.sleep(200);
-            }
+            Await.until(Duration.ofSeconds(60), "five demo events on stdout",
+                    () -> Files.readAllLines(out).stream().filter(l -> l.contains("\"schema\":\"demo\"")).count() >= 5);
             String status = HTTP.send(HttpRequest.newBuilder(URI.create("http://localhost:" + console.group(1) + "/api/status")).build(),
                     HttpResponse.BodyHandlers.ofString()).body();
             assertThat(status).contains("\"version\":\"" + VERSION + "\"").contains("\"streaming\":true");
@@ -132,18 +134,5 @@ class ReleaseArchiveTest {
         Files.delete(err);
         assertThat(p.exitValue()).as(command + " failed:\n" + out + error).isZero();
         return out;
-    }
-
-    private static String await(Path file, String text, Process p) throws Exception {
-        long deadline = System.nanoTime() + 120_000_000_000L;
-        while (true) {
-            String s = Files.exists(file) ? Files.readString(file) : "";
-            if (s.contains(text)) {
-                return s;
-            }
-            assertThat(p.isAlive()).as("the demo exited:\n" + s).isTrue();
-            assertThat(System.nanoTime()).as("'" + text + "' within 120 s:\n" + s).isLessThan(deadline);
-            Thread.sleep(200);
-        }
     }
 }
