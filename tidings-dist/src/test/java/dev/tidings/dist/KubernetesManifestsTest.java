@@ -44,6 +44,12 @@ class KubernetesManifestsTest {
     }
 
     @Test
+    void the_deployment_runs_the_image_this_build_makes() throws Exception {
+        assertThat(Files.readString(MANIFESTS.resolve("deployment.yaml")))
+                .contains("          image: tidings:" + System.getProperty("tidings.dist.version") + "\n");
+    }
+
+    @Test
     void a_wrongly_typed_field_a_probe_on_no_port_and_a_service_that_selects_nothing_are_reported(@TempDir Path dir) throws Exception {
         for (String file : List.of("deployment.yaml", "service.yaml", "secret.example.yaml", "kustomization.yaml")) {
             Files.copy(MANIFESTS.resolve(file), dir.resolve(file));
