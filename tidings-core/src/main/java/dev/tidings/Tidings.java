@@ -33,7 +33,8 @@ import java.util.function.Predicate;
  * }</pre>
  *
  * When {@code config.tables()} names tables, only their changes reach the listener (also when the
- * publication covers more); logical decoding messages always do. Thread-safe.
+ * publication covers more); logical decoding messages always do. Changes of transactions whose
+ * replication origin is in {@code config.skipOrigins()} do not. Thread-safe.
  */
 public final class Tidings implements AutoCloseable {
     private final ReplicationSource source;
@@ -170,10 +171,16 @@ public final class Tidings implements AutoCloseable {
     }
 
     static Predicate<ChangeEvent> tableFilter(SourceConfig config) {
+        Predicate<ChangeEvent> tables;
         if (config.tables().isEmpty()) {
-            return e -> true;
+            tables = e -> true;
+        } else {
+            Set<TableName> names = new HashSet<>(config.tables());
+            tables = e -> e.op() == Op.MESSAGE || names.contains(new TableName(e.schema(), e.table()));
         }
-        Set<TableName> tables = new HashSet<>(config.tables());
-        return e -> e.op() == Op.MESSAGE || tables.contains(new TableName(e.schema(), e.table()));
+        if (config.skipOrigins().isEmpty()) {
+            return tables;
+        }
+        return e -> !config.skipsOrigin(e.tx().origin()) && tables.test(e);
     }
 }

@@ -7,8 +7,9 @@ import picocli.CommandLine.Option;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
-/** The options every streaming command shares: where the database is, which slot and publication. */
+/** The options every streaming command shares: where the database is, which slot and publication, which origins to skip. */
 final class SourceOptions {
     @Option(names = "--db", paramLabel = "URL",
             description = "Database URL: postgresql://user:password@host:5432/db?sslmode=require or jdbc:postgresql://… "
@@ -29,6 +30,11 @@ final class SourceOptions {
     @Option(names = "--temporary", description = "Use a temporary slot: nothing is kept when Tidings stops")
     boolean temporary;
 
+    @Option(names = "--skip-origin", split = ",", paramLabel = "ORIGIN",
+            description = "Skip changes replayed from this replication origin (comma-separated or repeated; * = any origin), "
+                    + "e.g. to avoid loops with bidirectional replication")
+    List<String> skipOrigins = new ArrayList<>();
+
     SourceConfig config() {
         String url = db != null ? db : System.getenv("DATABASE_URL");
         if (url == null) {
@@ -37,6 +43,7 @@ final class SourceOptions {
         }
         return SourceConfig.of(DatabaseUrl.parse(url))
                 .withSlot(slot, temporary)
-                .withPublication(publication, tables.stream().map(Identifiers::parseTable).toList());
+                .withPublication(publication, tables.stream().map(Identifiers::parseTable).toList())
+                .withSkipOrigins(Set.copyOf(skipOrigins));
     }
 }

@@ -7,6 +7,7 @@ import dev.tidings.source.Identifiers.TableName;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Everything {@code tidings serve} needs, validated. Built by {@link ServeConfigLoader} from
@@ -34,18 +35,20 @@ import java.util.Map;
  * @param sinks          durable sinks; empty: live clients only
  * @param metricsPublic  whether /metrics and /api/status are open to anyone even with secure channels
  * @param logFormat      {@code plain} or {@code json}
+ * @param skipOrigins    replication origins whose changes are not streamed ({@code *}: any)
  */
 public record ServeConfig(DatabaseUrl database, String bind, int port, String slot, boolean temporarySlot,
                           String publication, List<TableName> tables, boolean secureChannels, String jwtSecret,
                           String jwksUrl, Map<String, List<String>> roles, Map<String, String> rowPolicies,
                           long sendQueueBytes, int sendQueueFrames, int maxFrameBytes, Integer maxReplicationLagMb,
                           boolean pauseOnMaxLag, Duration lagCheck, Duration sseKeepAlive, List<SinkConfig> sinks,
-                          boolean metricsPublic, String logFormat) {
+                          boolean metricsPublic, String logFormat, Set<String> skipOrigins) {
 
     public ServeConfig {
         tables = List.copyOf(tables);
         roles = Map.copyOf(roles);
         rowPolicies = Map.copyOf(rowPolicies);
         sinks = List.copyOf(sinks);
+        skipOrigins = Set.copyOf(skipOrigins);
     }
 }

@@ -17,7 +17,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.LinkedHashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -78,6 +80,8 @@ public final class ServeConfigLoader {
             new Setting("replication.publication", List.of("PUBLICATIONS", "TIDINGS_PUBLICATION"),
                     "publication (supabase_realtime); a JSON list of one name is accepted"),
             new Setting("replication.tables", List.of("TIDINGS_TABLES"), "tables of a publication created here"),
+            new Setting("replication.skip_origins", List.of("TIDINGS_SKIP_ORIGINS"),
+                    "replication origins whose changes are skipped, comma-separated (* = any)"),
             new Setting("replication.max_lag_mb", List.of("MAX_REPLICATION_LAG_MB"), "positive integer: warn above this lag"),
             new Setting("replication.pause_on_max_lag", List.of("TIDINGS_PAUSE_ON_MAX_LAG"),
                     "true: pause live clients while over max_lag_mb (false)"),
@@ -163,6 +167,15 @@ public final class ServeConfigLoader {
                 tables.add(Identifiers.parseTable(name.strip()));
             }
         }
+        Set<String> skipOrigins = new LinkedHashSet<>();
+        String o = v.get("replication.skip_origins");
+        if (o != null && !o.isBlank()) {
+            for (String name : o.split(",")) {
+                if (!name.isBlank()) {
+                    skipOrigins.add(name.strip());
+                }
+            }
+        }
         String secret = v.get("auth.jwt_secret");
         String jwks = v.get("auth.jwks_url");
         boolean haveKey = secret != null || jwks != null;
@@ -196,7 +209,7 @@ public final class ServeConfigLoader {
         }
         return new ServeConfig(database, bind, port, slot, temporary, publication, tables, secure, secret, jwks, roles,
                 rows, queueBytes, queueFrames, maxFrame, lag, pause, Duration.ofSeconds(lagCheck),
-                Duration.ofSeconds(keepAlive), sinks, Boolean.TRUE.equals(bool(v, "metrics.public")), logFormat);
+                Duration.ofSeconds(keepAlive), sinks, Boolean.TRUE.equals(bool(v, "metrics.public")), logFormat, skipOrigins);
     }
 
     private static List<SinkConfig> sinks(String json) {

@@ -144,7 +144,8 @@ public final class TidingsServer implements AutoCloseable {
 
         SourceConfig source = SourceConfig.of(config.database())
                 .withSlot(config.slot(), config.temporarySlot())
-                .withPublication(config.publication(), config.tables());
+                .withPublication(config.publication(), config.tables())
+                .withSkipOrigins(config.skipOrigins());
         this.tidings = Tidings.start(source, delivery);
         stream[0] = tidings;
         this.metrics = new ServeMetrics(tidings, stats, lag, delivery, sinkMetrics(), StatusReport::level, counters,

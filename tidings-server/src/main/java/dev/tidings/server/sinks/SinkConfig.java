@@ -10,6 +10,7 @@ import dev.tidings.sink.Sink;
 import dev.tidings.sink.SinkSettings;
 import dev.tidings.source.Identifiers;
 import dev.tidings.source.Identifiers.TableName;
+import dev.tidings.source.SourceConfig;
 
 import java.net.URI;
 import java.nio.file.Path;
@@ -34,6 +35,7 @@ import java.util.function.Predicate;
  *     type: kafka                       # file | webhook | kafka | redis | nats | rabbitmq
  *     tables: [public.orders]           # default: every table
  *     ops: [insert, update, delete]     # default: every op
+ *     skip_origins: [node_b]            # replication origins whose changes this sink skips (* = any)
  *     format: tidings                   # tidings | debezium | cloudevents | supabase
  *     batch: 500                        # messages per send
  *     in_flight: 4                      # batches sent and not yet confirmed (default 1; kafka 4)
@@ -55,8 +57,8 @@ import java.util.function.Predicate;
  */
 public record SinkConfig(String type, SinkSettings settings, Map<String, Object> options) {
     /** The keys every sink accepts, whatever its type. docs/configuration.md is checked against these lists. */
-    public static final Set<String> COMMON = Set.of("name", "type", "tables", "ops", "format", "batch", "in_flight",
-            "queue", "retry", "dead_letter_file");
+    public static final Set<String> COMMON = Set.of("name", "type", "tables", "ops", "skip_origins", "format", "batch",
+            "in_flight", "queue", "retry", "dead_letter_file");
     /** The keys of the {@code retry} map. */
     public static final Set<String> RETRY_KEYS = Set.of("max_attempts", "max_time", "initial_backoff", "max_backoff", "give_up");
     /** Each sink type and the keys it accepts beside {@link #COMMON}. */
@@ -202,6 +204,11 @@ public record SinkConfig(String type, SinkSettings settings, Map<String, Object>
         }
         if (!ops.isEmpty()) {
             filter = filter.and(e -> ops.contains(e.op()));
+        }
+        Set<String> origins = new HashSet<>(strings(map.get("skip_origins"), where));
+        if (!origins.isEmpty()) {
+            boolean any = origins.contains(SourceConfig.ANY_ORIGIN);
+            filter = filter.and(e -> e.tx().origin() == null || !(any || origins.contains(e.tx().origin())));
         }
         return filter;
     }
