@@ -30,6 +30,7 @@ class CompositeTypeChangeTest {
             s.sql("ALTER TYPE address ADD ATTRIBUTE city text CASCADE",
                     "INSERT INTO person VALUES (2, ROW('Side St', 2000, 'Oslo'))");
             JsonNode second = s.toJsonb("SELECT * FROM person WHERE id = 2").get(0);
+            s.collector.await(2);
             s.sql("ALTER TYPE address DROP ATTRIBUTE zip CASCADE",
                     "INSERT INTO person VALUES (3, ROW('Back St', 'Rome'))");
             JsonNode third = s.toJsonb("SELECT * FROM person WHERE id = 3").get(0);

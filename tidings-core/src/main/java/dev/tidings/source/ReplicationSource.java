@@ -196,7 +196,11 @@ public final class ReplicationSource {
             Publication publication = new Publication(config.publication(), config.tables());
             ReplicationSlot.State state = null;
             if (!config.temporarySlot()) {
-                state = new ReplicationSlot(config.slot(), false).state(c);
+                ReplicationSlot slot = new ReplicationSlot(config.slot(), false);
+                state = slot.state(c);
+                if (state != null) {
+                    slot.ensure(c, state); // validates it: a foreign slot is the first thing to report
+                }
             }
             // created only with a new slot, and never again once seen: see Publication
             publication.ensure(c, publicationState == null && (config.temporarySlot() || state == null), config.slot());
