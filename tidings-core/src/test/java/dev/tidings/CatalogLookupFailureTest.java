@@ -7,6 +7,7 @@ import dev.tidings.testing.EventCollector;
 import dev.tidings.testing.Json;
 import dev.tidings.testing.TestPostgres;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.sql.Connection;
@@ -23,6 +24,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * clients") is not an answer about the type: Tidings must wait and try again, never send the
  * value as a string or take every column for the key because of it.
  */
+@Tag("postgres")
 class CatalogLookupFailureTest {
 
     @Test

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.testing.Json;
 import dev.tidings.testing.Streams;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -15,6 +16,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * sends no Type message for it, so the writer built for the old shape meets values of the new one.
  * The stream must go on with the new shape, not stop (and stop again on every restart).
  */
+@Tag("postgres")
 class CompositeTypeChangeTest {
 
     @Test

@@ -1,9 +1,10 @@
 package dev.tidings;
 
-import dev.tidings.source.Identifiers;
+import dev.tidings.base.Identifiers;
 import dev.tidings.source.SourceException;
 import dev.tidings.testing.EventCollector;
 import dev.tidings.testing.Streams;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
@@ -16,6 +17,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * what to run, and must never recreate a publication that existed (one created later does not
  * cover the changes written while it was missing).
  */
+@Tag("postgres")
 class PublicationChangesTest {
 
     @Test

@@ -2,12 +2,13 @@ package dev.tidings;
 
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Op;
-import dev.tidings.source.Lsn;
+import dev.tidings.base.Lsn;
 import dev.tidings.testing.EventCollector;
 import dev.tidings.testing.Json;
 import dev.tidings.testing.Streams;
 import dev.tidings.testing.TestPostgres;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.tidings.source.DatabaseUrl;
@@ -35,6 +36,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * transaction when it was not yet acknowledged (a crash, a failing consumer), and the two must not
  * share an id.
  */
+@Tag("postgres")
+@Tag("process")
 class StandaloneMessageTest {
 
     @BeforeAll

@@ -8,6 +8,7 @@ import dev.tidings.event.TruncateOptions;
 import dev.tidings.testing.Json;
 import dev.tidings.testing.Streams;
 import dev.tidings.testing.TestPostgres;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.sql.Connection;
@@ -23,6 +24,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * replication origin a transaction was replayed from — which a consumer replicating both ways
  * needs to skip its own changes coming back.
  */
+@Tag("postgres")
 class TruncateAndOriginTest {
 
     @Test

@@ -1,8 +1,8 @@
 package dev.tidings.pgoutput;
 
+import dev.tidings.base.Lsn;
 import dev.tidings.pgoutput.PgOutputMessage.*;
 import dev.tidings.pgoutput.TupleData.Datum;
-import dev.tidings.source.Lsn;
 import net.jqwik.api.*;
 import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.constraints.Size;
@@ -20,6 +20,7 @@ import static org.assertj.core.api.Assertions.fail;
  * Properties of the decoder over generated input: it round-trips every valid message, and on any
  * other input it returns a message or throws {@link DecodeException}, nothing else.
  */
+@Tag("unit")
 class PgOutputDecoderPropertiesTest {
 
     // ---------------------------------------------------------------- properties

@@ -5,11 +5,13 @@ import dev.tidings.Tidings;
 import dev.tidings.pipeline.FanOutDelivery;
 import dev.tidings.server.sinks.FakeWebhookReceiver.Answer;
 import dev.tidings.source.DatabaseUrl;
-import dev.tidings.source.Identifiers;
-import dev.tidings.source.Lsn;
+import dev.tidings.base.Identifiers;
+import dev.tidings.base.Lsn;
 import dev.tidings.source.SourceConfig;
+import dev.tidings.testing.Await;
 import dev.tidings.testing.TestPostgres;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,6 +31,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * it was handing over must not be lost track of: delivery resumes, "everything acknowledged" comes
  * true again (so an idle database's position is confirmed), and a stop does not wait in vain.
  */
+@Tag("postgres")
+@Tag("process")
+@Tag("slow")
 class RestartUnderBackpressureTest {
 
     @TempDir
@@ -52,7 +57,7 @@ class RestartUnderBackpressureTest {
                     .withTimeouts(Duration.ofSeconds(10), Duration.ofSeconds(1));
             Tidings tidings = Tidings.start(config, delivery);
             try {
-                SinkHarness.await(Duration.ofSeconds(30), tidings::streaming, "streaming");
+                Await.until(Duration.ofSeconds(30), "streaming", tidings::streaming);
                 // one transaction per row: far more commits than the sink's and the pipeline's queues hold
                 for (int i = 1; i <= 300; i += 50) {
                     String[] rows = new String[50];
@@ -61,22 +66,22 @@ class RestartUnderBackpressureTest {
                     }
                     TestPostgres.execute(url, rows);
                 }
-                SinkHarness.await(Duration.ofSeconds(30), () -> receiver.all.size() >= 3, "the sink is being retried");
+                Await.until(Duration.ofSeconds(30), "the sink is being retried", () -> receiver.all.size() >= 3);
                 Thread.sleep(2000); // the source thread fills the pipeline's queue and waits, sending keepalives
 
                 // immediate shutdown: a fast one would wait for the walsender, which waits for Tidings to confirm
                 SourceFaultsTest.restart(data, url, "-QUIT");
-                SinkHarness.await(Duration.ofSeconds(30), () -> tidings.reconnects() > 0, "the loss is noticed");
+                Await.until(Duration.ofSeconds(30), "the loss is noticed", () -> tidings.reconnects() > 0);
                 receiver.answer = r -> Answer.OK;
 
-                SinkHarness.await(Duration.ofSeconds(60), () -> rows(receiver).size() == 300, "all 300 rows delivered");
+                Await.until(Duration.ofSeconds(60), "all 300 rows delivered", () -> rows(receiver).size() == 300);
                 assertThat(tidings.failure()).isNull();
 
                 TestPostgres.execute(url, "INSERT INTO other SELECT generate_series(1, 100)");
                 Lsn idle = Lsn.parse(query(url, "SELECT pg_current_wal_insert_lsn()::text"));
-                SinkHarness.await(Duration.ofSeconds(30), () -> Lsn.parse(query(url,
+                Await.until(Duration.ofSeconds(30), "the idle position " + idle + " confirmed: everything acknowledged again", () -> Lsn.parse(query(url,
                         "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = 'stalled'"))
-                        .compareTo(idle) >= 0, "the idle position " + idle + " confirmed: everything acknowledged again");
+                        .compareTo(idle) >= 0);
 
                 long start = System.nanoTime();
                 tidings.stop();

@@ -1,5 +1,6 @@
 package dev.tidings.server.sinks;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;
@@ -7,6 +8,7 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Defaults that carry a guarantee: one batch in flight keeps commit order through retries. */
+@Tag("unit")
 class SinkConfigDefaultsTest {
 
     private static int inFlight(Map<String, Object> sink) {

@@ -8,7 +8,9 @@ import dev.tidings.pipeline.FanOutDelivery;
 import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.SourceConfig;
 import dev.tidings.testing.ChildJvm;
+import dev.tidings.testing.Await;
 import dev.tidings.testing.Streams;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,6 +35,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * bytes too, and WAL reading pauses instead. Tidings runs in a JVM of its own with a 128 MB heap
  * that exits on the first OutOfMemoryError; when the webhook recovers it gets every row.
  */
+@Tag("postgres")
+@Tag("process")
+@Tag("slow")
 class SinkMemoryBoundTest {
     private static final int ROWS = 300;
 
@@ -50,14 +55,13 @@ class SinkMemoryBoundTest {
             Path err = dir.resolve("child.err");
             Process child = jvm.start(List.of("-Xmx128m", "-XX:+ExitOnOutOfMemoryError", "-XX:+UseSerialGC"),
                     StalledSinkConsumer.class.getName(), List.of(s.jdbcUrl, s.slot, receiver.url()), out, err);
-            SinkHarness.await(Duration.ofSeconds(60), () -> receiver.refused > 0 || !child.isAlive(), "the webhook is tried");
+            Await.until(Duration.ofSeconds(60), "the webhook is tried", () -> receiver.refused > 0 || !child.isAlive());
             // the stall: without a byte bound the child would queue every row for the sink meanwhile
             Thread.sleep(15_000);
             assertThat(child.isAlive()).as("the child survived the stall; stderr: %s", tail(err)).isTrue();
 
             receiver.stalled = false;
-            SinkHarness.await(Duration.ofSeconds(180), () -> receiver.rows.size() == ROWS || !child.isAlive(),
-                    "all " + ROWS + " rows delivered");
+            Await.until(Duration.ofSeconds(180), "all " + ROWS + " rows delivered", () -> receiver.rows.size() == ROWS || !child.isAlive());
             assertThat(child.isAlive()).as("the child is alive; stderr: %s", tail(err)).isTrue();
             assertThat(receiver.rows).hasSize(ROWS);
             ChildJvm.kill(child);
