@@ -3,6 +3,7 @@ package dev.tidings.server.sinks;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tidings.Tidings;
 import dev.tidings.pipeline.FanOutDelivery;
+import dev.tidings.server.config.SinkConfig;
 import dev.tidings.server.sinks.FakeWebhookReceiver.Answer;
 import dev.tidings.source.DatabaseUrl;
 import dev.tidings.base.Identifiers;

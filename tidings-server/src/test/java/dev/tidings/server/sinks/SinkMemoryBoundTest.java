@@ -5,6 +5,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.tidings.Tidings;
 import dev.tidings.pipeline.FanOutDelivery;
+import dev.tidings.server.config.SinkConfig;
 import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.SourceConfig;
 import dev.tidings.testing.ChildJvm;
