@@ -118,7 +118,8 @@ public final class TidingsServer implements AutoCloseable {
 
         SourceConfig source = SourceConfig.of(config.db())
                 .withSlot(config.replication().slot(), config.replication().temporary())
-                .withPublication(config.replication().publication(), config.replication().tables());
+                .withPublication(config.replication().publication(), config.replication().tables())
+                .withSkipOrigins(config.replication().skipOrigins());
         Tidings tidings = Tidings.start(source, delivery);
         TidingsServer server;
         try {
