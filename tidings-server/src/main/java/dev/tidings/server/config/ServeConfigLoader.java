@@ -59,6 +59,12 @@ import java.util.concurrent.ThreadLocalRandom;
  * once, by {@link ConfigValue}, into the typed {@link ServeConfig}. A setting that cannot be read,
  * a YAML key or {@code TIDINGS_*} variable that is not known, and contradictions (secure channels
  * without a key) fail at start with a message naming the setting and where it was given.
+ *
+ * <p>A new setting is a row of {@link #SETTINGS} (YAML path, flag, environment variables), a
+ * component of its section's record in {@link ServeConfig}, read once in {@code build} through
+ * {@link ConfigValue}, and a row in docs/configuration.md (ConfigurationDocsTest checks it). A new
+ * sink key is a key of {@link SinkConfig#COMMON} read into {@code SinkSettings}, or a key of one
+ * kind's {@code KEYS} read by its {@code read}.
  */
 public final class ServeConfigLoader {
 

@@ -1,6 +1,7 @@
 package dev.tidings.server.config;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -10,6 +11,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The one parser of setting values: every kind, and errors that name the setting and repeat the value. */
+@Tag("unit")
 class ConfigValueTest {
     private static ConfigValue text(String s) {
         return ConfigValue.text("X (a.b)", s);
