@@ -1,5 +1,7 @@
 package dev.tidings;
 
+import dev.tidings.backfill.BackfillDelivery;
+import dev.tidings.backfill.Backfiller;
 import dev.tidings.decode.ChangeDecoder;
 import dev.tidings.decode.RelationKeys;
 import dev.tidings.event.ChangeEvent;
@@ -33,14 +35,19 @@ import java.util.function.Predicate;
  * }</pre>
  *
  * When {@code config.tables()} names tables, only their changes reach the listener (also when the
- * publication covers more); logical decoding messages always do. Thread-safe.
+ * publication covers more); logical decoding messages always do. With
+ * {@link SourceConfig#withSnapshot} the listener first gets the tables' current rows as
+ * {@link Op#READ} events, merged into the changes by a {@link Backfiller} (resumed after a crash,
+ * once per slot). Thread-safe.
  */
 public final class Tidings implements AutoCloseable {
     private final ReplicationSource source;
     private final Pipeline pipeline;
+    private final Backfiller backfiller; // null without a snapshot
     private final Thread thread;
     private final CountDownLatch done = new CountDownLatch(1);
     private volatile Exception failure;
+    private volatile Exception backfillFailure;
 
     private Tidings(SourceConfig config, ChangeListener listener) {
         this(config, listenerDelivery(listener));
@@ -55,7 +62,19 @@ public final class Tidings implements AutoCloseable {
                 throw new IllegalStateException("could not connect to read a primary key: " + e.getMessage(), e);
             }
         });
-        this.pipeline = new Pipeline(new ChangeDecoder(types, keys), delivery, tableFilter(config), 4096);
+        SourceConfig.Snapshot snapshot = config.snapshot();
+        if (snapshot == null) {
+            this.backfiller = null;
+            this.pipeline = new Pipeline(new ChangeDecoder(types, keys), delivery, tableFilter(config), 4096);
+        } else {
+            BackfillDelivery merged = new BackfillDelivery(delivery);
+            this.backfiller = new Backfiller(config.database(), types, config.slot(), merged,
+                    new Backfiller.Settings(snapshot.chunkRows(), snapshot.maxRowsPerSecond()))
+                    .withInitialSnapshot(config.tables(), config.publication(), config.temporarySlot());
+            Predicate<ChangeEvent> tables = tableFilter(config);
+            this.pipeline = new Pipeline(new ChangeDecoder(types, keys), merged,
+                    e -> tables.test(e) || BackfillDelivery.isWatermark(e), 4096);
+        }
         this.source = new ReplicationSource(config, pipeline);
         this.thread = Thread.ofPlatform().name("tidings-source").unstarted(this::run);
     }
@@ -92,6 +111,12 @@ public final class Tidings implements AutoCloseable {
     private static Tidings start(Tidings t) {
         t.pipeline.start(t.source::stop);
         t.thread.start();
+        if (t.backfiller != null) {
+            t.backfiller.start(t.source::streaming, e -> {
+                t.backfillFailure = e;
+                t.source.stop();
+            });
+        }
         return t;
     }
 
@@ -101,6 +126,9 @@ public final class Tidings implements AutoCloseable {
         } catch (Exception e) {
             failure = e;
         } finally {
+            if (backfiller != null) {
+                backfiller.stop();
+            }
             try {
                 pipeline.drainAndStop(5_000);
             } catch (InterruptedException e) {
@@ -108,6 +136,9 @@ public final class Tidings implements AutoCloseable {
             }
             if (failure == null) {
                 failure = pipeline.failure();
+            }
+            if (failure == null) {
+                failure = backfillFailure;
             }
             done.countDown();
         }
@@ -147,6 +178,11 @@ public final class Tidings implements AutoCloseable {
     /** The position most recently confirmed to PostgreSQL. */
     public Lsn confirmed() {
         return source.confirmed();
+    }
+
+    /** The progress of this stream's backfills (empty without a snapshot). */
+    public java.util.List<Backfiller.Progress> backfills() throws SQLException {
+        return backfiller == null ? java.util.List.of() : backfiller.progress();
     }
 
     /** How often the replication connection was lost and reopened (or is being reopened). */

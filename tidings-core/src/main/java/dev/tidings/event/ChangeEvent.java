@@ -23,9 +23,17 @@ import java.util.List;
  * @param index          position of the change inside its transaction, from 0
  * @param lsn            the WAL position of the change itself
  * @param message        for {@link Op#MESSAGE}: the logical decoding message; null otherwise
+ * @param snapshot       for {@link Op#READ}: which backfill and chunk read the row; null otherwise
  */
 public record ChangeEvent(Op op, String schema, String table, List<Column> columns, Row record, Row oldRecord,
-                          List<String> unchangedToast, Transaction tx, int index, Lsn lsn, LogicalMessage message) {
+                          List<String> unchangedToast, Transaction tx, int index, Lsn lsn, LogicalMessage message,
+                          SnapshotRead snapshot) {
+
+    /** A change or message from the stream (no snapshot). */
+    public ChangeEvent(Op op, String schema, String table, List<Column> columns, Row record, Row oldRecord,
+                       List<String> unchangedToast, Transaction tx, int index, Lsn lsn, LogicalMessage message) {
+        this(op, schema, table, columns, record, oldRecord, unchangedToast, tx, index, lsn, message, null);
+    }
 
     public String id() {
         return tx.commitLsn() + ":" + index;

@@ -15,9 +15,21 @@ import java.util.List;
  * @param temporarySlot   a slot that lives only as long as the connection (nothing is resumed)
  * @param slotBusyTimeout how long to keep retrying while another process streams from the slot
  * @param maxBackoff      the longest wait between reconnection attempts
+ * @param snapshot        the initial snapshot to send before and along the changes, or null for none
  */
 public record SourceConfig(DatabaseUrl database, String slot, String publication, List<TableName> tables,
-                           boolean temporarySlot, Duration slotBusyTimeout, Duration maxBackoff) {
+                           boolean temporarySlot, Duration slotBusyTimeout, Duration maxBackoff, Snapshot snapshot) {
+
+    /**
+     * An initial snapshot: the current rows of {@code tables} (or every table the stream covers)
+     * as {@code read} events, merged into the live changes with no gap, once per slot.
+     *
+     * @param chunkRows        rows read per chunk (memory is bounded by one chunk)
+     * @param maxRowsPerSecond the most rows read per second; 0 for no limit
+     */
+    public record Snapshot(int chunkRows, int maxRowsPerSecond) {
+        public static final Snapshot DEFAULT = new Snapshot(2048, 0);
+    }
 
     public SourceConfig {
         tables = List.copyOf(tables);
@@ -25,18 +37,23 @@ public record SourceConfig(DatabaseUrl database, String slot, String publication
 
     public static SourceConfig of(DatabaseUrl database) {
         return new SourceConfig(database, "tidings", "tidings", List.of(), false, Duration.ofSeconds(30),
-                Duration.ofSeconds(30));
+                Duration.ofSeconds(30), null);
     }
 
     public SourceConfig withSlot(String slot, boolean temporary) {
-        return new SourceConfig(database, slot, publication, tables, temporary, slotBusyTimeout, maxBackoff);
+        return new SourceConfig(database, slot, publication, tables, temporary, slotBusyTimeout, maxBackoff, snapshot);
     }
 
     public SourceConfig withPublication(String publication, List<TableName> tables) {
-        return new SourceConfig(database, slot, publication, tables, temporarySlot, slotBusyTimeout, maxBackoff);
+        return new SourceConfig(database, slot, publication, tables, temporarySlot, slotBusyTimeout, maxBackoff, snapshot);
     }
 
     public SourceConfig withTimeouts(Duration slotBusyTimeout, Duration maxBackoff) {
-        return new SourceConfig(database, slot, publication, tables, temporarySlot, slotBusyTimeout, maxBackoff);
+        return new SourceConfig(database, slot, publication, tables, temporarySlot, slotBusyTimeout, maxBackoff, snapshot);
+    }
+
+    /** Sends the current rows of the streamed tables first (once per slot; resumed after a crash). */
+    public SourceConfig withSnapshot(Snapshot snapshot) {
+        return new SourceConfig(database, slot, publication, tables, temporarySlot, slotBusyTimeout, maxBackoff, snapshot);
     }
 }
