@@ -1,9 +1,9 @@
 package dev.tidings;
 
+import dev.tidings.base.Identifiers;
+import dev.tidings.base.Lsn;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.source.DatabaseUrl;
-import dev.tidings.source.Identifiers;
-import dev.tidings.source.Lsn;
 import dev.tidings.source.SourceConfig;
 import dev.tidings.source.SourceException;
 import dev.tidings.testing.EventCollector;

@@ -7,7 +7,7 @@ import dev.tidings.event.Row;
 import dev.tidings.event.SnapshotRead;
 import dev.tidings.event.Transaction;
 import dev.tidings.pipeline.Delivery;
-import dev.tidings.source.Lsn;
+import dev.tidings.base.Lsn;
 
 import java.util.HashSet;
 import java.util.List;

@@ -1,6 +1,6 @@
 package dev.tidings.backfill;
 
-import dev.tidings.source.Identifiers.TableName;
+import dev.tidings.base.TableName;
 
 import java.sql.Array;
 import java.sql.Connection;

@@ -2,8 +2,8 @@ package dev.tidings.backfill;
 
 import dev.tidings.event.Column;
 import dev.tidings.event.ColumnList;
-import dev.tidings.source.Identifiers;
-import dev.tidings.source.Identifiers.TableName;
+import dev.tidings.base.Identifiers;
+import dev.tidings.base.TableName;
 import dev.tidings.source.SourceException;
 import dev.tidings.value.TypeRegistry;
 import dev.tidings.value.UnknownTypeException;

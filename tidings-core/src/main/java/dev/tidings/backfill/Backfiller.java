@@ -2,7 +2,7 @@ package dev.tidings.backfill;
 
 import dev.tidings.event.Row;
 import dev.tidings.source.DatabaseUrl;
-import dev.tidings.source.Identifiers.TableName;
+import dev.tidings.base.TableName;
 import dev.tidings.source.SourceException;
 import dev.tidings.value.JsonValueConverter;
 import dev.tidings.value.TypeRegistry;
@@ -252,7 +252,7 @@ public final class Backfiller {
             if ("42501".equals(e.getSQLState())) {
                 throw new SourceException("backfills keep their state in the schema tidings, which this user may not "
                         + "create: " + e.getMessage() + ". Run CREATE SCHEMA tidings AUTHORIZATION "
-                        + dev.tidings.source.Identifiers.quote(database.user()) + "; as an owner of the database", e);
+                        + dev.tidings.base.Identifiers.quote(database.user()) + "; as an owner of the database", e);
             }
             throw e;
         }

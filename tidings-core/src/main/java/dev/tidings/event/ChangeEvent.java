@@ -1,6 +1,7 @@
 package dev.tidings.event;
 
-import dev.tidings.source.Lsn;
+import dev.tidings.base.Lsn;
+import dev.tidings.base.TableName;
 
 import java.util.List;
 
@@ -33,6 +34,11 @@ public record ChangeEvent(Op op, String schema, String table, List<Column> colum
     public ChangeEvent(Op op, String schema, String table, List<Column> columns, Row record, Row oldRecord,
                        List<String> unchangedToast, Transaction tx, int index, Lsn lsn, LogicalMessage message) {
         this(op, schema, table, columns, record, oldRecord, unchangedToast, tx, index, lsn, message, null);
+    }
+
+    /** The changed table; for {@link Op#MESSAGE} an empty schema and the message prefix. */
+    public TableName tableName() {
+        return new TableName(schema, table);
     }
 
     public String id() {

@@ -1,6 +1,6 @@
 package dev.tidings.pipeline;
 
-import dev.tidings.source.Lsn;
+import dev.tidings.base.Lsn;
 
 /**
  * Decides which LSN may be confirmed to PostgreSQL (guarantee 2 of ARCHITECTURE.md): the

@@ -1,10 +1,12 @@
 package dev.tidings.pipeline;
 
+import dev.tidings.decode.StreamItem;
+
+import dev.tidings.base.Lsn;
 import dev.tidings.decode.ChangeDecoder;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Row;
 import dev.tidings.pgoutput.DecodeException;
-import dev.tidings.source.Lsn;
 import dev.tidings.source.MessageHandler;
 
 import java.nio.ByteBuffer;

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.EventFormat;
 import dev.tidings.event.Op;
-import dev.tidings.source.Lsn;
+import dev.tidings.base.Lsn;
 import dev.tidings.source.SourceConfig;
 import dev.tidings.source.SourceException;
 import dev.tidings.testing.EventCollector;

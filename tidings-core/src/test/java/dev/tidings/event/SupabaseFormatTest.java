@@ -1,7 +1,7 @@
 package dev.tidings.event;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.tidings.source.Lsn;
+import dev.tidings.base.Lsn;
 import org.junit.jupiter.api.Test;
 
 import java.math.BigDecimal;

@@ -1,8 +1,8 @@
 package dev.tidings.server.cli;
 
+import dev.tidings.base.Identifiers;
+import dev.tidings.base.TableName;
 import dev.tidings.source.DatabaseUrl;
-import dev.tidings.source.Identifiers;
-import dev.tidings.source.Identifiers.TableName;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;

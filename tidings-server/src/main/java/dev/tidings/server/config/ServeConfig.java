@@ -1,8 +1,8 @@
 package dev.tidings.server.config;
 
+import dev.tidings.base.TableName;
 import dev.tidings.server.sinks.SinkConfig;
 import dev.tidings.source.DatabaseUrl;
-import dev.tidings.source.Identifiers.TableName;
 
 import java.time.Duration;
 import java.util.List;

@@ -3,11 +3,11 @@ package dev.tidings.server.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.tidings.base.Identifiers;
+import dev.tidings.base.TableName;
 import dev.tidings.server.realtime.AccessPolicy;
 import dev.tidings.server.sinks.SinkConfig;
 import dev.tidings.source.DatabaseUrl;
-import dev.tidings.source.Identifiers;
-import dev.tidings.source.Identifiers.TableName;
 
 import java.io.IOException;
 import java.nio.file.Files;

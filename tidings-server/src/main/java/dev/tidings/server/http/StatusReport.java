@@ -1,10 +1,10 @@
 package dev.tidings.server.http;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tidings.base.TableName;
 import dev.tidings.server.sinks.SinkConfig;
 import dev.tidings.server.stream.SlotLag;
 import dev.tidings.sink.SinkMetrics;
-import dev.tidings.source.Identifiers.TableName;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -1,5 +1,7 @@
 package dev.tidings.server.realtime;
 
+import dev.tidings.base.TableFilter;
+import dev.tidings.base.TableName;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Op;
 
@@ -33,8 +35,12 @@ record Binding(String event, String schema, String table, Filter filter, int id)
         return new Binding(e, s, t, f, id);
     }
 
-    FanOut.Scope scope() {
-        return new FanOut.Scope(schema, table);
+    /** The tables this binding is about. */
+    TableFilter tables() {
+        if (schema == null) {
+            return TableFilter.ALL;
+        }
+        return table == null ? TableFilter.schema(schema) : TableFilter.table(new TableName(schema, table));
     }
 
     boolean matches(ChangeEvent change) {

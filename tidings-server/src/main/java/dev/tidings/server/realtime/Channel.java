@@ -1,5 +1,6 @@
 package dev.tidings.server.realtime;
 
+import dev.tidings.base.TableFilter;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.EventFormat;
 
@@ -14,7 +15,7 @@ import static dev.tidings.server.realtime.PhoenixFrame.NULL;
 import static dev.tidings.server.realtime.PhoenixFrame.ascii;
 
 /**
- * One joined topic of one connection, subscribed in the {@link FanOut} under its bindings' scopes.
+ * One joined topic of one connection, subscribed in the {@link FanOut} for its bindings' tables.
  *
  * <p>A legacy channel ({@code realtime:public:todos}) has one implied binding and gets each change
  * twice, as event {@code *} (what 0.x clients listen to) and as {@code INSERT}/{@code UPDATE}/
@@ -37,7 +38,7 @@ final class Channel implements FanOut.Subscriber {
     final String joinRef;
     final boolean legacy;
     final List<Binding> bindings;
-    final List<FanOut.Scope> scopes;
+    final TableFilter tables;
     /** Frame keys of the common cases, made once: legacy {@code *} and each type; all bindings matched. */
     private final FrameKey legacyStar;
     private final FrameKey[] legacyTyped;
@@ -55,7 +56,7 @@ final class Channel implements FanOut.Subscriber {
         this.joinRef = joinRef;
         this.legacy = legacy;
         this.bindings = List.copyOf(bindings);
-        this.scopes = FanOut.Scope.minimal(bindings.stream().map(Binding::scope).toList());
+        this.tables = TableFilter.anyOf(bindings.stream().map(Binding::tables).toList());
         this.grant = grant;
         PhoenixFrame.Vsn vsn = socket.vsn();
         this.legacyStar = new FrameKey(vsn, this.topic, "*", "");

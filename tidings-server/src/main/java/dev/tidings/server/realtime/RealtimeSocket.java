@@ -309,7 +309,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
         Channel channel = new Channel(this, topic, f.joinRef(), legacy, bindings, grant);
         channels.put(topic, channel);
         reply(f, "ok", Map.of("postgres_changes", echo));
-        service.fanOut().subscribe(channel, channel.scopes);
+        service.fanOut().subscribe(channel, channel.tables);
         if (token != null) {
             channel.expireAt(token.expiresAt(), () -> shut(channel, "Token has expired"));
         }
@@ -418,7 +418,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
 
     private void unsubscribe(Channel c) {
         c.close();
-        service.fanOut().unsubscribe(c, c.scopes);
+        service.fanOut().unsubscribe(c, c.tables);
     }
 
     void push(Channel c, String event, Map<String, ?> payload) {

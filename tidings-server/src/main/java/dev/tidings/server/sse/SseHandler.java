@@ -1,5 +1,8 @@
 package dev.tidings.server.sse;
 
+import dev.tidings.base.Identifiers;
+import dev.tidings.base.TableFilter;
+import dev.tidings.base.TableName;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.EventFormat;
 import dev.tidings.server.realtime.AccessPolicy;
@@ -7,8 +10,6 @@ import dev.tidings.server.realtime.FanOut;
 import dev.tidings.server.realtime.Filter;
 import dev.tidings.server.realtime.Outbox;
 import dev.tidings.server.realtime.RealtimeService;
-import dev.tidings.source.Identifiers;
-import dev.tidings.source.Identifiers.TableName;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -76,24 +77,24 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
         AccessPolicy.Grant grant = service.policy().grant(admission.token() == null ? Map.of() : admission.token().claims());
         EventFormat format;
         Filter filter;
-        List<FanOut.Scope> scopes = new ArrayList<>();
+        List<TableFilter> tables = new ArrayList<>();
         try {
             format = EventFormat.named(q.getValue("format") == null ? "tidings" : q.getValue("format"));
             filter = Filter.parse(q.getValue("filter"));
-            String tables = q.getValue("tables");
-            if (tables == null || tables.isBlank()) {
+            String tablesParam = q.getValue("tables");
+            if (tablesParam == null || tablesParam.isBlank()) {
                 if (!grant.anyTable()) {
                     return plain(response, callback, 403, "role '" + grant.role() + "' may not subscribe to any table");
                 }
-                scopes.add(FanOut.Scope.ALL);
+                tables.add(TableFilter.ALL);
             } else {
-                for (String t : tables.split(",")) {
+                for (String t : tablesParam.split(",")) {
                     TableName name = Identifiers.parseTable(t.strip());
                     String refusal = grant.refusal(name.schema(), name.table());
                     if (refusal != null) {
                         return plain(response, callback, 403, refusal);
                     }
-                    scopes.add(new FanOut.Scope(name.schema(), name.table()));
+                    tables.add(TableFilter.table(name));
                 }
             }
         } catch (IllegalArgumentException e) {
@@ -102,7 +103,7 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
         response.setStatus(200);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream; charset=utf-8");
         response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
-        new Stream(response, callback, format, filter, grant, FanOut.Scope.minimal(scopes)).start();
+        new Stream(response, callback, format, filter, grant, TableFilter.anyOf(tables)).start();
         return true;
     }
 
@@ -120,7 +121,7 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
         private final EventFormat format;
         private final Filter filter;
         private final AccessPolicy.Grant grant;
-        private final List<FanOut.Scope> scopes;
+        private final TableFilter tables;
         private final Outbox outbox;
         private final AtomicBoolean ended = new AtomicBoolean();
         /** Made once: {@link #deliver} runs per change. */
@@ -128,13 +129,13 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
         private ScheduledFuture<?> keepAliveTask;
 
         Stream(Response response, Callback callback, EventFormat format, Filter filter, AccessPolicy.Grant grant,
-               List<FanOut.Scope> scopes) {
+               TableFilter tables) {
             this.response = response;
             this.callback = callback;
             this.format = format;
             this.filter = filter;
             this.grant = grant;
-            this.scopes = scopes;
+            this.tables = tables;
             this.outbox = new Outbox(this, service.sendQueueBytes(), service.sendQueueFrames(), service.writer(),
                     service.timers());
         }
@@ -142,7 +143,7 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
         void start() {
             service.counters().sseOpened();
             outbox.offer("retry: 2000\n\n".getBytes(StandardCharsets.US_ASCII), null, null);
-            service.fanOut().subscribe(this, scopes);
+            service.fanOut().subscribe(this, tables);
             long ms = keepAlive.toMillis();
             keepAliveTask = service.timers().scheduleWithFixedDelay(() -> outbox.offer(KEEPALIVE, null, null),
                     ms, ms, TimeUnit.MILLISECONDS);
@@ -209,7 +210,7 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
             if (!ended.compareAndSet(false, true)) {
                 return false;
             }
-            service.fanOut().unsubscribe(this, scopes);
+            service.fanOut().unsubscribe(this, tables);
             service.counters().sseClosed();
             if (keepAliveTask != null) {
                 keepAliveTask.cancel(false);

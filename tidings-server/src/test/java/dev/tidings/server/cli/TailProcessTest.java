@@ -1,7 +1,7 @@
 package dev.tidings.server.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.tidings.source.Lsn;
+import dev.tidings.base.Lsn;
 import dev.tidings.testing.ChildJvm;
 import dev.tidings.testing.Json;
 import dev.tidings.testing.Streams;

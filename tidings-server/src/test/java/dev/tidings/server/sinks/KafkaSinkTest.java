@@ -14,7 +14,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import dev.tidings.source.Lsn;
+import dev.tidings.base.Lsn;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

@@ -1,8 +1,8 @@
 package dev.tidings.server.sinks;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.tidings.base.Lsn;
 import dev.tidings.server.sinks.FakeWebhookReceiver.Answer;
-import dev.tidings.source.Lsn;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
