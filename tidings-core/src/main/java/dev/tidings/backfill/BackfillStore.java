@@ -31,6 +31,13 @@ final class BackfillStore {
     record Entry(String slot, String backfill, TableName table, String consumer, String condition, String state,
                  String[] lastKey, long chunks, long rows) {}
 
+    /** Whether the state table exists (it is created by the first backfill or snapshot, never before). */
+    static boolean exists(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT to_regclass('" + TABLE + "')")) {
+            return rs.next() && rs.getString(1) != null;
+        }
+    }
+
     static void prepare(Connection c) throws SQLException {
         try (Statement s = c.createStatement()) {
             s.execute("CREATE SCHEMA IF NOT EXISTS tidings");

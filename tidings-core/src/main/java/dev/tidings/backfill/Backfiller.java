@@ -34,7 +34,7 @@ import java.util.function.Consumer;
  * the live changes (see there). The live stream never waits for it.
  *
  * <p>Design. One thread, one ordinary connection (autocommit, values as text, as the stream has
- * them). What to backfill is the table {@code tidings.backfills} of the database
+ * them). Nothing is created in the database until a snapshot or backfill is asked for. What to backfill is the table {@code tidings.backfills} of the database
  * ({@link BackfillStore}): the engine works through the running entries of its slot one table at
  * a time, and polls for new ones (from {@link #submit}, {@code tidings backfill} or another
  * process). Per chunk: register it, low watermark, {@code SELECT} up to {@code chunkRows + 1}
@@ -217,6 +217,10 @@ public final class Backfiller {
         }
         while (running) {
             try (Connection c = connect(database)) {
+                if (initial == null && !BackfillStore.exists(c)) {
+                    LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(1)); // no backfill was ever asked for here
+                    continue;
+                }
                 prepare(c);
                 backoffMs = 0;
                 while (running) {
