@@ -1,7 +1,6 @@
 package dev.tidings.decode;
 
 import dev.tidings.base.Lsn;
-import dev.tidings.decode.StreamItem;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Column;
 import dev.tidings.event.ColumnList;

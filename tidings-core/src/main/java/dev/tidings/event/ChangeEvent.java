@@ -6,7 +6,7 @@ import dev.tidings.base.TableName;
 import java.util.List;
 
 /**
- * One committed change, the unit every consumer receives. See ARCHITECTURE.md, "The event".
+ * One committed change, the unit every consumer receives. Its JSON forms are in docs/events.md.
  *
  * <p>{@code id} is {@code <commit LSN>:<index>}: the same on every redelivery of the same change,
  * so consumers can deduplicate. {@code index} counts the changes of a transaction from 0.

@@ -1,7 +1,6 @@
 package dev.tidings.source;
 
 import dev.tidings.base.Identifiers;
-
 import dev.tidings.base.TableName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

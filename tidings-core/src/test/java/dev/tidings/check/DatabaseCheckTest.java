@@ -1,7 +1,6 @@
 package dev.tidings.check;
 
 import dev.tidings.base.Identifiers;
-
 import dev.tidings.check.Finding.Severity;
 import dev.tidings.testing.TestPostgres;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;

@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The demo's application: a tiny Reddit clone (as in the seed) that signs up users, posts,
+ * The demo's application: a tiny Reddit clone that signs up users, posts,
  * comments, votes, edits and deletes, at a steady rate. It knows nothing of Tidings — which is
  * the point.
  */

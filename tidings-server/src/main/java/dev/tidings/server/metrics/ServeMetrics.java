@@ -2,7 +2,7 @@ package dev.tidings.server.metrics;
 
 import dev.tidings.Tidings;
 import dev.tidings.base.TableName;
-import dev.tidings.server.realtime.LiveCounters;
+import dev.tidings.server.live.LiveCounters;
 import dev.tidings.server.stream.ServeDelivery;
 import dev.tidings.server.stream.SlotLag;
 import dev.tidings.server.stream.StreamStats;

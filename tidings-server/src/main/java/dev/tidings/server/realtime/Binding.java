@@ -4,6 +4,7 @@ import dev.tidings.base.TableFilter;
 import dev.tidings.base.TableName;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Op;
+import dev.tidings.server.live.Filter;
 
 import java.util.Locale;
 import java.util.Objects;

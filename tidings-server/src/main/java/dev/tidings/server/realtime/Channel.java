@@ -3,11 +3,14 @@ package dev.tidings.server.realtime;
 import dev.tidings.base.TableFilter;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.EventFormat;
+import dev.tidings.server.auth.AccessPolicy;
+import dev.tidings.server.live.LiveFanOut;
 
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -15,7 +18,7 @@ import static dev.tidings.server.realtime.PhoenixFrame.NULL;
 import static dev.tidings.server.realtime.PhoenixFrame.ascii;
 
 /**
- * One joined topic of one connection, subscribed in the {@link FanOut} for its bindings' tables.
+ * One joined topic of one connection, subscribed in the {@link LiveFanOut} for its bindings' tables.
  *
  * <p>A legacy channel ({@code realtime:public:todos}) has one implied binding and gets each change
  * twice, as event {@code *} (what 0.x clients listen to) and as {@code INSERT}/{@code UPDATE}/
@@ -23,16 +26,26 @@ import static dev.tidings.server.realtime.PhoenixFrame.ascii;
  * {@code postgres_changes} push per change with the ids of every binding it matched. Both carry
  * the {@code supabase} serialization of the change, made once per event for all channels.
  *
- * <p>{@link #deliver} runs on the fan-out thread; the rest on the connection's threads. The grant
+ * <p>A channel writes through its connection's {@link Outlet}, never back into the socket.
+ * {@link #deliver} runs on the fan-out thread; the rest on the connection's threads. The grant
  * (what the token allows) is replaced whole when the token is refreshed.
  */
-final class Channel implements FanOut.Subscriber {
+final class Channel implements LiveFanOut.Subscriber {
     static final EventFormat SUPABASE = EventFormat.named("supabase");
     private static final byte[] IDS = ascii("{\"ids\":[");
     private static final byte[] DATA = ascii("],\"data\":");
     private static final byte[] END = ascii("}");
 
-    private final RealtimeSocket socket;
+    /** Where a channel's frames go: its connection's bounded send queue. Must not block. */
+    @FunctionalInterface
+    interface Outlet {
+        /** Queues a frame made by {@link WireFrames} (it may be shared by every connection that gets it). */
+        void sendFrame(byte[] frame);
+    }
+
+    private final Outlet outlet;
+    private final ScheduledExecutorService timers;
+    private final PhoenixFrame.Vsn vsn;
     final String topic;
     final byte[] topicJson;
     final String joinRef;
@@ -47,9 +60,11 @@ final class Channel implements FanOut.Subscriber {
     private volatile boolean closed;
     private ScheduledFuture<?> expiry;
 
-    Channel(RealtimeSocket socket, String topic, String joinRef, boolean legacy, List<Binding> bindings,
-            AccessPolicy.Grant grant) {
-        this.socket = socket;
+    Channel(Outlet outlet, ScheduledExecutorService timers, PhoenixFrame.Vsn vsn, String topic, String joinRef,
+            boolean legacy, List<Binding> bindings, AccessPolicy.Grant grant) {
+        this.outlet = outlet;
+        this.timers = timers;
+        this.vsn = vsn;
         // interned: channels on one topic then share the instance and frame keys compare by identity
         this.topic = topic.intern();
         this.topicJson = PhoenixFrame.quote(topic);
@@ -58,7 +73,6 @@ final class Channel implements FanOut.Subscriber {
         this.bindings = List.copyOf(bindings);
         this.tables = TableFilter.anyOf(bindings.stream().map(Binding::tables).toList());
         this.grant = grant;
-        PhoenixFrame.Vsn vsn = socket.vsn();
         this.legacyStar = new FrameKey(vsn, this.topic, "*", "");
         this.legacyTyped = new FrameKey[] {new FrameKey(vsn, this.topic, "INSERT", ""),
                 new FrameKey(vsn, this.topic, "UPDATE", ""), new FrameKey(vsn, this.topic, "DELETE", "")};
@@ -90,12 +104,12 @@ final class Channel implements FanOut.Subscriber {
         }
         if (at != null && !closed) {
             long ms = Math.max(0, Duration.between(Instant.now(), at).toMillis());
-            expiry = socket.service().timers().schedule(onExpiry, ms, TimeUnit.MILLISECONDS);
+            expiry = timers.schedule(onExpiry, ms, TimeUnit.MILLISECONDS);
         }
     }
 
     @Override
-    public void deliver(ChangeEvent event, FanOut.EventBytes bytes) {
+    public void deliver(ChangeEvent event, LiveFanOut.EventBytes bytes) {
         if (closed || !SUPABASE.supports(event.op()) || !grant.admits(event)) {
             return;
         }
@@ -106,8 +120,8 @@ final class Channel implements FanOut.Subscriber {
                     case UPDATE -> 1;
                     default -> 2;
                 }];
-                socket.sendFrame(frame(legacyStar, bytes, null, null));
-                socket.sendFrame(frame(typed, bytes, null, null));
+                outlet.sendFrame(frame(legacyStar, bytes, null, null));
+                outlet.sendFrame(frame(typed, bytes, null, null));
             }
             return;
         }
@@ -133,14 +147,14 @@ final class Channel implements FanOut.Subscriber {
             }
             key = new FrameKey(allMatched.vsn, topic, allMatched.event, ids.toString());
         }
-        socket.sendFrame(frame(key, bytes, IDS, DATA));
+        outlet.sendFrame(frame(key, bytes, IDS, DATA));
     }
 
     /**
      * The push of the event under {@code key}, encoded by the first channel that asks and shared:
      * the supabase JSON as the payload, or as {@code {"ids":[…],"data":…}} when {@code ids} is given.
      */
-    private byte[] frame(FrameKey key, FanOut.EventBytes bytes, byte[] ids, byte[] data) {
+    private byte[] frame(FrameKey key, LiveFanOut.EventBytes bytes, byte[] ids, byte[] data) {
         byte[] frame = bytes.frame(key);
         if (frame != null) {
             return frame;
@@ -151,7 +165,7 @@ final class Channel implements FanOut.Subscriber {
                 : key.vsn.encode(NULL, NULL, topicJson, key.event, payload, concat(ids, ascii(key.ids), data), END)));
     }
 
-    /** What makes two channels' frames of one event byte-identical (see {@link FanOut.EventBytes#frame}). */
+    /** What makes two channels' frames of one event byte-identical (see {@link LiveFanOut.EventBytes#frame}). */
     private static final class FrameKey {
         final PhoenixFrame.Vsn vsn;
         final String topic;
@@ -182,8 +196,13 @@ final class Channel implements FanOut.Subscriber {
     @Override
     public void streamEnded(String reason) {
         if (!closed) {
-            socket.push(this, "phx_error", Map.of("reason", reason));
+            push("phx_error", Map.of("reason", reason));
         }
+    }
+
+    /** A server push on this channel ({@code system}, {@code phx_error}, {@code phx_close}). */
+    void push(String event, Map<String, ?> payload) {
+        outlet.sendFrame(WireFrames.text(vsn.encode(joinRef, NULL, topicJson, event, PhoenixFrame.json(payload))));
     }
 
     private static byte[] concat(byte[] a, byte[] b, byte[] c) {

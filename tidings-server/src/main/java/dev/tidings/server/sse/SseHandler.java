@@ -5,11 +5,12 @@ import dev.tidings.base.TableFilter;
 import dev.tidings.base.TableName;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.EventFormat;
-import dev.tidings.server.realtime.AccessPolicy;
-import dev.tidings.server.realtime.FanOut;
-import dev.tidings.server.realtime.Filter;
-import dev.tidings.server.realtime.Outbox;
-import dev.tidings.server.realtime.RealtimeService;
+import dev.tidings.server.auth.AccessPolicy;
+import dev.tidings.server.auth.Authenticator;
+import dev.tidings.server.live.Filter;
+import dev.tidings.server.live.LiveFanOut;
+import dev.tidings.server.live.LiveService;
+import dev.tidings.server.live.Outbox;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -22,7 +23,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -52,11 +52,13 @@ import java.util.function.Consumer;
 public final class SseHandler extends Handler.Abstract.NonBlocking {
     private static final byte[] KEEPALIVE = ": keepalive\n\n".getBytes(StandardCharsets.US_ASCII);
 
-    private final RealtimeService service;
+    private final LiveService service;
+    private final Authenticator auth;
     private final Duration keepAlive;
 
-    public SseHandler(RealtimeService service, Duration keepAlive) {
+    public SseHandler(LiveService service, Authenticator auth, Duration keepAlive) {
         this.service = service;
+        this.auth = auth;
         this.keepAlive = keepAlive;
     }
 
@@ -69,12 +71,12 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
             return plain(response, callback, 405, "use GET /events?tables=schema.table&filter=…&format=…");
         }
         Fields q = Request.extractQueryParameters(request);
-        RealtimeService.Admission admission = service.admit(q.getValue("apikey"), q.getValue("token"),
+        Authenticator.Admission admission = auth.admit(q.getValue("apikey"), q.getValue("token"),
                 request.getHeaders().get("x-api-key"), request.getHeaders().get(HttpHeader.AUTHORIZATION));
         if (!admission.admitted()) {
             return plain(response, callback, admission.status(), admission.reason());
         }
-        AccessPolicy.Grant grant = service.policy().grant(admission.token() == null ? Map.of() : admission.token().claims());
+        AccessPolicy.Grant grant = admission.access().grant();
         EventFormat format;
         Filter filter;
         List<TableFilter> tables = new ArrayList<>();
@@ -83,8 +85,9 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
             filter = Filter.parse(q.getValue("filter"));
             String tablesParam = q.getValue("tables");
             if (tablesParam == null || tablesParam.isBlank()) {
-                if (!grant.anyTable()) {
-                    return plain(response, callback, 403, "role '" + grant.role() + "' may not subscribe to any table");
+                String refusal = grant.refusal(null, null);
+                if (refusal != null) {
+                    return plain(response, callback, 403, refusal);
                 }
                 tables.add(TableFilter.ALL);
             } else {
@@ -115,7 +118,7 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
     }
 
     /** One open stream: a fan-out subscriber writing through its own bounded outbox. */
-    private final class Stream implements FanOut.Subscriber, Outbox.Transport {
+    private final class Stream implements LiveFanOut.Subscriber, Outbox.Transport {
         private final Response response;
         private final Callback callback;
         private final EventFormat format;
@@ -136,8 +139,7 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
             this.filter = filter;
             this.grant = grant;
             this.tables = tables;
-            this.outbox = new Outbox(this, service.sendQueueBytes(), service.sendQueueFrames(), service.writer(),
-                    service.timers());
+            this.outbox = service.outbox(this);
         }
 
         void start() {
@@ -150,7 +152,7 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
         }
 
         @Override
-        public void deliver(ChangeEvent event, FanOut.EventBytes bytes) {
+        public void deliver(ChangeEvent event, LiveFanOut.EventBytes bytes) {
             if (!format.supports(event.op()) || !filter.matches(event) || !grant.admits(event)) {
                 return;
             }

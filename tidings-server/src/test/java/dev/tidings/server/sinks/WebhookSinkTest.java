@@ -73,7 +73,7 @@ class WebhookSinkTest {
     /**
      * The receiver answers 500 for a while under load: nothing is lost, nothing is confirmed past
      * what was delivered, WAL reading pauses (the walsender's sent position stops) and resumes.
-     * {@code -Dtidings.test.outageSeconds=30} for the full 30 s of issue 4.
+     * {@code -Dtidings.test.outageSeconds=30} for a 30 s outage.
      */
     @Test
     void a_receiver_down_under_load_pauses_wal_reading_and_loses_nothing() throws Exception {

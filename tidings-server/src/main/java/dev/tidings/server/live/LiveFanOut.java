@@ -1,6 +1,5 @@
-package dev.tidings.server.realtime;
+package dev.tidings.server.live;
 
-import dev.tidings.ChangeListener;
 import dev.tidings.base.TableFilter;
 import dev.tidings.base.TableName;
 import dev.tidings.event.ChangeEvent;
@@ -16,13 +15,11 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
 /**
- * Hands each committed change to the live subscribers (WebSocket channels, SSE streams) that
- * asked for its table.
+ * The live fan-out: hands each committed change to the live subscribers (WebSocket channels, SSE
+ * streams) that asked for its table. (The durable fan-out to sinks is the core's
+ * {@code FanOutDelivery}; {@code ServeDelivery} feeds both.)
  *
  * <p>Design. Runs on the replication stream's delivery thread and never blocks it: subscribers
  * only enqueue into their own bounded {@link Outbox}. Subscriptions are indexed by table, by
@@ -32,12 +29,12 @@ import java.util.function.BooleanSupplier;
  * listed under that schema's tables), so it sees each change once. An event is serialized at most once per format
  * ({@link EventBytes}), lazily, and the same bytes go to every subscriber.
  *
- * <p>This consumer is live, not durable: returning from {@link #onEvent} acknowledges, whether or
+ * <p>This consumer is live, not durable: returning from {@link #publish} acknowledges, whether or
  * not any socket wrote the change out. Registration is thread-safe (copy-on-write lists: joins are
  * rare, changes are many).
  */
-public final class FanOut implements ChangeListener {
-    private static final Logger log = LoggerFactory.getLogger(FanOut.class);
+public final class LiveFanOut {
+    private static final Logger log = LoggerFactory.getLogger(LiveFanOut.class);
 
     /** Receives changes on the fan-out thread; must not block. */
     public interface Subscriber {
@@ -103,18 +100,6 @@ public final class FanOut implements ChangeListener {
     private final Map<TableName, List<Subscriber>> byTable = new ConcurrentHashMap<>();
     private final Map<String, List<Subscriber>> bySchema = new ConcurrentHashMap<>();
     private final List<Subscriber> everything = new CopyOnWriteArrayList<>();
-    private final List<Runnable> waitingForLive = new CopyOnWriteArrayList<>();
-    private final BooleanSupplier live;
-
-    /**
-     * @param live   true while the replication stream is connected, so that a change committed from
-     *               now on will be delivered
-     * @param timers runs the check of callers waiting for the stream to be live
-     */
-    public FanOut(BooleanSupplier live, ScheduledExecutorService timers) {
-        this.live = live;
-        timers.scheduleWithFixedDelay(this::releaseWaiting, 20, 20, TimeUnit.MILLISECONDS);
-    }
 
     /** Registers {@code subscriber} for the changes of {@code tables}, each change once. */
     public void subscribe(Subscriber subscriber, TableFilter tables) {
@@ -126,31 +111,6 @@ public final class FanOut implements ChangeListener {
     public void unsubscribe(Subscriber subscriber, TableFilter tables) {
         for (List<Subscriber> list : lists(tables)) {
             list.remove(subscriber);
-        }
-    }
-
-    /**
-     * Runs {@code action} once the replication stream is live: at once if it is, else as soon as it
-     * connects. Subscribe first: then no change committed after {@code action} runs is missed.
-     */
-    public void whenLive(Runnable action) {
-        if (live.getAsBoolean()) {
-            action.run();
-        } else {
-            waitingForLive.add(action);
-        }
-    }
-
-    private void releaseWaiting() {
-        if (!waitingForLive.isEmpty() && live.getAsBoolean()) {
-            for (Runnable r : waitingForLive) {
-                waitingForLive.remove(r);
-                try {
-                    r.run();
-                } catch (RuntimeException e) {
-                    log.warn("a subscriber failed when the stream became live", e);
-                }
-            }
         }
     }
 
@@ -169,8 +129,8 @@ public final class FanOut implements ChangeListener {
         return lists;
     }
 
-    @Override
-    public void onEvent(ChangeEvent event) {
+    /** Hands {@code event} to the subscribers of its table; on the stream's delivery thread, never blocks. */
+    public void publish(ChangeEvent event) {
         List<Subscriber> table = byTable.get(event.tableName());
         List<Subscriber> schema = bySchema.get(event.schema());
         if (everything.isEmpty() && (table == null || table.isEmpty()) && (schema == null || schema.isEmpty())) {
