@@ -66,9 +66,9 @@ public final class Tidings implements AutoCloseable {
             this.pipeline = new Pipeline(new ChangeDecoder(types, keys), delivery, tableFilter(config), 4096);
         } else {
             BackfillDelivery merged = new BackfillDelivery(delivery);
-            this.backfiller = new Backfiller(config.database(), types, config.slot(), merged,
-                    new Backfiller.Settings(snapshot.chunkRows(), snapshot.maxRowsPerSecond()))
-                    .withInitialSnapshot(config.tables(), config.publication(), config.temporarySlot());
+            this.backfiller = new Backfiller(config.database(), types, config.slot(), merged, snapshot)
+                    .withInitialSnapshot(snapshot.initialFor(), config.tables(), config.publication(),
+                            config.temporarySlot());
             Predicate<ChangeEvent> tables = tableFilter(config);
             this.pipeline = new Pipeline(new ChangeDecoder(types, keys), merged,
                     e -> tables.test(e) || BackfillDelivery.isWatermark(e), 4096);
@@ -176,6 +176,11 @@ public final class Tidings implements AutoCloseable {
     /** The position most recently confirmed to PostgreSQL. */
     public Lsn confirmed() {
         return source.confirmed();
+    }
+
+    /** The backfill engine of this stream, or null when it was started without {@link SourceConfig#withSnapshot}. */
+    public Backfiller backfiller() {
+        return backfiller;
     }
 
     /** The progress of this stream's backfills (empty without a snapshot). */

@@ -51,6 +51,7 @@ public final class BackfillDelivery implements Delivery {
         final String mark;
         final BackfillTable table;
         final String backfill;
+        final String consumer;
         final long number;
         private List<Row> rows; // guarded by the delivery's lock until handed over
         private List<String> keys;
@@ -64,10 +65,11 @@ public final class BackfillDelivery implements Delivery {
         private int[] keyPositions;
         private final CompletableFuture<Integer> delivered = new CompletableFuture<>();
 
-        Chunk(String mark, BackfillTable table, String backfill, long number) {
+        Chunk(String mark, BackfillTable table, String backfill, String consumer, long number) {
             this.mark = mark;
             this.table = table;
             this.backfill = backfill;
+            this.consumer = consumer;
             this.number = number;
         }
 
@@ -197,7 +199,7 @@ public final class BackfillDelivery implements Delivery {
             Row row = rows.get(i);
             delegate.change(new ChangeEvent(Op.READ, c.table.name().schema(), c.table.name().table(), c.table.columns(),
                     row, null, List.of(), watermark.tx(), ++index, watermark.lsn(), null,
-                    new SnapshotRead(c.backfill, c.number, last && i == lastKept)));
+                    new SnapshotRead(c.backfill, c.consumer, c.number, last && i == lastKept)));
             emitted++;
         }
         c.open = false;

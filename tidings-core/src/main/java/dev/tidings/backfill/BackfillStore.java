@@ -103,6 +103,15 @@ final class BackfillStore {
         }
     }
 
+    /** Forgets one backfill of a slot. */
+    static void forget(Connection c, String slot, String backfill) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + TABLE + " WHERE slot = ? AND backfill = ?")) {
+            ps.setString(1, slot);
+            ps.setString(2, backfill);
+            ps.executeUpdate();
+        }
+    }
+
     /** Forgets every backfill of a slot (a temporary slot has nothing to resume). */
     static void forgetSlot(Connection c, String slot) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + TABLE + " WHERE slot = ?")) {

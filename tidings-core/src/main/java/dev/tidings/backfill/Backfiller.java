@@ -2,6 +2,7 @@ package dev.tidings.backfill;
 
 import dev.tidings.event.Row;
 import dev.tidings.source.DatabaseUrl;
+import dev.tidings.source.SourceConfig;
 import dev.tidings.base.TableName;
 import dev.tidings.source.SourceException;
 import dev.tidings.value.JsonValueConverter;
@@ -50,20 +51,6 @@ import java.util.function.Consumer;
 public final class Backfiller {
     private static final Logger log = LoggerFactory.getLogger(Backfiller.class);
 
-    /** How a backfill reads: rows per chunk and the most rows per second (0: as fast as the consumer takes them). */
-    public record Settings(int chunkRows, int maxRowsPerSecond) {
-        public static final Settings DEFAULT = new Settings(2048, 0);
-
-        public Settings {
-            if (chunkRows < 1) {
-                throw new IllegalArgumentException("chunk size must be at least 1 row, not " + chunkRows);
-            }
-            if (maxRowsPerSecond < 0) {
-                throw new IllegalArgumentException("rows per second must be 0 (no limit) or more, not " + maxRowsPerSecond);
-            }
-        }
-    }
-
     /**
      * One backfill of one table. {@code rowsPerSecond} is measured over this process's run of it
      * (0 when it has not run here); {@code estimatedRows} is the planner's row count at its start
@@ -76,9 +63,11 @@ public final class Backfiller {
     private final TypeRegistry types;
     private final String slot;
     private final BackfillDelivery window;
-    private final Settings settings;
+    private final SourceConfig.Snapshot settings;
     private final String run = UUID.randomUUID().toString().substring(0, 8);
     private final Map<String, Rate> rates = new ConcurrentHashMap<>();
+    private final Map<String, BooleanSupplier> gates = new ConcurrentHashMap<>();
+    private volatile String publication = "tidings";
     private final Thread thread;
     private volatile boolean running = true;
     private volatile Initial initial;
@@ -86,10 +75,11 @@ public final class Backfiller {
     private Consumer<Exception> onFailure = e -> {};
     private long sequence;
 
-    /** An initial snapshot: its backfill id and tables (empty: every table of {@code publication}). */
-    private record Initial(String backfill, List<TableName> tables, String publication, boolean temporarySlot) {}
+    /** Initial snapshots: for which consumers, of which tables (empty: every table of {@code publication}). */
+    private record Initial(List<String> consumers, List<TableName> tables, String publication, boolean temporarySlot) {}
 
-    public Backfiller(DatabaseUrl database, TypeRegistry types, String slot, BackfillDelivery window, Settings settings) {
+    public Backfiller(DatabaseUrl database, TypeRegistry types, String slot, BackfillDelivery window,
+                      SourceConfig.Snapshot settings) {
         this.database = database;
         this.types = types;
         this.slot = slot;
@@ -99,12 +89,61 @@ public final class Backfiller {
     }
 
     /**
-     * Adds the initial snapshot (backfill id {@code initial}) of {@code tables}, or of every table
-     * of {@code publication} when empty, unless this slot's already ran. Call before {@link #start}.
+     * Adds the initial snapshots of {@code tables}, or of every table of {@code publication} when
+     * empty, for each of {@code consumers} (backfill id {@code initial}, or {@code initial:<consumer>})
+     * unless it already ran on this slot. Call before {@link #start}.
      */
-    public Backfiller withInitialSnapshot(List<TableName> tables, String publication, boolean temporarySlot) {
-        this.initial = new Initial("initial", List.copyOf(tables), publication, temporarySlot);
+    public Backfiller withInitialSnapshot(List<String> consumers, List<TableName> tables, String publication,
+                                          boolean temporarySlot) {
+        this.initial = consumers.isEmpty() ? null
+                : new Initial(List.copyOf(consumers), List.copyOf(tables), publication, temporarySlot);
+        this.publication = publication;
         return this;
+    }
+
+    /**
+     * Starts a backfill on this engine's slot (see {@link #submit(DatabaseUrl, TypeRegistry, String, List,
+     * String, String)}); no tables means every table of the publication.
+     */
+    public String submit(List<TableName> tables, String condition, String consumer) throws SQLException {
+        List<TableName> which = tables;
+        if (which.isEmpty()) {
+            try (Connection c = connect(database)) {
+                which = publishedTables(c, publication);
+            }
+        }
+        String id = submit(database, types, slot, which, condition, consumer);
+        LockSupport.unpark(thread);
+        return id;
+    }
+
+    /** Pauses, resumes or cancels a backfill of this engine's slot; false when there was nothing to change. */
+    public boolean control(String backfill, String action) throws SQLException {
+        return control(database, slot, backfill, action);
+    }
+
+    /** Removes a backfill of this slot from the state table (cancelling it first): for a consumer that went away. */
+    public void forget(String backfill) throws SQLException {
+        try (Connection c = connect(database)) {
+            BackfillStore.forget(c, slot, backfill);
+        }
+    }
+
+    /**
+     * Holds the chunks of {@code consumer}'s backfills while {@code ready} is false: a consumer
+     * that is not part of the acknowledgement (a live client) sets the pace of its own backfill.
+     */
+    public void gate(String consumer, BooleanSupplier ready) {
+        gates.put(consumer, ready);
+    }
+
+    public void ungate(String consumer) {
+        gates.remove(consumer);
+    }
+
+    /** The backfill id of a consumer's initial snapshot. */
+    public static String initialId(String consumer) {
+        return consumer.isEmpty() ? "initial" : "initial:" + consumer;
     }
 
     /**
@@ -267,8 +306,10 @@ public final class Backfiller {
             }
             List<TableName> tables = snapshot.tables().isEmpty() ? publishedTables(c, snapshot.publication())
                     : snapshot.tables();
-            for (TableName table : tables) {
-                BackfillStore.loadOrCreate(c, slot, snapshot.backfill(), table, "", null);
+            for (String consumer : snapshot.consumers()) {
+                for (TableName table : tables) {
+                    BackfillStore.loadOrCreate(c, slot, initialId(consumer), table, consumer, null);
+                }
             }
             initial = null;
         }
@@ -313,8 +354,13 @@ public final class Backfiller {
             if (now == null || !"running".equals(now.state())) {
                 return;
             }
+            BooleanSupplier gate = gates.get(entry.consumer());
+            if (gate != null && !gate.getAsBoolean()) {
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+                continue;
+            }
             BackfillDelivery.Chunk chunk = new BackfillDelivery.Chunk(run + ":" + (++sequence), table,
-                    entry.backfill(), chunkNumber);
+                    entry.backfill(), entry.consumer(), chunkNumber);
             window.expect(chunk);
             try {
                 watermarks.write(c, chunk.mark + ":low");

@@ -21,14 +21,33 @@ public record SourceConfig(DatabaseUrl database, String slot, String publication
                            boolean temporarySlot, Duration slotBusyTimeout, Duration maxBackoff, Snapshot snapshot) {
 
     /**
-     * An initial snapshot: the current rows of {@code tables} (or every table the stream covers)
-     * as {@code read} events, merged into the live changes with no gap, once per slot.
+     * Snapshots and backfills on this stream: the current rows of {@code tables} (or every table
+     * the stream covers) as {@code read} events, merged into the live changes with no gap.
      *
      * @param chunkRows        rows read per chunk (memory is bounded by one chunk)
      * @param maxRowsPerSecond the most rows read per second; 0 for no limit
+     * @param initialFor       the consumers that get an initial snapshot, once per slot: {@code ""}
+     *                         for the whole stream, or consumer (sink) names; empty: none, the
+     *                         stream only runs backfills asked for later
      */
-    public record Snapshot(int chunkRows, int maxRowsPerSecond) {
+    public record Snapshot(int chunkRows, int maxRowsPerSecond, List<String> initialFor) {
         public static final Snapshot DEFAULT = new Snapshot(2048, 0);
+
+        public Snapshot {
+            if (chunkRows < 1) {
+                throw new IllegalArgumentException("the snapshot chunk must be at least 1 row, not " + chunkRows);
+            }
+            if (maxRowsPerSecond < 0) {
+                throw new IllegalArgumentException("snapshot rows per second must be 0 (no limit) or more, not "
+                        + maxRowsPerSecond);
+            }
+            initialFor = List.copyOf(initialFor);
+        }
+
+        /** An initial snapshot for the whole stream. */
+        public Snapshot(int chunkRows, int maxRowsPerSecond) {
+            this(chunkRows, maxRowsPerSecond, List.of(""));
+        }
     }
 
     public SourceConfig {

@@ -56,9 +56,6 @@ final class TailCommand implements Callable<Integer> {
         JsonLines lines = new JsonLines(stdout, eventFormat);
         SourceConfig config = source.config();
         if (snapshot) {
-            if (snapshotChunk < 1 || snapshotRate < 0) {
-                throw new IllegalArgumentException("--snapshot-chunk must be 1 or more and --snapshot-rate 0 or more");
-            }
             config = config.withSnapshot(new SourceConfig.Snapshot(snapshotChunk, snapshotRate));
         }
         Tidings tidings = Tidings.start(config, lines);

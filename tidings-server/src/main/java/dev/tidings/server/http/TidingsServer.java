@@ -119,7 +119,9 @@ public final class TidingsServer implements AutoCloseable {
 
         SourceConfig source = SourceConfig.of(config.database())
                 .withSlot(config.slot(), config.temporarySlot())
-                .withPublication(config.publication(), config.tables());
+                .withPublication(config.publication(), config.tables())
+                .withSnapshot(new SourceConfig.Snapshot(SourceConfig.Snapshot.DEFAULT.chunkRows(), 0,
+                        config.sinks().stream().filter(SinkConfig::initialBackfill).map(s -> s.settings().name()).toList()));
         Tidings tidings = Tidings.start(source, delivery);
         TidingsServer server;
         try {
@@ -141,7 +143,7 @@ public final class TidingsServer implements AutoCloseable {
                     websocketClients);
             ServeState state = new ServeState(config, tidings, stats, lag, fanOut, counters, metrics, sinkMetrics,
                     websocketClients, startedMillis);
-            websockets.setHandler(new Handler.Sequence(new ConsoleHandler(), new SseHandler(live, auth, config.sseKeepAlive()),
+            websockets.setHandler(new Handler.Sequence(new ConsoleHandler(), new SseHandler(live, auth, config.sseKeepAlive(), tidings.backfiller()),
                     new OperationsHandler(state, auth, config.metricsPublic()), new NotFound()));
             jetty.setHandler(websockets);
             server = new TidingsServer(state, timers, lagTimer, writer, catalog, durable, jetty);

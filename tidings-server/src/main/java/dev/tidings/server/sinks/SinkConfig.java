@@ -54,10 +54,10 @@ import java.util.function.Predicate;
  * {@code 2m}, or a number of milliseconds. An unknown key is an error (a typo must not silently
  * fall back to a default).
  */
-public record SinkConfig(String type, SinkSettings settings, Map<String, Object> options) {
+public record SinkConfig(String type, SinkSettings settings, Map<String, Object> options, boolean initialBackfill) {
     /** The keys every sink accepts, whatever its type. docs/configuration.md is checked against these lists. */
     public static final Set<String> COMMON = Set.of("name", "type", "tables", "ops", "format", "batch", "in_flight",
-            "queue", "retry", "dead_letter_file");
+            "queue", "retry", "dead_letter_file", "backfill");
     /** The keys of the {@code retry} map. */
     public static final Set<String> RETRY_KEYS = Set.of("max_attempts", "max_time", "initial_backoff", "max_backoff", "give_up");
     /** Each sink type and the keys it accepts beside {@link #COMMON}. */
@@ -127,7 +127,12 @@ public record SinkConfig(String type, SinkSettings settings, Map<String, Object>
         if (batchedWebhook) {
             options.put("array", true);
         }
-        return new SinkConfig(type, settings, options);
+        Object backfill = map.get("backfill");
+        if (backfill != null && !"initial".equals(backfill) && !"none".equals(backfill)) {
+            throw new IllegalArgumentException(where + ": backfill is 'initial' (the sink gets the current rows of its "
+                    + "tables first, once) or 'none', not '" + backfill + "'");
+        }
+        return new SinkConfig(type, settings, options, "initial".equals(backfill));
     }
 
     /** Connects (where the client connects eagerly) and returns the sink with its settings. */
@@ -194,7 +199,7 @@ public record SinkConfig(String type, SinkSettings settings, Map<String, Object>
             try {
                 ops.add(Op.valueOf(o.toUpperCase(Locale.ROOT)));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(where + ": unknown op '" + o + "'; use insert, update, delete, truncate, message");
+                throw new IllegalArgumentException(where + ": unknown op '" + o + "'; use insert, update, delete, truncate, message, read");
             }
         }
         TableFilter tableFilter = TableFilter.of(tables);
@@ -203,7 +208,9 @@ public record SinkConfig(String type, SinkSettings settings, Map<String, Object>
             filter = e -> tableFilter.matches(e.schema(), e.table());
         }
         if (!ops.isEmpty()) {
-            filter = filter.and(e -> ops.contains(e.op()));
+            // a snapshot read is the row's current state: it reaches a sink that takes inserts
+            boolean reads = ops.contains(Op.READ) || ops.contains(Op.INSERT);
+            filter = filter.and(e -> ops.contains(e.op()) || reads && e.op() == Op.READ);
         }
         return filter;
     }
