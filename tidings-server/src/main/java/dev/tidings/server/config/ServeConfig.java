@@ -3,6 +3,7 @@ package dev.tidings.server.config;
 import dev.tidings.base.TableName;
 import dev.tidings.server.sinks.SinkConfig;
 import dev.tidings.source.DatabaseUrl;
+import dev.tidings.source.SourceConfig;
 
 import java.time.Duration;
 import java.util.List;
@@ -31,6 +32,7 @@ import java.util.Map;
  * @param pauseOnMaxLag  whether live clients are paused while the lag exceeds {@code maxReplicationLagMb}
  * @param lagCheck       how often the slot's lag is asked from PostgreSQL
  * @param sseKeepAlive   how often an idle SSE stream gets a comment line
+ * @param backfill       chunk size, rate and the sinks that get an initial snapshot
  * @param sinks          durable sinks; empty: live clients only
  * @param metricsPublic  whether /metrics and /api/status are open to anyone even with secure channels
  * @param logFormat      {@code plain} or {@code json}
@@ -40,7 +42,7 @@ public record ServeConfig(DatabaseUrl database, String bind, int port, String sl
                           String jwksUrl, Map<String, List<String>> roles, Map<String, String> rowPolicies,
                           long sendQueueBytes, int sendQueueFrames, int maxFrameBytes, Integer maxReplicationLagMb,
                           boolean pauseOnMaxLag, Duration lagCheck, Duration sseKeepAlive, List<SinkConfig> sinks,
-                          boolean metricsPublic, String logFormat) {
+                          boolean metricsPublic, String logFormat, SourceConfig.Snapshot backfill) {
 
     public ServeConfig {
         tables = List.copyOf(tables);

@@ -8,6 +8,7 @@ import dev.tidings.base.TableName;
 import dev.tidings.server.auth.AccessPolicy;
 import dev.tidings.server.sinks.SinkConfig;
 import dev.tidings.source.DatabaseUrl;
+import dev.tidings.source.SourceConfig;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -91,6 +92,9 @@ public final class ServeConfigLoader {
             new Setting("limits.send_queue_messages", List.of("TIDINGS_SEND_QUEUE_MESSAGES"), "messages (10000)"),
             new Setting("limits.max_frame_bytes", List.of("TIDINGS_MAX_FRAME_BYTES"), "bytes (1048576)"),
             new Setting("sse.keepalive_seconds", List.of("TIDINGS_SSE_KEEPALIVE_SECONDS"), "seconds (15)"),
+            new Setting("backfill.chunk_rows", List.of("TIDINGS_BACKFILL_CHUNK_ROWS"), "rows per backfill chunk (2048)"),
+            new Setting("backfill.rows_per_second", List.of("TIDINGS_BACKFILL_ROWS_PER_SECOND"),
+                    "most backfill rows per second; 0: no limit (0)"),
             new Setting("metrics.public", List.of("TIDINGS_METRICS_PUBLIC"),
                     "true: /metrics and /api/status need no token even with secure channels (false)"),
             new Setting("log.format", List.of("LOG_FORMAT", "TIDINGS_LOG_FORMAT"), "plain or json (plain)"),
@@ -185,6 +189,8 @@ public final class ServeConfigLoader {
         int queueFrames = intIn(v, "limits.send_queue_messages", 10_000, 1, Integer.MAX_VALUE);
         int maxFrame = intIn(v, "limits.max_frame_bytes", 1 << 20, 256, 64 << 20);
         int keepAlive = intIn(v, "sse.keepalive_seconds", 15, 1, 3600);
+        int chunkRows = intIn(v, "backfill.chunk_rows", 2048, 1, 1_000_000);
+        int rowsPerSecond = intIn(v, "backfill.rows_per_second", 0, 0, Integer.MAX_VALUE);
         boolean pause = Boolean.TRUE.equals(bool(v, "replication.pause_on_max_lag"));
         if (pause && lag == null) {
             throw new IllegalArgumentException("replication.pause_on_max_lag needs MAX_REPLICATION_LAG_MB (replication.max_lag_mb)");
@@ -196,7 +202,9 @@ public final class ServeConfigLoader {
         }
         return new ServeConfig(database, bind, port, slot, temporary, publication, tables, secure, secret, jwks, roles,
                 rows, queueBytes, queueFrames, maxFrame, lag, pause, Duration.ofSeconds(lagCheck),
-                Duration.ofSeconds(keepAlive), sinks, Boolean.TRUE.equals(bool(v, "metrics.public")), logFormat);
+                Duration.ofSeconds(keepAlive), sinks, Boolean.TRUE.equals(bool(v, "metrics.public")), logFormat,
+                new SourceConfig.Snapshot(chunkRows, rowsPerSecond,
+                        sinks.stream().filter(SinkConfig::initialBackfill).map(s -> s.settings().name()).toList()));
     }
 
     private static List<SinkConfig> sinks(String json) {

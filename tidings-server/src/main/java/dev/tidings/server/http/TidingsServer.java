@@ -120,8 +120,7 @@ public final class TidingsServer implements AutoCloseable {
         SourceConfig source = SourceConfig.of(config.database())
                 .withSlot(config.slot(), config.temporarySlot())
                 .withPublication(config.publication(), config.tables())
-                .withSnapshot(new SourceConfig.Snapshot(SourceConfig.Snapshot.DEFAULT.chunkRows(), 0,
-                        config.sinks().stream().filter(SinkConfig::initialBackfill).map(s -> s.settings().name()).toList()));
+                .withSnapshot(config.backfill());
         Tidings tidings = Tidings.start(source, delivery);
         TidingsServer server;
         try {
