@@ -206,16 +206,14 @@ public final class Backfiller {
     /** Every backfill of this slot, with this process's rates. */
     public List<Progress> progress() throws SQLException {
         try (Connection c = connect(database)) {
-            BackfillStore.prepare(c);
-            return progress(c, slot, rates);
+            return BackfillStore.exists(c) ? progress(c, slot, rates) : List.of();
         }
     }
 
     /** Every backfill of {@code slot} as stored (no rates). */
     public static List<Progress> progress(DatabaseUrl database, String slot) throws SQLException {
         try (Connection c = connect(database)) {
-            BackfillStore.prepare(c);
-            return progress(c, slot, Map.of());
+            return BackfillStore.exists(c) ? progress(c, slot, Map.of()) : List.of();
         }
     }
 

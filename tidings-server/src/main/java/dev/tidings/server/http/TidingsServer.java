@@ -143,7 +143,8 @@ public final class TidingsServer implements AutoCloseable {
             ServeState state = new ServeState(config, tidings, stats, lag, fanOut, counters, metrics, sinkMetrics,
                     websocketClients, startedMillis);
             websockets.setHandler(new Handler.Sequence(new ConsoleHandler(), new SseHandler(live, auth, config.sseKeepAlive(), tidings.backfiller()),
-                    new OperationsHandler(state, auth, config.metricsPublic()), new NotFound()));
+                    new OperationsHandler(state, auth, config.metricsPublic()),
+                    new BackfillsHandler(tidings.backfiller(), auth), new NotFound()));
             jetty.setHandler(websockets);
             server = new TidingsServer(state, timers, lagTimer, writer, catalog, durable, jetty);
             jetty.start();
