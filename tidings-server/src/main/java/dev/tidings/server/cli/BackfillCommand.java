@@ -6,6 +6,7 @@ import dev.tidings.base.TableName;
 import dev.tidings.source.DatabaseUrl;
 import dev.tidings.value.PgTypeRegistry;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.util.ArrayList;
@@ -23,8 +24,8 @@ import java.util.concurrent.Callable;
         description = "Backfill tables on a slot (current rows as op \"read\" events, merged with the live changes), "
                 + "or list, pause, resume or cancel the slot's backfills.")
 final class BackfillCommand implements Callable<Integer> {
-    @Option(names = "--db", paramLabel = "URL", description = "Database URL (default: $DATABASE_URL)")
-    String db;
+    @Mixin
+    DatabaseOption db;
 
     @Option(names = "--slot", defaultValue = "tidings", description = "The slot whose consumer runs the backfill (default: ${DEFAULT-VALUE})")
     String slot;
@@ -52,12 +53,7 @@ final class BackfillCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        String url = db != null ? db : System.getenv("DATABASE_URL");
-        if (url == null) {
-            throw new IllegalArgumentException("no database given: pass --db postgresql://user:password@host:5432/db "
-                    + "or set DATABASE_URL");
-        }
-        DatabaseUrl database = DatabaseUrl.parse(url);
+        DatabaseUrl database = DatabaseUrl.parse(db.required());
         int actions = (tables.isEmpty() ? 0 : 1) + (list ? 1 : 0) + (pause != null ? 1 : 0) + (resume != null ? 1 : 0)
                 + (cancel != null ? 1 : 0);
         if (actions != 1) {

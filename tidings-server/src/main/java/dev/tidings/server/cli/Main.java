@@ -17,8 +17,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "tidings", mixinStandardHelpOptions = true, version = "tidings 0.1.0",
         description = "Every committed row change in PostgreSQL, as an event.",
-        subcommands = {DemoCommand.class, TailCommand.class, CheckCommand.class, ServeCommand.class, BackfillCommand.class,
-                dev.tidings.server.sinks.ReplayDeadLettersCommand.class})
+        subcommands = {DemoCommand.class, TailCommand.class, CheckCommand.class, ServeCommand.class, SinksCommand.class, BackfillCommand.class,
+                ReplayDeadLettersCommand.class})
 public final class Main {
     public static void main(String[] args) {
         Thread logging = Thread.ofPlatform().name("tidings-logging").start(LoggerFactory::getILoggerFactory);

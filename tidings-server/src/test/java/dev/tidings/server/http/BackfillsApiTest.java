@@ -59,7 +59,7 @@ class BackfillsApiTest {
                   - {name: audit, type: file, path: "%s", batch: 1}
                   - {name: billing, type: file, path: "%s", batch: 1}
                 """.formatted(audit, billing));
-        String db = server.config().database().jdbcUrl() + "?user=postgres";
+        String db = server.config().db().jdbcUrl() + "?user=postgres";
         TestPostgres.execute(db, "INSERT INTO todos SELECT g, 'row ' || g FROM generate_series(1, 5) g");
 
         HttpResponse<String> created = post(server, "/api/backfills",

@@ -5,6 +5,7 @@ import dev.tidings.base.Lsn;
 import dev.tidings.server.sinks.FakeWebhookReceiver.Answer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import dev.tidings.server.cli.Main;
 import picocli.CommandLine;
 
 import javax.crypto.Mac;
@@ -135,7 +136,7 @@ class WebhookSinkTest {
             String poisonId = letters.get(0).id();
 
             receiver.answer = r -> Answer.OK;
-            int exit = new CommandLine(new ReplayDeadLettersCommand()).execute("--file", deadLetters.toString(),
+            int exit = new CommandLine(new Main()).execute("replay-dead-letters", "--file", deadLetters.toString(),
                     "--url", receiver.url(), "--secret", SECRET);
             assertThat(exit).isZero();
             FakeWebhookReceiver.Request replayed = receiver.accepted.get(2);

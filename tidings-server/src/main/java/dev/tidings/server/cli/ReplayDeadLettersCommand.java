@@ -1,5 +1,9 @@
-package dev.tidings.server.sinks;
+package dev.tidings.server.cli;
 
+import dev.tidings.server.config.ConfigValue;
+import dev.tidings.server.sinks.DeadLetterFile;
+import dev.tidings.server.sinks.WebhookSigner;
+import dev.tidings.server.sinks.WebhookSink;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -7,6 +11,7 @@ import java.net.URI;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
@@ -19,7 +24,7 @@ import java.util.concurrent.ExecutionException;
  */
 @Command(name = "replay-dead-letters", mixinStandardHelpOptions = true,
         description = "Send the events of a webhook dead-letter file again; remove the ones delivered.")
-public final class ReplayDeadLettersCommand implements Callable<Integer> {
+final class ReplayDeadLettersCommand implements Callable<Integer> {
     @Option(names = "--file", required = true, description = "The dead-letter file (dead_letter_file of the sink)")
     Path file;
 
@@ -40,7 +45,7 @@ public final class ReplayDeadLettersCommand implements Callable<Integer> {
             System.err.println("tidings: " + file + " holds no dead letters");
             return 0;
         }
-        Duration t = SinkConfig.duration(timeout, Duration.ofSeconds(10), "--timeout");
+        Duration t = ConfigValue.text("--timeout", timeout).duration(ChronoUnit.MILLIS);
         WebhookSink sink = new WebhookSink(url, secret == null ? null : new WebhookSigner(secret), t, false);
         int sent = 0;
         try {
