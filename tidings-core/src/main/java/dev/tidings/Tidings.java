@@ -33,7 +33,8 @@ import java.util.function.Predicate;
  * }</pre>
  *
  * When {@code config.tables()} names tables, only their changes reach the listener (also when the
- * publication covers more); logical decoding messages always do. With
+ * publication covers more); logical decoding messages always do. Changes of transactions whose
+ * replication origin is in {@code config.skipOrigins()} do not. With
  * {@link SourceConfig#withSnapshot} the listener first gets the tables' current rows as
  * {@link Op#READ} events, merged into the changes by a {@link Backfiller} (resumed after a crash,
  * once per slot). Thread-safe.
@@ -209,7 +210,12 @@ public final class Tidings implements AutoCloseable {
     }
 
     static Predicate<ChangeEvent> tableFilter(SourceConfig config) {
-        TableFilter tables = TableFilter.of(config.tables());
-        return tables.all() ? e -> true : e -> e.op() == Op.MESSAGE || tables.matches(e.schema(), e.table());
+        TableFilter names = TableFilter.of(config.tables());
+        Predicate<ChangeEvent> tables = names.all() ? e -> true
+                : e -> e.op() == Op.MESSAGE || names.matches(e.schema(), e.table());
+        if (config.skipOrigins().isEmpty()) {
+            return tables;
+        }
+        return e -> !config.skipsOrigin(e.tx().origin()) && tables.test(e);
     }
 }

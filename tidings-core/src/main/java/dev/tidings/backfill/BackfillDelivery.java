@@ -198,7 +198,7 @@ public final class BackfillDelivery implements Delivery {
             }
             Row row = rows.get(i);
             delegate.change(new ChangeEvent(Op.READ, c.table.name().schema(), c.table.name().table(), c.table.columns(),
-                    row, null, List.of(), watermark.tx(), ++index, watermark.lsn(), null,
+                    row, null, List.of(), watermark.tx(), ++index, watermark.lsn(), null, null,
                     new SnapshotRead(c.backfill, c.consumer, c.number, last && i == lastKept)));
             emitted++;
         }

@@ -3,6 +3,7 @@ package dev.tidings.event;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.SerializableString;
 import com.fasterxml.jackson.core.io.SerializedString;
+import dev.tidings.base.Version;
 
 import java.io.IOException;
 import java.time.Instant;
@@ -43,7 +44,7 @@ import java.util.Objects;
  *   <li>{@code source.name}: Debezium's {@code topic.prefix} (server name), default {@code tidings}.
  *       {@code source.db}: the database name, given to the constructor; an event does not
  *       carry it, so the default is the empty string. {@code source.version} is the Tidings
- *       version (from the jar manifest; {@code dev} when run from classes), not a Debezium one.
+ *       version ({@link Version}), not a Debezium one.
  *       {@code snapshot} is {@code "true"} for a row read by a backfill ({@code "last"} for the
  *       backfill's last row of a table), {@code "false"} for every change; {@code xmin} always null, {@code transaction}
  *       always null (no transaction metadata topic).
@@ -61,8 +62,7 @@ import java.util.Objects;
 public final class DebeziumFormat implements EventFormat {
     static final DebeziumFormat DEFAULT = new DebeziumFormat();
 
-    private static final String VERSION = Objects.requireNonNullElse(
-            DebeziumFormat.class.getPackage().getImplementationVersion(), "dev");
+    private static final String VERSION = Version.CURRENT;
 
     private static final SerializableString BEFORE = new SerializedString("before");
     private static final SerializableString AFTER = new SerializedString("after");

@@ -4,6 +4,7 @@ import dev.tidings.base.TableName;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Where to stream from and how.
@@ -15,10 +16,18 @@ import java.util.List;
  * @param temporarySlot   a slot that lives only as long as the connection (nothing is resumed)
  * @param slotBusyTimeout how long to keep retrying while another process streams from the slot
  * @param maxBackoff      the longest wait between reconnection attempts
- * @param snapshot        the initial snapshot to send before and along the changes, or null for none
+ * @param skipOrigins     replication origins whose transactions are not delivered (their changes
+ *                        are skipped, their position confirmed), e.g. the origin another replication
+ *                        tool writes under, to avoid loops with bidirectional replication; {@code *}
+ *                        skips every transaction that has an origin
+ * @param snapshot        snapshots and backfills on this stream (see {@link Snapshot}), or null for none
  */
 public record SourceConfig(DatabaseUrl database, String slot, String publication, List<TableName> tables,
-                           boolean temporarySlot, Duration slotBusyTimeout, Duration maxBackoff, Snapshot snapshot) {
+                           boolean temporarySlot, Duration slotBusyTimeout, Duration maxBackoff,
+                           Set<String> skipOrigins, Snapshot snapshot) {
+
+    /** The {@link #skipOrigins} entry that matches every origin. */
+    public static final String ANY_ORIGIN = "*";
 
     /**
      * Snapshots and backfills on this stream: the current rows of {@code tables} (or every table
@@ -52,27 +61,43 @@ public record SourceConfig(DatabaseUrl database, String slot, String publication
 
     public SourceConfig {
         tables = List.copyOf(tables);
+        skipOrigins = Set.copyOf(skipOrigins);
     }
 
     public static SourceConfig of(DatabaseUrl database) {
         return new SourceConfig(database, "tidings", "tidings", List.of(), false, Duration.ofSeconds(30),
-                Duration.ofSeconds(30), null);
+                Duration.ofSeconds(30), Set.of(), null);
     }
 
     public SourceConfig withSlot(String slot, boolean temporary) {
-        return new SourceConfig(database, slot, publication, tables, temporary, slotBusyTimeout, maxBackoff, snapshot);
+        return new SourceConfig(database, slot, publication, tables, temporary, slotBusyTimeout, maxBackoff, skipOrigins,
+                snapshot);
     }
 
     public SourceConfig withPublication(String publication, List<TableName> tables) {
-        return new SourceConfig(database, slot, publication, tables, temporarySlot, slotBusyTimeout, maxBackoff, snapshot);
+        return new SourceConfig(database, slot, publication, tables, temporarySlot, slotBusyTimeout, maxBackoff,
+                skipOrigins, snapshot);
     }
 
     public SourceConfig withTimeouts(Duration slotBusyTimeout, Duration maxBackoff) {
-        return new SourceConfig(database, slot, publication, tables, temporarySlot, slotBusyTimeout, maxBackoff, snapshot);
+        return new SourceConfig(database, slot, publication, tables, temporarySlot, slotBusyTimeout, maxBackoff,
+                skipOrigins, snapshot);
     }
 
     /** Sends the current rows of the streamed tables first (once per slot; resumed after a crash). */
     public SourceConfig withSnapshot(Snapshot snapshot) {
-        return new SourceConfig(database, slot, publication, tables, temporarySlot, slotBusyTimeout, maxBackoff, snapshot);
+        return new SourceConfig(database, slot, publication, tables, temporarySlot, slotBusyTimeout, maxBackoff,
+                skipOrigins, snapshot);
+    }
+
+    /** Skips the changes of transactions replayed from these replication origins ({@code *}: from any). */
+    public SourceConfig withSkipOrigins(Set<String> skipOrigins) {
+        return new SourceConfig(database, slot, publication, tables, temporarySlot, slotBusyTimeout, maxBackoff,
+                skipOrigins, snapshot);
+    }
+
+    /** True when changes of a transaction with this origin (null: none) are not to be delivered. */
+    public boolean skipsOrigin(String origin) {
+        return origin != null && !skipOrigins.isEmpty() && (skipOrigins.contains(origin) || skipOrigins.contains(ANY_ORIGIN));
     }
 }

@@ -7,6 +7,7 @@ import dev.tidings.source.SourceConfig;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Everything {@code tidings serve} needs, typed and validated, one record per section of the YAML
@@ -36,11 +37,13 @@ public record ServeConfig(DatabaseUrl db, Replication replication, Server server
      * @param maxLagMb      the Realtime image's MAX_REPLICATION_LAG_MB, or null: a warning when exceeded
      * @param pauseOnMaxLag whether live clients are paused while the lag exceeds {@code maxLagMb}
      * @param lagCheck      how often the slot's lag is asked from PostgreSQL
+     * @param skipOrigins   replication origins whose changes are not streamed ({@code *}: any)
      */
     public record Replication(String slot, boolean temporary, String publication, List<TableName> tables, Integer maxLagMb,
-                              boolean pauseOnMaxLag, Duration lagCheck) {
+                              boolean pauseOnMaxLag, Duration lagCheck, Set<String> skipOrigins) {
         public Replication {
             tables = List.copyOf(tables);
+            skipOrigins = Set.copyOf(skipOrigins);
         }
     }
 

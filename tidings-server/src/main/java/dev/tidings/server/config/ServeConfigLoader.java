@@ -17,6 +17,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
@@ -58,6 +60,12 @@ import java.util.concurrent.ThreadLocalRandom;
  * once, by {@link ConfigValue}, into the typed {@link ServeConfig}. A setting that cannot be read,
  * a YAML key or {@code TIDINGS_*} variable that is not known, and contradictions (secure channels
  * without a key) fail at start with a message naming the setting and where it was given.
+ *
+ * <p>A new setting is a row of {@link #SETTINGS} (YAML path, flag, environment variables), a
+ * component of its section's record in {@link ServeConfig}, read once in {@code build} through
+ * {@link ConfigValue}, and a row in docs/configuration.md (ConfigurationDocsTest checks it). A new
+ * sink key is a key of {@link SinkConfig#COMMON} read into {@code SinkSettings}, or a key of one
+ * kind's {@code KEYS} read by its {@code read}.
  */
 public final class ServeConfigLoader {
 
@@ -84,6 +92,8 @@ public final class ServeConfigLoader {
             new Setting("replication.publication", "--publication", List.of("PUBLICATIONS", "TIDINGS_PUBLICATION"),
                     "publication (supabase_realtime); a JSON list of one name is accepted"),
             new Setting("replication.tables", "--tables", List.of("TIDINGS_TABLES"), "tables of a publication created here"),
+            new Setting("replication.skip_origins", null, List.of("TIDINGS_SKIP_ORIGINS"),
+                    "replication origins whose changes are skipped, comma-separated (* = any)"),
             new Setting("replication.max_lag_mb", null, List.of("MAX_REPLICATION_LAG_MB"), "positive integer: warn above this lag"),
             new Setting("replication.pause_on_max_lag", null, List.of("TIDINGS_PAUSE_ON_MAX_LAG"),
                     "true: pause live clients while over max_lag_mb (false)"),
@@ -223,8 +233,10 @@ public final class ServeConfigLoader {
         if (pause && maxLag == null) {
             throw new IllegalArgumentException("replication.pause_on_max_lag needs MAX_REPLICATION_LAG_MB (replication.max_lag_mb)");
         }
+        ConfigValue origins = v.get("replication.skip_origins");
+        Set<String> skipOrigins = new LinkedHashSet<>(origins == null ? List.<String>of() : origins.list());
         return new ServeConfig.Replication(slot, temporary, publication(v.get("replication.publication")), tables, maxLag,
-                pause, v.seconds("replication.lag_check_seconds", 5, 1, 3600));
+                pause, v.seconds("replication.lag_check_seconds", 5, 1, 3600), skipOrigins);
     }
 
     private static ServeConfig.Auth auth(Values v) {

@@ -21,6 +21,7 @@ import dev.tidings.sink.RetryPolicy;
 import dev.tidings.sink.RouteTemplate;
 import dev.tidings.sink.Sink;
 import dev.tidings.sink.SinkSettings;
+import dev.tidings.source.SourceConfig;
 
 import java.net.URI;
 import java.nio.file.Path;
@@ -44,6 +45,7 @@ import java.util.function.Predicate;
  *     type: kafka                       # file | webhook | kafka | redis | nats | rabbitmq
  *     tables: [public.orders]           # default: every table
  *     ops: [insert, update, delete]     # default: every op
+ *     skip_origins: [node_b]            # replication origins whose changes this sink skips (* = any)
  *     format: tidings                   # tidings | debezium | cloudevents | supabase
  *     batch: 500                        # messages per send (webhook 1)
  *     in_flight: 1                      # batches sent and not yet confirmed (kafka 4)
@@ -62,8 +64,8 @@ import java.util.function.Predicate;
  */
 public sealed interface SinkConfig {
     /** The keys every sink accepts, whatever its kind. docs/configuration.md is checked against these lists. */
-    Set<String> COMMON = Set.of("name", "type", "tables", "ops", "format", "batch", "in_flight", "queue", "retry",
-            "dead_letter_file", "backfill");
+    Set<String> COMMON = Set.of("name", "type", "tables", "ops", "skip_origins", "format", "batch", "in_flight", "queue",
+            "retry", "dead_letter_file", "backfill");
     /** The keys of the {@code retry} map. */
     Set<String> RETRY_KEYS = Set.of("max_attempts", "max_time", "initial_backoff", "max_backoff", "give_up");
     /** Each kind's {@code type} and the keys it accepts beside {@link #COMMON}. */
@@ -360,6 +362,12 @@ public sealed interface SinkConfig {
             // a snapshot read is the row's current state: it reaches a sink that takes inserts
             boolean reads = ops.contains(Op.READ) || ops.contains(Op.INSERT);
             filter = filter.and(e -> ops.contains(e.op()) || reads && e.op() == Op.READ);
+        }
+        ConfigValue so = f.get("skip_origins");
+        Set<String> origins = new HashSet<>(so == null ? List.<String>of() : so.list());
+        if (!origins.isEmpty()) {
+            boolean any = origins.contains(SourceConfig.ANY_ORIGIN);
+            filter = filter.and(e -> e.tx().origin() == null || !(any || origins.contains(e.tx().origin())));
         }
         return filter;
     }

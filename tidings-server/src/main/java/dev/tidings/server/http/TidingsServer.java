@@ -1,6 +1,7 @@
 package dev.tidings.server.http;
 
 import dev.tidings.Tidings;
+import dev.tidings.base.Version;
 import dev.tidings.pipeline.FanOutDelivery;
 import dev.tidings.server.config.ServeConfig;
 import dev.tidings.server.metrics.ServeMetrics;
@@ -32,13 +33,10 @@ import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.Properties;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -68,8 +66,8 @@ import java.util.function.IntSupplier;
  */
 public final class TidingsServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TidingsServer.class);
-    /** The version of Tidings, from the build. */
-    public static final String VERSION = version();
+    /** The version of Tidings ({@link Version}). */
+    public static final String VERSION = Version.CURRENT;
 
     private final ServeState state;
     private final ScheduledExecutorService timers;
@@ -121,6 +119,7 @@ public final class TidingsServer implements AutoCloseable {
         SourceConfig source = SourceConfig.of(config.db())
                 .withSlot(config.replication().slot(), config.replication().temporary())
                 .withPublication(config.replication().publication(), config.replication().tables())
+                .withSkipOrigins(config.replication().skipOrigins())
                 .withSnapshot(config.backfill());
         Tidings tidings = Tidings.start(source, delivery);
         TidingsServer server;
@@ -231,18 +230,6 @@ public final class TidingsServer implements AutoCloseable {
     private void closeSinks() {
         if (durable != null) {
             durable.close();
-        }
-    }
-
-    private static String version() {
-        try (InputStream in = TidingsServer.class.getResourceAsStream("version.properties")) {
-            Properties p = new Properties();
-            if (in != null) {
-                p.load(in);
-            }
-            return p.getProperty("version", "unknown");
-        } catch (IOException e) {
-            return "unknown";
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.tidings.server.cli;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -12,6 +13,7 @@ import java.nio.file.Path;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** {@code tidings sinks} refuses a file it cannot run before it connects anywhere (its streaming is in KillNineTest). */
+@Tag("unit")
 class SinksCommandTest {
     @TempDir
     Path dir;

@@ -2,6 +2,7 @@ package dev.tidings.server.config;
 
 import dev.tidings.server.cli.Main;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.OptionSpec;
@@ -40,6 +41,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * A table row counts when its first cell names the thing in backticks, e.g.
  * {@code | `--slot NAME` | …} or {@code | `db.url` | `DATABASE_URL`, `TIDINGS_DB_URL` | …}.
  */
+@Tag("unit")
 class ConfigurationDocsTest {
     private static final Pattern FIRST_CELL = Pattern.compile("^\\|\\s*([^|]*?)\\s*\\|(.*)$");
     private static final Pattern BACKTICKED = Pattern.compile("`([^`]+)`");
