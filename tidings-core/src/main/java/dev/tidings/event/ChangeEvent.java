@@ -27,14 +27,22 @@ import java.util.List;
  * @param lsn            the WAL position of the change itself
  * @param message        for {@link Op#MESSAGE}: the logical decoding message; null otherwise
  * @param truncate       for {@link Op#TRUNCATE}: the statement's options; null otherwise
+ * @param snapshot       for {@link Op#READ}: which backfill and chunk read the row; null otherwise
  */
 public record ChangeEvent(Op op, String schema, String table, List<Column> columns, Row record, Row oldRecord,
                           List<String> unchangedToast, Transaction tx, int index, Lsn lsn, LogicalMessage message,
-                          TruncateOptions truncate) {
+                          TruncateOptions truncate, SnapshotRead snapshot) {
+
+    /** A change, truncate or message from the stream (no snapshot). */
+    public ChangeEvent(Op op, String schema, String table, List<Column> columns, Row record, Row oldRecord,
+                       List<String> unchangedToast, Transaction tx, int index, Lsn lsn, LogicalMessage message,
+                       TruncateOptions truncate) {
+        this(op, schema, table, columns, record, oldRecord, unchangedToast, tx, index, lsn, message, truncate, null);
+    }
 
     public ChangeEvent(Op op, String schema, String table, List<Column> columns, Row record, Row oldRecord,
                        List<String> unchangedToast, Transaction tx, int index, Lsn lsn, LogicalMessage message) {
-        this(op, schema, table, columns, record, oldRecord, unchangedToast, tx, index, lsn, message, null);
+        this(op, schema, table, columns, record, oldRecord, unchangedToast, tx, index, lsn, message, null, null);
     }
 
     /** The changed table; for {@link Op#MESSAGE} an empty schema and the message prefix. */

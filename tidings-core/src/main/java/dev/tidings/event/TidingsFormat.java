@@ -45,6 +45,8 @@ import java.util.List;
  *       readers of binary messages use {@code content_base64}; nobody has to guess which
  *       encoding a single field is in. {@code schema} is empty and {@code table} is the prefix,
  *       as in {@link ChangeEvent}.
+ *   <li>For {@code op = "read"} (a row read by a backfill, see {@link SnapshotRead}) one more member,
+ *       {@code "snapshot":{"backfill":"…","chunk":3,"last":false}}.
  * </ul>
  */
 public final class TidingsFormat implements EventFormat {
@@ -73,6 +75,10 @@ public final class TidingsFormat implements EventFormat {
     private static final SerializableString PREFIX = new SerializedString("prefix");
     private static final SerializableString CONTENT = new SerializedString("content");
     private static final SerializableString CONTENT_BASE64 = new SerializedString("content_base64");
+    private static final SerializableString SNAPSHOT = new SerializedString("snapshot");
+    private static final SerializableString BACKFILL = new SerializedString("backfill");
+    private static final SerializableString CHUNK = new SerializedString("chunk");
+    private static final SerializableString LAST = new SerializedString("last");
     private static final SerializableString ORIGIN = new SerializedString("origin");
     private static final SerializableString TRUNCATE = new SerializedString("truncate");
     private static final SerializableString CASCADE = new SerializedString("cascade");
@@ -169,6 +175,18 @@ public final class TidingsFormat implements EventFormat {
             }
             out.writeFieldName(CONTENT_BASE64);
             out.writeString(Base64.getEncoder().encodeToString(message.content()));
+            out.writeEndObject();
+        }
+        SnapshotRead snapshot = event.snapshot();
+        if (snapshot != null) {
+            out.writeFieldName(SNAPSHOT);
+            out.writeStartObject();
+            out.writeFieldName(BACKFILL);
+            out.writeString(snapshot.backfill());
+            out.writeFieldName(CHUNK);
+            out.writeNumber(snapshot.chunk());
+            out.writeFieldName(LAST);
+            out.writeBoolean(snapshot.last());
             out.writeEndObject();
         }
         out.writeEndObject();

@@ -92,7 +92,8 @@ public final class FanOutDelivery implements Delivery, AutoCloseable {
         java.util.Arrays.fill(bodies, null);
         for (SinkChannel channel : channels) {
             SinkSettings s = channel.settings();
-            if (s.filter().test(event) && s.format().supports(event.op())) {
+            if (s.filter().test(event) && s.format().supports(event.op())
+                    && (event.snapshot() == null || event.snapshot().isFor(s.name()))) {
                 channel.put(new SinkMessage(event, body(s.format(), event)));
             }
         }

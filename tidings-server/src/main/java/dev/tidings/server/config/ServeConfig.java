@@ -2,6 +2,7 @@ package dev.tidings.server.config;
 
 import dev.tidings.base.TableName;
 import dev.tidings.source.DatabaseUrl;
+import dev.tidings.source.SourceConfig;
 
 import java.time.Duration;
 import java.util.List;
@@ -19,9 +20,10 @@ import java.util.Set;
  * @param auth        tokens, roles and row policies ({@code auth.*})
  * @param limits      what one live client may cost ({@code limits.*})
  * @param sinks       durable sinks; empty: live clients only ({@code sinks})
+ * @param backfill    chunk size, rate, and the sinks with {@code backfill: initial} ({@code backfill.*})
  */
 public record ServeConfig(DatabaseUrl db, Replication replication, Server server, Auth auth, Limits limits,
-                          List<SinkConfig> sinks) {
+                          List<SinkConfig> sinks, SourceConfig.Snapshot backfill) {
 
     public ServeConfig {
         sinks = List.copyOf(sinks);

@@ -7,6 +7,7 @@ import dev.tidings.base.Identifiers;
 import dev.tidings.base.TableName;
 import dev.tidings.server.auth.AccessPolicy;
 import dev.tidings.source.DatabaseUrl;
+import dev.tidings.source.SourceConfig;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -111,6 +112,9 @@ public final class ServeConfigLoader {
             new Setting("limits.send_queue_messages", List.of("TIDINGS_SEND_QUEUE_MESSAGES"), "messages (10000)"),
             new Setting("limits.max_frame_bytes", List.of("TIDINGS_MAX_FRAME_BYTES"), "size (1MiB)"),
             new Setting("sse.keepalive_seconds", List.of("TIDINGS_SSE_KEEPALIVE_SECONDS"), "seconds (15)"),
+            new Setting("backfill.chunk_rows", List.of("TIDINGS_BACKFILL_CHUNK_ROWS"), "rows per backfill chunk (2048)"),
+            new Setting("backfill.rows_per_second", List.of("TIDINGS_BACKFILL_ROWS_PER_SECOND"),
+                    "most backfill rows per second; 0: no limit (0)"),
             new Setting("metrics.public", List.of("TIDINGS_METRICS_PUBLIC"),
                     "true: /metrics and /api/status need no token even with secure channels (false)"),
             new Setting("log.format", "--log-format", List.of("LOG_FORMAT", "TIDINGS_LOG_FORMAT"), "plain or json (plain)"),
@@ -188,7 +192,8 @@ public final class ServeConfigLoader {
 
     private static ServeConfig build(Values v) {
         DatabaseUrl database = database(v);
-        List<SinkConfig> sinks = sinks(v.get("sinks"));
+        JsonNode sinkTree = sinkTree(v.get("sinks"));
+        List<SinkConfig> sinks = sinkTree == null ? List.of() : SinkConfig.parseAll(sinkTree, "in " + v.get("sinks").name());
         ServeConfig.Replication replication = replication(v, sinks);
         ServeConfig.Server server = new ServeConfig.Server(v.text("server.bind", "0.0.0.0"),
                 v.intIn("server.port", 4000, 0, 65535), v.seconds("sse.keepalive_seconds", 15, 1, 3600),
@@ -197,7 +202,10 @@ public final class ServeConfigLoader {
                 v.bytes("limits.send_queue_bytes", 4 << 20, 1024, Integer.MAX_VALUE),
                 v.intIn("limits.send_queue_messages", 10_000, 1, Integer.MAX_VALUE),
                 (int) v.bytes("limits.max_frame_bytes", 1 << 20, 256, 64 << 20));
-        return new ServeConfig(database, replication, server, auth(v), limits, sinks);
+        SourceConfig.Snapshot backfill = new SourceConfig.Snapshot(v.intIn("backfill.chunk_rows", 2048, 1, 1_000_000),
+                v.intIn("backfill.rows_per_second", 0, 0, Integer.MAX_VALUE),
+                sinkTree == null ? List.of() : SinkConfig.initialBackfills(sinkTree));
+        return new ServeConfig(database, replication, server, auth(v), limits, sinks, backfill);
     }
 
     private static ServeConfig.Replication replication(Values v, List<SinkConfig> sinks) {
@@ -282,14 +290,15 @@ public final class ServeConfigLoader {
         return format;
     }
 
-    private static List<SinkConfig> sinks(ConfigValue value) {
+    /** The sink list as a tree (the environment gives it as JSON text); null when there is none. */
+    private static JsonNode sinkTree(ConfigValue value) {
         if (value == null) {
-            return List.of();
+            return null;
         }
         JsonNode list = value.node();
         if (list.isTextual()) {
             if (list.asText().isBlank()) {
-                return List.of();
+                return null;
             }
             try {
                 list = JSON.readTree(list.asText());
@@ -297,7 +306,7 @@ public final class ServeConfigLoader {
                 throw new IllegalArgumentException(value.name() + " is not a JSON list of sinks: " + e.getMessage());
             }
         }
-        return SinkConfig.parseAll(list, "in " + value.name());
+        return list;
     }
 
     private static DatabaseUrl database(Values v) {

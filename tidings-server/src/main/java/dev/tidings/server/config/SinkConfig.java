@@ -65,7 +65,7 @@ import java.util.function.Predicate;
 public sealed interface SinkConfig {
     /** The keys every sink accepts, whatever its kind. docs/configuration.md is checked against these lists. */
     Set<String> COMMON = Set.of("name", "type", "tables", "ops", "skip_origins", "format", "batch", "in_flight", "queue",
-            "retry", "dead_letter_file");
+            "retry", "dead_letter_file", "backfill");
     /** The keys of the {@code retry} map. */
     Set<String> RETRY_KEYS = Set.of("max_attempts", "max_time", "initial_backoff", "max_backoff", "give_up");
     /** Each kind's {@code type} and the keys it accepts beside {@link #COMMON}. */
@@ -262,6 +262,18 @@ public sealed interface SinkConfig {
         return sinks;
     }
 
+    /** The names of the sinks of a list (as {@link #parseAll} reads it) with {@code backfill: initial}. */
+    static List<String> initialBackfills(JsonNode tree) {
+        JsonNode list = tree != null && tree.isObject() ? tree.get("sinks") : tree;
+        List<String> names = new ArrayList<>();
+        for (JsonNode item : list == null ? List.<JsonNode>of() : (Iterable<JsonNode>) list::elements) {
+            if ("initial".equals(item.path("backfill").asText(null))) {
+                names.add(item.path("name").asText());
+            }
+        }
+        return names;
+    }
+
     /** Reads a sink list given as plain maps and lists (what a JSON mapper gives for {@code Object}). */
     static List<SinkConfig> parseAll(Object tree) {
         return parseAll(new ObjectMapper().valueToTree(tree), "in the sink list");
@@ -291,6 +303,11 @@ public sealed interface SinkConfig {
                 known.addAll(allowed);
                 throw f.problem("unknown key '" + key + "' for type " + type + "; known: " + known);
             }
+        }
+        String backfill = f.text("backfill", "none");
+        if (!backfill.equals("initial") && !backfill.equals("none")) {
+            throw f.problem("backfill is 'initial' (the sink gets the current rows of its tables first, once) or 'none', "
+                    + "not '" + backfill + "'");
         }
         RetryPolicy retry = retry(f);
         String deadLetterFile = f.text("dead_letter_file", null);
@@ -333,7 +350,7 @@ public sealed interface SinkConfig {
             try {
                 ops.add(Op.valueOf(op.toUpperCase(Locale.ROOT)));
             } catch (IllegalArgumentException e) {
-                throw o.expected("a list of insert, update, delete, truncate, message");
+                throw o.expected("a list of insert, update, delete, truncate, message, read");
             }
         }
         TableFilter tableFilter = TableFilter.of(tables);
@@ -342,7 +359,9 @@ public sealed interface SinkConfig {
             filter = e -> tableFilter.matches(e.schema(), e.table());
         }
         if (!ops.isEmpty()) {
-            filter = filter.and(e -> ops.contains(e.op()));
+            // a snapshot read is the row's current state: it reaches a sink that takes inserts
+            boolean reads = ops.contains(Op.READ) || ops.contains(Op.INSERT);
+            filter = filter.and(e -> ops.contains(e.op()) || reads && e.op() == Op.READ);
         }
         ConfigValue so = f.get("skip_origins");
         Set<String> origins = new HashSet<>(so == null ? List.<String>of() : so.list());
