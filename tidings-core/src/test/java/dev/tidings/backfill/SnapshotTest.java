@@ -12,6 +12,7 @@ import dev.tidings.testing.Fold;
 import dev.tidings.testing.Json;
 import dev.tidings.testing.RandomWriter;
 import dev.tidings.testing.Streams;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -26,6 +27,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * backfill and the changes of a concurrent writer fold to exactly the table, read events carry
  * their backfill and chunk, a table without a key is refused, and a slot snapshots only once.
  */
+@Tag("postgres")
 class SnapshotTest {
     private static final EventFormat TIDINGS = EventFormat.named("tidings");
 

@@ -7,6 +7,7 @@ import dev.tidings.testing.Fold;
 import dev.tidings.testing.Json;
 import dev.tidings.testing.RandomWriter;
 import dev.tidings.testing.Streams;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,6 +32,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * <p>{@code -Dtidings.test.snapshotRows=N} sets the table size (default 100,000, to keep the build short; 200,000 and more for a longer proof);
  * {@code -Dtidings.test.seed=N} the writer and kill points.
  */
+@Tag("postgres")
+@Tag("process")
+@Tag("slow")
 class TailSnapshotCrashTest {
     private static final long ROWS = Long.getLong("tidings.test.snapshotRows", 100_000);
     private static final long SEED = Long.getLong("tidings.test.seed", System.nanoTime());

@@ -6,6 +6,7 @@ import dev.tidings.testing.Fold;
 import dev.tidings.testing.Json;
 import dev.tidings.testing.RandomWriter;
 import dev.tidings.testing.Streams;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,6 +39,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  *
  * <p>{@code -Dtidings.test.serveSnapshotRows=N} sets the table size (default 30,000).
  */
+@Tag("postgres")
+@Tag("process")
+@Tag("slow")
 class ServeSnapshotCrashTest {
     private static final long ROWS = Long.getLong("tidings.test.serveSnapshotRows", 30_000);
     private static final long SENTINEL = 4_000_000_000L;
