@@ -118,7 +118,9 @@ public final class TidingsServer implements AutoCloseable {
 
         SourceConfig source = SourceConfig.of(config.db())
                 .withSlot(config.replication().slot(), config.replication().temporary())
-                .withPublication(config.replication().publication(), config.replication().tables());
+                .withPublication(config.replication().publication(), config.replication().tables())
+                .withSkipOrigins(config.replication().skipOrigins())
+                .withSnapshot(config.backfill());
         Tidings tidings = Tidings.start(source, delivery);
         TidingsServer server;
         try {
@@ -140,8 +142,9 @@ public final class TidingsServer implements AutoCloseable {
                     websocketClients);
             ServeState state = new ServeState(config, tidings, stats, lag, fanOut, counters, metrics, sinkMetrics,
                     websocketClients, startedMillis);
-            websockets.setHandler(new Handler.Sequence(new ConsoleHandler(), new SseHandler(live, auth, config.server().sseKeepAlive()),
-                    new OperationsHandler(state, auth, config.server().metricsPublic()), new NotFound()));
+            websockets.setHandler(new Handler.Sequence(new ConsoleHandler(), new SseHandler(live, auth, config.server().sseKeepAlive(),
+                    tidings.backfiller()), new OperationsHandler(state, auth, config.server().metricsPublic()),
+                    new BackfillsHandler(tidings.backfiller(), auth), new NotFound()));
             jetty.setHandler(websockets);
             server = new TidingsServer(state, timers, lagTimer, writer, catalog, durable, jetty);
             jetty.start();
