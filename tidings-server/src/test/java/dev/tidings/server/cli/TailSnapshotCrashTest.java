@@ -2,11 +2,13 @@ package dev.tidings.server.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tidings.base.Lsn;
+import dev.tidings.testing.Await;
 import dev.tidings.testing.ChildJvm;
 import dev.tidings.testing.Fold;
 import dev.tidings.testing.Json;
 import dev.tidings.testing.RandomWriter;
 import dev.tidings.testing.Streams;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,6 +33,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * <p>{@code -Dtidings.test.snapshotRows=N} sets the table size (default 100,000, to keep the build short; 200,000 and more for a longer proof);
  * {@code -Dtidings.test.seed=N} the writer and kill points.
  */
+@Tag("postgres")
+@Tag("process")
+@Tag("slow")
 class TailSnapshotCrashTest {
     private static final long ROWS = Long.getLong("tidings.test.snapshotRows", 100_000);
     private static final long SEED = Long.getLong("tidings.test.seed", System.nanoTime());
@@ -124,29 +129,17 @@ class TailSnapshotCrashTest {
                 + s.slot + "'"));
     }
 
-    private static void awaitProgress(Streams s, long rows) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        while (!"running".equals(state(s)) || rowsDone(s) < rows) {
-            assertThat(System.nanoTime()).as("snapshot never reached %d rows (state %s)", rows, state(s))
-                    .isLessThan(deadline);
-            Thread.sleep(50);
-        }
+    private static void awaitProgress(Streams s, long rows) {
+        Await.until(Duration.ofSeconds(120), () -> "the snapshot at " + rows + " rows (state " + state(s) + ")",
+                () -> "running".equals(state(s)) && rowsDone(s) >= rows);
     }
 
-    private static void awaitDone(Streams s) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
-        while (!"done".equals(state(s))) {
-            assertThat(System.nanoTime()).as("snapshot not done (state %s)", state(s)).isLessThan(deadline);
-            Thread.sleep(100);
-        }
+    private static void awaitDone(Streams s) {
+        Await.until(Duration.ofSeconds(180), () -> "the snapshot done (state " + state(s) + ")", () -> "done".equals(state(s)));
     }
 
-    private static void awaitConfirmed(Streams s, Lsn target) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        while (s.confirmedFlush().compareTo(target) < 0) {
-            assertThat(System.nanoTime()).as("slot never confirmed %s (at %s)", target, s.confirmedFlush())
-                    .isLessThan(deadline);
-            Thread.sleep(100);
-        }
+    private static void awaitConfirmed(Streams s, Lsn target) {
+        Await.until(Duration.ofSeconds(120), () -> "the slot to confirm " + target + " (at " + s.confirmedFlush() + ")",
+                () -> s.confirmedFlush().compareTo(target) >= 0);
     }
 }
