@@ -39,9 +39,12 @@ import java.util.function.Predicate;
  * <p>Items cross the queue in batches: the source thread collects up to {@code batchSize} items and
  * hands them over at once, always at a commit (so a transaction is never held back from delivery:
  * PostgreSQL sends a transaction's changes right before its commit) and before it would wait for
- * the byte budget. One hand-off per batch instead of per item cuts the lock round trips and the
- * wake-ups of the delivery thread, which showed in profiles of catch-up ({@code signalNext}).
- * The queue holds {@code capacity / batchSize} batches, so the item bound stays {@code capacity}.
+ * the byte budget. One hand-off per batch instead of per item saves lock round trips and wake-ups
+ * of the delivery thread. The queue holds {@code capacity / batchSize} batches, so the item bound
+ * stays {@code capacity}.
+ *
+ * <p>Threads: {@link #message}, {@link #confirmable} and {@link #streamEnding} run on the source
+ * thread; {@link Delivery} is called on this pipeline's own {@code tidings-delivery} thread.
  *
  * <p>When the connection dies while the source thread waits for room (a keepalive throws), the
  * batch it was handing over stays with it and is discarded when the next stream starts: PostgreSQL

@@ -9,13 +9,14 @@ import java.net.URI;
  * same container answers 200, else 1 with one line saying why. An OCI image cannot carry a
  * HEALTHCHECK and the image has no shell or HTTP client, so runtimes that probe by command
  * run this ({@code podman run --health-cmd …}, docs/operations.md); Kubernetes probes the HTTP
- * endpoints directly. The port is {@code PORT}, as for the server (4000 when unset).
+ * endpoints directly. The port is the argument if one is given, else {@code PORT} as for the
+ * server (4000 when unset).
  */
 public final class HealthCheck {
     private HealthCheck() {}
 
     public static void main(String[] args) {
-        String port = System.getenv().getOrDefault("PORT", "4000");
+        String port = args.length > 0 ? args[0] : System.getenv().getOrDefault("PORT", "4000");
         String url = "http://127.0.0.1:" + port + "/health";
         try {
             HttpURLConnection c = (HttpURLConnection) URI.create(url).toURL().openConnection();

@@ -29,7 +29,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * holds every command of this machine except those of its JDKs, and a {@code JAVA_HOME} with no
  * Java, so everything Java comes from the runtime inside the archive.
  */
-@Timeout(240)
+@Timeout(360)
 @Tag("postgres")
 @Tag("process")
 @Tag("slow")
@@ -58,7 +58,7 @@ class ReleaseArchiveTest {
         pb.environment().putAll(env);
         Process demo = pb.start(); // bin/tidings execs the JVM: this is its pid
         try {
-            String banner = Await.value(Duration.ofSeconds(120), "the demo's banner on stderr", () -> {
+            String banner = Await.value(Duration.ofSeconds(180), "the demo's banner on stderr", () -> {
                 assertThat(demo.isAlive()).as("the demo exited:\n" + Files.readString(err)).isTrue();
                 return Files.readString(err);
             }, text -> text.contains("The sample app"));

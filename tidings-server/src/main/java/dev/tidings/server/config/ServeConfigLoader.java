@@ -73,47 +73,52 @@ public final class ServeConfigLoader {
      * A setting: its YAML path, its command-line flag (null: none), its environment variables, what it is.
      * docs/configuration.md is checked against this list.
      */
-    public record Setting(String path, String flag, List<String> env, String help) {}
+    public record Setting(String path, String flag, List<String> env, String help) {
+        /** A setting without a command-line flag. */
+        public Setting(String path, List<String> env, String help) {
+            this(path, null, env, help);
+        }
+    }
 
     public static final List<Setting> SETTINGS = List.of(
             new Setting("db.url", "--db", List.of("DATABASE_URL", "TIDINGS_DB_URL"), "postgresql://user:password@host:5432/db"),
-            new Setting("db.host", null, List.of("DB_HOST"), "database host"),
-            new Setting("db.port", null, List.of("DB_PORT"), "database port (5432)"),
-            new Setting("db.name", null, List.of("DB_NAME"), "database name (postgres)"),
-            new Setting("db.user", null, List.of("DB_USER"), "database user (postgres)"),
-            new Setting("db.password", null, List.of("DB_PASSWORD"), "database password"),
-            new Setting("db.ssl", null, List.of("DB_SSL"), "true: require TLS"),
+            new Setting("db.host", List.of("DB_HOST"), "database host"),
+            new Setting("db.port", List.of("DB_PORT"), "database port (5432)"),
+            new Setting("db.name", List.of("DB_NAME"), "database name (postgres)"),
+            new Setting("db.user", List.of("DB_USER"), "database user (postgres)"),
+            new Setting("db.password", List.of("DB_PASSWORD"), "database password"),
+            new Setting("db.ssl", List.of("DB_SSL"), "true: require TLS"),
             new Setting("server.port", "--port", List.of("PORT", "TIDINGS_PORT"), "HTTP port (4000)"),
             new Setting("server.bind", "--bind", List.of("TIDINGS_BIND"), "listen address (0.0.0.0)"),
-            new Setting("server.hostname", null, List.of("HOSTNAME"), "accepted for the Realtime image; not used"),
-            new Setting("server.secret_key_base", null, List.of("SECRET_KEY_BASE"), "accepted for the Realtime image; not used"),
+            new Setting("server.hostname", List.of("HOSTNAME"), "accepted for the Realtime image; not used"),
+            new Setting("server.secret_key_base", List.of("SECRET_KEY_BASE"), "accepted for the Realtime image; not used"),
             new Setting("replication.slot", "--slot", List.of("SLOT_NAME", "TIDINGS_SLOT"), "slot name; unset: a temporary slot"),
             new Setting("replication.temporary", "--temporary", List.of("TEMPORARY_SLOT", "TIDINGS_TEMPORARY_SLOT"), "true/false"),
             new Setting("replication.publication", "--publication", List.of("PUBLICATIONS", "TIDINGS_PUBLICATION"),
                     "publication (supabase_realtime); a JSON list of one name is accepted"),
             new Setting("replication.tables", "--tables", List.of("TIDINGS_TABLES"), "tables of a publication created here"),
-            new Setting("replication.skip_origins", null, List.of("TIDINGS_SKIP_ORIGINS"),
+            new Setting("replication.skip_origins", List.of("TIDINGS_SKIP_ORIGINS"),
                     "replication origins whose changes are skipped, comma-separated (* = any)"),
-            new Setting("replication.max_lag_mb", null, List.of("MAX_REPLICATION_LAG_MB"), "positive integer: warn above this lag"),
-            new Setting("replication.pause_on_max_lag", null, List.of("TIDINGS_PAUSE_ON_MAX_LAG"),
+            new Setting("replication.max_lag_mb", List.of("MAX_REPLICATION_LAG_MB"), "positive integer: warn above this lag"),
+            new Setting("replication.pause_on_max_lag", List.of("TIDINGS_PAUSE_ON_MAX_LAG"),
                     "true: pause live clients while over max_lag_mb (false)"),
-            new Setting("replication.lag_check_seconds", null, List.of("TIDINGS_LAG_CHECK_SECONDS"), "seconds between lag checks (5)"),
+            new Setting("replication.lag_check_seconds", List.of("TIDINGS_LAG_CHECK_SECONDS"), "seconds between lag checks (5)"),
             new Setting("auth.secure_channels", "--secure-channels", List.of("SECURE_CHANNELS", "TIDINGS_SECURE_CHANNELS"), "true/false"),
             new Setting("auth.jwt_secret", "--jwt-secret", List.of("JWT_SECRET", "TIDINGS_JWT_SECRET"), "HMAC secret, 32+ bytes"),
             new Setting("auth.jwks_url", "--jwks-url", List.of("JWKS_URL", "TIDINGS_JWKS_URL"), "URL of a JWK set"),
-            new Setting("auth.roles", null, List.of(), "YAML map: role → [schema.table | schema.* | *]"),
-            new Setting("auth.rows", null, List.of(), "YAML map: schema.table → filter with {claim}s"),
-            new Setting("limits.send_queue_bytes", null, List.of("TIDINGS_SEND_QUEUE_BYTES"), "size (4MiB)"),
-            new Setting("limits.send_queue_messages", null, List.of("TIDINGS_SEND_QUEUE_MESSAGES"), "messages (10000)"),
-            new Setting("limits.max_frame_bytes", null, List.of("TIDINGS_MAX_FRAME_BYTES"), "size (1MiB)"),
-            new Setting("sse.keepalive_seconds", null, List.of("TIDINGS_SSE_KEEPALIVE_SECONDS"), "seconds (15)"),
-            new Setting("backfill.chunk_rows", null, List.of("TIDINGS_BACKFILL_CHUNK_ROWS"), "rows per backfill chunk (2048)"),
-            new Setting("backfill.rows_per_second", null, List.of("TIDINGS_BACKFILL_ROWS_PER_SECOND"),
+            new Setting("auth.roles", List.of(), "YAML map: role → [schema.table | schema.* | *]"),
+            new Setting("auth.rows", List.of(), "YAML map: schema.table → filter with {claim}s"),
+            new Setting("limits.send_queue_bytes", List.of("TIDINGS_SEND_QUEUE_BYTES"), "size (4MiB)"),
+            new Setting("limits.send_queue_messages", List.of("TIDINGS_SEND_QUEUE_MESSAGES"), "messages (10000)"),
+            new Setting("limits.max_frame_bytes", List.of("TIDINGS_MAX_FRAME_BYTES"), "size (1MiB)"),
+            new Setting("sse.keepalive_seconds", List.of("TIDINGS_SSE_KEEPALIVE_SECONDS"), "seconds (15)"),
+            new Setting("backfill.chunk_rows", List.of("TIDINGS_BACKFILL_CHUNK_ROWS"), "rows per backfill chunk (2048)"),
+            new Setting("backfill.rows_per_second", List.of("TIDINGS_BACKFILL_ROWS_PER_SECOND"),
                     "most backfill rows per second; 0: no limit (0)"),
-            new Setting("metrics.public", null, List.of("TIDINGS_METRICS_PUBLIC"),
+            new Setting("metrics.public", List.of("TIDINGS_METRICS_PUBLIC"),
                     "true: /metrics and /api/status need no token even with secure channels (false)"),
             new Setting("log.format", "--log-format", List.of("LOG_FORMAT", "TIDINGS_LOG_FORMAT"), "plain or json (plain)"),
-            new Setting("sinks", null, List.of("TIDINGS_SINKS"), "durable sinks: a YAML list, or a JSON list in the environment"));
+            new Setting("sinks", List.of("TIDINGS_SINKS"), "durable sinks: a YAML list, or a JSON list in the environment"));
 
     private static final ObjectMapper JSON = new ObjectMapper();
 

@@ -122,6 +122,34 @@ class ConfigurationDocsTest {
     }
 
     @Test
+    void everyServeFlagSetsTheSettingItsRowNames() {
+        List<String> section = section("### `tidings serve`");
+        assertThat(section).as("section '### `tidings serve`'").isNotNull();
+        CommandLine serve = new CommandLine(new Main()).getSubcommands().get("serve");
+        List<String> problems = new ArrayList<>();
+        Set<String> flagged = new TreeSet<>();
+        for (ServeConfigLoader.Setting s : ServeConfigLoader.SETTINGS) {
+            if (s.flag() == null) {
+                continue;
+            }
+            flagged.add(s.flag());
+            if (serve.getCommandSpec().findOption(s.flag()) == null) {
+                problems.add("setting " + s.path() + ": serve has no option " + s.flag());
+            }
+            String row = section.stream().filter(l -> l.startsWith("| `" + s.flag())).findFirst().orElse(null);
+            if (row == null || !row.contains("`" + s.path() + "`")) {
+                problems.add("serve " + s.flag() + ": its row does not name the setting " + s.path());
+            }
+        }
+        for (OptionSpec o : serve.getCommandSpec().options()) {
+            if (!o.usageHelp() && !o.versionHelp() && !o.longestName().equals("--config") && !flagged.contains(o.longestName())) {
+                problems.add("serve " + o.longestName() + ": no setting of ServeConfigLoader.SETTINGS names it as its flag");
+            }
+        }
+        assertThat(problems).as("serve flags vs settings vs docs/configuration.md").isEmpty();
+    }
+
+    @Test
     void everySinkKeyIsDocumented() {
         List<String> problems = new ArrayList<>();
         List<String> common = section("### Keys of every sink");
