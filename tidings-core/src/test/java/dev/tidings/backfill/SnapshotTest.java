@@ -7,7 +7,7 @@ import dev.tidings.event.Op;
 import dev.tidings.base.Lsn;
 import dev.tidings.source.SourceConfig;
 import dev.tidings.source.SourceException;
-import dev.tidings.testing.EventCollector;
+import dev.tidings.testing.Await;
 import dev.tidings.testing.Fold;
 import dev.tidings.testing.Json;
 import dev.tidings.testing.RandomWriter;
@@ -103,28 +103,21 @@ class SnapshotTest {
     }
 
     static void awaitDone(Streams s) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-        while (true) {
-            String state = s.queryValue("SELECT to_regclass('tidings.backfills')") == null ? "not created"
-                    : s.queryValue("SELECT string_agg(DISTINCT state, ',') FROM tidings.backfills WHERE slot = '"
-                    + s.slot + "'");
-            if ("done".equals(state)) {
-                return;
-            }
+        Await.until(Duration.ofSeconds(90), () -> "the snapshot done (state " + state(s) + ")", () -> {
             if (s.tidings().failure() != null) {
                 throw new AssertionError("stream failed", s.tidings().failure());
             }
-            assertThat(System.nanoTime()).as("snapshot not done (state %s)", state).isLessThan(deadline);
-            EventCollector.sleep(50);
-        }
+            return "done".equals(state(s));
+        });
+    }
+
+    private static String state(Streams s) {
+        return s.queryValue("SELECT to_regclass('tidings.backfills')") == null ? "not created"
+                : s.queryValue("SELECT string_agg(DISTINCT state, ',') FROM tidings.backfills WHERE slot = '" + s.slot + "'");
     }
 
     static void awaitConfirmed(Streams s) {
         Lsn target = Lsn.parse(s.queryValue("SELECT pg_current_wal_insert_lsn()::text"));
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (s.confirmedFlush().compareTo(target) < 0) {
-            assertThat(System.nanoTime()).as("slot never confirmed %s", target).isLessThan(deadline);
-            EventCollector.sleep(50);
-        }
+        Await.until(Duration.ofSeconds(60), "the slot to confirm " + target, () -> s.confirmedFlush().compareTo(target) >= 0);
     }
 }

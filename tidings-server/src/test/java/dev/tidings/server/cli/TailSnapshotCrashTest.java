@@ -2,6 +2,7 @@ package dev.tidings.server.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tidings.base.Lsn;
+import dev.tidings.testing.Await;
 import dev.tidings.testing.ChildJvm;
 import dev.tidings.testing.Fold;
 import dev.tidings.testing.Json;
@@ -128,29 +129,17 @@ class TailSnapshotCrashTest {
                 + s.slot + "'"));
     }
 
-    private static void awaitProgress(Streams s, long rows) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        while (!"running".equals(state(s)) || rowsDone(s) < rows) {
-            assertThat(System.nanoTime()).as("snapshot never reached %d rows (state %s)", rows, state(s))
-                    .isLessThan(deadline);
-            Thread.sleep(50);
-        }
+    private static void awaitProgress(Streams s, long rows) {
+        Await.until(Duration.ofSeconds(120), () -> "the snapshot at " + rows + " rows (state " + state(s) + ")",
+                () -> "running".equals(state(s)) && rowsDone(s) >= rows);
     }
 
-    private static void awaitDone(Streams s) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
-        while (!"done".equals(state(s))) {
-            assertThat(System.nanoTime()).as("snapshot not done (state %s)", state(s)).isLessThan(deadline);
-            Thread.sleep(100);
-        }
+    private static void awaitDone(Streams s) {
+        Await.until(Duration.ofSeconds(180), () -> "the snapshot done (state " + state(s) + ")", () -> "done".equals(state(s)));
     }
 
-    private static void awaitConfirmed(Streams s, Lsn target) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        while (s.confirmedFlush().compareTo(target) < 0) {
-            assertThat(System.nanoTime()).as("slot never confirmed %s (at %s)", target, s.confirmedFlush())
-                    .isLessThan(deadline);
-            Thread.sleep(100);
-        }
+    private static void awaitConfirmed(Streams s, Lsn target) {
+        Await.until(Duration.ofSeconds(120), () -> "the slot to confirm " + target + " (at " + s.confirmedFlush() + ")",
+                () -> s.confirmedFlush().compareTo(target) >= 0);
     }
 }

@@ -3,6 +3,7 @@ package dev.tidings.server.http;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tidings.server.config.ServeConfigLoader;
+import dev.tidings.testing.Await;
 import dev.tidings.testing.TestPostgres;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
@@ -118,40 +119,23 @@ class BackfillsApiTest {
         Files.writeString(file, yaml);
         TidingsServer server = TidingsServer.start(ServeConfigLoader.load(flags, Map.of(), file));
         open.add(server);
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (!server.streaming()) {
-            assertThat(System.nanoTime()).as("stream starts").isLessThan(deadline);
-            Thread.sleep(20);
-        }
+        Await.until(Duration.ofSeconds(30), "the stream to start", server::streaming);
         return server;
     }
 
-    private JsonNode awaitList(TidingsServer server, java.util.function.Predicate<JsonNode> done) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (true) {
-            JsonNode list = JSON.readTree(get(server, "/api/backfills").body());
-            if (done.test(list)) {
-                return list;
-            }
-            assertThat(System.nanoTime()).as("backfills: %s", list).isLessThan(deadline);
-            Thread.sleep(50);
-        }
+    private JsonNode awaitList(TidingsServer server, java.util.function.Predicate<JsonNode> done) {
+        return Await.value(Duration.ofSeconds(60), "the backfills", () -> JSON.readTree(get(server, "/api/backfills").body()),
+                done);
     }
 
     private static List<JsonNode> awaitLines(Path file, int n) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (true) {
-            List<String> lines = Files.exists(file) ? Files.readAllLines(file) : List.of();
-            if (lines.size() >= n) {
-                List<JsonNode> out = new ArrayList<>();
-                for (String line : lines) {
-                    out.add(JSON.readTree(line));
-                }
-                return out;
-            }
-            assertThat(System.nanoTime()).as("%d of %d lines in %s", lines.size(), n, file).isLessThan(deadline);
-            Thread.sleep(50);
+        List<String> lines = Await.value(Duration.ofSeconds(60), n + " lines in " + file,
+                () -> Files.exists(file) ? Files.readAllLines(file) : List.<String>of(), l -> l.size() >= n);
+        List<JsonNode> out = new ArrayList<>();
+        for (String line : lines) {
+            out.add(JSON.readTree(line));
         }
+        return out;
     }
 
     private static HttpResponse<String> get(TidingsServer server, String path) throws Exception {

@@ -2,6 +2,7 @@ package dev.tidings.server.sinks;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tidings.base.Lsn;
+import dev.tidings.testing.Await;
 import dev.tidings.testing.Fold;
 import dev.tidings.testing.Json;
 import dev.tidings.testing.RandomWriter;
@@ -175,43 +176,25 @@ class ServeSnapshotCrashTest {
                 + "' AND backfill = '" + backfill + "'"));
     }
 
-    private static void awaitRows(Streams s, String backfill, long target, ServeProcess serve) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        while (!"running".equals(state(s, backfill)) || rows(s, backfill) < target) {
-            if ("done".equals(state(s, backfill))) {
-                return;
-            }
-            assertThat(System.nanoTime()).as("%s never reached %d rows; log:\n%s", backfill, target, serve.tail())
-                    .isLessThan(deadline);
-            Thread.sleep(50);
-        }
+    private static void awaitRows(Streams s, String backfill, long target, ServeProcess serve) {
+        Await.until(Duration.ofSeconds(120), () -> backfill + " at " + target + " rows; log:\n" + serve.tail(),
+                () -> "done".equals(state(s, backfill)) || "running".equals(state(s, backfill)) && rows(s, backfill) >= target);
     }
 
-    private static void awaitState(Streams s, String backfill, String state, ServeProcess serve) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
-        while (!state.equals(state(s, backfill))) {
-            assertThat(System.nanoTime()).as("%s not %s (is %s); log:\n%s", backfill, state, state(s, backfill),
-                    serve.tail()).isLessThan(deadline);
-            Thread.sleep(100);
-        }
+    private static void awaitState(Streams s, String backfill, String state, ServeProcess serve) {
+        Await.until(Duration.ofSeconds(180), () -> backfill + " " + state + " (is " + state(s, backfill) + "); log:\n"
+                + serve.tail(), () -> state.equals(state(s, backfill)));
     }
 
-    private static void awaitSseSnapshotDone(Streams s, ServeProcess serve) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
-        while (!"done".equals(s.queryValue("SELECT string_agg(DISTINCT state, ',') FROM tidings.backfills WHERE slot = '"
-                + s.slot + "' AND consumer LIKE 'sse:%'"))) {
-            assertThat(System.nanoTime()).as("the SSE snapshot did not finish; log:\n%s", serve.tail()).isLessThan(deadline);
-            Thread.sleep(100);
-        }
+    private static void awaitSseSnapshotDone(Streams s, ServeProcess serve) {
+        Await.until(Duration.ofSeconds(180), () -> "the SSE snapshot done; log:\n" + serve.tail(),
+                () -> "done".equals(s.queryValue("SELECT string_agg(DISTINCT state, ',') FROM tidings.backfills WHERE slot = '"
+                        + s.slot + "' AND consumer LIKE 'sse:%'")));
     }
 
-    private static void awaitConfirmed(Streams s) throws InterruptedException {
+    private static void awaitConfirmed(Streams s) {
         Lsn target = Lsn.parse(s.queryValue("SELECT pg_current_wal_insert_lsn()::text"));
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        while (s.confirmedFlush().compareTo(target) < 0) {
-            assertThat(System.nanoTime()).as("slot never confirmed %s", target).isLessThan(deadline);
-            Thread.sleep(100);
-        }
+        Await.until(Duration.ofSeconds(120), "the slot to confirm " + target, () -> s.confirmedFlush().compareTo(target) >= 0);
     }
 
     /** An SSE client of {@code /events?tables=public.items&snapshot=true}: the events of one connection, in order. */
@@ -241,13 +224,9 @@ class ServeSnapshotCrashTest {
             return new Sse(response);
         }
 
-        void awaitId(long id) throws InterruptedException {
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (events.stream().noneMatch(e -> e.get("record") != null && e.get("record").has("id")
-                    && e.get("record").get("id").asLong() == id)) {
-                assertThat(System.nanoTime()).as("the SSE stream never got row %d", id).isLessThan(deadline);
-                Thread.sleep(50);
-            }
+        void awaitId(long id) {
+            Await.until(Duration.ofSeconds(60), "row " + id + " on the SSE stream", () -> events.stream().anyMatch(e ->
+                    e.get("record") != null && e.get("record").has("id") && e.get("record").get("id").asLong() == id));
         }
     }
 }
