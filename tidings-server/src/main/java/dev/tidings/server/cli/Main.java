@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "tidings", mixinStandardHelpOptions = true, version = "tidings 0.1.0",
         description = "Every committed row change in PostgreSQL, as an event.",
-        subcommands = {DemoCommand.class, TailCommand.class, CheckCommand.class, ServeCommand.class,
+        subcommands = {DemoCommand.class, TailCommand.class, CheckCommand.class, ServeCommand.class, InstallRealtimeSqlCommand.class,
                 dev.tidings.server.sinks.ReplayDeadLettersCommand.class})
 public final class Main {
     public static void main(String[] args) {

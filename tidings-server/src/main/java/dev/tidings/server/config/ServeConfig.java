@@ -1,5 +1,6 @@
 package dev.tidings.server.config;
 
+import dev.tidings.server.broadcast.Limits;
 import dev.tidings.server.sinks.SinkConfig;
 import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.Identifiers.TableName;
@@ -34,13 +35,14 @@ import java.util.Map;
  * @param sinks          durable sinks; empty: live clients only
  * @param metricsPublic  whether /metrics and /api/status are open to anyone even with secure channels
  * @param logFormat      {@code plain} or {@code json}
+ * @param limits         the limits of Realtime clients (channels, joins, broadcasts, presence, payloads)
  */
 public record ServeConfig(DatabaseUrl database, String bind, int port, String slot, boolean temporarySlot,
                           String publication, List<TableName> tables, boolean secureChannels, String jwtSecret,
                           String jwksUrl, Map<String, List<String>> roles, Map<String, String> rowPolicies,
                           long sendQueueBytes, int sendQueueFrames, int maxFrameBytes, Integer maxReplicationLagMb,
                           boolean pauseOnMaxLag, Duration lagCheck, Duration sseKeepAlive, List<SinkConfig> sinks,
-                          boolean metricsPublic, String logFormat) {
+                          boolean metricsPublic, String logFormat, Limits limits) {
 
     public ServeConfig {
         tables = List.copyOf(tables);

@@ -3,6 +3,7 @@ package dev.tidings.server.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.tidings.server.broadcast.Limits;
 import dev.tidings.server.realtime.AccessPolicy;
 import dev.tidings.server.sinks.SinkConfig;
 import dev.tidings.source.DatabaseUrl;
@@ -90,6 +91,19 @@ public final class ServeConfigLoader {
             new Setting("limits.send_queue_bytes", List.of("TIDINGS_SEND_QUEUE_BYTES"), "bytes (4194304)"),
             new Setting("limits.send_queue_messages", List.of("TIDINGS_SEND_QUEUE_MESSAGES"), "messages (10000)"),
             new Setting("limits.max_frame_bytes", List.of("TIDINGS_MAX_FRAME_BYTES"), "bytes (1048576)"),
+            new Setting("limits.channels_per_client", List.of("TENANT_MAX_CHANNELS_PER_CLIENT"),
+                    "channels one connection may join (100; 0: no limit)"),
+            new Setting("limits.joins_per_second", List.of("TENANT_MAX_JOINS_PER_SECOND"), "joins per second per connection (100)"),
+            new Setting("limits.events_per_second", List.of("TENANT_MAX_EVENTS_PER_SECOND"),
+                    "broadcasts per second per connection (100)"),
+            new Setting("limits.bytes_per_second", List.of("TENANT_MAX_BYTES_PER_SECOND"),
+                    "broadcast bytes per second per connection (100000)"),
+            new Setting("limits.client_presence_max_calls", List.of("CLIENT_PRESENCE_MAX_CALLS"),
+                    "presence messages per connection per window (5)"),
+            new Setting("limits.client_presence_window_ms", List.of("CLIENT_PRESENCE_WINDOW_MS"), "that window in ms (30000)"),
+            new Setting("limits.presence_events_per_second", List.of("TIDINGS_MAX_PRESENCE_EVENTS_PER_SECOND"),
+                    "presence messages per second, whole server (1000)"),
+            new Setting("limits.payload_kb", List.of("TIDINGS_MAX_PAYLOAD_SIZE_KB"), "largest broadcast/presence payload in kB (3000)"),
             new Setting("sse.keepalive_seconds", List.of("TIDINGS_SSE_KEEPALIVE_SECONDS"), "seconds (15)"),
             new Setting("metrics.public", List.of("TIDINGS_METRICS_PUBLIC"),
                     "true: /metrics and /api/status need no token even with secure channels (false)"),
@@ -131,6 +145,19 @@ public final class ServeConfigLoader {
             }
         });
         return build(values, roles, rows);
+    }
+
+    /** The Realtime limits: Supabase's defaults, each 0 (off) or more. */
+    private static Limits limits(Map<String, String> v) {
+        Limits d = Limits.SUPABASE;
+        return new Limits(intIn(v, "limits.channels_per_client", d.channelsPerClient(), 0, Integer.MAX_VALUE),
+                intIn(v, "limits.joins_per_second", d.joinsPerSecond(), 0, Integer.MAX_VALUE),
+                intIn(v, "limits.events_per_second", d.eventsPerSecond(), 0, Integer.MAX_VALUE),
+                intIn(v, "limits.bytes_per_second", d.bytesPerSecond(), 0, Integer.MAX_VALUE),
+                intIn(v, "limits.client_presence_max_calls", d.presenceEventsPerWindow(), 0, Integer.MAX_VALUE),
+                intIn(v, "limits.client_presence_window_ms", d.presenceWindowMillis(), 1, Integer.MAX_VALUE),
+                intIn(v, "limits.presence_events_per_second", d.serverPresenceEventsPerSecond(), 0, Integer.MAX_VALUE),
+                intIn(v, "limits.payload_kb", d.payloadBytes() / 1000, 0, 2_000_000) * 1000);
     }
 
     private static ServeConfig build(Map<String, String> v, Map<String, List<String>> roles, Map<String, String> rows) {
@@ -196,7 +223,7 @@ public final class ServeConfigLoader {
         }
         return new ServeConfig(database, bind, port, slot, temporary, publication, tables, secure, secret, jwks, roles,
                 rows, queueBytes, queueFrames, maxFrame, lag, pause, Duration.ofSeconds(lagCheck),
-                Duration.ofSeconds(keepAlive), sinks, Boolean.TRUE.equals(bool(v, "metrics.public")), logFormat);
+                Duration.ofSeconds(keepAlive), sinks, Boolean.TRUE.equals(bool(v, "metrics.public")), logFormat, limits(v));
     }
 
     private static List<SinkConfig> sinks(String json) {

@@ -2,6 +2,9 @@ package dev.tidings.server.http;
 
 import dev.tidings.Tidings;
 import dev.tidings.pipeline.FanOutDelivery;
+import dev.tidings.server.broadcast.BroadcastService;
+import dev.tidings.server.broadcast.DatabaseBroadcasts;
+import dev.tidings.server.broadcast.LocalRooms;
 import dev.tidings.server.config.ServeConfig;
 import dev.tidings.server.metrics.ServeMetrics;
 import dev.tidings.server.realtime.LiveCounters;
@@ -78,6 +81,7 @@ public final class TidingsServer implements AutoCloseable {
     private final FanOut fanOut;
     private final TableCatalog catalog;
     private final LiveCounters counters = new LiveCounters();
+    private final BroadcastService broadcasts;
     private final StreamStats stats = new StreamStats();
     private final FanOutDelivery durable;
     private final ServeDelivery delivery;
@@ -97,8 +101,12 @@ public final class TidingsServer implements AutoCloseable {
         this.fanOut = new FanOut(() -> stream[0] != null && stream[0].streaming(), timers);
         this.catalog = new TableCatalog(config.database());
         TokenVerifier verifier = config.secureChannels() ? new TokenVerifier(config.jwtSecret(), config.jwksUrl()) : null;
+        this.broadcasts = new BroadcastService(new LocalRooms(), config.limits());
         RealtimeService service = new RealtimeService(fanOut, verifier, new AccessPolicy(config.roles(), config.rowPolicies()),
-                catalog, writer, timers, config.sendQueueBytes(), config.sendQueueFrames(), counters);
+                catalog, writer, timers, config.sendQueueBytes(), config.sendQueueFrames(), counters, broadcasts);
+        DatabaseBroadcasts fromDatabase = new DatabaseBroadcasts(broadcasts);
+        fanOut.subscribe((event, bytes) -> fromDatabase.onChange(event),
+                List.of(new FanOut.Scope(DatabaseBroadcasts.SCHEMA, DatabaseBroadcasts.TABLE)));
 
         this.durable = config.sinks().isEmpty() ? null : new FanOutDelivery(SinkConfig.openAll(config.sinks()));
         this.delivery = new ServeDelivery(fanOut, durable, stats);
@@ -138,6 +146,7 @@ public final class TidingsServer implements AutoCloseable {
             container.setIdleTimeout(Duration.ofSeconds(90));
         });
         Handler.Sequence routes = new Handler.Sequence(new ConsoleHandler(), new SseHandler(service, config.sseKeepAlive()),
+                new BroadcastEndpoint(service),
                 new OperationsHandler(this, service, config.metricsPublic()), new NotFound());
         websockets.setHandler(routes);
         jetty.setHandler(websockets);
@@ -149,6 +158,7 @@ public final class TidingsServer implements AutoCloseable {
         stream[0] = tidings;
         this.metrics = new ServeMetrics(tidings, stats, lag, delivery, sinkMetrics(), StatusReport::level, counters,
                 this::websocketClients);
+        metrics.bind(broadcasts);
         try {
             jetty.start();
         } catch (Exception e) {
@@ -288,7 +298,7 @@ public final class TidingsServer implements AutoCloseable {
             response.setStatus(404);
             response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; charset=utf-8");
             response.write(true, ByteBuffer.wrap(("not found: " + Request.getPathInContext(request) + " (endpoints: "
-                    + "/socket/websocket, /realtime/v1/websocket, /events, /health, /ready, /api/status, /metrics)\n")
+                    + "/socket/websocket, /realtime/v1/websocket, /events, /api/broadcast, /health, /ready, /api/status, /metrics)\n")
                     .getBytes(StandardCharsets.UTF_8)), callback);
             return true;
         }

@@ -9,6 +9,7 @@ import dev.tidings.sink.SinkMetrics;
 import dev.tidings.source.Identifiers.TableName;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.binder.MeterBinder;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -95,6 +96,11 @@ public final class ServeMetrics implements AutoCloseable {
             sinkGauge("tidings.sink.latency.max.seconds", s, m -> m.maxLatencyMillis() / 1000.0, "highest latency");
             sinkGauge("tidings.sink.state", s, states::level, "0 ok, 1 retrying, 2 failing");
         }
+    }
+
+    /** Adds the meters of another part of the server (e.g. Broadcast and Presence). */
+    public void bind(MeterBinder binder) {
+        binder.bindTo(registry);
     }
 
     /** The metrics in the Prometheus text format. */

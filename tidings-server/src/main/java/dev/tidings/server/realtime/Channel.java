@@ -2,6 +2,9 @@ package dev.tidings.server.realtime;
 
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.EventFormat;
+import dev.tidings.server.broadcast.ClientLimiter;
+import dev.tidings.server.broadcast.Framing;
+import dev.tidings.server.broadcast.Member;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -22,10 +25,16 @@ import static dev.tidings.server.realtime.PhoenixFrame.ascii;
  * {@code postgres_changes} push per change with the ids of every binding it matched. Both carry
  * the {@code supabase} serialization of the change, made once per event for all channels.
  *
+ * <p>Every channel is also a {@link Member} of its topic's broadcast room: broadcasts and presence
+ * reach it there, framed for its serializer version ({@link #FRAMINGS}).
+ *
  * <p>{@link #deliver} runs on the fan-out thread; the rest on the connection's threads. The grant
  * (what the token allows) is replaced whole when the token is refreshed.
  */
-final class Channel implements FanOut.Subscriber {
+final class Channel implements FanOut.Subscriber, Member {
+    /** How each serializer version frames a server push; one instance per version, shared. */
+    private static final Framing[] FRAMINGS = {framing(PhoenixFrame.Vsn.V1), framing(PhoenixFrame.Vsn.V2)};
+
     static final EventFormat SUPABASE = EventFormat.named("supabase");
     private static final byte[] IDS = ascii("{\"ids\":[");
     private static final byte[] DATA = ascii("],\"data\":");
@@ -42,13 +51,20 @@ final class Channel implements FanOut.Subscriber {
     private final FrameKey legacyStar;
     private final FrameKey[] legacyTyped;
     private final FrameKey allMatched;
+    private final Member.Options options;
+    /**
+     * Broadcast and presence frames that came between joining the room and the join reply, sent
+     * after it ({@link #joined}); null once joined. Guarded by this.
+     */
+    private List<byte[]> early = new java.util.ArrayList<>();
     private volatile AccessPolicy.Grant grant;
     private volatile boolean closed;
     private ScheduledFuture<?> expiry;
 
     Channel(RealtimeSocket socket, String topic, String joinRef, boolean legacy, List<Binding> bindings,
-            AccessPolicy.Grant grant) {
+            AccessPolicy.Grant grant, Member.Options options) {
         this.socket = socket;
+        this.options = options;
         // interned: channels on one topic then share the instance and frame keys compare by identity
         this.topic = topic.intern();
         this.topicJson = PhoenixFrame.quote(topic);
@@ -176,6 +192,80 @@ final class Channel implements FanOut.Subscriber {
         public int hashCode() {
             return topic.hashCode() * 31 + ids.hashCode();
         }
+    }
+
+    @Override
+    public String subTopic() {
+        return topic.substring("realtime:".length());
+    }
+
+    @Override
+    public Member.Options options() {
+        return options;
+    }
+
+    @Override
+    public Framing framing() {
+        return FRAMINGS[socket.vsn().ordinal()];
+    }
+
+    @Override
+    public void send(byte[] frame) {
+        synchronized (this) {
+            if (early != null) {
+                early.add(frame);
+                return;
+            }
+        }
+        if (!closed) {
+            socket.sendFrame(frame);
+        }
+    }
+
+    @Override
+    public void push(String event, byte[] payload) {
+        send(WireFrames.text(socket.vsn().encode(joinRef, NULL, topicJson, event, payload)));
+    }
+
+    /**
+     * The join reply is queued: sends what the room had for this channel since it joined it
+     * (presence_state, diffs, broadcasts), in order, and from now on sends at once. The room is
+     * joined before the reply so that a client that got the reply misses nothing sent after it.
+     */
+    synchronized void joined() {
+        for (byte[] frame : early) {
+            socket.sendFrame(frame);
+        }
+        early = null;
+    }
+
+    @Override
+    public void reply(String ref, boolean ok, byte[] response) {
+        socket.reply(this, ref, ok, response);
+    }
+
+    @Override
+    public void shut(String reason) {
+        socket.shut(this, reason);
+    }
+
+    @Override
+    public ClientLimiter limiter() {
+        return socket.limiter();
+    }
+
+    private static Framing framing(PhoenixFrame.Vsn vsn) {
+        return new Framing() {
+            @Override
+            public byte[] text(String topic, String event, byte[] payload) {
+                return WireFrames.text(vsn.encode(NULL, NULL, PhoenixFrame.quote(topic), event, payload));
+            }
+
+            @Override
+            public byte[] binary(byte[] message) {
+                return vsn == PhoenixFrame.Vsn.V2 ? WireFrames.binary(message) : null;
+            }
+        };
     }
 
     @Override

@@ -1,5 +1,7 @@
 package dev.tidings.server.realtime;
 
+import dev.tidings.server.broadcast.BroadcastService;
+
 import java.util.concurrent.ScheduledExecutorService;
 
 /**
@@ -15,10 +17,11 @@ import java.util.concurrent.ScheduledExecutorService;
  * @param sendQueueBytes  the most bytes one connection may have waiting to be sent
  * @param sendQueueFrames the most messages one connection may have waiting to be sent
  * @param counters        clients and messages, for metrics
+ * @param broadcasts      Broadcast and Presence, and the limits of clients
  */
 public record RealtimeService(FanOut fanOut, TokenVerifier verifier, AccessPolicy policy, TableCatalog catalog,
                               OutboxWriter writer, ScheduledExecutorService timers, long sendQueueBytes, int sendQueueFrames,
-                              LiveCounters counters) {
+                              LiveCounters counters, BroadcastService broadcasts) {
 
     /** Whether tokens are required (SECURE_CHANNELS). */
     public boolean secure() {

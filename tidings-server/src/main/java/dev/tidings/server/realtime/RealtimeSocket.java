@@ -3,6 +3,9 @@ package dev.tidings.server.realtime;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tidings.server.broadcast.BinaryPush;
+import dev.tidings.server.broadcast.BroadcastService;
+import dev.tidings.server.broadcast.ClientLimiter;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.websocket.api.Session;
@@ -15,6 +18,7 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,7 +34,9 @@ import static dev.tidings.server.realtime.PhoenixFrame.NULL;
  * server does (see docs/realtime-protocol.md): {@code heartbeat}, {@code phx_join},
  * {@code phx_leave} (reply, then {@code phx_close}), {@code access_token}; errors as
  * {@code phx_reply} with {@code status:"error"} and a {@code reason} — the connection stays open
- * for anything the client sent wrong, so one bad frame never costs other channels.
+ * for anything the client sent wrong, so one bad frame never costs other channels. Broadcast and
+ * presence pushes, in JSON or as the binary broadcast frames of vsn 2.0.0, are handed to the
+ * server's {@link BroadcastService}.
  *
  * <p>Frames are read one at a time on a Jetty thread (auto-demand after each); everything sent,
  * replies, pongs and changes alike, goes through the connection's bounded {@link Outbox}, which
@@ -43,6 +49,10 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
     private final RealtimeService service;
     private final PhoenixFrame.Vsn vsn;
     private final RealtimeService.Admission admission;
+    private final ClientLimiter limiter;
+    private static final byte[] REPLY_OK = PhoenixFrame.ascii("{\"status\":\"ok\",\"response\":");
+    private static final byte[] REPLY_ERROR = PhoenixFrame.ascii("{\"status\":\"error\",\"response\":");
+    private static final byte[] END = PhoenixFrame.ascii("}");
     private final Map<String, Channel> channels = new ConcurrentHashMap<>();
     private volatile Outbox outbox;
     /** Made once: {@link #sendFrame} runs per change per connection. */
@@ -53,6 +63,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
         this.service = service;
         this.vsn = PhoenixFrame.Vsn.parse(vsn);
         this.admission = admission;
+        this.limiter = service.broadcasts().newClient();
     }
 
     /** Null when {@code vsn} is not a serializer version this server speaks. */
@@ -66,6 +77,10 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
 
     PhoenixFrame.Vsn vsn() {
         return vsn;
+    }
+
+    ClientLimiter limiter() {
+        return limiter;
     }
 
     @Override
@@ -171,6 +186,46 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
         }
     }
 
+    /** A binary frame: with vsn 2.0.0, realtime-js sends its broadcasts this way. */
+    @Override
+    public void onWebSocketBinary(ByteBuffer payload, org.eclipse.jetty.websocket.api.Callback callback) {
+        try {
+            handleBinary(payload);
+        } catch (RuntimeException e) {
+            log.warn("unexpected failure handling a binary client frame", e);
+            reply(NULL, NULL, "phoenix", "error", Map.of("reason", "internal error: " + e));
+        } finally {
+            callback.succeed();
+        }
+    }
+
+    private void handleBinary(ByteBuffer payload) {
+        if (vsn != PhoenixFrame.Vsn.V2) {
+            reply(NULL, NULL, "phoenix", "error", Map.of("reason", "binary frames need vsn=2.0.0; this connection speaks " + vsn.text));
+            return;
+        }
+        BinaryPush push;
+        try {
+            push = BinaryPush.parse(payload);
+        } catch (BinaryPush.Malformed m) {
+            reply(NULL, NULL, "phoenix", "error", Map.of("reason", m.getMessage()));
+            return;
+        }
+        String joinRef = refText(push.joinRef());
+        String ref = refText(push.ref());
+        Channel c = channels.get(push.topic());
+        if (c == null) {
+            reply(joinRef, ref, push.topic(), "error", Map.of("reason", "unmatched topic: join '" + push.topic() + "' first"));
+        } else {
+            service.broadcasts().onBroadcast(c, ref, push);
+        }
+    }
+
+    /** A ref of a binary frame as the JSON text replies carry: a string, or null when empty. */
+    private static String refText(String ref) {
+        return ref.isEmpty() ? NULL : new String(PhoenixFrame.quote(ref), StandardCharsets.UTF_8);
+    }
+
     /** Answered here rather than by Jetty, so that the pong goes out in order with the rest. */
     @Override
     public void onWebSocketPing(ByteBuffer payload) {
@@ -225,8 +280,10 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
                     reply(f, "error", Map.of("reason", "unmatched topic: join '" + f.topic() + "' first"));
                 } else if (f.event().equals("access_token")) {
                     refresh(c, f.payload().get("access_token"));
-                } else if (f.event().equals("broadcast") || f.event().equals("presence")) {
-                    reply(f, "error", Map.of("reason", f.event() + " is not supported by this server (only postgres_changes)"));
+                } else if (f.event().equals("broadcast")) {
+                    service.broadcasts().onBroadcast(c, f.ref(), f.payload());
+                } else if (f.event().equals("presence")) {
+                    service.broadcasts().onPresence(c, f.ref(), f.payload());
                 } else {
                     reply(f, "error", Map.of("reason", "unknown event '" + f.event() + "'"));
                 }
@@ -243,6 +300,11 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
         Channel previous = channels.remove(topic);
         if (previous != null) {
             unsubscribe(previous);
+        }
+        String over = limiter.join(channels.size());
+        if (over != null) {
+            reply(f, "error", Map.of("reason", over));
+            return;
         }
         JsonNode payload = f.payload();
         String raw = text(payload.get("access_token"));
@@ -264,6 +326,10 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
         AccessPolicy.Grant grant = service.policy().grant(token == null ? Map.of() : token.claims());
         JsonNode config = payload.get("config");
         boolean legacy = config == null || !config.isObject();
+        if (!legacy && config.path("private").asBoolean(false)) {
+            reply(f, "error", Map.of("reason", BroadcastService.privateRefusal(topic.substring("realtime:".length()))));
+            return;
+        }
         List<Binding> bindings = new ArrayList<>();
         ArrayNode echo = PhoenixFrame.mapper().createArrayNode();
         try {
@@ -306,9 +372,12 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
             reply(f, "error", Map.of("reason", e.getMessage()));
             return;
         }
-        Channel channel = new Channel(this, topic, f.joinRef(), legacy, bindings, grant);
+        Channel channel = new Channel(this, topic, f.joinRef(), legacy, bindings, grant,
+                BroadcastService.options(legacy ? null : config));
         channels.put(topic, channel);
+        service.broadcasts().join(channel);
         reply(f, "ok", Map.of("postgres_changes", echo));
+        channel.joined();
         service.fanOut().subscribe(channel, channel.scopes);
         if (token != null) {
             channel.expireAt(token.expiresAt(), () -> shut(channel, "Token has expired"));
@@ -402,7 +471,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
     }
 
     /** Ends a channel from the server's side: a system error message, then {@code phx_close}. */
-    private void shut(Channel c, String why) {
+    void shut(Channel c, String why) {
         if (!channels.remove(c.topic, c)) {
             return;
         }
@@ -419,6 +488,12 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
     private void unsubscribe(Channel c) {
         c.close();
         service.fanOut().unsubscribe(c, c.scopes);
+        service.broadcasts().leave(c);
+    }
+
+    /** Replies to a push of channel {@code c}; {@code response} is a JSON object. */
+    void reply(Channel c, String ref, boolean ok, byte[] response) {
+        send(vsn.encode(c.joinRef, ref, c.topicJson, "phx_reply", response, ok ? REPLY_OK : REPLY_ERROR, END));
     }
 
     void push(Channel c, String event, Map<String, ?> payload) {
