@@ -4,8 +4,8 @@ import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Transaction;
 
 /**
- * Receives committed changes in commit order, in the program that embeds Tidings — the observer
- * of the seed's "register for event notification", in-process. Both methods are called on one
+ * Receives committed changes in commit order, in the program that embeds Tidings — an observer
+ * registered for event notification, in-process. Both methods are called on one
  * thread. Returning from {@link #onTransaction} acknowledges the transaction: it will not be
  * delivered again. An exception from either method stops the stream without acknowledging the
  * transaction, which is delivered again (same event ids) by the next start on the same slot.

@@ -1,5 +1,7 @@
 package dev.tidings;
 
+import dev.tidings.base.Lsn;
+import dev.tidings.base.TableFilter;
 import dev.tidings.decode.ChangeDecoder;
 import dev.tidings.decode.RelationKeys;
 import dev.tidings.event.ChangeEvent;
@@ -7,15 +9,11 @@ import dev.tidings.event.Op;
 import dev.tidings.event.Transaction;
 import dev.tidings.pipeline.Delivery;
 import dev.tidings.pipeline.Pipeline;
-import dev.tidings.source.Identifiers.TableName;
-import dev.tidings.source.Lsn;
 import dev.tidings.source.ReplicationSource;
 import dev.tidings.source.SourceConfig;
 import dev.tidings.value.PgTypeRegistry;
 
 import java.sql.SQLException;
-import java.util.HashSet;
-import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
@@ -170,10 +168,7 @@ public final class Tidings implements AutoCloseable {
     }
 
     static Predicate<ChangeEvent> tableFilter(SourceConfig config) {
-        if (config.tables().isEmpty()) {
-            return e -> true;
-        }
-        Set<TableName> tables = new HashSet<>(config.tables());
-        return e -> e.op() == Op.MESSAGE || tables.contains(new TableName(e.schema(), e.table()));
+        TableFilter tables = TableFilter.of(config.tables());
+        return tables.all() ? e -> true : e -> e.op() == Op.MESSAGE || tables.matches(e.schema(), e.table());
     }
 }

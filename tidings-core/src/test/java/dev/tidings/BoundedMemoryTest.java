@@ -19,7 +19,7 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Guarantee 4 of ARCHITECTURE.md: memory stays bounded whatever the size of a transaction or of
+ * Guarantee 4 in docs/architecture.md: memory stays bounded whatever the size of a transaction or of
  * its rows. The consumer runs in a JVM of its own with a 128 MB heap that exits on the first
  * OutOfMemoryError; it checks every event id itself and prints one summary line.
  */

@@ -1,9 +1,9 @@
 package dev.tidings;
 
+import dev.tidings.base.Identifiers;
+import dev.tidings.base.Lsn;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.source.DatabaseUrl;
-import dev.tidings.source.Identifiers;
-import dev.tidings.source.Lsn;
 import dev.tidings.source.SourceConfig;
 import dev.tidings.source.SourceException;
 import dev.tidings.testing.EventCollector;
@@ -23,7 +23,7 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** Guarantees 1–3 of ARCHITECTURE.md: at least once, in order, confirmed only when delivered. */
+/** Guarantees 1–3 in docs/architecture.md: at least once, in order, confirmed only when delivered. */
 class DeliveryGuaranteesTest {
 
     @Test

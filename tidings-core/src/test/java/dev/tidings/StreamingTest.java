@@ -1,10 +1,10 @@
 package dev.tidings;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.tidings.base.Identifiers;
+import dev.tidings.base.Lsn;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Op;
-import dev.tidings.source.Identifiers;
-import dev.tidings.source.Lsn;
 import dev.tidings.testing.Json;
 import dev.tidings.testing.Streams;
 import dev.tidings.testing.TestPostgres;

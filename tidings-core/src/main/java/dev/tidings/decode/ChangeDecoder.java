@@ -1,5 +1,6 @@
 package dev.tidings.decode;
 
+import dev.tidings.base.Lsn;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Column;
 import dev.tidings.event.ColumnList;
@@ -9,11 +10,9 @@ import dev.tidings.event.Row;
 import dev.tidings.event.Transaction;
 import dev.tidings.pgoutput.DecodeException;
 import dev.tidings.pgoutput.PgOutputDecoder;
-import dev.tidings.pgoutput.PgOutputMessage;
 import dev.tidings.pgoutput.PgOutputMessage.OldTupleKind;
+import dev.tidings.pgoutput.PgOutputMessage;
 import dev.tidings.pgoutput.TupleData;
-import dev.tidings.pipeline.StreamItem;
-import dev.tidings.source.Lsn;
 import dev.tidings.value.JsonValueConverter;
 import dev.tidings.value.PgType;
 import dev.tidings.value.TypeRegistry;

@@ -1,11 +1,12 @@
 package dev.tidings.event;
 
-import dev.tidings.source.Lsn;
+import dev.tidings.base.Lsn;
+import dev.tidings.base.TableName;
 
 import java.util.List;
 
 /**
- * One committed change, the unit every consumer receives. See ARCHITECTURE.md, "The event".
+ * One committed change, the unit every consumer receives. Its JSON forms are in docs/events.md.
  *
  * <p>{@code id} is {@code <commit LSN>:<index>}: the same on every redelivery of the same change,
  * so consumers can deduplicate. {@code index} counts the changes of a transaction from 0.
@@ -26,6 +27,11 @@ import java.util.List;
  */
 public record ChangeEvent(Op op, String schema, String table, List<Column> columns, Row record, Row oldRecord,
                           List<String> unchangedToast, Transaction tx, int index, Lsn lsn, LogicalMessage message) {
+
+    /** The changed table; for {@link Op#MESSAGE} an empty schema and the message prefix. */
+    public TableName tableName() {
+        return new TableName(schema, table);
+    }
 
     public String id() {
         return tx.commitLsn() + ":" + index;

@@ -13,7 +13,7 @@ import java.util.Locale;
  * intermediate tree).
  *
  * <ul>
- *   <li>{@code tidings} ({@link TidingsFormat}, the default): the event of ARCHITECTURE.md.
+ *   <li>{@code tidings} ({@link TidingsFormat}, the default): the event of docs/events.md.
  *   <li>{@code debezium} ({@link DebeziumFormat}): the Debezium envelope, for existing Debezium consumers.
  *   <li>{@code cloudevents} ({@link CloudEventsFormat}): CloudEvents 1.0, structured JSON mode.
  *   <li>{@code supabase} ({@link SupabaseFormat}): the Supabase Realtime change payload.

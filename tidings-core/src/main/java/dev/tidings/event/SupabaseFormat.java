@@ -10,8 +10,8 @@ import java.util.List;
 /**
  * The change payload of Supabase Realtime: the {@code payload} of a legacy {@code INSERT} /
  * {@code UPDATE} / {@code DELETE} push and the {@code data} of a {@code postgres_changes} push.
- * Shape and member order follow the frames in docs/realtime-frames.txt (Realtime encodes
- * small Elixir maps, whose keys come out sorted):
+ * Shape and member order are Supabase Realtime's (it encodes small Elixir maps, whose keys
+ * come out sorted); docs/realtime-protocol.md shows them in their frames:
  *
  * <pre>{@code
  * {"columns":[{"name":"id","type":"int8"},{"name":"title","type":"text"}],

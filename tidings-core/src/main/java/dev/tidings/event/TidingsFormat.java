@@ -15,7 +15,7 @@ import java.util.Base64;
 import java.util.List;
 
 /**
- * The default event JSON, exactly as ARCHITECTURE.md "The event" shows it:
+ * The default event JSON, as docs/events.md documents it field by field:
  *
  * <pre>{@code
  * {"id":"0/1A2B3C4:2","op":"insert","schema":"public","table":"todos",

@@ -1,8 +1,8 @@
 package dev.tidings.pgoutput;
 
 import dev.tidings.pgoutput.PgOutputMessage.OldTupleKind;
-import dev.tidings.pgoutput.PgOutputMessage.ReplicaIdentity;
 import dev.tidings.pgoutput.PgOutputMessage.RelationColumn;
+import dev.tidings.pgoutput.PgOutputMessage.ReplicaIdentity;
 import dev.tidings.pgoutput.TupleData.Datum;
 
 import java.nio.ByteBuffer;

@@ -1,6 +1,6 @@
 package dev.tidings.pgoutput;
 
-import dev.tidings.source.Lsn;
+import dev.tidings.base.Lsn;
 
 import java.time.Instant;
 import java.util.List;

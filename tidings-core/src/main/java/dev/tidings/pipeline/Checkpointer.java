@@ -1,9 +1,9 @@
 package dev.tidings.pipeline;
 
-import dev.tidings.source.Lsn;
+import dev.tidings.base.Lsn;
 
 /**
- * Decides which LSN may be confirmed to PostgreSQL (guarantee 2 of ARCHITECTURE.md): the
+ * Decides which LSN may be confirmed to PostgreSQL (guarantee 2 in docs/architecture.md): the
  * end of the commit record of the newest transaction that delivery has acknowledged — never a
  * position inside a transaction, never past a transaction still in flight.
  *

@@ -16,7 +16,7 @@ import java.util.List;
 
 /**
  * Delivers every transaction to any number of durable {@link Sink}s and acknowledges it only when
- * every sink has confirmed all of its events (guarantee 2 of ARCHITECTURE.md).
+ * every sink has confirmed all of its events (guarantee 2 in docs/architecture.md).
  *
  * <p>Design. Each sink has a {@link SinkChannel}: a bounded queue and a sender thread with its own
  * batching, in-flight window and retries, so a slow sink slows only the acknowledgement, not the

@@ -1,10 +1,11 @@
 package dev.tidings.pipeline;
 
+import dev.tidings.base.Lsn;
 import dev.tidings.decode.ChangeDecoder;
+import dev.tidings.decode.StreamItem;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Row;
 import dev.tidings.pgoutput.DecodeException;
-import dev.tidings.source.Lsn;
 import dev.tidings.source.MessageHandler;
 
 import java.nio.ByteBuffer;
@@ -27,7 +28,7 @@ import java.util.function.Predicate;
  * change at a time, and is confirmed when its commit is delivered.
  *
  * <p>The queue is bounded twice: by item count, and by the size of the values waiting in it
- * (guarantee 4 of ARCHITECTURE.md). A count alone would let 4096 rows of a megabyte each queue up
+ * (guarantee 4 in docs/architecture.md). A count alone would let 4096 rows of a megabyte each queue up
  * behind a slow delivery; the byte budget (by default an eighth of the heap, at most 64 MB) stops
  * the source first. One change larger than the budget is still let through, alone, so any row
  * PostgreSQL can store can be delivered. A change's weight is the length of its JSON values — the

@@ -1,8 +1,8 @@
 package dev.tidings.sink;
 
+import dev.tidings.base.TableName;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Op;
-import dev.tidings.source.Identifiers.TableName;
 
 import java.time.Instant;
 import java.util.HashMap;
@@ -144,7 +144,7 @@ public final class SinkMetrics {
                 continue;
             }
             if (last == null || !last.table().equals(e.table()) || !last.schema().equals(e.schema())) {
-                last = new TableName(e.schema(), e.table());
+                last = e.tableName();
                 counter = deliveredByTable.computeIfAbsent(last, k -> new LongAdder());
             }
             counter.increment();

@@ -1,5 +1,7 @@
 package dev.tidings.source;
 
+import dev.tidings.base.Lsn;
+
 import java.nio.ByteBuffer;
 
 /**

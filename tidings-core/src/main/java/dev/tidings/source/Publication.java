@@ -1,6 +1,7 @@
 package dev.tidings.source;
 
-import dev.tidings.source.Identifiers.TableName;
+import dev.tidings.base.Identifiers;
+import dev.tidings.base.TableName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

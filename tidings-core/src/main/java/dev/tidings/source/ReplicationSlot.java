@@ -1,5 +1,8 @@
 package dev.tidings.source;
 
+import dev.tidings.base.Identifiers;
+import dev.tidings.base.Lsn;
+
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -1,5 +1,8 @@
 package dev.tidings.source;
 
+import dev.tidings.base.Identifiers;
+import dev.tidings.base.Lsn;
+
 import org.postgresql.PGConnection;
 import org.postgresql.replication.LogSequenceNumber;
 import org.postgresql.replication.PGReplicationStream;

@@ -1,6 +1,6 @@
 package dev.tidings.source;
 
-import dev.tidings.source.Identifiers.TableName;
+import dev.tidings.base.TableName;
 
 import java.time.Duration;
 import java.util.List;

@@ -9,8 +9,8 @@ import java.util.List;
  * <p>The table below was generated from a PostgreSQL 16 {@code pg_type} (base, pseudo, range and
  * multirange types and their arrays; not the system catalogs' row types, which the registry looks
  * up like any composite). OIDs below 16384 never change between servers; a type missing from an
- * older server is simply never sent by it. {@code BuiltinTypesTest} checks every row against a live
- * server. Columns: oid, typname, kind (B base, A array, R range, M multirange, P pseudo),
+ * older server is simply never sent by it. {@code PgTypeRegistryTest} checks every row against a
+ * live server. Columns: oid, typname, kind (B base, A array, R range, M multirange, P pseudo),
  * typcategory, element (array element, range subtype or multirange's range), typdelim.
  */
 final class BuiltinTypes {

@@ -3,7 +3,7 @@ package dev.tidings.event;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.tidings.source.Lsn;
+import dev.tidings.base.Lsn;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,7 +1,7 @@
 package dev.tidings.event;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.tidings.source.Lsn;
+import dev.tidings.base.Lsn;
 import org.junit.jupiter.api.Test;
 
 import java.math.BigDecimal;
@@ -16,7 +16,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class SupabaseFormatTest {
     private final EventFormat format = EventFormat.named("supabase");
 
-    // The data of the postgres_changes pushes in docs/realtime-frames.txt, section C, copied verbatim.
+    // The data of the postgres_changes pushes of docs/realtime-protocol.md ("A session"), verbatim.
     private static final String INSERT_FRAME = """
             {"columns":[{"name":"id","type":"int8"},{"name":"title","type":"text"},{"name":"done","type":"bool"},{"name":"inserted_at","type":"timestamptz"}],"commit_timestamp":"2024-05-01T12:00:00.123Z","errors":null,"record":{"id":5,"title":"buy milk","done":false,"inserted_at":"2024-05-01T12:00:00.1+00:00"},"schema":"public","table":"todos","type":"INSERT"}""";
     private static final String UPDATE_FRAME = """

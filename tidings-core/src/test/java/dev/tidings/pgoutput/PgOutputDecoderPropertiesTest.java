@@ -1,8 +1,8 @@
 package dev.tidings.pgoutput;
 
+import dev.tidings.base.Lsn;
 import dev.tidings.pgoutput.PgOutputMessage.*;
 import dev.tidings.pgoutput.TupleData.Datum;
-import dev.tidings.source.Lsn;
 import net.jqwik.api.*;
 import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.constraints.Size;

@@ -1,8 +1,8 @@
 package dev.tidings.pgoutput;
 
+import dev.tidings.base.Lsn;
 import dev.tidings.pgoutput.PgOutputMessage.*;
 import dev.tidings.pgoutput.TupleData.Datum;
-import dev.tidings.source.Lsn;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;

@@ -1,8 +1,8 @@
 package dev.tidings.pgoutput;
 
+import dev.tidings.base.Lsn;
 import dev.tidings.pgoutput.PgOutputMessage.*;
 import dev.tidings.pgoutput.TupleData.Datum;
-import dev.tidings.source.Lsn;
 import dev.tidings.testing.TestPostgres;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

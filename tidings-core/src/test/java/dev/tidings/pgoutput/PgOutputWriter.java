@@ -1,7 +1,7 @@
 package dev.tidings.pgoutput;
 
+import dev.tidings.base.Lsn;
 import dev.tidings.pgoutput.PgOutputMessage.*;
-import dev.tidings.source.Lsn;
 
 import java.lang.reflect.RecordComponent;
 import java.nio.ByteBuffer;

@@ -1,5 +1,6 @@
 package dev.tidings.pipeline;
 
+import dev.tidings.base.Lsn;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Column;
 import dev.tidings.event.EventFormat;
@@ -12,7 +13,6 @@ import dev.tidings.sink.SinkException;
 import dev.tidings.sink.SinkFailedException;
 import dev.tidings.sink.SinkMessage;
 import dev.tidings.sink.SinkSettings;
-import dev.tidings.source.Lsn;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;

@@ -107,8 +107,8 @@ public final class Streams implements AutoCloseable {
     }
 
     /** The slot's confirmed_flush_lsn. */
-    public dev.tidings.source.Lsn confirmedFlush() {
-        return dev.tidings.source.Lsn.parse(queryValue(
+    public dev.tidings.base.Lsn confirmedFlush() {
+        return dev.tidings.base.Lsn.parse(queryValue(
                 "SELECT confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = '" + slot + "'"));
     }
 

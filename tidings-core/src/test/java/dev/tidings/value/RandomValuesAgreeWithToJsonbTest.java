@@ -18,8 +18,8 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Random values per type, judged by to_jsonb. The seed is fixed so a failure reproduces; set
- * {@code -Dtidings.test.seed=N} to explore other seeds (the seed is part of every failure message).
+ * Random values per type, judged by to_jsonb. The random seed is fixed so a failure reproduces; set
+ * {@code -Dtidings.test.seed=N} to explore other seeds (the random seed is part of every failure message).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class RandomValuesAgreeWithToJsonbTest {

@@ -32,10 +32,10 @@ import static dev.tidings.value.RandomValuesAgreeWithToJsonbTest.zone;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The value oracle end to end: a table with a column of every built-in type of issue 2 (and user
+ * The value oracle end to end: a table with a column of every built-in type (and user
  * types), random rows written by SQL, and every event that comes through the real replication
  * stream must carry in {@code record} — and under REPLICA IDENTITY FULL in {@code old_record} —
- * exactly what {@code to_jsonb} of the row gives. The seed is fixed; {@code -Dtidings.test.seed=N}
+ * exactly what {@code to_jsonb} of the row gives. The random seed is fixed; {@code -Dtidings.test.seed=N}
  * explores others.
  */
 class ValuesThroughReplicationTest {

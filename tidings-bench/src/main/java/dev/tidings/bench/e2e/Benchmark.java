@@ -9,7 +9,7 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The end-to-end benchmark of issue 5: Tidings against pg_recvlogical and Debezium on the same
+ * The end-to-end benchmark: Tidings against pg_recvlogical and Debezium on the same
  * PostgreSQL, the same loads and the same WAL. See docs/benchmarks.md for what it measures and how.
  *
  * <p>Catch-up loads (a, b, c, e): for each repetition the table is reset, one slot per consumer is

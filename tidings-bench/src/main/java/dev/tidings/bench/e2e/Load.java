@@ -8,7 +8,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The loads of issue 5, each repeatable (values are functions of the row id). {@code scale} divides
+ * The loads of the end-to-end benchmark, each repeatable (values are functions of the row id). {@code scale} divides
  * the row counts for the smoke test; the full benchmark runs at scale 1.
  *
  * @param name   short name used in tables

@@ -13,7 +13,7 @@ import java.util.function.ToDoubleFunction;
 
 /**
  * Medians over repetitions, ratios to pg_recvlogical and Debezium within the same repetition, the
- * targets of issue 5, and the machine it ran on — as Markdown. {@link #document()} replaces the
+ * targets (docs/benchmarks.md, "Against the targets"), and the machine it ran on — as Markdown. {@link #document()} replaces the
  * part of docs/benchmarks.md between the results markers and keeps the prose around it.
  */
 final class Report {

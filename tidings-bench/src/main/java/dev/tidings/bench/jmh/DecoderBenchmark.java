@@ -1,11 +1,11 @@
 package dev.tidings.bench.jmh;
 
+import dev.tidings.base.Lsn;
 import dev.tidings.decode.ChangeDecoder;
+import dev.tidings.decode.StreamItem;
 import dev.tidings.pgoutput.DecodeException;
 import dev.tidings.pgoutput.PgOutputDecoder;
 import dev.tidings.pgoutput.PgOutputMessage;
-import dev.tidings.pipeline.StreamItem;
-import dev.tidings.source.Lsn;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Mode;

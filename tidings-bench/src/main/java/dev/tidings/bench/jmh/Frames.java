@@ -1,10 +1,10 @@
 package dev.tidings.bench.jmh;
 
+import dev.tidings.base.Lsn;
 import dev.tidings.decode.ChangeDecoder;
+import dev.tidings.decode.StreamItem;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.pgoutput.DecodeException;
-import dev.tidings.pipeline.StreamItem;
-import dev.tidings.source.Lsn;
 import dev.tidings.value.PgTypeRegistry;
 import dev.tidings.value.TypeRegistry;
 

@@ -1,9 +1,9 @@
 package dev.tidings.server.cli;
 
-import dev.tidings.source.DatabaseCheck;
-import dev.tidings.source.Identifiers;
+import dev.tidings.base.Identifiers;
+import dev.tidings.check.DatabaseCheck;
+import dev.tidings.check.Finding;
 import dev.tidings.source.DatabaseUrl;
-import dev.tidings.source.Finding;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;

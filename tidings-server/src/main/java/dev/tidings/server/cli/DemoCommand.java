@@ -74,7 +74,7 @@ final class DemoCommand implements Callable<Integer> {
                 tidings demo is running.
                   console        http://localhost:%1$d/
                   SSE (curl)     curl -N 'http://localhost:%1$d/events?tables=demo.posts'
-                  Realtime       ws://localhost:%1$d/socket/websocket — the seed's Node snippet works as written:
+                  Realtime       ws://localhost:%1$d/socket/websocket — the realtime-js 0.x walkthrough works as written:
                                    const { Socket } = require("@supabase/realtime-js");
                                    const socket = new Socket("http://localhost:%1$d/socket"); socket.connect();
                                    const ch = socket.channel("realtime:demo"); ch.join();

@@ -1,8 +1,8 @@
 package dev.tidings.server.cli;
 
+import dev.tidings.base.Identifiers;
+import dev.tidings.base.TableName;
 import dev.tidings.source.DatabaseUrl;
-import dev.tidings.source.Identifiers;
-import dev.tidings.source.Identifiers.TableName;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The demo's application: a tiny Reddit clone (as in the seed) that signs up users, posts,
+ * The demo's application: a tiny Reddit clone that signs up users, posts,
  * comments, votes, edits and deletes, at a steady rate. It knows nothing of Tidings — which is
  * the point.
  */

@@ -1,7 +1,7 @@
 package dev.tidings.server.cli;
 
+import dev.tidings.base.Identifiers;
 import dev.tidings.source.DatabaseUrl;
-import dev.tidings.source.Identifiers;
 import dev.tidings.source.SourceConfig;
 import picocli.CommandLine.Option;
 

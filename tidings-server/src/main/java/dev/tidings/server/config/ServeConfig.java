@@ -1,9 +1,9 @@
 package dev.tidings.server.config;
 
+import dev.tidings.base.TableName;
 import dev.tidings.server.broadcast.Limits;
 import dev.tidings.server.sinks.SinkConfig;
 import dev.tidings.source.DatabaseUrl;
-import dev.tidings.source.Identifiers.TableName;
 
 import java.time.Duration;
 import java.util.List;

@@ -3,12 +3,12 @@ package dev.tidings.server.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.tidings.base.Identifiers;
+import dev.tidings.base.TableName;
+import dev.tidings.server.auth.AccessPolicy;
 import dev.tidings.server.broadcast.Limits;
-import dev.tidings.server.realtime.AccessPolicy;
 import dev.tidings.server.sinks.SinkConfig;
 import dev.tidings.source.DatabaseUrl;
-import dev.tidings.source.Identifiers;
-import dev.tidings.source.Identifiers.TableName;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -42,8 +42,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * <p>The slot follows the Realtime image: without {@code SLOT_NAME} a temporary slot with a
  * generated name (a live server needs nothing kept while it is down); with one, a persistent slot
  * of that name, unless {@code TEMPORARY_SLOT=true}. {@code SECURE_CHANNELS} defaults to true when
- * a key ({@code JWT_SECRET} or {@code JWKS_URL}) is configured, else false — so the seed's
- * {@code docker run} environment, which has no key, serves its clients unchanged.
+ * a key ({@code JWT_SECRET} or {@code JWKS_URL}) is configured, else false — so a Realtime
+ * {@code docker run} environment without a key serves its clients unchanged.
  *
  * <p>Durable sinks are the top-level YAML list {@code sinks:} (or {@code TIDINGS_SINKS}, the same
  * list as JSON), read by {@link SinkConfig}. They need a persistent slot: with sinks, a missing

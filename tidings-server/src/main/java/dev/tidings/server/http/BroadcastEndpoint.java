@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tidings.server.broadcast.BroadcastMessage;
 import dev.tidings.server.broadcast.BroadcastService;
-import dev.tidings.server.realtime.RealtimeService;
+import dev.tidings.server.auth.Authenticator;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
@@ -46,12 +46,12 @@ final class BroadcastEndpoint extends Handler.Abstract {
     /** 255 bytes in the binary frame, less the {@code realtime:} prefix the frame's topic carries. */
     private static final int MAX_TOPIC_BYTES = 255 - "realtime:".length();
 
-    private final RealtimeService service;
+    private final Authenticator auth;
     private final BroadcastService broadcasts;
 
-    BroadcastEndpoint(RealtimeService service) {
-        this.service = service;
-        this.broadcasts = service.broadcasts();
+    BroadcastEndpoint(Authenticator auth, BroadcastService broadcasts) {
+        this.auth = auth;
+        this.broadcasts = broadcasts;
     }
 
     /** A request this endpoint refuses: the status and the message for {@code {"error": …}}. */
@@ -92,7 +92,7 @@ final class BroadcastEndpoint extends Handler.Abstract {
 
     private void admit(Request request) throws Refused {
         Fields q = Request.extractQueryParameters(request);
-        RealtimeService.Admission a = service.admit(request.getHeaders().get(HttpHeader.AUTHORIZATION),
+        Authenticator.Admission a = auth.admit(request.getHeaders().get(HttpHeader.AUTHORIZATION),
                 request.getHeaders().get("apikey"), q.getValue("apikey"), request.getHeaders().get("x-api-key"));
         if (!a.admitted()) {
             throw new Refused(a.status(), a.reason());

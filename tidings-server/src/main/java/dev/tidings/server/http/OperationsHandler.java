@@ -1,6 +1,6 @@
 package dev.tidings.server.http;
 
-import dev.tidings.server.realtime.RealtimeService;
+import dev.tidings.server.auth.Authenticator;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -23,14 +23,14 @@ import java.nio.charset.StandardCharsets;
  * them without tokens, and they tell only up/ready and a short reason.
  */
 final class OperationsHandler extends Handler.Abstract {
-    private final TidingsServer server;
-    private final RealtimeService service;
+    private final ServeState server;
+    private final Authenticator auth;
     private final boolean open;
 
-    OperationsHandler(TidingsServer server, RealtimeService service, boolean metricsPublic) {
+    OperationsHandler(ServeState server, Authenticator auth, boolean metricsPublic) {
         this.server = server;
-        this.service = service;
-        this.open = metricsPublic || !service.secure();
+        this.auth = auth;
+        this.open = metricsPublic || !auth.secure();
     }
 
     @Override
@@ -67,7 +67,7 @@ final class OperationsHandler extends Handler.Abstract {
             return true;
         }
         Fields q = Request.extractQueryParameters(request);
-        RealtimeService.Admission a = service.admit(q.getValue("apikey"), q.getValue("token"),
+        Authenticator.Admission a = auth.admit(q.getValue("apikey"), q.getValue("token"),
                 request.getHeaders().get("x-api-key"), request.getHeaders().get(HttpHeader.AUTHORIZATION));
         if (a.admitted()) {
             return true;

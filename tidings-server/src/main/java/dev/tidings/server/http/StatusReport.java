@@ -1,10 +1,10 @@
 package dev.tidings.server.http;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tidings.base.TableName;
 import dev.tidings.server.sinks.SinkConfig;
 import dev.tidings.server.stream.SlotLag;
 import dev.tidings.sink.SinkMetrics;
-import dev.tidings.source.Identifiers.TableName;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -35,7 +35,7 @@ final class StatusReport {
         };
     }
 
-    static byte[] status(TidingsServer s) throws Exception {
+    static byte[] status(ServeState s) throws Exception {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("version", TidingsServer.VERSION);
         out.put("uptime_seconds", Math.round(s.uptimeMillis() / 100.0) / 10.0);
@@ -59,7 +59,7 @@ final class StatusReport {
             out.put("catch_up", catchUp);
         }
         Map<String, Object> clients = new LinkedHashMap<>();
-        clients.put("websocket", s.websocketClients());
+        clients.put("websocket", s.websocketClients().getAsInt());
         clients.put("sse", s.counters().sseClients());
         out.put("clients", clients);
         List<Map<String, Object>> tables = new ArrayList<>();
@@ -92,7 +92,7 @@ final class StatusReport {
     }
 
     /** Null when ready, else why not (without details that belong behind a token). */
-    static String notReady(TidingsServer s) {
+    static String notReady(ServeState s) {
         if (!s.streaming()) {
             return s.tidings().failure() != null ? "the replication stream stopped" : "the replication stream is not open";
         }

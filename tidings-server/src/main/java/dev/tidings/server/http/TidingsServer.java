@@ -2,25 +2,29 @@ package dev.tidings.server.http;
 
 import dev.tidings.Tidings;
 import dev.tidings.pipeline.FanOutDelivery;
+import dev.tidings.server.config.ServeConfig;
+import dev.tidings.server.metrics.ServeMetrics;
+import dev.tidings.server.auth.AccessPolicy;
+import dev.tidings.base.TableFilter;
+import dev.tidings.base.TableName;
+import dev.tidings.server.auth.Authenticator;
 import dev.tidings.server.broadcast.BroadcastService;
 import dev.tidings.server.broadcast.DatabaseBroadcasts;
 import dev.tidings.server.broadcast.LocalRooms;
-import dev.tidings.server.config.ServeConfig;
-import dev.tidings.server.metrics.ServeMetrics;
-import dev.tidings.server.realtime.LiveCounters;
+import dev.tidings.server.auth.TokenVerifier;
+import dev.tidings.server.live.LiveCounters;
+import dev.tidings.server.live.LiveFanOut;
+import dev.tidings.server.live.LiveService;
+import dev.tidings.server.live.OutboxWriter;
+import dev.tidings.server.live.StreamLiveness;
+import dev.tidings.server.realtime.RealtimeEndpoint;
+import dev.tidings.server.realtime.TableCatalog;
 import dev.tidings.server.sinks.SinkConfig;
+import dev.tidings.server.sse.SseHandler;
 import dev.tidings.server.stream.ServeDelivery;
 import dev.tidings.server.stream.SlotLag;
 import dev.tidings.server.stream.StreamStats;
 import dev.tidings.sink.SinkMetrics;
-import dev.tidings.server.realtime.AccessPolicy;
-import dev.tidings.server.realtime.FanOut;
-import dev.tidings.server.realtime.OutboxWriter;
-import dev.tidings.server.realtime.RealtimeService;
-import dev.tidings.server.realtime.RealtimeSocket;
-import dev.tidings.server.realtime.TableCatalog;
-import dev.tidings.server.realtime.TokenVerifier;
-import dev.tidings.server.sse.SseHandler;
 import dev.tidings.source.SourceConfig;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
@@ -29,8 +33,6 @@ import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.Callback;
-import org.eclipse.jetty.util.Fields;
-import org.eclipse.jetty.websocket.server.WebSocketCreator;
 import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,10 +47,11 @@ import java.util.Properties;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
 
 /**
  * {@code tidings serve} as an object: one replication stream whose {@link ServeDelivery} feeds the
- * live {@link FanOut} (WebSocket, SSE) and the durable sinks of the configuration, and one HTTP
+ * live {@link LiveFanOut} (WebSocket, SSE) and the durable sinks of the configuration, and one HTTP
  * port with the Realtime WebSocket ({@code /socket/websocket}, {@code /realtime/v1/websocket}),
  * Server-Sent Events ({@code /events}), {@code /health}, {@code /ready}, {@code /api/status} and
  * {@code /metrics}.
@@ -73,110 +76,102 @@ public final class TidingsServer implements AutoCloseable {
     /** The version of Tidings, from the build. */
     public static final String VERSION = version();
 
-    private final ServeConfig config;
-    private final long startedMillis = System.currentTimeMillis();
+    private final ServeState state;
     private final ScheduledExecutorService timers;
     private final ScheduledExecutorService lagTimer;
-    private final OutboxWriter writer = new OutboxWriter();
-    private final FanOut fanOut;
+    private final OutboxWriter writer;
     private final TableCatalog catalog;
-    private final LiveCounters counters = new LiveCounters();
-    private final BroadcastService broadcasts;
-    private final StreamStats stats = new StreamStats();
     private final FanOutDelivery durable;
-    private final ServeDelivery delivery;
-    private final SlotLag lag;
     private final Server jetty;
-    private final WebSocketUpgradeHandler websockets;
-    private final Tidings tidings;
-    private final ServeMetrics metrics;
     private final Thread watcher;
     private boolean closed;
 
-    private TidingsServer(ServeConfig config) throws Exception {
-        this.config = config;
-        this.timers = Executors.newScheduledThreadPool(1, r -> Thread.ofPlatform().name("tidings-timers").daemon(true).unstarted(r));
-        this.lagTimer = Executors.newSingleThreadScheduledExecutor(r -> Thread.ofPlatform().name("tidings-lag").daemon(true).unstarted(r));
-        Tidings[] stream = new Tidings[1];
-        this.fanOut = new FanOut(() -> stream[0] != null && stream[0].streaming(), timers);
-        this.catalog = new TableCatalog(config.database());
-        TokenVerifier verifier = config.secureChannels() ? new TokenVerifier(config.jwtSecret(), config.jwksUrl()) : null;
-        this.broadcasts = new BroadcastService(new LocalRooms(), config.limits());
-        RealtimeService service = new RealtimeService(fanOut, verifier, new AccessPolicy(config.roles(), config.rowPolicies()),
-                catalog, writer, timers, config.sendQueueBytes(), config.sendQueueFrames(), counters, broadcasts);
+    private TidingsServer(ServeState state, ScheduledExecutorService timers, ScheduledExecutorService lagTimer,
+                          OutboxWriter writer, TableCatalog catalog, FanOutDelivery durable, Server jetty) {
+        this.state = state;
+        this.timers = timers;
+        this.lagTimer = lagTimer;
+        this.writer = writer;
+        this.catalog = catalog;
+        this.durable = durable;
+        this.jetty = jetty;
+        this.watcher = Thread.ofPlatform().name("tidings-stream-watch").daemon(true)
+                .unstarted(() -> watch(state.tidings(), state.fanOut()));
+    }
+
+    /**
+     * Starts the sinks, the replication stream and the HTTP server, in that order; returns once the
+     * port is bound. The one place where the server is assembled.
+     */
+    public static TidingsServer start(ServeConfig config) throws Exception {
+        long startedMillis = System.currentTimeMillis();
+        Authenticator auth = new Authenticator(
+                config.secureChannels() ? new TokenVerifier(config.jwtSecret(), config.jwksUrl()) : null,
+                new AccessPolicy(config.roles(), config.rowPolicies()));
+        ScheduledExecutorService timers = Executors.newScheduledThreadPool(1,
+                r -> Thread.ofPlatform().name("tidings-timers").daemon(true).unstarted(r));
+        ScheduledExecutorService lagTimer = Executors.newSingleThreadScheduledExecutor(
+                r -> Thread.ofPlatform().name("tidings-lag").daemon(true).unstarted(r));
+        OutboxWriter writer = new OutboxWriter();
+        LiveFanOut fanOut = new LiveFanOut();
+        BroadcastService broadcasts = new BroadcastService(new LocalRooms(), config.limits());
         DatabaseBroadcasts fromDatabase = new DatabaseBroadcasts(broadcasts);
         fanOut.subscribe((event, bytes) -> fromDatabase.onChange(event),
-                List.of(new FanOut.Scope(DatabaseBroadcasts.SCHEMA, DatabaseBroadcasts.TABLE)));
-
-        this.durable = config.sinks().isEmpty() ? null : new FanOutDelivery(SinkConfig.openAll(config.sinks()));
-        this.delivery = new ServeDelivery(fanOut, durable, stats);
-        this.lag = new SlotLag(config.database(), config.slot(), config.maxReplicationLagMb(), config.pauseOnMaxLag(),
+                TableFilter.table(new TableName(DatabaseBroadcasts.SCHEMA, DatabaseBroadcasts.TABLE)));
+        LiveCounters counters = new LiveCounters();
+        StreamStats stats = new StreamStats();
+        TableCatalog catalog = new TableCatalog(config.database());
+        FanOutDelivery durable = config.sinks().isEmpty() ? null : new FanOutDelivery(SinkConfig.openAll(config.sinks()));
+        ServeDelivery delivery = new ServeDelivery(fanOut, durable, stats);
+        SlotLag lag = new SlotLag(config.database(), config.slot(), config.maxReplicationLagMb(), config.pauseOnMaxLag(),
                 delivery::pauseLive);
-
-        this.jetty = new Server();
-        jetty.setStopTimeout(5_000);
-        ServerConnector connector = new ServerConnector(jetty);
-        connector.setHost(config.bind());
-        connector.setPort(config.port());
-        connector.setIdleTimeout(Duration.ofSeconds(120).toMillis());
-        jetty.addConnector(connector);
-        WebSocketCreator creator = (request, response, callback) -> {
-            Fields q = Request.extractQueryParameters(request);
-            String problem = RealtimeSocket.checkVsn(q.getValue("vsn"));
-            if (problem != null) {
-                Response.writeError(request, response, callback, 400, problem);
-                return null;
-            }
-            RealtimeService.Admission admission = service.admit(q.getValue("apikey"), q.getValue("token"),
-                    request.getHeaders().get("x-api-key"), request.getHeaders().get(HttpHeader.AUTHORIZATION));
-            if (!admission.admitted()) {
-                Response.writeError(request, response, callback, admission.status(), admission.reason());
-                return null;
-            }
-            // no permessage-deflate (Supabase Realtime does not compress either): compressing each
-            // change once per connection would cost more than everything else the fan-out does
-            response.setExtensions(List.of());
-            return new RealtimeSocket(service, q.getValue("vsn"), admission);
-        };
-        this.websockets = WebSocketUpgradeHandler.from(jetty, container -> {
-            container.addMapping("/socket/websocket", creator);
-            container.addMapping("/realtime/v1/websocket", creator);
-            container.setMaxTextMessageSize(config.maxFrameBytes());
-            container.setMaxBinaryMessageSize(config.maxFrameBytes());
-            container.setIdleTimeout(Duration.ofSeconds(90));
-        });
-        Handler.Sequence routes = new Handler.Sequence(new ConsoleHandler(), new SseHandler(service, config.sseKeepAlive()),
-                new BroadcastEndpoint(service),
-                new OperationsHandler(this, service, config.metricsPublic()), new NotFound());
-        websockets.setHandler(routes);
-        jetty.setHandler(websockets);
 
         SourceConfig source = SourceConfig.of(config.database())
                 .withSlot(config.slot(), config.temporarySlot())
                 .withPublication(config.publication(), config.tables());
-        this.tidings = Tidings.start(source, delivery);
-        stream[0] = tidings;
-        this.metrics = new ServeMetrics(tidings, stats, lag, delivery, sinkMetrics(), StatusReport::level, counters,
-                this::websocketClients);
-        metrics.bind(broadcasts);
+        Tidings tidings = Tidings.start(source, delivery);
+        TidingsServer server;
         try {
+            LiveService live = new LiveService(fanOut, new StreamLiveness(tidings::streaming, timers), writer, timers,
+                    config.sendQueueBytes(), config.sendQueueFrames(), counters);
+            Server jetty = new Server();
+            jetty.setStopTimeout(5_000);
+            ServerConnector connector = new ServerConnector(jetty);
+            connector.setHost(config.bind());
+            connector.setPort(config.port());
+            connector.setIdleTimeout(Duration.ofSeconds(120).toMillis());
+            jetty.addConnector(connector);
+            RealtimeEndpoint realtime = new RealtimeEndpoint(live, auth, catalog, broadcasts);
+            WebSocketUpgradeHandler websockets = WebSocketUpgradeHandler.from(jetty,
+                    container -> realtime.install(container, config.maxFrameBytes()));
+            IntSupplier websocketClients = () -> websockets.getServerWebSocketContainer().getOpenSessions().size();
+            List<SinkMetrics> sinkMetrics = durable == null ? List.of() : durable.metrics();
+            ServeMetrics metrics = new ServeMetrics(tidings, stats, lag, delivery, sinkMetrics, StatusReport::level, counters,
+                    websocketClients);
+            metrics.bind(broadcasts);
+            ServeState state = new ServeState(config, tidings, stats, lag, fanOut, counters, metrics, sinkMetrics,
+                    websocketClients, startedMillis);
+            websockets.setHandler(new Handler.Sequence(new ConsoleHandler(), new SseHandler(live, auth, config.sseKeepAlive()),
+                    new BroadcastEndpoint(auth, broadcasts),
+                    new OperationsHandler(state, auth, config.metricsPublic()), new NotFound()));
+            jetty.setHandler(websockets);
+            server = new TidingsServer(state, timers, lagTimer, writer, catalog, durable, jetty);
             jetty.start();
         } catch (Exception e) {
             tidings.stop();
-            closeSinks();
+            if (durable != null) {
+                durable.close();
+            }
             throw e;
         }
-        this.watcher = Thread.ofPlatform().name("tidings-stream-watch").daemon(true).start(this::watch);
+        server.watcher.start();
         lagTimer.scheduleWithFixedDelay(lag::check, 0, config.lagCheck().toMillis(), TimeUnit.MILLISECONDS);
         log.info("tidings serve: listening on {}:{} (Realtime WebSocket /socket/websocket, /realtime/v1/websocket; SSE /events; "
                         + "/health /ready /api/status /metrics); streaming {} with {} slot {}; {} durable sink{}; secure channels {}",
-                config.bind(), port(), config.database(), config.temporarySlot() ? "temporary" : "persistent", config.slot(),
-                config.sinks().size(), config.sinks().size() == 1 ? "" : "s", config.secureChannels() ? "on" : "off");
-    }
-
-    /** Starts the HTTP server, the sinks and the replication stream; returns once the port is bound. */
-    public static TidingsServer start(ServeConfig config) throws Exception {
-        return new TidingsServer(config);
+                config.bind(), server.port(), config.database(), config.temporarySlot() ? "temporary" : "persistent",
+                config.slot(), config.sinks().size(), config.sinks().size() == 1 ? "" : "s",
+                config.secureChannels() ? "on" : "off");
+        return server;
     }
 
     /** The port actually bound (useful with port 0). */
@@ -185,56 +180,24 @@ public final class TidingsServer implements AutoCloseable {
     }
 
     public boolean streaming() {
-        return tidings.streaming();
+        return state.streaming();
     }
 
-    public FanOut fanOut() {
-        return fanOut;
+    /** The live fan-out: its subscriptions, for tests and health. */
+    public LiveFanOut fanOut() {
+        return state.fanOut();
+    }
+
+    ServeConfig config() {
+        return state.config();
     }
 
     /** Waits until the replication stream ends; throws what ended it. */
     public void await() throws Exception {
-        tidings.await();
+        state.tidings().await();
     }
 
-    ServeConfig config() {
-        return config;
-    }
-
-    Tidings tidings() {
-        return tidings;
-    }
-
-    StreamStats stats() {
-        return stats;
-    }
-
-    SlotLag lag() {
-        return lag;
-    }
-
-    LiveCounters counters() {
-        return counters;
-    }
-
-    ServeMetrics metrics() {
-        return metrics;
-    }
-
-    long uptimeMillis() {
-        return System.currentTimeMillis() - startedMillis;
-    }
-
-    int websocketClients() {
-        return websockets.getServerWebSocketContainer().getOpenSessions().size();
-    }
-
-    /** Per durable sink, in configuration order; empty without sinks. */
-    List<SinkMetrics> sinkMetrics() {
-        return durable == null ? List.of() : durable.metrics();
-    }
-
-    private void watch() {
+    private static void watch(Tidings tidings, LiveFanOut fanOut) {
         try {
             tidings.await();
         } catch (InterruptedException e) {
@@ -256,9 +219,9 @@ public final class TidingsServer implements AutoCloseable {
         closed = true;
         log.info("stopping: reading no more WAL; waiting for the sinks to confirm what was read");
         lagTimer.shutdownNow();
-        tidings.stop();
+        state.tidings().stop();
         closeSinks();
-        log.info("confirmed {} to PostgreSQL; closing client connections", tidings.confirmed());
+        log.info("confirmed {} to PostgreSQL; closing client connections", state.tidings().confirmed());
         try {
             jetty.stop();
         } catch (Exception e) {
@@ -268,8 +231,8 @@ public final class TidingsServer implements AutoCloseable {
         catalog.close();
         writer.close();
         timers.shutdownNow();
-        lag.close();
-        metrics.close();
+        state.lag().close();
+        state.metrics().close();
         log.info("stopped");
     }
 

@@ -1,12 +1,12 @@
 package dev.tidings.server.metrics;
 
 import dev.tidings.Tidings;
-import dev.tidings.server.realtime.LiveCounters;
+import dev.tidings.base.TableName;
+import dev.tidings.server.live.LiveCounters;
 import dev.tidings.server.stream.ServeDelivery;
 import dev.tidings.server.stream.SlotLag;
 import dev.tidings.server.stream.StreamStats;
 import dev.tidings.sink.SinkMetrics;
-import dev.tidings.source.Identifiers.TableName;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.MeterBinder;

@@ -1,7 +1,10 @@
 package dev.tidings.server.realtime;
 
+import dev.tidings.base.TableFilter;
+import dev.tidings.base.TableName;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Op;
+import dev.tidings.server.live.Filter;
 
 import java.util.Locale;
 import java.util.Objects;
@@ -33,8 +36,12 @@ record Binding(String event, String schema, String table, Filter filter, int id)
         return new Binding(e, s, t, f, id);
     }
 
-    FanOut.Scope scope() {
-        return new FanOut.Scope(schema, table);
+    /** The tables this binding is about. */
+    TableFilter tables() {
+        if (schema == null) {
+            return TableFilter.ALL;
+        }
+        return table == null ? TableFilter.schema(schema) : TableFilter.table(new TableName(schema, table));
     }
 
     boolean matches(ChangeEvent change) {

@@ -1,15 +1,16 @@
 package dev.tidings.server.realtime;
 
+import dev.tidings.base.TableFilter;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.EventFormat;
-import dev.tidings.server.broadcast.ClientLimiter;
-import dev.tidings.server.broadcast.Framing;
-import dev.tidings.server.broadcast.Member;
+import dev.tidings.server.auth.AccessPolicy;
+import dev.tidings.server.live.LiveFanOut;
 
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -17,7 +18,7 @@ import static dev.tidings.server.realtime.PhoenixFrame.NULL;
 import static dev.tidings.server.realtime.PhoenixFrame.ascii;
 
 /**
- * One joined topic of one connection, subscribed in the {@link FanOut} under its bindings' scopes.
+ * One joined topic of one connection, subscribed in the {@link LiveFanOut} for its bindings' tables.
  *
  * <p>A legacy channel ({@code realtime:public:todos}) has one implied binding and gets each change
  * twice, as event {@code *} (what 0.x clients listen to) and as {@code INSERT}/{@code UPDATE}/
@@ -25,55 +26,53 @@ import static dev.tidings.server.realtime.PhoenixFrame.ascii;
  * {@code postgres_changes} push per change with the ids of every binding it matched. Both carry
  * the {@code supabase} serialization of the change, made once per event for all channels.
  *
- * <p>Every channel is also a {@link Member} of its topic's broadcast room: broadcasts and presence
- * reach it there, framed for its serializer version ({@link #FRAMINGS}).
- *
- * <p>{@link #deliver} runs on the fan-out thread; the rest on the connection's threads. The grant
+ * <p>A channel writes through its connection's {@link Outlet}, never back into the socket.
+ * {@link #deliver} runs on the fan-out thread; the rest on the connection's threads. The grant
  * (what the token allows) is replaced whole when the token is refreshed.
  */
-final class Channel implements FanOut.Subscriber, Member {
-    /** How each serializer version frames a server push; one instance per version, shared. */
-    private static final Framing[] FRAMINGS = {framing(PhoenixFrame.Vsn.V1), framing(PhoenixFrame.Vsn.V2)};
-
+final class Channel implements LiveFanOut.Subscriber {
     static final EventFormat SUPABASE = EventFormat.named("supabase");
     private static final byte[] IDS = ascii("{\"ids\":[");
     private static final byte[] DATA = ascii("],\"data\":");
     private static final byte[] END = ascii("}");
 
-    private final RealtimeSocket socket;
+    /** Where a channel's frames go: its connection's bounded send queue. Must not block. */
+    @FunctionalInterface
+    interface Outlet {
+        /** Queues a frame made by {@link WireFrames} (it may be shared by every connection that gets it). */
+        void sendFrame(byte[] frame);
+    }
+
+    private final Outlet outlet;
+    private final ScheduledExecutorService timers;
+    private final PhoenixFrame.Vsn vsn;
     final String topic;
     final byte[] topicJson;
     final String joinRef;
     final boolean legacy;
     final List<Binding> bindings;
-    final List<FanOut.Scope> scopes;
+    final TableFilter tables;
     /** Frame keys of the common cases, made once: legacy {@code *} and each type; all bindings matched. */
     private final FrameKey legacyStar;
     private final FrameKey[] legacyTyped;
     private final FrameKey allMatched;
-    private final Member.Options options;
-    /**
-     * Broadcast and presence frames that came between joining the room and the join reply, sent
-     * after it ({@link #joined}); null once joined. Guarded by this.
-     */
-    private List<byte[]> early = new java.util.ArrayList<>();
     private volatile AccessPolicy.Grant grant;
     private volatile boolean closed;
     private ScheduledFuture<?> expiry;
 
-    Channel(RealtimeSocket socket, String topic, String joinRef, boolean legacy, List<Binding> bindings,
-            AccessPolicy.Grant grant, Member.Options options) {
-        this.socket = socket;
-        this.options = options;
+    Channel(Outlet outlet, ScheduledExecutorService timers, PhoenixFrame.Vsn vsn, String topic, String joinRef,
+            boolean legacy, List<Binding> bindings, AccessPolicy.Grant grant) {
+        this.outlet = outlet;
+        this.timers = timers;
+        this.vsn = vsn;
         // interned: channels on one topic then share the instance and frame keys compare by identity
         this.topic = topic.intern();
         this.topicJson = PhoenixFrame.quote(topic);
         this.joinRef = joinRef;
         this.legacy = legacy;
         this.bindings = List.copyOf(bindings);
-        this.scopes = FanOut.Scope.minimal(bindings.stream().map(Binding::scope).toList());
+        this.tables = TableFilter.anyOf(bindings.stream().map(Binding::tables).toList());
         this.grant = grant;
-        PhoenixFrame.Vsn vsn = socket.vsn();
         this.legacyStar = new FrameKey(vsn, this.topic, "*", "");
         this.legacyTyped = new FrameKey[] {new FrameKey(vsn, this.topic, "INSERT", ""),
                 new FrameKey(vsn, this.topic, "UPDATE", ""), new FrameKey(vsn, this.topic, "DELETE", "")};
@@ -105,12 +104,12 @@ final class Channel implements FanOut.Subscriber, Member {
         }
         if (at != null && !closed) {
             long ms = Math.max(0, Duration.between(Instant.now(), at).toMillis());
-            expiry = socket.service().timers().schedule(onExpiry, ms, TimeUnit.MILLISECONDS);
+            expiry = timers.schedule(onExpiry, ms, TimeUnit.MILLISECONDS);
         }
     }
 
     @Override
-    public void deliver(ChangeEvent event, FanOut.EventBytes bytes) {
+    public void deliver(ChangeEvent event, LiveFanOut.EventBytes bytes) {
         if (closed || !SUPABASE.supports(event.op()) || !grant.admits(event)) {
             return;
         }
@@ -121,8 +120,8 @@ final class Channel implements FanOut.Subscriber, Member {
                     case UPDATE -> 1;
                     default -> 2;
                 }];
-                socket.sendFrame(frame(legacyStar, bytes, null, null));
-                socket.sendFrame(frame(typed, bytes, null, null));
+                outlet.sendFrame(frame(legacyStar, bytes, null, null));
+                outlet.sendFrame(frame(typed, bytes, null, null));
             }
             return;
         }
@@ -148,14 +147,14 @@ final class Channel implements FanOut.Subscriber, Member {
             }
             key = new FrameKey(allMatched.vsn, topic, allMatched.event, ids.toString());
         }
-        socket.sendFrame(frame(key, bytes, IDS, DATA));
+        outlet.sendFrame(frame(key, bytes, IDS, DATA));
     }
 
     /**
      * The push of the event under {@code key}, encoded by the first channel that asks and shared:
      * the supabase JSON as the payload, or as {@code {"ids":[…],"data":…}} when {@code ids} is given.
      */
-    private byte[] frame(FrameKey key, FanOut.EventBytes bytes, byte[] ids, byte[] data) {
+    private byte[] frame(FrameKey key, LiveFanOut.EventBytes bytes, byte[] ids, byte[] data) {
         byte[] frame = bytes.frame(key);
         if (frame != null) {
             return frame;
@@ -166,7 +165,7 @@ final class Channel implements FanOut.Subscriber, Member {
                 : key.vsn.encode(NULL, NULL, topicJson, key.event, payload, concat(ids, ascii(key.ids), data), END)));
     }
 
-    /** What makes two channels' frames of one event byte-identical (see {@link FanOut.EventBytes#frame}). */
+    /** What makes two channels' frames of one event byte-identical (see {@link LiveFanOut.EventBytes#frame}). */
     private static final class FrameKey {
         final PhoenixFrame.Vsn vsn;
         final String topic;
@@ -195,84 +194,15 @@ final class Channel implements FanOut.Subscriber, Member {
     }
 
     @Override
-    public String subTopic() {
-        return topic.substring("realtime:".length());
-    }
-
-    @Override
-    public Member.Options options() {
-        return options;
-    }
-
-    @Override
-    public Framing framing() {
-        return FRAMINGS[socket.vsn().ordinal()];
-    }
-
-    @Override
-    public void send(byte[] frame) {
-        synchronized (this) {
-            if (early != null) {
-                early.add(frame);
-                return;
-            }
-        }
-        if (!closed) {
-            socket.sendFrame(frame);
-        }
-    }
-
-    @Override
-    public void push(String event, byte[] payload) {
-        send(WireFrames.text(socket.vsn().encode(joinRef, NULL, topicJson, event, payload)));
-    }
-
-    /**
-     * The join reply is queued: sends what the room had for this channel since it joined it
-     * (presence_state, diffs, broadcasts), in order, and from now on sends at once. The room is
-     * joined before the reply so that a client that got the reply misses nothing sent after it.
-     */
-    synchronized void joined() {
-        for (byte[] frame : early) {
-            socket.sendFrame(frame);
-        }
-        early = null;
-    }
-
-    @Override
-    public void reply(String ref, boolean ok, byte[] response) {
-        socket.reply(this, ref, ok, response);
-    }
-
-    @Override
-    public void shut(String reason) {
-        socket.shut(this, reason);
-    }
-
-    @Override
-    public ClientLimiter limiter() {
-        return socket.limiter();
-    }
-
-    private static Framing framing(PhoenixFrame.Vsn vsn) {
-        return new Framing() {
-            @Override
-            public byte[] text(String topic, String event, byte[] payload) {
-                return WireFrames.text(vsn.encode(NULL, NULL, PhoenixFrame.quote(topic), event, payload));
-            }
-
-            @Override
-            public byte[] binary(byte[] message) {
-                return vsn == PhoenixFrame.Vsn.V2 ? WireFrames.binary(message) : null;
-            }
-        };
-    }
-
-    @Override
     public void streamEnded(String reason) {
         if (!closed) {
-            socket.push(this, "phx_error", Map.of("reason", reason));
+            push("phx_error", Map.of("reason", reason));
         }
+    }
+
+    /** A server push on this channel ({@code system}, {@code phx_error}, {@code phx_close}). */
+    void push(String event, Map<String, ?> payload) {
+        outlet.sendFrame(WireFrames.text(vsn.encode(joinRef, NULL, topicJson, event, PhoenixFrame.json(payload))));
     }
 
     private static byte[] concat(byte[] a, byte[] b, byte[] c) {

@@ -1,7 +1,7 @@
 package dev.tidings.server.realtime;
 
+import dev.tidings.base.Identifiers;
 import dev.tidings.source.DatabaseUrl;
-import dev.tidings.source.Identifiers;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -42,7 +42,7 @@ public final class KafkaSink implements Sink {
         // send() blocks while the producer has no metadata for the topic (the broker unreachable: with
         // metadata.recovery.strategy=rebootstrap it can drop the metadata it had). If it gave up sooner than
         // the delivery timeout, that record would fail at once while later records of the batch went
-        // out when the broker came back: the retried record would then land after them (issue 4).
+        // out when the broker came back: the retried record would then land after them.
         p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, Long.toString(deliveryTimeout.toMillis()));
         p.put(ProducerConfig.CLIENT_ID_CONFIG, "tidings");
         p.putAll(overrides);

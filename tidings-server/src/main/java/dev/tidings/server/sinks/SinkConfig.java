@@ -1,5 +1,8 @@
 package dev.tidings.server.sinks;
 
+import dev.tidings.base.Identifiers;
+import dev.tidings.base.TableFilter;
+import dev.tidings.base.TableName;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.EventFormat;
 import dev.tidings.event.Op;
@@ -8,8 +11,6 @@ import dev.tidings.sink.RetryPolicy;
 import dev.tidings.sink.RouteTemplate;
 import dev.tidings.sink.Sink;
 import dev.tidings.sink.SinkSettings;
-import dev.tidings.source.Identifiers;
-import dev.tidings.source.Identifiers.TableName;
 
 import java.net.URI;
 import java.nio.file.Path;
@@ -196,9 +197,10 @@ public record SinkConfig(String type, SinkSettings settings, Map<String, Object>
                 throw new IllegalArgumentException(where + ": unknown op '" + o + "'; use insert, update, delete, truncate, message");
             }
         }
+        TableFilter tableFilter = TableFilter.of(tables);
         Predicate<ChangeEvent> filter = e -> true;
-        if (!tables.isEmpty()) {
-            filter = e -> tables.contains(new TableName(e.schema(), e.table()));
+        if (!tableFilter.all()) {
+            filter = e -> tableFilter.matches(e.schema(), e.table());
         }
         if (!ops.isEmpty()) {
             filter = filter.and(e -> ops.contains(e.op()));

@@ -1,14 +1,16 @@
 package dev.tidings.server.sse;
 
+import dev.tidings.base.Identifiers;
+import dev.tidings.base.TableFilter;
+import dev.tidings.base.TableName;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.EventFormat;
-import dev.tidings.server.realtime.AccessPolicy;
-import dev.tidings.server.realtime.FanOut;
-import dev.tidings.server.realtime.Filter;
-import dev.tidings.server.realtime.Outbox;
-import dev.tidings.server.realtime.RealtimeService;
-import dev.tidings.source.Identifiers;
-import dev.tidings.source.Identifiers.TableName;
+import dev.tidings.server.auth.AccessPolicy;
+import dev.tidings.server.auth.Authenticator;
+import dev.tidings.server.live.Filter;
+import dev.tidings.server.live.LiveFanOut;
+import dev.tidings.server.live.LiveService;
+import dev.tidings.server.live.Outbox;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -21,7 +23,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -51,11 +52,13 @@ import java.util.function.Consumer;
 public final class SseHandler extends Handler.Abstract.NonBlocking {
     private static final byte[] KEEPALIVE = ": keepalive\n\n".getBytes(StandardCharsets.US_ASCII);
 
-    private final RealtimeService service;
+    private final LiveService service;
+    private final Authenticator auth;
     private final Duration keepAlive;
 
-    public SseHandler(RealtimeService service, Duration keepAlive) {
+    public SseHandler(LiveService service, Authenticator auth, Duration keepAlive) {
         this.service = service;
+        this.auth = auth;
         this.keepAlive = keepAlive;
     }
 
@@ -68,32 +71,33 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
             return plain(response, callback, 405, "use GET /events?tables=schema.table&filter=…&format=…");
         }
         Fields q = Request.extractQueryParameters(request);
-        RealtimeService.Admission admission = service.admit(q.getValue("apikey"), q.getValue("token"),
+        Authenticator.Admission admission = auth.admit(q.getValue("apikey"), q.getValue("token"),
                 request.getHeaders().get("x-api-key"), request.getHeaders().get(HttpHeader.AUTHORIZATION));
         if (!admission.admitted()) {
             return plain(response, callback, admission.status(), admission.reason());
         }
-        AccessPolicy.Grant grant = service.policy().grant(admission.token() == null ? Map.of() : admission.token().claims());
+        AccessPolicy.Grant grant = admission.access().grant();
         EventFormat format;
         Filter filter;
-        List<FanOut.Scope> scopes = new ArrayList<>();
+        List<TableFilter> tables = new ArrayList<>();
         try {
             format = EventFormat.named(q.getValue("format") == null ? "tidings" : q.getValue("format"));
             filter = Filter.parse(q.getValue("filter"));
-            String tables = q.getValue("tables");
-            if (tables == null || tables.isBlank()) {
-                if (!grant.anyTable()) {
-                    return plain(response, callback, 403, "role '" + grant.role() + "' may not subscribe to any table");
+            String tablesParam = q.getValue("tables");
+            if (tablesParam == null || tablesParam.isBlank()) {
+                String refusal = grant.refusal(null, null);
+                if (refusal != null) {
+                    return plain(response, callback, 403, refusal);
                 }
-                scopes.add(FanOut.Scope.ALL);
+                tables.add(TableFilter.ALL);
             } else {
-                for (String t : tables.split(",")) {
+                for (String t : tablesParam.split(",")) {
                     TableName name = Identifiers.parseTable(t.strip());
                     String refusal = grant.refusal(name.schema(), name.table());
                     if (refusal != null) {
                         return plain(response, callback, 403, refusal);
                     }
-                    scopes.add(new FanOut.Scope(name.schema(), name.table()));
+                    tables.add(TableFilter.table(name));
                 }
             }
         } catch (IllegalArgumentException e) {
@@ -102,7 +106,7 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
         response.setStatus(200);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream; charset=utf-8");
         response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
-        new Stream(response, callback, format, filter, grant, FanOut.Scope.minimal(scopes)).start();
+        new Stream(response, callback, format, filter, grant, TableFilter.anyOf(tables)).start();
         return true;
     }
 
@@ -114,13 +118,13 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
     }
 
     /** One open stream: a fan-out subscriber writing through its own bounded outbox. */
-    private final class Stream implements FanOut.Subscriber, Outbox.Transport {
+    private final class Stream implements LiveFanOut.Subscriber, Outbox.Transport {
         private final Response response;
         private final Callback callback;
         private final EventFormat format;
         private final Filter filter;
         private final AccessPolicy.Grant grant;
-        private final List<FanOut.Scope> scopes;
+        private final TableFilter tables;
         private final Outbox outbox;
         private final AtomicBoolean ended = new AtomicBoolean();
         /** Made once: {@link #deliver} runs per change. */
@@ -128,28 +132,27 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
         private ScheduledFuture<?> keepAliveTask;
 
         Stream(Response response, Callback callback, EventFormat format, Filter filter, AccessPolicy.Grant grant,
-               List<FanOut.Scope> scopes) {
+               TableFilter tables) {
             this.response = response;
             this.callback = callback;
             this.format = format;
             this.filter = filter;
             this.grant = grant;
-            this.scopes = scopes;
-            this.outbox = new Outbox(this, service.sendQueueBytes(), service.sendQueueFrames(), service.writer(),
-                    service.timers());
+            this.tables = tables;
+            this.outbox = service.outbox(this);
         }
 
         void start() {
             service.counters().sseOpened();
             outbox.offer("retry: 2000\n\n".getBytes(StandardCharsets.US_ASCII), null, null);
-            service.fanOut().subscribe(this, scopes);
+            service.fanOut().subscribe(this, tables);
             long ms = keepAlive.toMillis();
             keepAliveTask = service.timers().scheduleWithFixedDelay(() -> outbox.offer(KEEPALIVE, null, null),
                     ms, ms, TimeUnit.MILLISECONDS);
         }
 
         @Override
-        public void deliver(ChangeEvent event, FanOut.EventBytes bytes) {
+        public void deliver(ChangeEvent event, LiveFanOut.EventBytes bytes) {
             if (!format.supports(event.op()) || !filter.matches(event) || !grant.admits(event)) {
                 return;
             }
@@ -209,7 +212,7 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
             if (!ended.compareAndSet(false, true)) {
                 return false;
             }
-            service.fanOut().unsubscribe(this, scopes);
+            service.fanOut().unsubscribe(this, tables);
             service.counters().sseClosed();
             if (keepAliveTask != null) {
                 keepAliveTask.cancel(false);

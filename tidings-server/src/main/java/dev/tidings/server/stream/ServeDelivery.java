@@ -1,19 +1,19 @@
 package dev.tidings.server.stream;
 
-import dev.tidings.ChangeListener;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Transaction;
 import dev.tidings.pipeline.Delivery;
+import dev.tidings.server.live.LiveFanOut;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one {@link Delivery} of {@code tidings serve}'s replication stream: every change goes to the
- * live fan-out (WebSocket, SSE) and, when sinks are configured, to the durable sinks.
+ * The serve delivery: the one {@link Delivery} of {@code tidings serve}'s replication stream. Every
+ * change goes to the live fan-out ({@link LiveFanOut}: WebSocket, SSE) and, when sinks are
+ * configured, to the durable fan-out (the core's {@code FanOutDelivery} over the sinks).
  *
  * <p>The live side never holds back acknowledgement: it only enqueues into each client's bounded
- * queue, its failures are logged and swallowed, and its {@code onTransaction} is called before the
- * transaction is handed on. A transaction is acknowledged by the durable side (a
+ * queue, and its failures are logged and swallowed. A transaction is acknowledged by the durable side (a
  * {@link dev.tidings.pipeline.FanOutDelivery}: when every durable sink confirmed it) or, without
  * durable sinks, at once. One stream has one pace: while a durable sink applies backpressure, live
  * clients see changes at that pace too (see {@link #pauseLive}).
@@ -21,13 +21,13 @@ import org.slf4j.LoggerFactory;
 public final class ServeDelivery implements Delivery {
     private static final Logger log = LoggerFactory.getLogger(ServeDelivery.class);
 
-    private final ChangeListener live;
+    private final LiveFanOut live;
     private final Delivery durable;
     private final StreamStats stats;
     private volatile boolean livePaused;
 
     /** @param durable the durable sinks, or null */
-    public ServeDelivery(ChangeListener live, Delivery durable, StreamStats stats) {
+    public ServeDelivery(LiveFanOut live, Delivery durable, StreamStats stats) {
         this.live = live;
         this.durable = durable;
         this.stats = stats;
@@ -59,7 +59,7 @@ public final class ServeDelivery implements Delivery {
         stats.read(event);
         if (!livePaused) {
             try {
-                live.onEvent(event);
+                live.publish(event);
             } catch (Exception e) {
                 log.warn("live fan-out failed on event {}; live clients may miss it", event.id(), e);
             }
@@ -71,11 +71,6 @@ public final class ServeDelivery implements Delivery {
 
     @Override
     public void commit(Transaction tx, Acknowledgement ack) throws Exception {
-        try {
-            live.onTransaction(tx);
-        } catch (Exception e) {
-            log.warn("live fan-out failed at the end of transaction {}", tx.xid(), e);
-        }
         Acknowledgement counted = stats.delivering(tx, ack);
         if (durable == null) {
             counted.acknowledge();

@@ -1,10 +1,10 @@
 package dev.tidings.server.stream;
 
+import dev.tidings.base.TableName;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Op;
 import dev.tidings.event.Transaction;
 import dev.tidings.pipeline.Delivery;
-import dev.tidings.source.Identifiers.TableName;
 
 import java.time.Instant;
 import java.util.Map;
@@ -38,7 +38,7 @@ public final class StreamStats {
         if (event.op() == Op.MESSAGE) {
             return;
         }
-        TableName table = new TableName(event.schema(), event.table());
+        TableName table = event.tableName();
         read.computeIfAbsent(table, k -> new LongAdder()).increment();
     }
 

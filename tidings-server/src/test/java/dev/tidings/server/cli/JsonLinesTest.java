@@ -1,12 +1,12 @@
 package dev.tidings.server.cli;
 
+import dev.tidings.base.Lsn;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Column;
 import dev.tidings.event.EventFormat;
 import dev.tidings.event.Op;
 import dev.tidings.event.Row;
 import dev.tidings.event.Transaction;
-import dev.tidings.source.Lsn;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;

@@ -1,7 +1,7 @@
 package dev.tidings.server.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.tidings.source.Lsn;
+import dev.tidings.base.Lsn;
 import dev.tidings.testing.ChildJvm;
 import dev.tidings.testing.Json;
 import dev.tidings.testing.Streams;
@@ -30,7 +30,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * {@code tidings tail} as a real process: killed with SIGKILL at random points while a load runs
- * (guarantees 1 and 3 of ARCHITECTURE.md), and stopped with SIGTERM (everything written is
+ * (guarantees 1 and 3 in docs/architecture.md), and stopped with SIGTERM (everything written is
  * acknowledged, nothing is written twice). Each run writes stdout to a file of its own.
  *
  * <p>{@code -Dtidings.test.crashKills=N} raises the number of kills (default 6);

@@ -15,7 +15,7 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The published realtime-js clients — 0.9.0 running the seed's own code, 1.7.5 and 2.x — against
+ * The published realtime-js clients — 0.9.0 running the classic 0.x walkthrough verbatim, 1.7.5 and 2.x — against
  * {@code tidings serve} on a real PostgreSQL: inserts, updates, deletes and filtered changes.
  */
 @Timeout(120)
@@ -40,16 +40,16 @@ class RealtimeClientsTest {
     }
 
     @Test
-    void seed_example_prints_data_update_lines_for_every_change_in_the_public_schema() throws Exception {
+    void the_0x_walkthrough_prints_data_update_lines_for_every_change_in_the_public_schema() throws Exception {
         String url = "http://127.0.0.1:" + serve.server.port() + "/socket";
-        try (NodeClient seed = NodeClient.run(Map.of("REALTIME_URL", url), "run-seed.js")) {
-            seed.await("SchemaListener connected");
+        try (NodeClient walkthrough = NodeClient.run(Map.of("REALTIME_URL", url), "run-walkthrough.js")) {
+            walkthrough.await("SchemaListener connected");
             serve.sql("INSERT INTO todos (id, title) VALUES (1, 'buy milk')",
                     "UPDATE todos SET done = true WHERE id = 1",
                     "INSERT INTO notes (body) VALUES ('hello')",
                     "DELETE FROM todos WHERE id = 1");
 
-            List<String> lines = seed.collect("DATA UPDATE", 4);
+            List<String> lines = walkthrough.collect("DATA UPDATE", 4);
             assertThat(json(lines.get(0).substring("DATA UPDATE ".length())).get("title").asText()).isEqualTo("buy milk");
             assertThat(json(lines.get(1).substring("DATA UPDATE ".length())).get("done").asBoolean()).isTrue();
             assertThat(json(lines.get(2).substring("DATA UPDATE ".length())).get("body").asText()).isEqualTo("hello");

@@ -185,13 +185,13 @@ class BrokerSinksTest {
 
     static dev.tidings.event.ChangeEvent sampleEvent(String id) {
         String[] parts = id.split(":");
-        var tx = new dev.tidings.event.Transaction(1, dev.tidings.source.Lsn.parse(parts[0]), java.time.Instant.now());
+        var tx = new dev.tidings.event.Transaction(1, dev.tidings.base.Lsn.parse(parts[0]), java.time.Instant.now());
         return new dev.tidings.event.ChangeEvent(dev.tidings.event.Op.INSERT, "public", "x", List.of(), null, null,
                 List.of(), tx, Integer.parseInt(parts[1]), tx.commitLsn(), null);
     }
 
     static void awaitConfirmedPastEverything(SinkHarness h) {
-        dev.tidings.source.Lsn end = dev.tidings.source.Lsn.parse(h.db.queryValue("SELECT pg_current_wal_insert_lsn()::text"));
+        dev.tidings.base.Lsn end = dev.tidings.base.Lsn.parse(h.db.queryValue("SELECT pg_current_wal_insert_lsn()::text"));
         h.db.sql("SET synchronous_commit = on", "SELECT txid_current()");
         SinkHarness.await(Duration.ofSeconds(20), () -> h.db.confirmedFlush().compareTo(end) >= 0,
                 "slot confirmed past the load");

@@ -14,7 +14,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import dev.tidings.source.Lsn;
+import dev.tidings.base.Lsn;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -81,12 +81,12 @@ class KafkaSinkTest {
     }
 
     /**
-     * The broker unreachable for a while under load (issue 4): a broker of its own whose advertised
+     * The broker unreachable for a while under load: a broker of its own whose advertised
      * listener is a {@link TcpProxy}, so that cutting the proxy cuts the producer's every connection,
      * not only the bootstrap. During the outage WAL reading pauses (the walsender's sent position
      * stops) and the slot is not confirmed further; afterwards every change is in the topics, in
      * commit order per table, duplicates only as identical copies of an event.
-     * {@code -Dtidings.test.outageSeconds=30} for the full 30 s of issue 4.
+     * {@code -Dtidings.test.outageSeconds=30} for a 30 s outage.
      */
     @Test
     void the_broker_down_under_load_pauses_wal_reading_and_loses_nothing() throws Exception {

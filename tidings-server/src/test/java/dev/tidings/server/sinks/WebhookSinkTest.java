@@ -1,8 +1,8 @@
 package dev.tidings.server.sinks;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.tidings.base.Lsn;
 import dev.tidings.server.sinks.FakeWebhookReceiver.Answer;
-import dev.tidings.source.Lsn;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -73,7 +73,7 @@ class WebhookSinkTest {
     /**
      * The receiver answers 500 for a while under load: nothing is lost, nothing is confirmed past
      * what was delivered, WAL reading pauses (the walsender's sent position stops) and resumes.
-     * {@code -Dtidings.test.outageSeconds=30} for the full 30 s of issue 4.
+     * {@code -Dtidings.test.outageSeconds=30} for a 30 s outage.
      */
     @Test
     void a_receiver_down_under_load_pauses_wal_reading_and_loses_nothing() throws Exception {

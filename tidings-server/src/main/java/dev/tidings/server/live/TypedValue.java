@@ -1,4 +1,4 @@
-package dev.tidings.server.realtime;
+package dev.tidings.server.live;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;

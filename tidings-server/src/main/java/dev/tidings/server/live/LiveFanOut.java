@@ -1,9 +1,9 @@
-package dev.tidings.server.realtime;
+package dev.tidings.server.live;
 
-import dev.tidings.ChangeListener;
+import dev.tidings.base.TableFilter;
+import dev.tidings.base.TableName;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.EventFormat;
-import dev.tidings.source.Identifiers.TableName;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -15,28 +15,26 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
 /**
- * Hands each committed change to the live subscribers (WebSocket channels, SSE streams) that
- * asked for its table.
+ * The live fan-out: hands each committed change to the live subscribers (WebSocket channels, SSE
+ * streams) that asked for its table. (The durable fan-out to sinks is the core's
+ * {@code FanOutDelivery}; {@code ServeDelivery} feeds both.)
  *
  * <p>Design. Runs on the replication stream's delivery thread and never blocks it: subscribers
  * only enqueue into their own bounded {@link Outbox}. Subscriptions are indexed by table, by
  * schema and "everything", so a change costs a look-up plus the subscribers that asked for its
- * table — unrelated subscribers cost nothing. Each subscriber registers under scopes that do not
- * overlap (a channel with a schema-wide binding is not also listed under that schema's tables),
- * so it sees each change once. An event is serialized at most once per format
+ * table — unrelated subscribers cost nothing. Each subscriber registers under the parts of its
+ * {@link TableFilter}, which do not overlap (a channel with a schema-wide binding is not also
+ * listed under that schema's tables), so it sees each change once. An event is serialized at most once per format
  * ({@link EventBytes}), lazily, and the same bytes go to every subscriber.
  *
- * <p>This consumer is live, not durable: returning from {@link #onEvent} acknowledges, whether or
+ * <p>This consumer is live, not durable: returning from {@link #publish} acknowledges, whether or
  * not any socket wrote the change out. Registration is thread-safe (copy-on-write lists: joins are
  * rare, changes are many).
  */
-public final class FanOut implements ChangeListener {
-    private static final Logger log = LoggerFactory.getLogger(FanOut.class);
+public final class LiveFanOut {
+    private static final Logger log = LoggerFactory.getLogger(LiveFanOut.class);
 
     /** Receives changes on the fan-out thread; must not block. */
     public interface Subscriber {
@@ -44,27 +42,6 @@ public final class FanOut implements ChangeListener {
 
         /** The replication stream ended and will not come back in this process. */
         default void streamEnded(String reason) {}
-    }
-
-    /** Which changes a registration is for: one table, one schema ({@code table} null) or all (both null). */
-    public record Scope(String schema, String table) {
-        public static final Scope ALL = new Scope(null, null);
-
-        boolean covers(Scope other) {
-            return schema == null || (schema.equals(other.schema) && (table == null || table.equals(other.table)));
-        }
-
-        /** The scopes among {@code scopes} not covered by another one, without duplicates. */
-        public static List<Scope> minimal(List<Scope> scopes) {
-            List<Scope> out = new ArrayList<>();
-            for (Scope s : scopes) {
-                boolean covered = scopes.stream().anyMatch(o -> !o.equals(s) && o.covers(s));
-                if (!covered && !out.contains(s)) {
-                    out.add(s);
-                }
-            }
-            return out;
-        }
     }
 
     /** An event's serializations, made on first use and shared by every subscriber. */
@@ -123,69 +100,38 @@ public final class FanOut implements ChangeListener {
     private final Map<TableName, List<Subscriber>> byTable = new ConcurrentHashMap<>();
     private final Map<String, List<Subscriber>> bySchema = new ConcurrentHashMap<>();
     private final List<Subscriber> everything = new CopyOnWriteArrayList<>();
-    private final List<Runnable> waitingForLive = new CopyOnWriteArrayList<>();
-    private final BooleanSupplier live;
 
-    /**
-     * @param live   true while the replication stream is connected, so that a change committed from
-     *               now on will be delivered
-     * @param timers runs the check of callers waiting for the stream to be live
-     */
-    public FanOut(BooleanSupplier live, ScheduledExecutorService timers) {
-        this.live = live;
-        timers.scheduleWithFixedDelay(this::releaseWaiting, 20, 20, TimeUnit.MILLISECONDS);
-    }
-
-    public void subscribe(Subscriber subscriber, List<Scope> scopes) {
-        for (Scope s : scopes) {
-            list(s).add(subscriber);
+    /** Registers {@code subscriber} for the changes of {@code tables}, each change once. */
+    public void subscribe(Subscriber subscriber, TableFilter tables) {
+        for (List<Subscriber> list : lists(tables)) {
+            list.add(subscriber);
         }
     }
 
-    public void unsubscribe(Subscriber subscriber, List<Scope> scopes) {
-        for (Scope s : scopes) {
-            list(s).remove(subscriber);
+    public void unsubscribe(Subscriber subscriber, TableFilter tables) {
+        for (List<Subscriber> list : lists(tables)) {
+            list.remove(subscriber);
         }
     }
 
-    /**
-     * Runs {@code action} once the replication stream is live: at once if it is, else as soon as it
-     * connects. Subscribe first: then no change committed after {@code action} runs is missed.
-     */
-    public void whenLive(Runnable action) {
-        if (live.getAsBoolean()) {
-            action.run();
-        } else {
-            waitingForLive.add(action);
+    /** The lists a subscriber to {@code tables} is in: disjoint, as {@link TableFilter} is normalized. */
+    private List<List<Subscriber>> lists(TableFilter tables) {
+        if (tables.all()) {
+            return List.of(everything);
         }
+        List<List<Subscriber>> lists = new ArrayList<>();
+        for (String schema : tables.schemas()) {
+            lists.add(bySchema.computeIfAbsent(schema, k -> new CopyOnWriteArrayList<>()));
+        }
+        for (TableName table : tables.tables()) {
+            lists.add(byTable.computeIfAbsent(table, k -> new CopyOnWriteArrayList<>()));
+        }
+        return lists;
     }
 
-    private void releaseWaiting() {
-        if (!waitingForLive.isEmpty() && live.getAsBoolean()) {
-            for (Runnable r : waitingForLive) {
-                waitingForLive.remove(r);
-                try {
-                    r.run();
-                } catch (RuntimeException e) {
-                    log.warn("a subscriber failed when the stream became live", e);
-                }
-            }
-        }
-    }
-
-    private List<Subscriber> list(Scope s) {
-        if (s.schema() == null) {
-            return everything;
-        }
-        if (s.table() == null) {
-            return bySchema.computeIfAbsent(s.schema(), k -> new CopyOnWriteArrayList<>());
-        }
-        return byTable.computeIfAbsent(new TableName(s.schema(), s.table()), k -> new CopyOnWriteArrayList<>());
-    }
-
-    @Override
-    public void onEvent(ChangeEvent event) {
-        List<Subscriber> table = byTable.get(new TableName(event.schema(), event.table()));
+    /** Hands {@code event} to the subscribers of its table; on the stream's delivery thread, never blocks. */
+    public void publish(ChangeEvent event) {
+        List<Subscriber> table = byTable.get(event.tableName());
         List<Subscriber> schema = bySchema.get(event.schema());
         if (everything.isEmpty() && (table == null || table.isEmpty()) && (schema == null || schema.isEmpty())) {
             return;

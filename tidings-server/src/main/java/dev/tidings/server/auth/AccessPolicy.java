@@ -1,6 +1,7 @@
-package dev.tidings.server.realtime;
+package dev.tidings.server.auth;
 
 import dev.tidings.event.ChangeEvent;
+import dev.tidings.server.live.Filter;
 
 import java.util.HashMap;
 import java.util.List;
@@ -79,8 +80,14 @@ public final class AccessPolicy {
             return role;
         }
 
-        /** Null when the subscriber may subscribe to {@code schema.table}, else why not. */
+        /**
+         * Null when the subscriber may subscribe to {@code schema.table}, else why not; a null
+         * {@code table} (a schema or everything) needs some table to be allowed.
+         */
         public String refusal(String schema, String table) {
+            if (table == null) {
+                return anyTable() ? null : "role '" + role + "' may not subscribe to any table";
+            }
             if (!allows(schema, table)) {
                 return "role '" + role + "' may not subscribe to " + schema + "." + table;
             }

@@ -1,6 +1,7 @@
-package dev.tidings.source;
+package dev.tidings.check;
 
-import dev.tidings.source.Finding.Severity;
+import dev.tidings.base.Identifiers;
+import dev.tidings.check.Finding.Severity;
 import dev.tidings.testing.TestPostgres;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.junit.jupiter.api.Test;

@@ -1,4 +1,4 @@
-package dev.tidings.server.realtime;
+package dev.tidings.server.live;
 
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Column;

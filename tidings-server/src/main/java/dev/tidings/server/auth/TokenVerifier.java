@@ -1,4 +1,4 @@
-package dev.tidings.server.realtime;
+package dev.tidings.server.auth;
 
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JWSAlgorithm;

@@ -1,4 +1,4 @@
-package dev.tidings.source;
+package dev.tidings.check;
 
 import java.util.List;
 

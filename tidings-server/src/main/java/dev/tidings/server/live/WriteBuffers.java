@@ -1,4 +1,4 @@
-package dev.tidings.server.realtime;
+package dev.tidings.server.live;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
@@ -17,7 +17,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * one buffer, {@link #merge} returns null and the caller writes the heap arrays as they are.
  * Thread-safe.
  */
-final class WriteBuffers {
+public final class WriteBuffers {
     static final int SIZE = Outbox.MAX_WRITE_BYTES;
     private static final int POOLED = 16;
 
@@ -35,7 +35,7 @@ final class WriteBuffers {
      * The messages copied, in order, into one direct buffer ready to be written; null when they
      * do not fit in one or the budget is spent. Give it back with {@link #release} once written.
      */
-    ByteBuffer merge(List<byte[]> messages) {
+    public ByteBuffer merge(List<byte[]> messages) {
         int bytes = 0;
         for (int i = 0; i < messages.size(); i++) {
             bytes += messages.get(i).length;
@@ -62,7 +62,7 @@ final class WriteBuffers {
     }
 
     /** Takes back a buffer of {@link #merge} whose write completed or failed. */
-    void release(ByteBuffer buffer) {
+    public void release(ByteBuffer buffer) {
         synchronized (free) {
             if (free.size() < POOLED) {
                 free.push(buffer);

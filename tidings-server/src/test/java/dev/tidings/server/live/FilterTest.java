@@ -1,11 +1,11 @@
-package dev.tidings.server.realtime;
+package dev.tidings.server.live;
 
+import dev.tidings.base.Lsn;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Column;
 import dev.tidings.event.Op;
 import dev.tidings.event.Row;
 import dev.tidings.event.Transaction;
-import dev.tidings.source.Lsn;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;

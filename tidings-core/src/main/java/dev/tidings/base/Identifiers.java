@@ -1,4 +1,4 @@
-package dev.tidings.source;
+package dev.tidings.base;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -104,17 +104,5 @@ public final class Identifiers {
             throw new IllegalArgumentException("not a table name: '" + text + "'; write table or schema.table");
         }
         return parts.size() == 1 ? new TableName("public", parts.get(0)) : new TableName(parts.get(0), parts.get(1));
-    }
-
-    /** A table by schema and name, as stored in the catalog (not quoted). */
-    public record TableName(String schema, String table) {
-        public String quoted() {
-            return quote(schema) + "." + quote(table);
-        }
-
-        @Override
-        public String toString() {
-            return schema + "." + table;
-        }
     }
 }

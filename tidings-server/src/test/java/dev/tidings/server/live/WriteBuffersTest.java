@@ -1,4 +1,4 @@
-package dev.tidings.server.realtime;
+package dev.tidings.server.live;
 
 import org.junit.jupiter.api.Test;
 

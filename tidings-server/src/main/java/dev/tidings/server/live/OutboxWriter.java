@@ -1,4 +1,4 @@
-package dev.tidings.server.realtime;
+package dev.tidings.server.live;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,7 +46,7 @@ public final class OutboxWriter implements AutoCloseable {
     }
 
     /** The direct buffers socket writes copy their frames into. */
-    WriteBuffers buffers() {
+    public WriteBuffers buffers() {
         return buffers;
     }
 

@@ -1,13 +1,13 @@
-package dev.tidings.server.realtime;
+package dev.tidings.server.live;
 
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
 /** Counts of the live side, read by metrics and {@code /api/status}. Thread-safe. */
 public final class LiveCounters {
-    final LongAdder websocketMessages = new LongAdder();
-    final LongAdder sseMessages = new LongAdder();
-    final AtomicInteger sseClients = new AtomicInteger();
+    private final LongAdder websocketMessages = new LongAdder();
+    private final LongAdder sseMessages = new LongAdder();
+    private final AtomicInteger sseClients = new AtomicInteger();
 
     /** Frames written to WebSocket clients (changes, replies, heartbeats, system messages). */
     public long websocketMessages() {
@@ -22,6 +22,11 @@ public final class LiveCounters {
     /** Open SSE streams. */
     public int sseClients() {
         return sseClients.get();
+    }
+
+    /** {@code frames} were handed to one WebSocket in one write. */
+    public void websocketWritten(int frames) {
+        websocketMessages.add(frames);
     }
 
     public void sseOpened() {

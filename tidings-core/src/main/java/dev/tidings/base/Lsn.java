@@ -1,4 +1,4 @@
-package dev.tidings.source;
+package dev.tidings.base;
 
 /**
  * A PostgreSQL log sequence number: a 64-bit position in the write-ahead log, written as two

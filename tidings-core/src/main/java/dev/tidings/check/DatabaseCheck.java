@@ -1,4 +1,6 @@
-package dev.tidings.source;
+package dev.tidings.check;
+
+import dev.tidings.base.Identifiers;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -28,8 +30,8 @@ import java.util.Locale;
  * publishes them ("cannot update table … because it does not have a replica identity and
  * publishes updates"), which breaks the application writing to it, not Tidings.
  *
- * <p>Every identifier in generated SQL goes through {@link #quoteIdent} and every name passed as
- * a string through {@link #quoteLiteral}, so the printed fixes can be pasted as they are.
+ * <p>Every identifier in generated SQL goes through {@link Identifiers#quote} and every name passed
+ * as a string through {@link Identifiers#literal}, so the printed fixes can be pasted as they are.
  */
 public final class DatabaseCheck {
 

@@ -1,4 +1,4 @@
-package dev.tidings.server.realtime;
+package dev.tidings.server.live;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;

@@ -1,8 +1,8 @@
-package dev.tidings.pipeline;
+package dev.tidings.decode;
 
+import dev.tidings.base.Lsn;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Transaction;
-import dev.tidings.source.Lsn;
 
 /**
  * What flows from the decoder to delivery, in WAL order: a transaction's begin, its changes, its

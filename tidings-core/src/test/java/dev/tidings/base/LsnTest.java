@@ -1,4 +1,4 @@
-package dev.tidings.source;
+package dev.tidings.base;
 
 import org.junit.jupiter.api.Test;
 

@@ -1,0 +1,42 @@
+package dev.tidings.server.realtime;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The payloads of the {@code system} pushes Realtime sends on a channel: the confirmation that a
+ * {@code postgres_changes} subscription is live, and the error that precedes the server closing a
+ * channel or a connection. {@code channel} is the topic without its {@code realtime:} prefix.
+ */
+final class SystemMessages {
+    static final String PREFIX = "realtime:";
+
+    private SystemMessages() {}
+
+    /** {@code postgres_changes} of {@code topic} will be delivered from now on. */
+    static Map<String, Object> subscribed(String topic) {
+        return message("postgres_changes", "ok", "Subscribed to PostgreSQL", topic);
+    }
+
+    /** Why the server ends the channel of {@code topic}. */
+    static Map<String, Object> error(String topic, String why) {
+        return message("system", "error", why, topic);
+    }
+
+    /** Why the server drops a whole connection that fell behind (no channel: it is all of them). */
+    static Map<String, Object> slowClient(long sendQueueBytes, int sendQueueFrames) {
+        return message("system", "error", "Disconnected: this client did not read changes as fast as they came (more than "
+                + sendQueueBytes + " bytes or " + sendQueueFrames + " messages waiting)", null);
+    }
+
+    private static Map<String, Object> message(String extension, String status, String message, String topic) {
+        Map<String, Object> system = new LinkedHashMap<>();
+        system.put("extension", extension);
+        system.put("status", status);
+        system.put("message", message);
+        if (topic != null) {
+            system.put("channel", topic.substring(PREFIX.length()));
+        }
+        return system;
+    }
+}
