@@ -5,8 +5,6 @@ import dev.tidings.pipeline.FanOutDelivery;
 import dev.tidings.server.config.ServeConfig;
 import dev.tidings.server.metrics.ServeMetrics;
 import dev.tidings.server.auth.AccessPolicy;
-import dev.tidings.base.TableFilter;
-import dev.tidings.base.TableName;
 import dev.tidings.server.auth.Authenticator;
 import dev.tidings.server.broadcast.BroadcastService;
 import dev.tidings.server.broadcast.DatabaseBroadcasts;
@@ -116,13 +114,11 @@ public final class TidingsServer implements AutoCloseable {
         LiveFanOut fanOut = new LiveFanOut();
         BroadcastService broadcasts = new BroadcastService(new LocalRooms(), config.limits());
         DatabaseBroadcasts fromDatabase = new DatabaseBroadcasts(broadcasts);
-        fanOut.subscribe((event, bytes) -> fromDatabase.onChange(event),
-                TableFilter.table(new TableName(DatabaseBroadcasts.SCHEMA, DatabaseBroadcasts.TABLE)));
         LiveCounters counters = new LiveCounters();
         StreamStats stats = new StreamStats();
         TableCatalog catalog = new TableCatalog(config.database());
         FanOutDelivery durable = config.sinks().isEmpty() ? null : new FanOutDelivery(SinkConfig.openAll(config.sinks()));
-        ServeDelivery delivery = new ServeDelivery(fanOut, durable, stats);
+        ServeDelivery delivery = new ServeDelivery(fanOut, fromDatabase::onChange, durable, stats);
         SlotLag lag = new SlotLag(config.database(), config.slot(), config.maxReplicationLagMb(), config.pauseOnMaxLag(),
                 delivery::pauseLive);
 
