@@ -43,7 +43,8 @@ final class FanOutRun {
                     .redirectOutput(settings.logDir().resolve(log + ".log").toFile()).start();
             sampler = new ProcStats.Sampler(server.pid());
             long deadline = System.currentTimeMillis() + 60_000;
-            while (!pg.slotActive(peer.slot())) {
+            // streaming starts before the HTTP port is bound: wait for both
+            while (!pg.slotActive(peer.slot()) || !listening(port)) {
                 if (System.currentTimeMillis() > deadline || !server.isAlive()) {
                     return Measurement.failed(peer, load, rep, "serve did not start streaming within 60 s", sampler.now());
                 }
@@ -147,6 +148,14 @@ final class FanOutRun {
             result.completeExceptionally(gone);
             sent.completeExceptionally(gone);
         });
+    }
+
+    private static boolean listening(int port) {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private static int freePort() throws IOException {
