@@ -29,9 +29,20 @@ public record SinkSettings(String name, Predicate<ChangeEvent> filter, EventForm
         }
     }
 
-    /** Every event, the tidings format, batches of up to 500, 4 in flight, retry forever. */
+    /** Messages per {@link Sink#send} unless a sink says otherwise. */
+    public static final int DEFAULT_BATCH = 500;
+    /**
+     * Batches in flight unless a sink says otherwise: one keeps commit order through retries (with
+     * more, a batch sent again can land after a later one).
+     */
+    public static final int DEFAULT_IN_FLIGHT = 1;
+    /** Messages waiting for one sink before delivery blocks. */
+    public static final int DEFAULT_QUEUE = 8192;
+
+    /** Every event, the tidings format, the default batch, in-flight and queue sizes, retry forever. */
     public static SinkSettings defaults(String name) {
-        return new SinkSettings(name, e -> true, EventFormat.named("tidings"), 500, 4, 8192, RetryPolicy.FOREVER, null);
+        return new SinkSettings(name, e -> true, EventFormat.named("tidings"), DEFAULT_BATCH, DEFAULT_IN_FLIGHT,
+                DEFAULT_QUEUE, RetryPolicy.FOREVER, null);
     }
 
     public SinkSettings withFilter(Predicate<ChangeEvent> filter) {

@@ -34,7 +34,7 @@ public final class BroadcastService implements MeterBinder {
     public enum Source { CLIENT, REST, DATABASE }
 
     private final Rooms rooms;
-    private final Limits limits;
+    private final ClientLimits limits;
     private final LimitCounters hits = new LimitCounters();
     private final RateWindow serverPresence;
     private final Map<Source, LongAdder> received = Map.of(Source.CLIENT, new LongAdder(), Source.REST, new LongAdder(),
@@ -42,13 +42,13 @@ public final class BroadcastService implements MeterBinder {
     private final LongAdder delivered = new LongAdder();
     private final LongAdder privateDropped = new LongAdder();
 
-    public BroadcastService(Rooms rooms, Limits limits) {
+    public BroadcastService(Rooms rooms, ClientLimits limits) {
         this.rooms = rooms;
         this.limits = limits;
         this.serverPresence = new RateWindow(limits.serverPresenceEventsPerSecond(), 1000);
     }
 
-    public Limits limits() {
+    public ClientLimits limits() {
         return limits;
     }
 
@@ -114,7 +114,7 @@ public final class BroadcastService implements MeterBinder {
         if (limits.payloadBytes() > 0 && message.size() > limits.payloadBytes()) {
             hits.hit("payload_bytes");
             if (from.options().ack()) {
-                from.reply(ref, false, reason(Limits.PAYLOAD_TOO_LARGE));
+                from.reply(ref, false, reason(ClientLimits.PAYLOAD_TOO_LARGE));
             }
             return;
         }
@@ -154,12 +154,12 @@ public final class BroadcastService implements MeterBinder {
         byte[] bytes = meta.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
         if (limits.payloadBytes() > 0 && bytes.length > limits.payloadBytes()) {
             hits.hit("payload_bytes");
-            from.shut(Limits.TRACK_TOO_LARGE);
+            from.shut(ClientLimits.TRACK_TOO_LARGE);
             return;
         }
         if (!serverPresence.take(1)) {
             hits.hit("server_presence_events_per_second");
-            from.shut(Limits.SERVER_PRESENCE);
+            from.shut(ClientLimits.SERVER_PRESENCE);
             return;
         }
         rooms.track(from, bytes);
@@ -183,7 +183,7 @@ public final class BroadcastService implements MeterBinder {
         privateDropped.increment();
     }
 
-    /** A payload over {@link Limits#payloadBytes}, refused before it is published: counted. */
+    /** A payload over {@link ClientLimits#payloadBytes}, refused before it is published: counted. */
     public boolean tooLarge(int size) {
         if (limits.payloadBytes() > 0 && size > limits.payloadBytes()) {
             hits.hit("payload_bytes");
@@ -233,15 +233,15 @@ public final class BroadcastService implements MeterBinder {
         }
     }
 
-    private static double limit(Limits l, String name) {
-        ToIntFunction<Limits> f = switch (name) {
-            case "channels_per_client" -> Limits::channelsPerClient;
-            case "joins_per_second" -> Limits::joinsPerSecond;
-            case "events_per_second" -> Limits::eventsPerSecond;
-            case "bytes_per_second" -> Limits::bytesPerSecond;
-            case "client_presence_events" -> Limits::presenceEventsPerWindow;
-            case "server_presence_events_per_second" -> Limits::serverPresenceEventsPerSecond;
-            default -> Limits::payloadBytes;
+    private static double limit(ClientLimits l, String name) {
+        ToIntFunction<ClientLimits> f = switch (name) {
+            case "channels_per_client" -> ClientLimits::channelsPerClient;
+            case "joins_per_second" -> ClientLimits::joinsPerSecond;
+            case "events_per_second" -> ClientLimits::eventsPerSecond;
+            case "bytes_per_second" -> ClientLimits::bytesPerSecond;
+            case "client_presence_events" -> ClientLimits::presenceEventsPerWindow;
+            case "server_presence_events_per_second" -> ClientLimits::serverPresenceEventsPerSecond;
+            default -> ClientLimits::payloadBytes;
         };
         return f.applyAsInt(l);
     }

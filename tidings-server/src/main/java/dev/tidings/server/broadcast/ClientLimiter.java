@@ -1,18 +1,18 @@
 package dev.tidings.server.broadcast;
 
 /**
- * The limits of one Realtime connection ({@link Limits}), counted as its frames are handled. A
+ * The limits of one Realtime connection ({@link ClientLimits}), counted as its frames are handled. A
  * client over a limit gets the error; nothing is counted against anyone else. Thread-safe.
  */
 public final class ClientLimiter {
-    private final Limits limits;
+    private final ClientLimits limits;
     private final LimitCounters hits;
     private final RateWindow joins;
     private final RateWindow events;
     private final RateWindow bytes;
     private final RateWindow presence;
 
-    ClientLimiter(Limits limits, LimitCounters hits) {
+    ClientLimiter(ClientLimits limits, LimitCounters hits) {
         this.limits = limits;
         this.hits = hits;
         this.joins = new RateWindow(limits.joinsPerSecond(), 1000);
@@ -28,11 +28,11 @@ public final class ClientLimiter {
     public String join(int joined) {
         if (limits.channelsPerClient() > 0 && joined >= limits.channelsPerClient()) {
             hits.hit("channels_per_client");
-            return Limits.TOO_MANY_CHANNELS;
+            return ClientLimits.TOO_MANY_CHANNELS;
         }
         if (!joins.take(1)) {
             hits.hit("joins_per_second");
-            return Limits.TOO_MANY_JOINS;
+            return ClientLimits.TOO_MANY_JOINS;
         }
         return null;
     }
@@ -41,11 +41,11 @@ public final class ClientLimiter {
     String broadcast(int size) {
         if (!events.take(1)) {
             hits.hit("events_per_second");
-            return Limits.TOO_MANY_MESSAGES;
+            return ClientLimits.TOO_MANY_MESSAGES;
         }
         if (!bytes.take(size)) {
             hits.hit("bytes_per_second");
-            return Limits.TOO_MANY_BYTES;
+            return ClientLimits.TOO_MANY_BYTES;
         }
         return null;
     }
@@ -54,7 +54,7 @@ public final class ClientLimiter {
     String presence() {
         if (!presence.take(1)) {
             hits.hit("client_presence_events");
-            return Limits.CLIENT_PRESENCE;
+            return ClientLimits.CLIENT_PRESENCE;
         }
         return null;
     }

@@ -82,7 +82,7 @@ final class ServeCommand implements Callable<Integer> {
         flags.put("auth.jwks_url", jwksUrl);
         flags.put("log.format", logFormat);
         ServeConfig settings = ServeConfigLoader.load(flags, System.getenv(), config);
-        LogFormat.use(settings.logFormat());
+        LogFormat.use(settings.server().logFormat());
         TidingsServer server = TidingsServer.start(settings);
         Thread hook = new Thread(server::close, "tidings-serve-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);

@@ -6,11 +6,11 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.tidings.base.Identifiers;
 import dev.tidings.base.TableName;
 import dev.tidings.server.auth.AccessPolicy;
-import dev.tidings.server.broadcast.Limits;
-import dev.tidings.server.sinks.SinkConfig;
+import dev.tidings.server.broadcast.ClientLimits;
 import dev.tidings.source.DatabaseUrl;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -54,81 +54,89 @@ import java.util.concurrent.ThreadLocalRandom;
  * are on, unless {@code metrics.public: true} (e.g. for a Prometheus on a private network);
  * {@code /health} and {@code /ready} are always open and tell nothing but up/ready and why not.
  *
- * <p>A setting that cannot be read, a YAML key or {@code TIDINGS_*} variable that is not known, and
- * contradictions (secure channels without a key) fail at start with a message naming the setting.
+ * <p>Values stay as given (YAML nodes, or text from the environment and flags) until each is read
+ * once, by {@link ConfigValue}, into the typed {@link ServeConfig}. A setting that cannot be read,
+ * a YAML key or {@code TIDINGS_*} variable that is not known, and contradictions (secure channels
+ * without a key) fail at start with a message naming the setting and where it was given.
  */
 public final class ServeConfigLoader {
 
-    /** A setting: its YAML path, its environment variables, what it is. */
-    public record Setting(String path, List<String> env, String help) {}
+    /**
+     * A setting: its YAML path, its command-line flag (null: none), its environment variables, what it is.
+     * docs/configuration.md is checked against this list.
+     */
+    public record Setting(String path, String flag, List<String> env, String help) {}
 
     public static final List<Setting> SETTINGS = List.of(
-            new Setting("db.url", List.of("DATABASE_URL", "TIDINGS_DB_URL"), "postgresql://user:password@host:5432/db"),
-            new Setting("db.host", List.of("DB_HOST"), "database host"),
-            new Setting("db.port", List.of("DB_PORT"), "database port (5432)"),
-            new Setting("db.name", List.of("DB_NAME"), "database name (postgres)"),
-            new Setting("db.user", List.of("DB_USER"), "database user (postgres)"),
-            new Setting("db.password", List.of("DB_PASSWORD"), "database password"),
-            new Setting("db.ssl", List.of("DB_SSL"), "true: require TLS"),
-            new Setting("server.port", List.of("PORT", "TIDINGS_PORT"), "HTTP port (4000)"),
-            new Setting("server.bind", List.of("TIDINGS_BIND"), "listen address (0.0.0.0)"),
-            new Setting("server.hostname", List.of("HOSTNAME"), "accepted for the Realtime image; not used"),
-            new Setting("server.secret_key_base", List.of("SECRET_KEY_BASE"), "accepted for the Realtime image; not used"),
-            new Setting("replication.slot", List.of("SLOT_NAME", "TIDINGS_SLOT"), "slot name; unset: a temporary slot"),
-            new Setting("replication.temporary", List.of("TEMPORARY_SLOT", "TIDINGS_TEMPORARY_SLOT"), "true/false"),
-            new Setting("replication.publication", List.of("PUBLICATIONS", "TIDINGS_PUBLICATION"),
+            new Setting("db.url", "--db", List.of("DATABASE_URL", "TIDINGS_DB_URL"), "postgresql://user:password@host:5432/db"),
+            new Setting("db.host", null, List.of("DB_HOST"), "database host"),
+            new Setting("db.port", null, List.of("DB_PORT"), "database port (5432)"),
+            new Setting("db.name", null, List.of("DB_NAME"), "database name (postgres)"),
+            new Setting("db.user", null, List.of("DB_USER"), "database user (postgres)"),
+            new Setting("db.password", null, List.of("DB_PASSWORD"), "database password"),
+            new Setting("db.ssl", null, List.of("DB_SSL"), "true: require TLS"),
+            new Setting("server.port", "--port", List.of("PORT", "TIDINGS_PORT"), "HTTP port (4000)"),
+            new Setting("server.bind", "--bind", List.of("TIDINGS_BIND"), "listen address (0.0.0.0)"),
+            new Setting("server.hostname", null, List.of("HOSTNAME"), "accepted for the Realtime image; not used"),
+            new Setting("server.secret_key_base", null, List.of("SECRET_KEY_BASE"), "accepted for the Realtime image; not used"),
+            new Setting("replication.slot", "--slot", List.of("SLOT_NAME", "TIDINGS_SLOT"), "slot name; unset: a temporary slot"),
+            new Setting("replication.temporary", "--temporary", List.of("TEMPORARY_SLOT", "TIDINGS_TEMPORARY_SLOT"), "true/false"),
+            new Setting("replication.publication", "--publication", List.of("PUBLICATIONS", "TIDINGS_PUBLICATION"),
                     "publication (supabase_realtime); a JSON list of one name is accepted"),
-            new Setting("replication.tables", List.of("TIDINGS_TABLES"), "tables of a publication created here"),
-            new Setting("replication.max_lag_mb", List.of("MAX_REPLICATION_LAG_MB"), "positive integer: warn above this lag"),
-            new Setting("replication.pause_on_max_lag", List.of("TIDINGS_PAUSE_ON_MAX_LAG"),
+            new Setting("replication.tables", "--tables", List.of("TIDINGS_TABLES"), "tables of a publication created here"),
+            new Setting("replication.max_lag_mb", null, List.of("MAX_REPLICATION_LAG_MB"), "positive integer: warn above this lag"),
+            new Setting("replication.pause_on_max_lag", null, List.of("TIDINGS_PAUSE_ON_MAX_LAG"),
                     "true: pause live clients while over max_lag_mb (false)"),
-            new Setting("replication.lag_check_seconds", List.of("TIDINGS_LAG_CHECK_SECONDS"), "seconds between lag checks (5)"),
-            new Setting("auth.secure_channels", List.of("SECURE_CHANNELS", "TIDINGS_SECURE_CHANNELS"), "true/false"),
-            new Setting("auth.jwt_secret", List.of("JWT_SECRET", "TIDINGS_JWT_SECRET"), "HMAC secret, 32+ bytes"),
-            new Setting("auth.jwks_url", List.of("JWKS_URL", "TIDINGS_JWKS_URL"), "URL of a JWK set"),
-            new Setting("auth.roles", List.of(), "YAML map: role → [schema.table | schema.* | *]"),
-            new Setting("auth.rows", List.of(), "YAML map: schema.table → filter with {claim}s"),
-            new Setting("limits.send_queue_bytes", List.of("TIDINGS_SEND_QUEUE_BYTES"), "bytes (4194304)"),
-            new Setting("limits.send_queue_messages", List.of("TIDINGS_SEND_QUEUE_MESSAGES"), "messages (10000)"),
-            new Setting("limits.max_frame_bytes", List.of("TIDINGS_MAX_FRAME_BYTES"), "bytes (1048576)"),
-            new Setting("limits.channels_per_client", List.of("TENANT_MAX_CHANNELS_PER_CLIENT"),
+            new Setting("replication.lag_check_seconds", null, List.of("TIDINGS_LAG_CHECK_SECONDS"), "seconds between lag checks (5)"),
+            new Setting("auth.secure_channels", "--secure-channels", List.of("SECURE_CHANNELS", "TIDINGS_SECURE_CHANNELS"), "true/false"),
+            new Setting("auth.jwt_secret", "--jwt-secret", List.of("JWT_SECRET", "TIDINGS_JWT_SECRET"), "HMAC secret, 32+ bytes"),
+            new Setting("auth.jwks_url", "--jwks-url", List.of("JWKS_URL", "TIDINGS_JWKS_URL"), "URL of a JWK set"),
+            new Setting("auth.roles", null, List.of(), "YAML map: role → [schema.table | schema.* | *]"),
+            new Setting("auth.rows", null, List.of(), "YAML map: schema.table → filter with {claim}s"),
+            new Setting("limits.send_queue_bytes", null, List.of("TIDINGS_SEND_QUEUE_BYTES"), "size (4MiB)"),
+            new Setting("limits.send_queue_messages", null, List.of("TIDINGS_SEND_QUEUE_MESSAGES"), "messages (10000)"),
+            new Setting("limits.max_frame_bytes", null, List.of("TIDINGS_MAX_FRAME_BYTES"), "size (1MiB)"),
+            new Setting("limits.channels_per_client", null, List.of("TENANT_MAX_CHANNELS_PER_CLIENT"),
                     "channels one connection may join (100; 0: no limit)"),
-            new Setting("limits.joins_per_second", List.of("TENANT_MAX_JOINS_PER_SECOND"), "joins per second per connection (100)"),
-            new Setting("limits.events_per_second", List.of("TENANT_MAX_EVENTS_PER_SECOND"),
+            new Setting("limits.joins_per_second", null, List.of("TENANT_MAX_JOINS_PER_SECOND"),
+                    "joins per second per connection (100)"),
+            new Setting("limits.events_per_second", null, List.of("TENANT_MAX_EVENTS_PER_SECOND"),
                     "broadcasts per second per connection (100)"),
-            new Setting("limits.bytes_per_second", List.of("TENANT_MAX_BYTES_PER_SECOND"),
+            new Setting("limits.bytes_per_second", null, List.of("TENANT_MAX_BYTES_PER_SECOND"),
                     "broadcast bytes per second per connection (100000)"),
-            new Setting("limits.client_presence_max_calls", List.of("CLIENT_PRESENCE_MAX_CALLS"),
+            new Setting("limits.client_presence_max_calls", null, List.of("CLIENT_PRESENCE_MAX_CALLS"),
                     "presence messages per connection per window (5)"),
-            new Setting("limits.client_presence_window_ms", List.of("CLIENT_PRESENCE_WINDOW_MS"), "that window in ms (30000)"),
-            new Setting("limits.presence_events_per_second", List.of("TIDINGS_MAX_PRESENCE_EVENTS_PER_SECOND"),
+            new Setting("limits.client_presence_window_ms", null, List.of("CLIENT_PRESENCE_WINDOW_MS"),
+                    "that window in ms (30000)"),
+            new Setting("limits.presence_events_per_second", null, List.of("TIDINGS_MAX_PRESENCE_EVENTS_PER_SECOND"),
                     "presence messages per second, whole server (1000)"),
-            new Setting("limits.payload_kb", List.of("TIDINGS_MAX_PAYLOAD_SIZE_KB"), "largest broadcast/presence payload in kB (3000)"),
-            new Setting("sse.keepalive_seconds", List.of("TIDINGS_SSE_KEEPALIVE_SECONDS"), "seconds (15)"),
-            new Setting("metrics.public", List.of("TIDINGS_METRICS_PUBLIC"),
+            new Setting("limits.payload_kb", null, List.of("TIDINGS_MAX_PAYLOAD_SIZE_KB"),
+                    "largest broadcast/presence payload in kB (3000)"),
+            new Setting("sse.keepalive_seconds", null, List.of("TIDINGS_SSE_KEEPALIVE_SECONDS"), "seconds (15)"),
+            new Setting("metrics.public", null, List.of("TIDINGS_METRICS_PUBLIC"),
                     "true: /metrics and /api/status need no token even with secure channels (false)"),
-            new Setting("log.format", List.of("LOG_FORMAT", "TIDINGS_LOG_FORMAT"), "plain or json (plain)"),
-            new Setting("sinks", List.of("TIDINGS_SINKS"), "durable sinks: a YAML list, or a JSON list in the environment"));
+            new Setting("log.format", "--log-format", List.of("LOG_FORMAT", "TIDINGS_LOG_FORMAT"), "plain or json (plain)"),
+            new Setting("sinks", null, List.of("TIDINGS_SINKS"), "durable sinks: a YAML list, or a JSON list in the environment"));
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private ServeConfigLoader() {}
 
     /**
-     * @param flags settings given on the command line, by canonical path
+     * @param flags settings given on the command line, by canonical path (null values: not given)
      * @param env   the environment
      * @param file  a YAML file, or null
      */
     public static ServeConfig load(Map<String, String> flags, Map<String, String> env, Path file) {
-        Map<String, String> values = new LinkedHashMap<>();
-        Map<String, List<String>> roles = new LinkedHashMap<>();
-        Map<String, String> rows = new LinkedHashMap<>();
+        Map<String, ConfigValue> values = new LinkedHashMap<>();
         if (file != null) {
-            readYaml(file, values, roles, rows);
+            readYaml(file, values);
         }
         for (Setting s : SETTINGS) {
             for (String var : s.env()) {
                 String v = env.get(var);
                 if (v != null && !v.isEmpty()) {
-                    values.put(s.path(), v);
+                    values.put(s.path(), fromEnv(var, s.path(), v));
                     break;
                 }
             }
@@ -139,35 +147,79 @@ public final class ServeConfigLoader {
                 throw new IllegalArgumentException("unknown environment variable " + var + "; known: " + knownEnv());
             }
         }
-        flags.forEach((k, v) -> {
+        flags.forEach((path, v) -> {
             if (v != null) {
-                values.put(k, v);
+                Setting s = setting(path);
+                values.put(path, ConfigValue.text((s == null || s.flag() == null ? path : s.flag()) + " (" + path + ")", v));
             }
         });
-        return build(values, roles, rows);
+        return build(new Values(values));
     }
 
-    /** The Realtime limits: Supabase's defaults, each 0 (off) or more. */
-    private static Limits limits(Map<String, String> v) {
-        Limits d = Limits.SUPABASE;
-        return new Limits(intIn(v, "limits.channels_per_client", d.channelsPerClient(), 0, Integer.MAX_VALUE),
-                intIn(v, "limits.joins_per_second", d.joinsPerSecond(), 0, Integer.MAX_VALUE),
-                intIn(v, "limits.events_per_second", d.eventsPerSecond(), 0, Integer.MAX_VALUE),
-                intIn(v, "limits.bytes_per_second", d.bytesPerSecond(), 0, Integer.MAX_VALUE),
-                intIn(v, "limits.client_presence_max_calls", d.presenceEventsPerWindow(), 0, Integer.MAX_VALUE),
-                intIn(v, "limits.client_presence_window_ms", d.presenceWindowMillis(), 1, Integer.MAX_VALUE),
-                intIn(v, "limits.presence_events_per_second", d.serverPresenceEventsPerSecond(), 0, Integer.MAX_VALUE),
-                intIn(v, "limits.payload_kb", d.payloadBytes() / 1000, 0, 2_000_000) * 1000);
+    /** The values given, by setting path; each read by the caller into its type. */
+    private record Values(Map<String, ConfigValue> byPath) {
+        ConfigValue get(String path) {
+            return byPath.get(path);
+        }
+
+        String text(String path, String otherwise) {
+            ConfigValue v = byPath.get(path);
+            return v == null ? otherwise : v.text();
+        }
+
+        boolean bool(String path, boolean otherwise) {
+            ConfigValue v = byPath.get(path);
+            return v == null ? otherwise : v.bool();
+        }
+
+        int intIn(String path, int otherwise, int min, int max) {
+            ConfigValue v = byPath.get(path);
+            return v == null ? otherwise : v.intIn(min, max);
+        }
+
+        long bytes(String path, long otherwise, long min, long max) {
+            ConfigValue v = byPath.get(path);
+            return v == null ? otherwise : v.bytes(min, max);
+        }
+
+        Duration seconds(String path, int otherwise, int min, int max) {
+            ConfigValue v = byPath.get(path);
+            return Duration.ofSeconds(v == null ? otherwise : v.intIn(min, max));
+        }
     }
 
-    private static ServeConfig build(Map<String, String> v, Map<String, List<String>> roles, Map<String, String> rows) {
+    private static ServeConfig build(Values v) {
         DatabaseUrl database = database(v);
-        int port = intIn(v, "server.port", 4000, 0, 65535);
-        String bind = v.getOrDefault("server.bind", "0.0.0.0");
-        String slot = v.get("replication.slot");
         List<SinkConfig> sinks = sinks(v.get("sinks"));
-        Boolean temporaryGiven = bool(v, "replication.temporary");
-        boolean temporary = temporaryGiven != null ? temporaryGiven : slot == null && sinks.isEmpty();
+        ServeConfig.Replication replication = replication(v, sinks);
+        ServeConfig.Server server = new ServeConfig.Server(v.text("server.bind", "0.0.0.0"),
+                v.intIn("server.port", 4000, 0, 65535), v.seconds("sse.keepalive_seconds", 15, 1, 3600),
+                v.bool("metrics.public", false), logFormat(v));
+        ServeConfig.Limits limits = new ServeConfig.Limits(
+                v.bytes("limits.send_queue_bytes", 4 << 20, 1024, Integer.MAX_VALUE),
+                v.intIn("limits.send_queue_messages", 10_000, 1, Integer.MAX_VALUE),
+                (int) v.bytes("limits.max_frame_bytes", 1 << 20, 256, 64 << 20), clientLimits(v));
+        return new ServeConfig(database, replication, server, auth(v), limits, sinks);
+    }
+
+    /** The Realtime client limits: Supabase's defaults, each 0 (off) or more. */
+    private static ClientLimits clientLimits(Values v) {
+        ClientLimits d = ClientLimits.SUPABASE;
+        return new ClientLimits(v.intIn("limits.channels_per_client", d.channelsPerClient(), 0, Integer.MAX_VALUE),
+                v.intIn("limits.joins_per_second", d.joinsPerSecond(), 0, Integer.MAX_VALUE),
+                v.intIn("limits.events_per_second", d.eventsPerSecond(), 0, Integer.MAX_VALUE),
+                v.intIn("limits.bytes_per_second", d.bytesPerSecond(), 0, Integer.MAX_VALUE),
+                v.intIn("limits.client_presence_max_calls", d.presenceEventsPerWindow(), 0, Integer.MAX_VALUE),
+                v.intIn("limits.client_presence_window_ms", d.presenceWindowMillis(), 1, Integer.MAX_VALUE),
+                v.intIn("limits.presence_events_per_second", d.serverPresenceEventsPerSecond(), 0, Integer.MAX_VALUE),
+                v.intIn("limits.payload_kb", d.payloadBytes() / 1000, 0, 2_000_000) * 1000);
+    }
+
+    private static ServeConfig.Replication replication(Values v, List<SinkConfig> sinks) {
+        ConfigValue slotValue = v.get("replication.slot");
+        String slot = slotValue == null ? null : slotValue.text();
+        ConfigValue temporaryValue = v.get("replication.temporary");
+        boolean temporary = temporaryValue != null ? temporaryValue.bool() : slot == null && sinks.isEmpty();
         if (temporary && !sinks.isEmpty()) {
             throw new IllegalArgumentException("durable sinks need a persistent replication slot, and a temporary one is "
                     + "configured (TEMPORARY_SLOT / replication.temporary): a temporary slot is dropped with its connection, "
@@ -179,153 +231,158 @@ public final class ServeConfigLoader {
                     : sinks.isEmpty() ? "tidings_realtime" : "tidings";
         }
         if (!slot.matches("[a-z0-9_]{1,63}")) {
-            throw new IllegalArgumentException("slot name '" + slot + "' (SLOT_NAME / replication.slot) may only have "
+            throw new IllegalArgumentException("slot name '" + slot + "' (" + slotValue.name() + ") may only have "
                     + "lower-case letters, digits and underscores, at most 63");
         }
-        String publication = publication(v.getOrDefault("replication.publication", "supabase_realtime"));
         List<TableName> tables = new ArrayList<>();
-        String t = v.get("replication.tables");
-        if (t != null && !t.isBlank()) {
-            for (String name : t.split(",")) {
-                tables.add(Identifiers.parseTable(name.strip()));
-            }
+        ConfigValue t = v.get("replication.tables");
+        for (String name : t == null ? List.<String>of() : t.list()) {
+            tables.add(Identifiers.parseTable(name));
         }
-        String secret = v.get("auth.jwt_secret");
-        String jwks = v.get("auth.jwks_url");
+        ConfigValue lag = v.get("replication.max_lag_mb");
+        Integer maxLag = lag == null ? null : lag.intIn(1, Integer.MAX_VALUE);
+        boolean pause = v.bool("replication.pause_on_max_lag", false);
+        if (pause && maxLag == null) {
+            throw new IllegalArgumentException("replication.pause_on_max_lag needs MAX_REPLICATION_LAG_MB (replication.max_lag_mb)");
+        }
+        return new ServeConfig.Replication(slot, temporary, publication(v.get("replication.publication")), tables, maxLag,
+                pause, v.seconds("replication.lag_check_seconds", 5, 1, 3600));
+    }
+
+    private static ServeConfig.Auth auth(Values v) {
+        ConfigValue secretValue = v.get("auth.jwt_secret");
+        String secret = secretValue == null ? null : secretValue.text();
+        String jwks = v.text("auth.jwks_url", null);
         boolean haveKey = secret != null || jwks != null;
-        if (secret != null && secret.getBytes(java.nio.charset.StandardCharsets.UTF_8).length < 32) {
-            throw new IllegalArgumentException("JWT_SECRET (auth.jwt_secret) is shorter than 32 bytes, too short for HS256; "
+        if (secret != null && secret.getBytes(StandardCharsets.UTF_8).length < 32) {
+            throw new IllegalArgumentException(secretValue.name() + " is shorter than 32 bytes, too short for HS256; "
                     + "use a random string of 32 or more characters, as Supabase does");
         }
-        Boolean secureGiven = bool(v, "auth.secure_channels");
-        boolean secure = secureGiven != null ? secureGiven : haveKey;
+        boolean secure = v.bool("auth.secure_channels", haveKey);
         if (secure && !haveKey) {
             throw new IllegalArgumentException("SECURE_CHANNELS is true but no key is configured: set JWT_SECRET "
                     + "(HS256/384/512) or JWKS_URL (RS256/ES256), or SECURE_CHANNELS=false");
         }
+        Map<String, List<String>> roles = new LinkedHashMap<>();
+        ConfigValue r = v.get("auth.roles");
+        if (r != null) {
+            if (!r.node().isObject()) {
+                throw r.expected("a map of role → [schema.table | schema.* | *]");
+            }
+            r.node().properties().forEach(e -> roles.put(e.getKey(), new ConfigValue(r.name() + "." + e.getKey(), e.getValue()).list()));
+        }
+        Map<String, String> rows = new LinkedHashMap<>();
+        ConfigValue p = v.get("auth.rows");
+        if (p != null) {
+            if (!p.node().isObject()) {
+                throw p.expected("a map of schema.table → filter");
+            }
+            p.node().properties().forEach(e -> {
+                Identifiers.parseTable(e.getKey());
+                rows.put(e.getKey(), new ConfigValue(p.name() + "." + e.getKey(), e.getValue()).text());
+            });
+        }
         new AccessPolicy(roles, rows); // fails on a bad row policy
-        for (String table : rows.keySet()) {
-            Identifiers.parseTable(table);
-        }
-        Integer lag = v.containsKey("replication.max_lag_mb") ? intIn(v, "replication.max_lag_mb", 0, 1, Integer.MAX_VALUE) : null;
-        long queueBytes = intIn(v, "limits.send_queue_bytes", 4 << 20, 1024, Integer.MAX_VALUE);
-        int queueFrames = intIn(v, "limits.send_queue_messages", 10_000, 1, Integer.MAX_VALUE);
-        int maxFrame = intIn(v, "limits.max_frame_bytes", 1 << 20, 256, 64 << 20);
-        int keepAlive = intIn(v, "sse.keepalive_seconds", 15, 1, 3600);
-        boolean pause = Boolean.TRUE.equals(bool(v, "replication.pause_on_max_lag"));
-        if (pause && lag == null) {
-            throw new IllegalArgumentException("replication.pause_on_max_lag needs MAX_REPLICATION_LAG_MB (replication.max_lag_mb)");
-        }
-        int lagCheck = intIn(v, "replication.lag_check_seconds", 5, 1, 3600);
-        String logFormat = v.getOrDefault("log.format", "plain").strip().toLowerCase(Locale.ROOT);
-        if (!logFormat.equals("plain") && !logFormat.equals("json")) {
-            throw new IllegalArgumentException(name("log.format") + " is plain or json, not '" + logFormat + "'");
-        }
-        return new ServeConfig(database, bind, port, slot, temporary, publication, tables, secure, secret, jwks, roles,
-                rows, queueBytes, queueFrames, maxFrame, lag, pause, Duration.ofSeconds(lagCheck),
-                Duration.ofSeconds(keepAlive), sinks, Boolean.TRUE.equals(bool(v, "metrics.public")), logFormat, limits(v));
+        return new ServeConfig.Auth(secure, secret, jwks, roles, rows);
     }
 
-    private static List<SinkConfig> sinks(String json) {
-        if (json == null || json.isBlank()) {
+    private static String logFormat(Values v) {
+        ConfigValue f = v.get("log.format");
+        String format = f == null ? "plain" : f.text().strip().toLowerCase(Locale.ROOT);
+        if (!format.equals("plain") && !format.equals("json")) {
+            throw f.expected("plain or json");
+        }
+        return format;
+    }
+
+    private static List<SinkConfig> sinks(ConfigValue value) {
+        if (value == null) {
             return List.of();
         }
-        Object tree;
-        try {
-            tree = new ObjectMapper().readValue(json, Object.class);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("TIDINGS_SINKS (sinks) is not a JSON list of sinks: " + e.getMessage());
+        JsonNode list = value.node();
+        if (list.isTextual()) {
+            if (list.asText().isBlank()) {
+                return List.of();
+            }
+            try {
+                list = JSON.readTree(list.asText());
+            } catch (IOException e) {
+                throw new IllegalArgumentException(value.name() + " is not a JSON list of sinks: " + e.getMessage());
+            }
         }
-        return SinkConfig.parseAll(tree);
+        return SinkConfig.parseAll(list, "in " + value.name());
     }
 
-    private static DatabaseUrl database(Map<String, String> v) {
-        String url = v.get("db.url");
+    private static DatabaseUrl database(Values v) {
+        ConfigValue url = v.get("db.url");
         if (url != null) {
-            return DatabaseUrl.parse(url);
+            return DatabaseUrl.parse(url.text());
         }
-        String host = v.get("db.host");
+        ConfigValue host = v.get("db.host");
         if (host == null) {
             throw new IllegalArgumentException("no database given: pass --db postgresql://user:password@host:5432/db, "
                     + "set DATABASE_URL, or set DB_HOST (with DB_PORT, DB_NAME, DB_USER, DB_PASSWORD) as for the Realtime image");
         }
         Map<String, String> params = new LinkedHashMap<>();
-        params.put("user", v.getOrDefault("db.user", "postgres"));
-        if (v.get("db.password") != null) {
-            params.put("password", v.get("db.password"));
+        params.put("user", v.text("db.user", "postgres"));
+        String password = v.text("db.password", null);
+        if (password != null) {
+            params.put("password", password);
         }
-        Boolean ssl = bool(v, "db.ssl");
-        if (Boolean.TRUE.equals(ssl)) {
+        if (v.bool("db.ssl", false)) {
             params.put("sslmode", "require");
         }
-        return new DatabaseUrl(host, intIn(v, "db.port", 5432, 1, 65535), v.getOrDefault("db.name", "postgres"), params);
+        return new DatabaseUrl(host.text(), v.intIn("db.port", 5432, 1, 65535), v.text("db.name", "postgres"), params);
     }
 
-    private static String publication(String text) {
-        String s = text.strip();
-        if (s.startsWith("[")) {
-            JsonNode list;
+    /** A publication name, or a JSON/YAML list of exactly one (the Realtime image's {@code PUBLICATIONS}). */
+    private static String publication(ConfigValue value) {
+        if (value == null) {
+            return "supabase_realtime";
+        }
+        JsonNode list = value.node();
+        if (list.isTextual() && list.asText().strip().startsWith("[")) {
             try {
-                list = new ObjectMapper().readTree(s);
+                list = JSON.readTree(list.asText().strip());
             } catch (IOException e) {
-                throw new IllegalArgumentException("PUBLICATIONS is not a JSON list: " + s);
+                throw value.expected("a publication name or a JSON list of one");
             }
-            if (!list.isArray() || list.size() != 1 || !list.get(0).isTextual()) {
-                throw new IllegalArgumentException("PUBLICATIONS must name exactly one publication, e.g. "
+        }
+        String name;
+        if (list.isArray()) {
+            if (list.size() != 1 || !list.get(0).isTextual()) {
+                throw new IllegalArgumentException(value.name() + " must name exactly one publication, e.g. "
                         + "[\"supabase_realtime\"] (Tidings streams one publication; make one that covers every table you need)");
             }
-            s = list.get(0).asText();
+            name = list.get(0).asText().strip();
+        } else {
+            name = value.text().strip();
         }
-        if (s.isEmpty()) {
-            throw new IllegalArgumentException("the publication name is empty");
+        if (name.isEmpty()) {
+            throw value.expected("a publication name");
         }
-        return s;
+        return name;
     }
 
-    private static Boolean bool(Map<String, String> v, String path) {
-        String s = v.get(path);
-        if (s == null) {
-            return null;
-        }
-        return switch (s.strip().toLowerCase(Locale.ROOT)) {
-            case "true" -> true;
-            case "false" -> false;
-            default -> throw new IllegalArgumentException(name(path) + " must be true or false, not '" + s + "'");
-        };
+    private static ConfigValue fromEnv(String var, String path, String text) {
+        return ConfigValue.text(var + " (" + path + ")", text);
     }
 
-    private static int intIn(Map<String, String> v, String path, int dflt, int min, int max) {
-        String s = v.get(path);
-        if (s == null) {
-            return dflt;
-        }
-        try {
-            int n = Integer.parseInt(s.strip());
-            if (n < min || n > max) {
-                throw new NumberFormatException();
-            }
-            return n;
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(name(path) + " must be a whole number from " + min + " to " + max
-                    + ", not '" + s + "'");
-        }
-    }
-
-    private static String name(String path) {
+    private static Setting setting(String path) {
         for (Setting s : SETTINGS) {
             if (s.path().equals(path)) {
-                return s.env().isEmpty() ? path : s.env().get(0) + " (" + path + ")";
+                return s;
             }
         }
-        return path;
+        return null;
     }
 
     private static String knownEnv() {
         return String.join(" ", SETTINGS.stream().flatMap(s -> s.env().stream()).toList());
     }
 
-    private static void readYaml(Path file, Map<String, String> values, Map<String, List<String>> roles,
-                                 Map<String, String> rows) {
+    /** Puts each setting of the YAML file into {@code values}, as the node it is. */
+    private static void readYaml(Path file, Map<String, ConfigValue> values) {
         JsonNode root;
         try {
             root = new ObjectMapper(new YAMLFactory()).readTree(Files.readString(file));
@@ -340,7 +397,7 @@ public final class ServeConfigLoader {
         }
         root.properties().forEach(section -> {
             if (section.getKey().equals("sinks")) {
-                values.put("sinks", section.getValue().toString());
+                values.put("sinks", new ConfigValue("sinks in " + file, section.getValue()));
                 return;
             }
             if (!section.getValue().isObject()) {
@@ -348,29 +405,11 @@ public final class ServeConfigLoader {
             }
             section.getValue().properties().forEach(e -> {
                 String path = section.getKey() + "." + e.getKey();
-                JsonNode n = e.getValue();
-                if (path.equals("auth.roles")) {
-                    n.properties().forEach(r -> {
-                        List<String> patterns = new ArrayList<>();
-                        (r.getValue().isArray() ? r.getValue() : new ObjectMapper().createArrayNode().add(r.getValue()))
-                                .forEach(p -> patterns.add(p.asText()));
-                        roles.put(r.getKey(), patterns);
-                    });
-                } else if (path.equals("auth.rows")) {
-                    n.properties().forEach(r -> rows.put(r.getKey(), r.getValue().asText()));
-                } else if (SETTINGS.stream().anyMatch(s -> s.path().equals(path))) {
-                    if (n.isArray()) {
-                        List<String> items = new ArrayList<>();
-                        n.forEach(x -> items.add(x.asText()));
-                        values.put(path, path.equals("replication.publication")
-                                ? new ObjectMapper().valueToTree(items).toString() : String.join(",", items));
-                    } else if (n.isValueNode()) {
-                        values.put(path, n.asText());
-                    } else {
-                        throw new IllegalArgumentException("setting " + path + " in " + file + " must be a value");
-                    }
-                } else {
+                if (setting(path) == null) {
                     throw unknown(file, path);
+                }
+                if (!e.getValue().isNull()) {
+                    values.put(path, new ConfigValue(path + " in " + file, e.getValue()));
                 }
             });
         });

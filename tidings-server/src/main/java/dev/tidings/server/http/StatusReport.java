@@ -2,7 +2,7 @@ package dev.tidings.server.http;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tidings.base.TableName;
-import dev.tidings.server.sinks.SinkConfig;
+import dev.tidings.server.config.SinkConfig;
 import dev.tidings.server.stream.SlotLag;
 import dev.tidings.sink.SinkMetrics;
 
@@ -41,8 +41,8 @@ final class StatusReport {
         out.put("uptime_seconds", Math.round(s.uptimeMillis() / 100.0) / 10.0);
         long lagBytes = s.lag().lagBytes();
         Map<String, Object> slot = new LinkedHashMap<>();
-        slot.put("name", s.config().slot());
-        slot.put("temporary", s.config().temporarySlot());
+        slot.put("name", s.config().replication().slot());
+        slot.put("temporary", s.config().replication().temporary());
         slot.put("streaming", s.streaming());
         slot.put("confirmed_lsn", s.tidings().confirmed().toString());
         slot.put("lag_bytes", lagBytes < 0 ? null : lagBytes);

@@ -2,13 +2,13 @@ package dev.tidings.server.http;
 
 import dev.tidings.Tidings;
 import dev.tidings.pipeline.FanOutDelivery;
+import dev.tidings.server.broadcast.BroadcastService;
+import dev.tidings.server.broadcast.DatabaseBroadcasts;
+import dev.tidings.server.broadcast.LocalRooms;
 import dev.tidings.server.config.ServeConfig;
 import dev.tidings.server.metrics.ServeMetrics;
 import dev.tidings.server.auth.AccessPolicy;
 import dev.tidings.server.auth.Authenticator;
-import dev.tidings.server.broadcast.BroadcastService;
-import dev.tidings.server.broadcast.DatabaseBroadcasts;
-import dev.tidings.server.broadcast.LocalRooms;
 import dev.tidings.server.auth.TokenVerifier;
 import dev.tidings.server.live.LiveCounters;
 import dev.tidings.server.live.LiveFanOut;
@@ -17,7 +17,7 @@ import dev.tidings.server.live.OutboxWriter;
 import dev.tidings.server.live.StreamLiveness;
 import dev.tidings.server.realtime.RealtimeEndpoint;
 import dev.tidings.server.realtime.TableCatalog;
-import dev.tidings.server.sinks.SinkConfig;
+import dev.tidings.server.config.SinkConfig;
 import dev.tidings.server.sse.SseHandler;
 import dev.tidings.server.stream.ServeDelivery;
 import dev.tidings.server.stream.SlotLag;
@@ -104,42 +104,43 @@ public final class TidingsServer implements AutoCloseable {
     public static TidingsServer start(ServeConfig config) throws Exception {
         long startedMillis = System.currentTimeMillis();
         Authenticator auth = new Authenticator(
-                config.secureChannels() ? new TokenVerifier(config.jwtSecret(), config.jwksUrl()) : null,
-                new AccessPolicy(config.roles(), config.rowPolicies()));
+                config.auth().secureChannels() ? new TokenVerifier(config.auth().jwtSecret(), config.auth().jwksUrl()) : null,
+                new AccessPolicy(config.auth().roles(), config.auth().rows()));
         ScheduledExecutorService timers = Executors.newScheduledThreadPool(1,
                 r -> Thread.ofPlatform().name("tidings-timers").daemon(true).unstarted(r));
         ScheduledExecutorService lagTimer = Executors.newSingleThreadScheduledExecutor(
                 r -> Thread.ofPlatform().name("tidings-lag").daemon(true).unstarted(r));
         OutboxWriter writer = new OutboxWriter();
         LiveFanOut fanOut = new LiveFanOut();
-        BroadcastService broadcasts = new BroadcastService(new LocalRooms(), config.limits());
-        DatabaseBroadcasts fromDatabase = new DatabaseBroadcasts(broadcasts);
         LiveCounters counters = new LiveCounters();
         StreamStats stats = new StreamStats();
-        TableCatalog catalog = new TableCatalog(config.database());
+        TableCatalog catalog = new TableCatalog(config.db());
         FanOutDelivery durable = config.sinks().isEmpty() ? null : new FanOutDelivery(SinkConfig.openAll(config.sinks()));
+        BroadcastService broadcasts = new BroadcastService(new LocalRooms(), config.limits().clients());
+        DatabaseBroadcasts fromDatabase = new DatabaseBroadcasts(broadcasts);
         ServeDelivery delivery = new ServeDelivery(fanOut, fromDatabase::onChange, durable, stats);
-        SlotLag lag = new SlotLag(config.database(), config.slot(), config.maxReplicationLagMb(), config.pauseOnMaxLag(),
+        ServeConfig.Replication replication = config.replication();
+        SlotLag lag = new SlotLag(config.db(), replication.slot(), replication.maxLagMb(), replication.pauseOnMaxLag(),
                 delivery::pauseLive);
 
-        SourceConfig source = SourceConfig.of(config.database())
-                .withSlot(config.slot(), config.temporarySlot())
-                .withPublication(config.publication(), config.tables());
+        SourceConfig source = SourceConfig.of(config.db())
+                .withSlot(config.replication().slot(), config.replication().temporary())
+                .withPublication(config.replication().publication(), config.replication().tables());
         Tidings tidings = Tidings.start(source, delivery);
         TidingsServer server;
         try {
             LiveService live = new LiveService(fanOut, new StreamLiveness(tidings::streaming, timers), writer, timers,
-                    config.sendQueueBytes(), config.sendQueueFrames(), counters);
+                    config.limits().sendQueueBytes(), config.limits().sendQueueMessages(), counters);
             Server jetty = new Server();
             jetty.setStopTimeout(5_000);
             ServerConnector connector = new ServerConnector(jetty);
-            connector.setHost(config.bind());
-            connector.setPort(config.port());
+            connector.setHost(config.server().bind());
+            connector.setPort(config.server().port());
             connector.setIdleTimeout(Duration.ofSeconds(120).toMillis());
             jetty.addConnector(connector);
             RealtimeEndpoint realtime = new RealtimeEndpoint(live, auth, catalog, broadcasts);
             WebSocketUpgradeHandler websockets = WebSocketUpgradeHandler.from(jetty,
-                    container -> realtime.install(container, config.maxFrameBytes()));
+                    container -> realtime.install(container, config.limits().maxFrameBytes()));
             IntSupplier websocketClients = () -> websockets.getServerWebSocketContainer().getOpenSessions().size();
             List<SinkMetrics> sinkMetrics = durable == null ? List.of() : durable.metrics();
             ServeMetrics metrics = new ServeMetrics(tidings, stats, lag, delivery, sinkMetrics, StatusReport::level, counters,
@@ -147,9 +148,9 @@ public final class TidingsServer implements AutoCloseable {
             metrics.bind(broadcasts);
             ServeState state = new ServeState(config, tidings, stats, lag, fanOut, counters, metrics, sinkMetrics,
                     websocketClients, startedMillis);
-            websockets.setHandler(new Handler.Sequence(new ConsoleHandler(), new SseHandler(live, auth, config.sseKeepAlive()),
+            websockets.setHandler(new Handler.Sequence(new ConsoleHandler(), new SseHandler(live, auth, config.server().sseKeepAlive()),
                     new BroadcastEndpoint(auth, broadcasts),
-                    new OperationsHandler(state, auth, config.metricsPublic()), new NotFound()));
+                    new OperationsHandler(state, auth, config.server().metricsPublic()), new NotFound()));
             jetty.setHandler(websockets);
             server = new TidingsServer(state, timers, lagTimer, writer, catalog, durable, jetty);
             jetty.start();
@@ -161,12 +162,12 @@ public final class TidingsServer implements AutoCloseable {
             throw e;
         }
         server.watcher.start();
-        lagTimer.scheduleWithFixedDelay(lag::check, 0, config.lagCheck().toMillis(), TimeUnit.MILLISECONDS);
+        lagTimer.scheduleWithFixedDelay(lag::check, 0, config.replication().lagCheck().toMillis(), TimeUnit.MILLISECONDS);
         log.info("tidings serve: listening on {}:{} (Realtime WebSocket /socket/websocket, /realtime/v1/websocket; SSE /events; "
                         + "/health /ready /api/status /metrics); streaming {} with {} slot {}; {} durable sink{}; secure channels {}",
-                config.bind(), server.port(), config.database(), config.temporarySlot() ? "temporary" : "persistent",
-                config.slot(), config.sinks().size(), config.sinks().size() == 1 ? "" : "s",
-                config.secureChannels() ? "on" : "off");
+                config.server().bind(), server.port(), config.db(), config.replication().temporary() ? "temporary" : "persistent",
+                config.replication().slot(), config.sinks().size(), config.sinks().size() == 1 ? "" : "s",
+                config.auth().secureChannels() ? "on" : "off");
         return server;
     }
 

@@ -1,5 +1,6 @@
 package dev.tidings.server.sinks;
 
+import dev.tidings.server.config.ConfigValue;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -7,6 +8,7 @@ import java.net.URI;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
@@ -40,7 +42,7 @@ public final class ReplayDeadLettersCommand implements Callable<Integer> {
             System.err.println("tidings: " + file + " holds no dead letters");
             return 0;
         }
-        Duration t = SinkConfig.duration(timeout, Duration.ofSeconds(10), "--timeout");
+        Duration t = ConfigValue.text("--timeout", timeout).duration(ChronoUnit.MILLIS);
         WebhookSink sink = new WebhookSink(url, secret == null ? null : new WebhookSigner(secret), t, false);
         int sent = 0;
         try {

@@ -1,8 +1,10 @@
 package dev.tidings.server.sinks;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tidings.Tidings;
 import dev.tidings.pipeline.FanOutDelivery;
+import dev.tidings.server.config.SinkConfig;
 import dev.tidings.sink.SinkMetrics;
 import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.SourceConfig;
@@ -49,10 +51,10 @@ public final class SinkRunner {
             System.err.println("usage: SinkRunner --db URL --config sinks.json [--slot S] [--publication P]");
             System.exit(64);
         }
-        Object tree = new ObjectMapper().readValue(Files.readString(Path.of(config)), Object.class);
+        JsonNode tree = new ObjectMapper().readTree(Files.readString(Path.of(config)));
         SourceConfig source = SourceConfig.of(DatabaseUrl.parse(db)).withSlot(slot, false)
                 .withPublication(publication, List.of()).withTimeouts(Duration.ofSeconds(30), Duration.ofSeconds(5));
-        System.exit(run(source, SinkConfig.parseAll(tree)));
+        System.exit(run(source, SinkConfig.parseAll(tree, "in " + config)));
     }
 
     static int run(SourceConfig source, List<SinkConfig> sinks) throws Exception {

@@ -1,7 +1,6 @@
 package dev.tidings.server.config;
 
 import dev.tidings.server.cli.Main;
-import dev.tidings.server.sinks.SinkConfig;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;

@@ -24,11 +24,11 @@ class ServeConfigLoaderTest {
         ServeConfig c = env(Map.of("DB_HOST", "host.docker.internal", "DB_NAME", "wiki", "DB_USER", "scottp",
                 "DB_PASSWORD", "", "DB_PORT", "5432", "PORT", "4000", "HOSTNAME", "localhost",
                 "SECRET_KEY_BASE", "SOMETHING_SUPER_SECRET"));
-        assertThat(c.database().toString()).isEqualTo("postgresql://scottp@host.docker.internal:5432/wiki");
-        assertThat(c.port()).isEqualTo(4000);
-        assertThat(c.temporarySlot()).as("no SLOT_NAME: a temporary slot, as the image").isTrue();
-        assertThat(c.publication()).isEqualTo("supabase_realtime");
-        assertThat(c.secureChannels()).isFalse();
+        assertThat(c.db().toString()).isEqualTo("postgresql://scottp@host.docker.internal:5432/wiki");
+        assertThat(c.server().port()).isEqualTo(4000);
+        assertThat(c.replication().temporary()).as("no SLOT_NAME: a temporary slot, as the image").isTrue();
+        assertThat(c.replication().publication()).isEqualTo("supabase_realtime");
+        assertThat(c.auth().secureChannels()).isFalse();
     }
 
     @Test
@@ -37,14 +37,14 @@ class ServeConfigLoaderTest {
                 "PUBLICATIONS", "[\"my_pub\"]", "SECURE_CHANNELS", "true", "JWT_SECRET", SECRET,
                 "MAX_REPLICATION_LAG_MB", "100"));
         ServeConfig c = env(e);
-        assertThat(c.slot()).isEqualTo("realtime");
-        assertThat(c.temporarySlot()).isFalse();
-        assertThat(c.publication()).isEqualTo("my_pub");
-        assertThat(c.secureChannels()).isTrue();
-        assertThat(c.database().parameters()).containsEntry("sslmode", "require");
-        assertThat(c.maxReplicationLagMb()).isEqualTo(100);
+        assertThat(c.replication().slot()).isEqualTo("realtime");
+        assertThat(c.replication().temporary()).isFalse();
+        assertThat(c.replication().publication()).isEqualTo("my_pub");
+        assertThat(c.auth().secureChannels()).isTrue();
+        assertThat(c.db().parameters()).containsEntry("sslmode", "require");
+        assertThat(c.replication().maxLagMb()).isEqualTo(100);
         e.put("TEMPORARY_SLOT", "true");
-        assertThat(env(e).temporarySlot()).isTrue();
+        assertThat(env(e).replication().temporary()).isTrue();
     }
 
     @Test
@@ -66,13 +66,13 @@ class ServeConfigLoaderTest {
                     public.todos: user_id=eq.{sub}
                 """.formatted(SECRET));
         ServeConfig c = ServeConfigLoader.load(Map.of("server.port", "6000"), Map.of("SLOT_NAME", "from_env"), yaml);
-        assertThat(c.port()).isEqualTo(6000);
-        assertThat(c.slot()).isEqualTo("from_env");
-        assertThat(c.database().host()).isEqualTo("yaml");
-        assertThat(c.tables()).hasSize(2);
-        assertThat(c.secureChannels()).as("a key configured: secure by default").isTrue();
-        assertThat(c.roles()).containsEntry("authenticated", java.util.List.of("public.todos"));
-        assertThat(c.rowPolicies()).containsEntry("public.todos", "user_id=eq.{sub}");
+        assertThat(c.server().port()).isEqualTo(6000);
+        assertThat(c.replication().slot()).isEqualTo("from_env");
+        assertThat(c.db().host()).isEqualTo("yaml");
+        assertThat(c.replication().tables()).hasSize(2);
+        assertThat(c.auth().secureChannels()).as("a key configured: secure by default").isTrue();
+        assertThat(c.auth().roles()).containsEntry("authenticated", java.util.List.of("public.todos"));
+        assertThat(c.auth().rows()).containsEntry("public.todos", "user_id=eq.{sub}");
     }
 
     @Test
@@ -92,6 +92,36 @@ class ServeConfigLoaderTest {
         assertThatThrownBy(() -> ServeConfigLoader.load(Map.of(), db, yaml)).hasMessageContaining("unknown setting 'server.prot'");
         Files.writeString(yaml, "auth:\n  rows:\n    public.todos: user_id=like.{sub}\n");
         assertThatThrownBy(() -> ServeConfigLoader.load(Map.of(), db, yaml)).hasMessageContaining("unknown operator 'like'");
+    }
+
+    @Test
+    void errors_name_the_setting_and_where_it_was_given(@TempDir Path dir) throws Exception {
+        Map<String, String> db = Map.of("DB_HOST", "db");
+        assertThatThrownBy(() -> ServeConfigLoader.load(Map.of("server.port", "http"), db, null))
+                .hasMessageContaining("--port (server.port) must be a whole number from 0 to 65535, not 'http'");
+        assertThatThrownBy(() -> env(with(db, "TIDINGS_SEND_QUEUE_BYTES", "lots")))
+                .hasMessageContaining("TIDINGS_SEND_QUEUE_BYTES (limits.send_queue_bytes) must be a size");
+        Path yaml = dir.resolve("tidings.yaml");
+        Files.writeString(yaml, "limits:\n  max_frame_bytes: 3 pages\n");
+        assertThatThrownBy(() -> ServeConfigLoader.load(Map.of(), db, yaml))
+                .hasMessageContaining("limits.max_frame_bytes in " + yaml + " must be a size");
+        Files.writeString(yaml, "sinks:\n  - {name: audit, type: webhook, url: http://h/, timeout: soon}\n");
+        assertThatThrownBy(() -> ServeConfigLoader.load(Map.of(), with(db, "SLOT_NAME", "s"), yaml))
+                .hasMessageContaining("sink audit: timeout in sinks in " + yaml + " must be a duration");
+    }
+
+    @Test
+    void sizes_take_binary_units_and_lists_take_yaml_or_commas(@TempDir Path dir) throws Exception {
+        Path yaml = dir.resolve("tidings.yaml");
+        Files.writeString(yaml, """
+                limits: {send_queue_bytes: 8MiB, max_frame_bytes: 64KiB}
+                replication: {tables: "public.a, public.b"}
+                """);
+        ServeConfig c = ServeConfigLoader.load(Map.of(), Map.of("DB_HOST", "db"), yaml);
+        assertThat(c.limits().sendQueueBytes()).isEqualTo(8L << 20);
+        assertThat(c.limits().maxFrameBytes()).isEqualTo(64 << 10);
+        assertThat(c.replication().tables()).extracting(Object::toString).containsExactly("public.a", "public.b");
+        assertThat(env(Map.of("DB_HOST", "db")).limits().sendQueueBytes()).as("default").isEqualTo(4L << 20);
     }
 
     private static Map<String, String> with(Map<String, String> base, String key, String value) {

@@ -32,8 +32,8 @@ class ServeSinksConfigTest {
                 """, DB);
         assertThat(c.sinks()).extracting(s -> s.settings().name()).containsExactly("audit", "cache");
         assertThat(c.sinks().get(1).type()).isEqualTo("redis");
-        assertThat(c.temporarySlot()).isFalse();
-        assertThat(c.slot()).isEqualTo("tidings");
+        assertThat(c.replication().temporary()).isFalse();
+        assertThat(c.replication().slot()).isEqualTo("tidings");
     }
 
     @Test
@@ -41,7 +41,7 @@ class ServeSinksConfigTest {
         ServeConfig c = ServeConfigLoader.load(Map.of(), Map.of("DATABASE_URL", "postgresql://app@db/shop", "SLOT_NAME", "cdc",
                 "TIDINGS_SINKS", "[{\"name\":\"audit\",\"type\":\"file\",\"path\":\"/tmp/a.jsonl\"}]"), null);
         assertThat(c.sinks()).hasSize(1);
-        assertThat(c.slot()).isEqualTo("cdc");
+        assertThat(c.replication().slot()).isEqualTo("cdc");
     }
 
     @Test
@@ -66,14 +66,15 @@ class ServeSinksConfigTest {
                 metrics: {public: true}
                 log: {format: json}
                 """, DB);
-        assertThat(c.maxReplicationLagMb()).isEqualTo(64);
-        assertThat(c.pauseOnMaxLag()).isTrue();
-        assertThat(c.lagCheck()).hasSeconds(2);
-        assertThat(c.metricsPublic()).isTrue();
-        assertThat(c.logFormat()).isEqualTo("json");
+        assertThat(c.replication().maxLagMb()).isEqualTo(64);
+        assertThat(c.replication().pauseOnMaxLag()).isTrue();
+        assertThat(c.replication().lagCheck()).hasSeconds(2);
+        assertThat(c.server().metricsPublic()).isTrue();
+        assertThat(c.server().logFormat()).isEqualTo("json");
         assertThat(ServeConfigLoader.load(Map.of(), Map.of("DATABASE_URL", "postgresql://a@b/c", "LOG_FORMAT", "json"), null)
-                .logFormat()).isEqualTo("json");
-        assertThatThrownBy(() -> yaml("log: {format: xml}", DB)).hasMessageContaining("LOG_FORMAT");
+                .server().logFormat()).isEqualTo("json");
+        assertThatThrownBy(() -> yaml("log: {format: xml}", DB)).hasMessageContaining("log.format in ")
+                .hasMessageContaining("plain or json");
         assertThatThrownBy(() -> yaml("replication: {pause_on_max_lag: true}", DB)).hasMessageContaining("MAX_REPLICATION_LAG_MB");
     }
 }

@@ -172,7 +172,7 @@ class OperationsEndpointsTest {
     }
 
     private static String dbOf(TidingsServer server) {
-        return server.config().database().jdbcUrl() + "?user=postgres";
+        return server.config().db().jdbcUrl() + "?user=postgres";
     }
 
     private String webhookReceiver() throws Exception {

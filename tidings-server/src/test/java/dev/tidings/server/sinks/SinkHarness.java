@@ -1,5 +1,6 @@
 package dev.tidings.server.sinks;
 
+import dev.tidings.server.config.SinkConfig;
 import dev.tidings.Tidings;
 import dev.tidings.pipeline.FanOutDelivery;
 import dev.tidings.source.SourceConfig;

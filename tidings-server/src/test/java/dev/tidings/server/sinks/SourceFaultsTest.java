@@ -1,5 +1,6 @@
 package dev.tidings.server.sinks;
 
+import dev.tidings.server.config.SinkConfig;
 import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.SourceConfig;
 import dev.tidings.source.SourceException;

@@ -13,11 +13,11 @@ package dev.tidings.server.broadcast;
  * @param serverPresenceEventsPerSecond presence track/untrack the whole server accepts per second (1,000)
  * @param payloadBytes             the largest broadcast or presence payload (3,000 kB)
  */
-public record Limits(int channelsPerClient, int joinsPerSecond, int eventsPerSecond, int bytesPerSecond,
+public record ClientLimits(int channelsPerClient, int joinsPerSecond, int eventsPerSecond, int bytesPerSecond,
                      int presenceEventsPerWindow, int presenceWindowMillis, int serverPresenceEventsPerSecond,
                      int payloadBytes) {
 
-    public static final Limits SUPABASE = new Limits(100, 100, 100, 100_000, 5, 30_000, 1_000, 3_000_000);
+    public static final ClientLimits SUPABASE = new ClientLimits(100, 100, 100, 100_000, 5, 30_000, 1_000, 3_000_000);
 
     /** The texts a client gets, Supabase's where it has one. */
     static final String TOO_MANY_CHANNELS = "ChannelRateLimitReached: Too many channels";
