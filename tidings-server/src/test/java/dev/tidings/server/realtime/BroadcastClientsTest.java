@@ -90,6 +90,16 @@ class BroadcastClientsTest {
     }
 
     @Test
+    void vsn_1_client_with_self_and_ack_gets_the_reply_and_its_own_broadcast() throws Exception {
+        try (NodeClient a = room("chat-5", Map.of("VSN", "1.0.0", "SELF", "1", "ACK", "1"))) {
+            a.tell("{\"send\":\"echo\",\"payload\":{\"v\":1}}");
+            // the server relays, then replies: its own broadcast comes first
+            assertThat(broadcast(a).get("payload").get("v").asInt()).isEqualTo(1);
+            assertThat(a.await(l -> l.startsWith("SENT "), Duration.ofSeconds(8))).isEqualTo("SENT ok");
+        }
+    }
+
+    @Test
     void binary_payload_arrives_as_the_same_bytes() throws Exception {
         try (NodeClient a = room("bytes-1", Map.of()); NodeClient b = room("bytes-1", Map.of())) {
             a.tell("{\"sendBinary\":\"blob\",\"hex\":\"00ff10e282ac7b\"}");
