@@ -24,7 +24,7 @@ import java.util.function.ToIntFunction;
  */
 public final class BroadcastService implements MeterBinder {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final byte[] EMPTY = "{}".getBytes();
+    private static final byte[] EMPTY = "{}".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     /** Every limit's setting name, for {@code /metrics}. */
     private static final List<String> LIMIT_NAMES = List.of("channels_per_client", "joins_per_second",
             "events_per_second", "bytes_per_second", "client_presence_events", "server_presence_events_per_second",
