@@ -28,7 +28,7 @@ public final class BroadcastService implements MeterBinder {
     /** Every limit's setting name, for {@code /metrics}. */
     private static final List<String> LIMIT_NAMES = List.of("channels_per_client", "joins_per_second",
             "events_per_second", "bytes_per_second", "client_presence_events", "server_presence_events_per_second",
-            "payload_bytes");
+            "payload_bytes", "server_joins_per_second", "server_events_per_second");
 
     /** Where a broadcast came from, for metrics. */
     public enum Source { CLIENT, REST, DATABASE }
@@ -37,6 +37,8 @@ public final class BroadcastService implements MeterBinder {
     private final ClientLimits limits;
     private final LimitCounters hits = new LimitCounters();
     private final RateWindow serverPresence;
+    private final RateWindow serverJoins;
+    private final RateWindow serverEvents;
     private final Map<Source, LongAdder> received = Map.of(Source.CLIENT, new LongAdder(), Source.REST, new LongAdder(),
             Source.DATABASE, new LongAdder());
     private final LongAdder delivered = new LongAdder();
@@ -46,6 +48,8 @@ public final class BroadcastService implements MeterBinder {
         this.rooms = rooms;
         this.limits = limits;
         this.serverPresence = new RateWindow(limits.serverPresenceEventsPerSecond(), 1000);
+        this.serverJoins = new RateWindow(limits.serverJoinsPerSecond(), 1000);
+        this.serverEvents = new RateWindow(limits.serverEventsPerSecond(), 1000);
     }
 
     public ClientLimits limits() {
@@ -54,7 +58,7 @@ public final class BroadcastService implements MeterBinder {
 
     /** The limiter of a new connection. */
     public ClientLimiter newClient() {
-        return new ClientLimiter(limits, hits);
+        return new ClientLimiter(limits, hits, serverJoins, serverEvents);
     }
 
     /**
@@ -167,6 +171,21 @@ public final class BroadcastService implements MeterBinder {
     }
 
     /**
+     * Counts a broadcast from REST or the database against the server's rate; false (and counted
+     * as refused) when it is over. REST answers {@link #REST_RATE_LIMITED} with 429 then.
+     */
+    public boolean admitServerEvent() {
+        if (serverEvents.take(1)) {
+            return true;
+        }
+        hits.hit("server_events_per_second");
+        return false;
+    }
+
+    /** What REST answers (429) over the server's broadcast rate, as Supabase's API does. */
+    public static final String REST_RATE_LIMITED = ClientLimits.REST_RATE;
+
+    /**
      * A broadcast from REST or the database to the public topic {@code message.topic()}; returns how
      * many members it was queued for.
      */
@@ -241,6 +260,8 @@ public final class BroadcastService implements MeterBinder {
             case "bytes_per_second" -> ClientLimits::bytesPerSecond;
             case "client_presence_events" -> ClientLimits::presenceEventsPerWindow;
             case "server_presence_events_per_second" -> ClientLimits::serverPresenceEventsPerSecond;
+            case "server_joins_per_second" -> ClientLimits::serverJoinsPerSecond;
+            case "server_events_per_second" -> ClientLimits::serverEventsPerSecond;
             default -> ClientLimits::payloadBytes;
         };
         return f.applyAsInt(l);

@@ -11,8 +11,13 @@ public final class ClientLimiter {
     private final RateWindow events;
     private final RateWindow bytes;
     private final RateWindow presence;
+    private final RateWindow serverJoins;
+    private final RateWindow serverEvents;
 
-    ClientLimiter(ClientLimits limits, LimitCounters hits) {
+    /** @param serverJoins, serverEvents the counts of the whole server, shared by every connection */
+    ClientLimiter(ClientLimits limits, LimitCounters hits, RateWindow serverJoins, RateWindow serverEvents) {
+        this.serverJoins = serverJoins;
+        this.serverEvents = serverEvents;
         this.limits = limits;
         this.hits = hits;
         this.joins = new RateWindow(limits.joinsPerSecond(), 1000);
@@ -34,6 +39,10 @@ public final class ClientLimiter {
             hits.hit("joins_per_second");
             return ClientLimits.TOO_MANY_JOINS;
         }
+        if (!serverJoins.take(1)) {
+            hits.hit("server_joins_per_second");
+            return ClientLimits.TOO_MANY_JOINS;
+        }
         return null;
     }
 
@@ -46,6 +55,10 @@ public final class ClientLimiter {
         if (!bytes.take(size)) {
             hits.hit("bytes_per_second");
             return ClientLimits.TOO_MANY_BYTES;
+        }
+        if (!serverEvents.take(1)) {
+            hits.hit("server_events_per_second");
+            return ClientLimits.TOO_MANY_MESSAGES;
         }
         return null;
     }

@@ -65,7 +65,7 @@ public final class DatabaseBroadcasts {
         boolean isBinary = binary != null;
         byte[] body = isBinary ? bytea(binary) : payload == null || payload.equals("null") ? null
                 : payload.getBytes(StandardCharsets.UTF_8);
-        if (body == null || service.tooLarge(body.length)) {
+        if (body == null || service.tooLarge(body.length) || !service.admitServerEvent()) {
             return;
         }
         service.publish(BroadcastMessage.user(topic, name, body, isBinary, meta, null), BroadcastService.Source.DATABASE);

@@ -112,6 +112,10 @@ public final class ServeConfigLoader {
                     "presence messages per second, whole server (1000)"),
             new Setting("limits.payload_kb", null, List.of("TIDINGS_MAX_PAYLOAD_SIZE_KB"),
                     "largest broadcast/presence payload in kB (3000)"),
+            new Setting("limits.server_joins_per_second", null, List.of("TIDINGS_MAX_SERVER_JOINS_PER_SECOND"),
+                    "joins per second, whole server (0: off)"),
+            new Setting("limits.server_events_per_second", null, List.of("TIDINGS_MAX_SERVER_EVENTS_PER_SECOND"),
+                    "broadcasts per second, whole server (0: off)"),
             new Setting("sse.keepalive_seconds", null, List.of("TIDINGS_SSE_KEEPALIVE_SECONDS"), "seconds (15)"),
             new Setting("metrics.public", null, List.of("TIDINGS_METRICS_PUBLIC"),
                     "true: /metrics and /api/status need no token even with secure channels (false)"),
@@ -212,7 +216,9 @@ public final class ServeConfigLoader {
                 v.intIn("limits.client_presence_max_calls", d.presenceEventsPerWindow(), 0, Integer.MAX_VALUE),
                 v.intIn("limits.client_presence_window_ms", d.presenceWindowMillis(), 1, Integer.MAX_VALUE),
                 v.intIn("limits.presence_events_per_second", d.serverPresenceEventsPerSecond(), 0, Integer.MAX_VALUE),
-                v.intIn("limits.payload_kb", d.payloadBytes() / 1000, 0, 2_000_000) * 1000);
+                v.intIn("limits.payload_kb", d.payloadBytes() / 1000, 0, 2_000_000) * 1000,
+                v.intIn("limits.server_joins_per_second", d.serverJoinsPerSecond(), 0, Integer.MAX_VALUE),
+                v.intIn("limits.server_events_per_second", d.serverEventsPerSecond(), 0, Integer.MAX_VALUE));
     }
 
     private static ServeConfig.Replication replication(Values v, List<SinkConfig> sinks) {

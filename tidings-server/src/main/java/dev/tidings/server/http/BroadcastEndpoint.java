@@ -38,7 +38,8 @@ import java.util.regex.Pattern;
  * as for the WebSocket ({@code Authorization: Bearer}, {@code apikey} header or parameter) when
  * channels are secured. Private topics are refused (403): they need authorization, which this
  * server does not have — a private message is never delivered as a public one. A bad request gets
- * 422 and says which field is wrong; nothing of a batch is sent unless all of it is valid.
+ * 422 and says which field is wrong; nothing of a batch is sent unless all of it is valid. Over the
+ * server's broadcast rate ({@code limits.server_events_per_second}), 429.
  */
 final class BroadcastEndpoint extends Handler.Abstract {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -77,6 +78,11 @@ final class BroadcastEndpoint extends Handler.Abstract {
             admit(request);
             List<BroadcastMessage> messages = m.group(1) == null ? batch(request)
                     : List.of(single(request, decode(m.group(1)), decode(m.group(2))));
+            for (int i = 0; i < messages.size(); i++) {
+                if (!broadcasts.admitServerEvent()) {
+                    throw new Refused(429, BroadcastService.REST_RATE_LIMITED);
+                }
+            }
             for (BroadcastMessage message : messages) {
                 broadcasts.publish(message, BroadcastService.Source.REST);
             }
