@@ -6,6 +6,7 @@ import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.SourceConfig;
 import dev.tidings.testing.ChildJvm;
 import dev.tidings.testing.Streams;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,6 +24,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * its rows. The consumer runs in a JVM of its own with a 128 MB heap that exits on the first
  * OutOfMemoryError; it checks every event id itself and prints one summary line.
  */
+@Tag("postgres")
+@Tag("process")
+@Tag("slow")
 class BoundedMemoryTest {
     private static final List<String> SMALL_HEAP = List.of("-Xmx128m", "-XX:+ExitOnOutOfMemoryError", "-XX:+UseSerialGC");
 

@@ -1,11 +1,13 @@
 package dev.tidings.base;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+@Tag("unit")
 class LsnTest {
     @Test
     void prints_like_pg_lsn_and_parses_back() {

@@ -4,6 +4,7 @@ import dev.tidings.base.Identifiers;
 import dev.tidings.check.Finding.Severity;
 import dev.tidings.testing.TestPostgres;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.sql.Connection;
@@ -18,6 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+@Tag("postgres")
 class DatabaseCheckTest {
 
     private static final String ODD_TABLE = "Odd Table ✓";

@@ -1,6 +1,7 @@
 package dev.tidings.event;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.math.BigDecimal;
@@ -9,6 +10,7 @@ import static dev.tidings.event.Events.parse;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+@Tag("unit")
 class CloudEventsFormatTest {
     private final CloudEventsFormat format = new CloudEventsFormat("/tidings/shop");
 

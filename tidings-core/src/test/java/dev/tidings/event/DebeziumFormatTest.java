@@ -1,6 +1,7 @@
 package dev.tidings.event;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.math.BigDecimal;
@@ -12,6 +13,7 @@ import static dev.tidings.event.Events.parse;
 import static dev.tidings.event.Events.text;
 import static org.assertj.core.api.Assertions.assertThat;
 
+@Tag("unit")
 class DebeziumFormatTest {
     private static final Instant NOW = Instant.parse("2026-11-27T10:00:01.500250750Z");
     private final DebeziumFormat format = new DebeziumFormat("inventory-server", "shop", InstantSource.fixed(NOW));

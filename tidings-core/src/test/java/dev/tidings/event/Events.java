@@ -10,6 +10,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
+import static dev.tidings.testing.TypeOids.*;
 
 /** Change events for format tests, built by hand, and a parser that keeps numbers exact. */
 final class Events {
@@ -17,10 +18,10 @@ final class Events {
             .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
             .enable(DeserializationFeature.USE_BIG_INTEGER_FOR_INTS);
 
-    static final Column ID = new Column("id", "int8", 20, true);
-    static final Column TITLE = new Column("title", "text", 25, false);
-    static final Column AMOUNT = new Column("amount", "numeric", 1700, false);
-    static final Column BODY = new Column("body", "text", 25, false);
+    static final Column ID = new Column("id", "int8", INT8, true);
+    static final Column TITLE = new Column("title", "text", TEXT, false);
+    static final Column AMOUNT = new Column("amount", "numeric", NUMERIC, false);
+    static final Column BODY = new Column("body", "text", TEXT, false);
     static final Column MOOD = new Column("mood", "app.mood", 16_390, false);
     static final List<Column> COLUMNS = List.of(ID, TITLE, AMOUNT, BODY, MOOD);
 
@@ -82,8 +83,8 @@ final class Events {
     /** Schema, table and column names that need escaping in JSON, and non-ASCII ones. */
     static final String ODD_SCHEMA = "Sch\u00e9ma \"q\"";
     static final String ODD_TABLE = "t\\able\n\u2028\uD83C\uDF89";
-    static final Column ODD_KEY = new Column("k\"ey\u0001", "text", 25, true);
-    static final Column ODD_COLUMN = new Column("\u540d\u524d </script>", "_int4", 1007, false);
+    static final Column ODD_KEY = new Column("k\"ey\u0001", "text", TEXT, true);
+    static final Column ODD_COLUMN = new Column("\u540d\u524d </script>", "_int4", INT4_ARRAY, false);
 
     static ChangeEvent oddNames() {
         List<Column> columns = List.of(ODD_KEY, ODD_COLUMN);

@@ -2,6 +2,7 @@ package dev.tidings.event;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tidings.base.Lsn;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.math.BigDecimal;
@@ -12,11 +13,13 @@ import static dev.tidings.event.Events.parse;
 import static dev.tidings.event.Events.text;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static dev.tidings.testing.TypeOids.*;
 
+@Tag("unit")
 class SupabaseFormatTest {
     private final EventFormat format = EventFormat.named("supabase");
 
-    // The data of the postgres_changes pushes of docs/realtime-protocol.md ("A session"), verbatim.
+    // The data of the postgres_changes pushes of docs/realtime-protocol.md ("Changes"), verbatim.
     private static final String INSERT_FRAME = """
             {"columns":[{"name":"id","type":"int8"},{"name":"title","type":"text"},{"name":"done","type":"bool"},{"name":"inserted_at","type":"timestamptz"}],"commit_timestamp":"2024-05-01T12:00:00.123Z","errors":null,"record":{"id":5,"title":"buy milk","done":false,"inserted_at":"2024-05-01T12:00:00.1+00:00"},"schema":"public","table":"todos","type":"INSERT"}""";
     private static final String UPDATE_FRAME = """
@@ -25,10 +28,10 @@ class SupabaseFormatTest {
             {"columns":[{"name":"id","type":"int8"},{"name":"title","type":"text"},{"name":"done","type":"bool"},{"name":"inserted_at","type":"timestamptz"}],"commit_timestamp":"2024-05-01T12:00:00.123Z","errors":null,"old_record":{"id":5},"schema":"public","table":"todos","type":"DELETE"}""";
 
     private static final List<Column> TODOS = List.of(
-            new Column("id", "int8", 20, true),
-            new Column("title", "text", 25, false),
-            new Column("done", "bool", 16, false),
-            new Column("inserted_at", "timestamptz", 1184, false));
+            new Column("id", "int8", INT8, true),
+            new Column("title", "text", TEXT, false),
+            new Column("done", "bool", BOOL, false),
+            new Column("inserted_at", "timestamptz", TIMESTAMPTZ, false));
     // Microseconds past the frame's milliseconds: Realtime truncates them.
     private static final Transaction TX = new Transaction(900, Lsn.parse("0/3000060"), Instant.parse("2024-05-01T12:00:00.123999Z"));
 
@@ -102,7 +105,7 @@ class SupabaseFormatTest {
 
     @Test
     void update_of_a_table_without_key_has_empty_old_record() {
-        Column a = new Column("a", "int4", 23, false);
+        Column a = new Column("a", "int4", INT4, false);
         Row row = new Row(List.of(a), new String[] {"1"});
         ChangeEvent event = new ChangeEvent(Op.UPDATE, "public", "log", List.of(a), row, null, List.of(), TX, 0, Lsn.parse("0/1"), null);
 

@@ -1,6 +1,7 @@
 package dev.tidings.event;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.math.BigDecimal;
@@ -10,7 +11,9 @@ import java.util.Base64;
 import static dev.tidings.event.Events.parse;
 import static dev.tidings.event.Events.text;
 import static org.assertj.core.api.Assertions.assertThat;
+import static dev.tidings.testing.TypeOids.*;
 
+@Tag("unit")
 class TidingsFormatTest {
     private final EventFormat format = EventFormat.named("tidings");
 
@@ -96,7 +99,7 @@ class TidingsFormatTest {
 
     @Test
     void table_without_key_columns_has_null_key() {
-        Column a = new Column("a", "int4", 23, false);
+        Column a = new Column("a", "int4", INT4, false);
         Row row = new Row(java.util.List.of(a), new String[] {"1"});
         ChangeEvent event = new ChangeEvent(Op.INSERT, "public", "log", java.util.List.of(a), row, null,
                 java.util.List.of(), Events.TX, 0, Events.CHANGE_LSN, null);

@@ -20,6 +20,7 @@ import static org.assertj.core.api.Assertions.fail;
  * Properties of the decoder over generated input: it round-trips every valid message, and on any
  * other input it returns a message or throws {@link DecodeException}, nothing else.
  */
+@Tag("unit")
 class PgOutputDecoderPropertiesTest {
 
     // ---------------------------------------------------------------- properties

@@ -3,6 +3,7 @@ package dev.tidings.pgoutput;
 import dev.tidings.base.Lsn;
 import dev.tidings.pgoutput.PgOutputMessage.*;
 import dev.tidings.pgoutput.TupleData.Datum;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -20,6 +21,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * Hand-built byte fixtures, one or more per message type and per proto version where the layout
  * differs. Fixtures are written field by field, independently of {@link PgOutputWriter#encode}.
  */
+@Tag("unit")
 class PgOutputDecoderTest {
     private static final Instant COMMIT_TIME = Instant.parse("2026-11-27T10:00:00.123456Z");
     /** The same instant as PostgreSQL sends it, computed by hand: µs from 2000-01-01 to COMMIT_TIME. */

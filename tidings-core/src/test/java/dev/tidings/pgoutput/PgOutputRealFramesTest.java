@@ -5,6 +5,7 @@ import dev.tidings.pgoutput.PgOutputMessage.*;
 import dev.tidings.pgoutput.TupleData.Datum;
 import dev.tidings.testing.TestPostgres;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
@@ -27,6 +28,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * exact bytes pgoutput would put in XLogData, one message per row. Two-phase messages are not
  * covered here (the test server runs with {@code max_prepared_transactions = 0}); fixtures cover them.
  */
+@Tag("postgres")
 class PgOutputRealFramesTest {
     private static String url;
     private static int serverVersion;

@@ -13,6 +13,8 @@ import dev.tidings.sink.SinkException;
 import dev.tidings.sink.SinkFailedException;
 import dev.tidings.sink.SinkMessage;
 import dev.tidings.sink.SinkSettings;
+import dev.tidings.testing.Await;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -22,13 +24,15 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static dev.tidings.testing.TypeOids.*;
 
 /** The fan-out without a database: sinks whose confirmations the test controls. */
+@Tag("unit")
 class FanOutDeliveryTest {
-    static final List<Column> COLUMNS = List.of(new Column("id", "int8", 20, true));
+    static final List<Column> COLUMNS = List.of(new Column("id", "int8", INT8, true));
 
     /** A sink that confirms only when the test says so. */
     static final class ManualSink implements Sink {
@@ -41,6 +45,17 @@ class FanOutDeliveryTest {
             CompletableFuture<Void> f = new CompletableFuture<>();
             futures.add(f);
             return f;
+        }
+
+        /** The batches confirmed so far, by index. */
+        List<Integer> confirmed() {
+            List<Integer> done = new ArrayList<>();
+            for (int i = 0; i < futures.size(); i++) {
+                if (futures.get(i).isDone()) {
+                    done.add(i);
+                }
+            }
+            return done;
         }
 
         void confirm(int batch) {
@@ -71,12 +86,16 @@ class FanOutDeliveryTest {
     /** Records acknowledgements and failures in order. */
     static final class Acks {
         final List<Long> acknowledged = new CopyOnWriteArrayList<>();
+        /** Each acknowledgement with what {@link #state} said at that moment. */
+        final List<String> acknowledgedWhen = new CopyOnWriteArrayList<>();
+        volatile Supplier<String> state = () -> "";
         volatile Exception failure;
 
         Delivery.Acknowledgement of(long xid) {
             return new Delivery.Acknowledgement() {
                 @Override
                 public void acknowledge() {
+                    acknowledgedWhen.add(xid + " when " + state.get());
                     acknowledged.add(xid);
                 }
 
@@ -121,18 +140,17 @@ class FanOutDeliveryTest {
             deliver(d, acks, 1, "t", 2);
             deliver(d, acks, 2, "t", 1);
             await(() -> a.futures.size() == 3 && b.futures.size() == 3);
+            acks.state = () -> "a confirmed " + a.confirmed() + ", b confirmed " + b.confirmed();
             a.confirm(0);
             a.confirm(1);
             a.confirm(2);
             b.confirm(0);
-            sleep(50);
-            assertThat(acks.acknowledged).as("b has not confirmed the second change of tx 1").isEmpty();
             b.confirm(2);
-            sleep(50);
-            assertThat(acks.acknowledged).as("confirmations retire in order: tx 2 waits for tx 1").isEmpty();
             b.confirm(1);
             await(() -> acks.acknowledged.size() == 2);
-            assertThat(acks.acknowledged).containsExactly(1L, 2L);
+            // tx 1 needs b's batch 1 (its second change); tx 2 (batch 2) retires only after tx 1
+            assertThat(acks.acknowledgedWhen).containsExactly("1 when a confirmed [0, 1, 2], b confirmed [0, 1, 2]",
+                    "2 when a confirmed [0, 1, 2], b confirmed [0, 1, 2]");
         }
     }
 
@@ -234,7 +252,9 @@ class FanOutDeliveryTest {
                     // interrupted at the end of the test
                 }
             });
-            sleep(300);
+            // the producer waits (timed, in a loop) only while the sink's queue is full
+            Await.until(Duration.ofSeconds(10), "the producer to wait for room",
+                    () -> producer.getState() == Thread.State.TIMED_WAITING);
             assertThat(delivered.get()).as("one in flight, three queued, then blocked").isLessThan(5);
             assertThat(d.metrics().get(0).inFlight()).isEqualTo(1);
             producer.interrupt();
@@ -242,19 +262,7 @@ class FanOutDeliveryTest {
         }
     }
 
-    static void await(BooleanSupplier condition) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime()).as("condition not met in time").isLessThan(deadline);
-            sleep(2);
-        }
-    }
-
-    static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            throw new AssertionError(e);
-        }
+    static void await(Await.Condition condition) {
+        Await.until(Duration.ofSeconds(10), "the sinks and acknowledgements to get there", condition);
     }
 }

@@ -1,5 +1,6 @@
 package dev.tidings.source;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.lang.reflect.Proxy;
@@ -9,11 +10,13 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+@Tag("unit")
 class OpeningConnectionTest {
     @Test
     void hands_over_the_connection_opened_on_its_own_thread() throws Exception {
@@ -52,9 +55,13 @@ class OpeningConnectionTest {
 
     @Test
     void discarding_a_connection_that_failed_to_open_is_quiet() {
-        new OpeningConnection(() -> {
-            throw new SQLException("password authentication failed", "28P01");
-        }).discard();
+        SQLException refused = new SQLException("password authentication failed", "28P01");
+        OpeningConnection opening = new OpeningConnection(() -> {
+            throw refused;
+        });
+
+        assertDoesNotThrow(opening::discard);
+        assertSame(refused, assertThrows(SQLException.class, opening::get));
     }
 
     private static Connection connection(AtomicInteger closed) {

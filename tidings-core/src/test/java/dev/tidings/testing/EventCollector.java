@@ -40,25 +40,13 @@ public final class EventCollector implements ChangeListener {
     }
 
     public List<ChangeEvent> await(int n, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (events.size() < n) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("expected " + n + " events, got " + events.size() + ": " + summary());
-            }
-            sleep(10);
-        }
+        Await.until(timeout, () -> n + " events, got " + events.size() + ": " + summary(), () -> events.size() >= n);
         return new ArrayList<>(events.subList(0, n));
     }
 
     /** Waits until {@code n} transactions were acknowledged. */
     public void awaitTransactions(int n) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (transactions.size() < n) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("expected " + n + " transactions, got " + transactions.size());
-            }
-            sleep(10);
-        }
+        Await.until(Duration.ofSeconds(30), () -> n + " transactions, got " + transactions.size(), () -> transactions.size() >= n);
     }
 
     public String summary() {

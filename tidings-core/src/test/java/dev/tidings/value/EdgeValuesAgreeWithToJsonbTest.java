@@ -4,6 +4,7 @@ import dev.tidings.testing.TestPostgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.TestInstance;
@@ -26,6 +27,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The catalogue below is the spec; one dynamic test per type.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Tag("postgres")
 class EdgeValuesAgreeWithToJsonbTest {
     private final int major = TestPostgres.majorVersion();
     private ToJsonbOracle oracle;

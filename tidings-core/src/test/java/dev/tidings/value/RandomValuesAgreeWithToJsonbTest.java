@@ -4,6 +4,7 @@ import dev.tidings.testing.TestPostgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.TestInstance;
 
@@ -22,6 +23,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code -Dtidings.test.seed=N} to explore other seeds (the random seed is part of every failure message).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Tag("postgres")
 class RandomValuesAgreeWithToJsonbTest {
     private static final long SEED = Long.getLong("tidings.test.seed", 20261127L);
     private static final int PER_TYPE = 150;

@@ -7,6 +7,7 @@ import dev.tidings.event.Op;
 import dev.tidings.testing.Json;
 import dev.tidings.testing.Streams;
 import dev.tidings.testing.TestPostgres;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -38,6 +39,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * exactly what {@code to_jsonb} of the row gives. The random seed is fixed; {@code -Dtidings.test.seed=N}
  * explores others.
  */
+@Tag("postgres")
 class ValuesThroughReplicationTest {
     private static final long SEED = Long.getLong("tidings.test.seed", 20261127L);
     private static final int ROWS = 300;

@@ -1,5 +1,6 @@
 package dev.tidings.bench.e2e;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -16,6 +17,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * their size, once, through every consumer (pg_recvlogical when installed). Every consumer must
  * see every event and report its figures.
  */
+@Tag("postgres")
+@Tag("process")
+@Tag("slow")
 class BenchmarkSmokeTest {
 
     @Test

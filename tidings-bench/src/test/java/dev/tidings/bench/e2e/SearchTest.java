@@ -1,5 +1,6 @@
 package dev.tidings.bench.e2e;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -8,6 +9,7 @@ import java.util.Random;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The fan-out clients' pattern search finds what a plain scan finds, wherever it is. */
+@Tag("unit")
 class SearchTest {
     private static final byte[] PATTERN = "\"commit_timestamp\":\"".getBytes(StandardCharsets.US_ASCII);
 

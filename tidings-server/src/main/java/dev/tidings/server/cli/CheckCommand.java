@@ -6,7 +6,7 @@ import dev.tidings.check.Finding;
 import dev.tidings.source.DatabaseUrl;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
@@ -36,22 +36,19 @@ public final class CheckCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--db", paramLabel = "URL", defaultValue = "${DATABASE_URL}",
-            description = "postgresql://user:password@host:5432/db or jdbc:postgresql://… (default: $DATABASE_URL)")
-    String db;
+    @Mixin
+    DatabaseOption database;
 
-    @Option(names = "--publication", paramLabel = "NAME", defaultValue = "tidings",
-            description = "the publication Tidings reads (default: ${DEFAULT-VALUE})")
-    String publication;
-
-    @Option(names = "--slot", paramLabel = "NAME", defaultValue = "tidings",
-            description = "the replication slot Tidings streams from (default: ${DEFAULT-VALUE})")
-    String slot;
+    @Mixin
+    SlotOptions slotOptions;
 
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        String db = database.orEnvironment();
+        String publication = slotOptions.publicationOr("tidings");
+        String slot = slotOptions.slotOr("tidings");
         DatabaseUrl url;
         try {
             url = DatabaseUrl.parse(db);

@@ -8,6 +8,7 @@ import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.SourceConfig;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.BufferedOutputStream;
@@ -31,8 +32,9 @@ import java.util.concurrent.Callable;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "Start an embedded PostgreSQL with a sample app writing to it, and print its change events.")
 final class DemoCommand implements Callable<Integer> {
-    @Option(names = "--db", paramLabel = "URL", description = "Use this database instead of an embedded one")
-    String db;
+    /** Without {@code --db}, an embedded PostgreSQL ({@code $DATABASE_URL} is not looked at). */
+    @Mixin
+    DatabaseOption db;
 
     @Option(names = "--rate", defaultValue = "5", description = "Application writes per second (default: ${DEFAULT-VALUE})")
     double rate;
@@ -43,8 +45,8 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--duration", paramLabel = "SECONDS", description = "Stop by itself after this many seconds")
     Long duration;
 
-    @Option(names = "--port", defaultValue = "4000", description = "HTTP port of the server and console (default: ${DEFAULT-VALUE})")
-    int port;
+    @Mixin
+    PortOption portOption;
 
     @Option(names = "--quiet", description = "Do not print events on stdout (the console and clients still get them)")
     boolean quiet;
@@ -53,7 +55,7 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         EventFormat eventFormat = EventFormat.named(format);
         EmbeddedPostgres embedded = null;
-        String url = db;
+        String url = db.url;
         if (url == null) {
             System.err.println("tidings demo: starting an embedded PostgreSQL with wal_level=logical …");
             embedded = EmbeddedPostgres.builder()
@@ -67,7 +69,7 @@ final class DemoCommand implements Callable<Integer> {
         SampleApp app = new SampleApp(database);
         app.createSchema();
         TidingsServer server = TidingsServer.start(ServeConfigLoader.load(Map.of("db.url", url,
-                "server.port", String.valueOf(port), "replication.publication", "tidings_demo",
+                "server.port", String.valueOf(portOption.orDefault()), "replication.publication", "tidings_demo",
                 "replication.tables", "demo.users,demo.posts,demo.comments,demo.votes"), Map.of(), null));
         System.err.println("""
 

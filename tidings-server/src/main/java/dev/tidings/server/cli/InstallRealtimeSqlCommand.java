@@ -3,6 +3,7 @@ package dev.tidings.server.cli;
 import dev.tidings.server.broadcast.DatabaseBroadcasts;
 import dev.tidings.source.DatabaseUrl;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -34,9 +35,8 @@ public final class InstallRealtimeSqlCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--db", paramLabel = "URL", defaultValue = "${DATABASE_URL}",
-            description = "postgresql://user:password@host:5432/db or jdbc:postgresql://… (default: $DATABASE_URL)")
-    String db;
+    @Mixin
+    DatabaseOption database;
 
     @Option(names = "--publication", paramLabel = "NAME", defaultValue = "supabase_realtime",
             description = "the publication `tidings serve` reads (default: ${DEFAULT-VALUE})")
@@ -55,6 +55,7 @@ public final class InstallRealtimeSqlCommand implements Callable<Integer> {
             out.flush();
             return 0;
         }
+        String db = database.orEnvironment();
         DatabaseUrl url;
         try {
             url = DatabaseUrl.parse(db);

@@ -1,5 +1,6 @@
 package dev.tidings.server.cli;
 
+import dev.tidings.server.http.TidingsServer;
 import dev.tidings.source.SourceException;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -15,11 +16,20 @@ import picocli.CommandLine.Command;
  * initialised on a thread of its own meanwhile; the command runs once both are done, so it never
  * sees SLF4J half initialised.
  */
-@Command(name = "tidings", mixinStandardHelpOptions = true, version = "tidings 0.1.0",
+@Command(name = "tidings", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Every committed row change in PostgreSQL, as an event.",
-        subcommands = {DemoCommand.class, TailCommand.class, CheckCommand.class, ServeCommand.class, InstallRealtimeSqlCommand.class,
-                dev.tidings.server.sinks.ReplayDeadLettersCommand.class})
+        subcommands = {DemoCommand.class, TailCommand.class, CheckCommand.class, ServeCommand.class, SinksCommand.class,
+                ReplayDeadLettersCommand.class, InstallRealtimeSqlCommand.class})
 public final class Main {
+
+    /** {@code --version}: the Maven project version, the one {@code /api/status} reports too. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"tidings " + TidingsServer.VERSION};
+        }
+    }
+
     public static void main(String[] args) {
         Thread logging = Thread.ofPlatform().name("tidings-logging").start(LoggerFactory::getILoggerFactory);
         CommandLine commandLine = commandLine();

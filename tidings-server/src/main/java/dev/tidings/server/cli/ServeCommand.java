@@ -7,6 +7,7 @@ import dev.tidings.sink.SinkFailedException;
 import dev.tidings.source.SourceException;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -34,26 +35,20 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "YAML settings file")
     Path config;
 
-    @Option(names = "--db", paramLabel = "URL", description = "Database URL (else DATABASE_URL, or DB_HOST …)")
-    String db;
+    @Mixin
+    DatabaseOption database;
 
-    @Option(names = "--port", description = "HTTP port (default 4000, or PORT)")
-    String port;
+    @Mixin
+    PortOption port;
 
     @Option(names = "--bind", paramLabel = "ADDRESS", description = "Listen address (default 0.0.0.0)")
     String bind;
 
-    @Option(names = "--slot", description = "Persistent replication slot (default: a temporary one)")
-    String slot;
+    @Mixin
+    SlotOptions slot;
 
-    @Option(names = "--temporary", arity = "0..1", fallbackValue = "true", description = "Temporary slot: true/false")
-    String temporary;
-
-    @Option(names = "--publication", description = "Publication (default supabase_realtime)")
-    String publication;
-
-    @Option(names = "--tables", paramLabel = "SCHEMA.TABLE,…", description = "Tables of a publication created here")
-    String tables;
+    @Mixin
+    TableOptions tables;
 
     @Option(names = "--secure-channels", arity = "0..1", fallbackValue = "true", description = "Require JWTs: true/false")
     String secure;
@@ -70,13 +65,13 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Map<String, String> flags = new LinkedHashMap<>();
-        flags.put("db.url", db);
-        flags.put("server.port", port);
+        flags.put("db.url", database.url);
+        flags.put("server.port", port.port == null ? null : port.port.toString());
         flags.put("server.bind", bind);
-        flags.put("replication.slot", slot);
-        flags.put("replication.temporary", temporary);
-        flags.put("replication.publication", publication);
-        flags.put("replication.tables", tables);
+        flags.put("replication.slot", slot.slot);
+        flags.put("replication.temporary", tables.temporary == null ? null : tables.temporary.toString());
+        flags.put("replication.publication", slot.publication);
+        flags.put("replication.tables", tables.tables.isEmpty() ? null : String.join(",", tables.tables));
         flags.put("auth.secure_channels", secure);
         flags.put("auth.jwt_secret", jwtSecret);
         flags.put("auth.jwks_url", jwksUrl);

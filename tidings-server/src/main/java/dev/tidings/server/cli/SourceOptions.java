@@ -3,40 +3,23 @@ package dev.tidings.server.cli;
 import dev.tidings.base.Identifiers;
 import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.SourceConfig;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 
-import java.util.ArrayList;
-import java.util.List;
-
-/** The options every streaming command shares: where the database is, which slot and publication. */
+/** Where a streaming command reads from: database, slot, publication, tables (picocli mixins). */
 final class SourceOptions {
-    @Option(names = "--db", paramLabel = "URL",
-            description = "Database URL: postgresql://user:password@host:5432/db?sslmode=require or jdbc:postgresql://… "
-                    + "(default: $DATABASE_URL)")
-    String db;
+    @Mixin
+    DatabaseOption database;
 
-    @Option(names = "--slot", defaultValue = "tidings", description = "Replication slot, created when missing (default: ${DEFAULT-VALUE})")
-    String slot;
+    @Mixin
+    SlotOptions slot;
 
-    @Option(names = "--publication", defaultValue = "tidings",
-            description = "Publication, created when missing (default: ${DEFAULT-VALUE})")
-    String publication;
+    @Mixin
+    TableOptions tables;
 
-    @Option(names = "--tables", split = ",", paramLabel = "SCHEMA.TABLE",
-            description = "Only these tables (comma-separated; quote names with capitals: '\"My Table\"'). Default: all")
-    List<String> tables = new ArrayList<>();
-
-    @Option(names = "--temporary", description = "Use a temporary slot: nothing is kept when Tidings stops")
-    boolean temporary;
-
+    /** The source, with slot and publication {@code tidings} unless given. */
     SourceConfig config() {
-        String url = db != null ? db : System.getenv("DATABASE_URL");
-        if (url == null) {
-            throw new IllegalArgumentException("no database given: pass --db postgresql://user:password@host:5432/db "
-                    + "or set DATABASE_URL");
-        }
-        return SourceConfig.of(DatabaseUrl.parse(url))
-                .withSlot(slot, temporary)
-                .withPublication(publication, tables.stream().map(Identifiers::parseTable).toList());
+        return SourceConfig.of(DatabaseUrl.parse(database.required()))
+                .withSlot(slot.slotOr("tidings"), Boolean.TRUE.equals(tables.temporary))
+                .withPublication(slot.publicationOr("tidings"), tables.tables.stream().map(Identifiers::parseTable).toList());
     }
 }

@@ -58,6 +58,12 @@ import java.util.concurrent.ThreadLocalRandom;
  * once, by {@link ConfigValue}, into the typed {@link ServeConfig}. A setting that cannot be read,
  * a YAML key or {@code TIDINGS_*} variable that is not known, and contradictions (secure channels
  * without a key) fail at start with a message naming the setting and where it was given.
+ *
+ * <p>A new setting is a row of {@link #SETTINGS} (YAML path, flag, environment variables), a
+ * component of its section's record in {@link ServeConfig}, read once in {@code build} through
+ * {@link ConfigValue}, and a row in docs/configuration.md (ConfigurationDocsTest checks it). A new
+ * sink key is a key of {@link SinkConfig#COMMON} read into {@code SinkSettings}, or a key of one
+ * kind's {@code KEYS} read by its {@code read}.
  */
 public final class ServeConfigLoader {
 
@@ -65,62 +71,67 @@ public final class ServeConfigLoader {
      * A setting: its YAML path, its command-line flag (null: none), its environment variables, what it is.
      * docs/configuration.md is checked against this list.
      */
-    public record Setting(String path, String flag, List<String> env, String help) {}
+    public record Setting(String path, String flag, List<String> env, String help) {
+        /** A setting without a command-line flag. */
+        public Setting(String path, List<String> env, String help) {
+            this(path, null, env, help);
+        }
+    }
 
     public static final List<Setting> SETTINGS = List.of(
             new Setting("db.url", "--db", List.of("DATABASE_URL", "TIDINGS_DB_URL"), "postgresql://user:password@host:5432/db"),
-            new Setting("db.host", null, List.of("DB_HOST"), "database host"),
-            new Setting("db.port", null, List.of("DB_PORT"), "database port (5432)"),
-            new Setting("db.name", null, List.of("DB_NAME"), "database name (postgres)"),
-            new Setting("db.user", null, List.of("DB_USER"), "database user (postgres)"),
-            new Setting("db.password", null, List.of("DB_PASSWORD"), "database password"),
-            new Setting("db.ssl", null, List.of("DB_SSL"), "true: require TLS"),
+            new Setting("db.host", List.of("DB_HOST"), "database host"),
+            new Setting("db.port", List.of("DB_PORT"), "database port (5432)"),
+            new Setting("db.name", List.of("DB_NAME"), "database name (postgres)"),
+            new Setting("db.user", List.of("DB_USER"), "database user (postgres)"),
+            new Setting("db.password", List.of("DB_PASSWORD"), "database password"),
+            new Setting("db.ssl", List.of("DB_SSL"), "true: require TLS"),
             new Setting("server.port", "--port", List.of("PORT", "TIDINGS_PORT"), "HTTP port (4000)"),
             new Setting("server.bind", "--bind", List.of("TIDINGS_BIND"), "listen address (0.0.0.0)"),
-            new Setting("server.hostname", null, List.of("HOSTNAME"), "accepted for the Realtime image; not used"),
-            new Setting("server.secret_key_base", null, List.of("SECRET_KEY_BASE"), "accepted for the Realtime image; not used"),
+            new Setting("server.hostname", List.of("HOSTNAME"), "accepted for the Realtime image; not used"),
+            new Setting("server.secret_key_base", List.of("SECRET_KEY_BASE"), "accepted for the Realtime image; not used"),
             new Setting("replication.slot", "--slot", List.of("SLOT_NAME", "TIDINGS_SLOT"), "slot name; unset: a temporary slot"),
             new Setting("replication.temporary", "--temporary", List.of("TEMPORARY_SLOT", "TIDINGS_TEMPORARY_SLOT"), "true/false"),
             new Setting("replication.publication", "--publication", List.of("PUBLICATIONS", "TIDINGS_PUBLICATION"),
                     "publication (supabase_realtime); a JSON list of one name is accepted"),
             new Setting("replication.tables", "--tables", List.of("TIDINGS_TABLES"), "tables of a publication created here"),
-            new Setting("replication.max_lag_mb", null, List.of("MAX_REPLICATION_LAG_MB"), "positive integer: warn above this lag"),
-            new Setting("replication.pause_on_max_lag", null, List.of("TIDINGS_PAUSE_ON_MAX_LAG"),
+            new Setting("replication.max_lag_mb", List.of("MAX_REPLICATION_LAG_MB"), "positive integer: warn above this lag"),
+            new Setting("replication.pause_on_max_lag", List.of("TIDINGS_PAUSE_ON_MAX_LAG"),
                     "true: pause live clients while over max_lag_mb (false)"),
-            new Setting("replication.lag_check_seconds", null, List.of("TIDINGS_LAG_CHECK_SECONDS"), "seconds between lag checks (5)"),
+            new Setting("replication.lag_check_seconds", List.of("TIDINGS_LAG_CHECK_SECONDS"), "seconds between lag checks (5)"),
             new Setting("auth.secure_channels", "--secure-channels", List.of("SECURE_CHANNELS", "TIDINGS_SECURE_CHANNELS"), "true/false"),
             new Setting("auth.jwt_secret", "--jwt-secret", List.of("JWT_SECRET", "TIDINGS_JWT_SECRET"), "HMAC secret, 32+ bytes"),
             new Setting("auth.jwks_url", "--jwks-url", List.of("JWKS_URL", "TIDINGS_JWKS_URL"), "URL of a JWK set"),
-            new Setting("auth.roles", null, List.of(), "YAML map: role → [schema.table | schema.* | *]"),
-            new Setting("auth.rows", null, List.of(), "YAML map: schema.table → filter with {claim}s"),
-            new Setting("limits.send_queue_bytes", null, List.of("TIDINGS_SEND_QUEUE_BYTES"), "size (4MiB)"),
-            new Setting("limits.send_queue_messages", null, List.of("TIDINGS_SEND_QUEUE_MESSAGES"), "messages (10000)"),
-            new Setting("limits.max_frame_bytes", null, List.of("TIDINGS_MAX_FRAME_BYTES"), "size (1MiB)"),
-            new Setting("limits.channels_per_client", null, List.of("TENANT_MAX_CHANNELS_PER_CLIENT"),
+            new Setting("auth.roles", List.of(), "YAML map: role → [schema.table | schema.* | *]"),
+            new Setting("auth.rows", List.of(), "YAML map: schema.table → filter with {claim}s"),
+            new Setting("limits.send_queue_bytes", List.of("TIDINGS_SEND_QUEUE_BYTES"), "size (4MiB)"),
+            new Setting("limits.send_queue_messages", List.of("TIDINGS_SEND_QUEUE_MESSAGES"), "messages (10000)"),
+            new Setting("limits.max_frame_bytes", List.of("TIDINGS_MAX_FRAME_BYTES"), "size (1MiB)"),
+            new Setting("limits.channels_per_client", List.of("TENANT_MAX_CHANNELS_PER_CLIENT"),
                     "channels one connection may join (100; 0: no limit)"),
-            new Setting("limits.joins_per_second", null, List.of("TENANT_MAX_JOINS_PER_SECOND"),
+            new Setting("limits.joins_per_second", List.of("TENANT_MAX_JOINS_PER_SECOND"),
                     "joins per second per connection (100)"),
-            new Setting("limits.events_per_second", null, List.of("TENANT_MAX_EVENTS_PER_SECOND"),
+            new Setting("limits.events_per_second", List.of("TENANT_MAX_EVENTS_PER_SECOND"),
                     "broadcasts per second per connection (100)"),
-            new Setting("limits.bytes_per_second", null, List.of("TENANT_MAX_BYTES_PER_SECOND"),
+            new Setting("limits.bytes_per_second", List.of("TENANT_MAX_BYTES_PER_SECOND"),
                     "broadcast bytes per second per connection (100000)"),
-            new Setting("limits.client_presence_max_calls", null, List.of("CLIENT_PRESENCE_MAX_CALLS"),
+            new Setting("limits.client_presence_max_calls", List.of("CLIENT_PRESENCE_MAX_CALLS"),
                     "presence messages per connection per window (5)"),
-            new Setting("limits.client_presence_window_ms", null, List.of("CLIENT_PRESENCE_WINDOW_MS"),
+            new Setting("limits.client_presence_window_ms", List.of("CLIENT_PRESENCE_WINDOW_MS"),
                     "that window in ms (30000)"),
-            new Setting("limits.presence_events_per_second", null, List.of("TIDINGS_MAX_PRESENCE_EVENTS_PER_SECOND"),
+            new Setting("limits.presence_events_per_second", List.of("TIDINGS_MAX_PRESENCE_EVENTS_PER_SECOND"),
                     "presence messages per second, whole server (1000)"),
-            new Setting("limits.payload_kb", null, List.of("TIDINGS_MAX_PAYLOAD_SIZE_KB"),
+            new Setting("limits.payload_kb", List.of("TIDINGS_MAX_PAYLOAD_SIZE_KB"),
                     "largest broadcast/presence payload in kB (3000)"),
-            new Setting("limits.server_joins_per_second", null, List.of("TIDINGS_MAX_SERVER_JOINS_PER_SECOND"),
+            new Setting("limits.server_joins_per_second", List.of("TIDINGS_MAX_SERVER_JOINS_PER_SECOND"),
                     "joins per second, whole server (0: off)"),
-            new Setting("limits.server_events_per_second", null, List.of("TIDINGS_MAX_SERVER_EVENTS_PER_SECOND"),
+            new Setting("limits.server_events_per_second", List.of("TIDINGS_MAX_SERVER_EVENTS_PER_SECOND"),
                     "broadcasts per second, whole server (0: off)"),
-            new Setting("sse.keepalive_seconds", null, List.of("TIDINGS_SSE_KEEPALIVE_SECONDS"), "seconds (15)"),
-            new Setting("metrics.public", null, List.of("TIDINGS_METRICS_PUBLIC"),
+            new Setting("sse.keepalive_seconds", List.of("TIDINGS_SSE_KEEPALIVE_SECONDS"), "seconds (15)"),
+            new Setting("metrics.public", List.of("TIDINGS_METRICS_PUBLIC"),
                     "true: /metrics and /api/status need no token even with secure channels (false)"),
             new Setting("log.format", "--log-format", List.of("LOG_FORMAT", "TIDINGS_LOG_FORMAT"), "plain or json (plain)"),
-            new Setting("sinks", null, List.of("TIDINGS_SINKS"), "durable sinks: a YAML list, or a JSON list in the environment"));
+            new Setting("sinks", List.of("TIDINGS_SINKS"), "durable sinks: a YAML list, or a JSON list in the environment"));
 
     private static final ObjectMapper JSON = new ObjectMapper();
 

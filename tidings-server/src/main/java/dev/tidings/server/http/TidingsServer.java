@@ -71,7 +71,7 @@ import java.util.function.IntSupplier;
  */
 public final class TidingsServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TidingsServer.class);
-    /** The version of Tidings, from the build. */
+    /** The version of Tidings: the Maven project version, filtered into version.properties (also {@code tidings --version}). */
     public static final String VERSION = version();
 
     private final ServeState state;

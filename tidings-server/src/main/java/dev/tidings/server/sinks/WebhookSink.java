@@ -57,7 +57,7 @@ public final class WebhookSink implements Sink {
     }
 
     /** Posts one signed request. Also used to replay dead letters. */
-    CompletableFuture<HttpResponse<Void>> post(String id, byte[] body) {
+    public CompletableFuture<HttpResponse<Void>> post(String id, byte[] body) {
         long timestamp = System.currentTimeMillis() / 1000;
         HttpRequest.Builder request = HttpRequest.newBuilder(url)
                 .timeout(timeout)

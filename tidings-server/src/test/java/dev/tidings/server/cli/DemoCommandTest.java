@@ -2,7 +2,9 @@ package dev.tidings.server.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tidings.testing.Await;
 import dev.tidings.testing.ChildJvm;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -14,6 +16,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -26,6 +29,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * the embedded database included.
  */
 @Timeout(180)
+@Tag("postgres")
+@Tag("process")
+@Tag("slow")
 class DemoCommandTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newHttpClient();
@@ -47,13 +53,8 @@ class DemoCommandTest {
             int pgPort = Integer.parseInt(psql.group(1));
 
             assertThat(get(port, "/")).contains("<title>Tidings console</title>");
-            long deadline = System.nanoTime() + 60_000_000_000L;
-            List<String> lines = List.of();
-            while (lines.size() < 10) {
-                assertThat(System.nanoTime()).as("events on stdout").isLessThan(deadline);
-                Thread.sleep(200);
-                lines = Files.readAllLines(out).stream().filter(l -> l.endsWith("}")).toList();
-            }
+            List<String> lines = Await.value(Duration.ofSeconds(60), "10 events on stdout",
+                    () -> Files.readAllLines(out).stream().filter(l -> l.endsWith("}")).toList(), l -> l.size() >= 10);
             for (String line : lines.subList(0, 10)) {
                 JsonNode event = JSON.readTree(line);
                 assertThat(event.get("schema").asText()).isEqualTo("demo");
@@ -72,16 +73,10 @@ class DemoCommandTest {
     }
 
     private static String awaitText(Path file, String text, Process p) throws Exception {
-        long deadline = System.nanoTime() + 90_000_000_000L;
-        while (true) {
-            String s = Files.exists(file) ? Files.readString(file) : "";
-            if (s.contains(text)) {
-                return s;
-            }
-            assertThat(p.isAlive()).as("demo exited early: " + s).isTrue();
-            assertThat(System.nanoTime()).as("no '%s' in: %s", text, s).isLessThan(deadline);
-            Thread.sleep(100);
-        }
+        String s = Await.value(Duration.ofSeconds(90), "'" + text + "' in " + file + " (or the demo to exit)",
+                () -> Files.exists(file) ? Files.readString(file) : "", t -> t.contains(text) || !p.isAlive());
+        assertThat(s).as("demo exited early").contains(text);
+        return s;
     }
 
     private static String get(int port, String path) throws Exception {

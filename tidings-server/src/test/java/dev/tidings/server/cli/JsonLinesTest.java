@@ -7,6 +7,7 @@ import dev.tidings.event.EventFormat;
 import dev.tidings.event.Op;
 import dev.tidings.event.Row;
 import dev.tidings.event.Transaction;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.ByteArrayOutputStream;
@@ -15,11 +16,13 @@ import java.time.Instant;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static dev.tidings.testing.TypeOids.*;
 
 /** What {@code tidings tail} writes per event: one line each, events a format has no shape for skipped. */
+@Tag("unit")
 class JsonLinesTest {
     private static final Transaction TX = new Transaction(7, Lsn.parse("0/16B3748"), Instant.parse("2026-11-27T10:00:00Z"));
-    private static final List<Column> COLUMNS = List.of(new Column("id", "int4", 23, true));
+    private static final List<Column> COLUMNS = List.of(new Column("id", "int4", INT4, true));
 
     private static ChangeEvent event(Op op, int index) {
         Row row = op == Op.TRUNCATE ? null : new Row(COLUMNS, new String[] {String.valueOf(index)});

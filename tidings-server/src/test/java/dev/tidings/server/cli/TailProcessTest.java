@@ -2,10 +2,12 @@ package dev.tidings.server.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tidings.base.Lsn;
+import dev.tidings.testing.Await;
 import dev.tidings.testing.ChildJvm;
 import dev.tidings.testing.Json;
 import dev.tidings.testing.Streams;
 import dev.tidings.testing.TestPostgres;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -36,6 +38,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * <p>{@code -Dtidings.test.crashKills=N} raises the number of kills (default 6);
  * {@code -Dtidings.test.seed=N} changes the load and the kill points.
  */
+@Tag("postgres")
+@Tag("process")
+@Tag("slow")
 class TailProcessTest {
     private static final int KILLS = Integer.getInteger("tidings.test.crashKills", 6);
     private static final int MIN_CHANGES = 20_000;
@@ -125,24 +130,14 @@ class TailProcessTest {
     }
 
     private static List<JsonNode> awaitLines(Path file, int n) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (true) {
-            List<String> lines = Files.readString(file).lines().toList();
-            if (lines.size() >= n) {
-                return lines.stream().map(Json::parse).toList();
-            }
-            assertThat(System.nanoTime()).as("%d of %d lines in %s", lines.size(), n, file).isLessThan(deadline);
-            Thread.sleep(50);
-        }
+        List<String> lines = Await.value(Duration.ofSeconds(60), n + " lines in " + file,
+                () -> Files.readString(file).lines().toList(), l -> l.size() >= n);
+        return lines.stream().map(Json::parse).toList();
     }
 
-    private static void awaitConfirmed(Streams s, Lsn target) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        while (s.confirmedFlush().compareTo(target) < 0) {
-            assertThat(System.nanoTime()).as("slot never confirmed %s (at %s)", target, s.confirmedFlush())
-                    .isLessThan(deadline);
-            Thread.sleep(100);
-        }
+    private static void awaitConfirmed(Streams s, Lsn target) {
+        Await.value(Duration.ofSeconds(120), "the slot confirmed past " + target, s::confirmedFlush,
+                confirmed -> confirmed.compareTo(target) >= 0);
     }
 
     record Report(int changes, int repeated, int partialLines) {}

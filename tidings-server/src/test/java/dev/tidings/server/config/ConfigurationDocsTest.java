@@ -2,6 +2,7 @@ package dev.tidings.server.config;
 
 import dev.tidings.server.cli.Main;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 import picocli.CommandLine.Model.OptionSpec;
@@ -40,6 +41,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * A table row counts when its first cell names the thing in backticks, e.g.
  * {@code | `--slot NAME` | …} or {@code | `db.url` | `DATABASE_URL`, `TIDINGS_DB_URL` | …}.
  */
+@Tag("unit")
 class ConfigurationDocsTest {
     private static final Pattern FIRST_CELL = Pattern.compile("^\\|\\s*([^|]*?)\\s*\\|(.*)$");
     private static final Pattern BACKTICKED = Pattern.compile("`([^`]+)`");
@@ -117,6 +119,34 @@ class ConfigurationDocsTest {
             }
         }
         assertThat(problems).as("serve settings vs docs/configuration.md").isEmpty();
+    }
+
+    @Test
+    void everyServeFlagSetsTheSettingItsRowNames() {
+        List<String> section = section("### `tidings serve`");
+        assertThat(section).as("section '### `tidings serve`'").isNotNull();
+        CommandLine serve = new CommandLine(new Main()).getSubcommands().get("serve");
+        List<String> problems = new ArrayList<>();
+        Set<String> flagged = new TreeSet<>();
+        for (ServeConfigLoader.Setting s : ServeConfigLoader.SETTINGS) {
+            if (s.flag() == null) {
+                continue;
+            }
+            flagged.add(s.flag());
+            if (serve.getCommandSpec().findOption(s.flag()) == null) {
+                problems.add("setting " + s.path() + ": serve has no option " + s.flag());
+            }
+            String row = section.stream().filter(l -> l.startsWith("| `" + s.flag())).findFirst().orElse(null);
+            if (row == null || !row.contains("`" + s.path() + "`")) {
+                problems.add("serve " + s.flag() + ": its row does not name the setting " + s.path());
+            }
+        }
+        for (OptionSpec o : serve.getCommandSpec().options()) {
+            if (!o.usageHelp() && !o.versionHelp() && !o.longestName().equals("--config") && !flagged.contains(o.longestName())) {
+                problems.add("serve " + o.longestName() + ": no setting of ServeConfigLoader.SETTINGS names it as its flag");
+            }
+        }
+        assertThat(problems).as("serve flags vs settings vs docs/configuration.md").isEmpty();
     }
 
     @Test

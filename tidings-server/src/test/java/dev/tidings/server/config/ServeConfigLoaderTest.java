@@ -1,5 +1,6 @@
 package dev.tidings.server.config;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -12,6 +13,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Settings from the Realtime image's environment, YAML and flags; bad values fail with the setting's name. */
+@Tag("unit")
 class ServeConfigLoaderTest {
     private static final String SECRET = "0123456789abcdef0123456789abcdef";
 

@@ -1,5 +1,6 @@
 package dev.tidings.server.config;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -11,6 +12,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The sinks, lag, metrics and log settings of {@code tidings serve}. */
+@Tag("unit")
 class ServeSinksConfigTest {
     private static final Map<String, String> DB = Map.of("DATABASE_URL", "postgresql://app@db:5432/shop");
 

@@ -1,6 +1,7 @@
 package dev.tidings.server.config;
 
 import dev.tidings.sink.SinkSettings;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.Map;
@@ -8,6 +9,7 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Defaults that carry a guarantee: one batch in flight keeps commit order through retries. */
+@Tag("unit")
 class SinkConfigDefaultsTest {
 
     private static int inFlight(Map<String, Object> sink) {

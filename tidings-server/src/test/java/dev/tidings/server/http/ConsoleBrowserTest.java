@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tidings.server.config.ServeConfigLoader;
 import dev.tidings.server.realtime.NodeClient;
 import dev.tidings.testing.TestPostgres;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -21,6 +22,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * server's /api/status; the page loads nothing from outside the server. The screenshot is kept as {@code target/console.png}.
  */
 @Timeout(120)
+@Tag("postgres")
+@Tag("process")
 class ConsoleBrowserTest {
 
     @Test

@@ -4,8 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import dev.tidings.server.config.ServeConfigLoader;
+import dev.tidings.testing.Await;
 import dev.tidings.testing.TestPostgres;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.InputStream;
@@ -29,6 +31,7 @@ import java.util.stream.IntStream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** {@code /health}, {@code /ready}, {@code /api/status} and {@code /metrics} of a running server. */
+@Tag("postgres")
 class OperationsEndpointsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newHttpClient();
@@ -163,11 +166,7 @@ class OperationsEndpointsTest {
             Files.delete(file);
         }
         open.add(server);
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (!server.streaming()) {
-            assertThat(System.nanoTime()).as("stream starts").isLessThan(deadline);
-            Thread.sleep(20);
-        }
+        Await.until(Duration.ofSeconds(30), "the stream to start", server::streaming);
         return server;
     }
 
@@ -196,27 +195,16 @@ class OperationsEndpointsTest {
     }
 
     private static JsonNode awaitStatus(TidingsServer server, Predicate<JsonNode> wanted) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(40).toNanos();
-        JsonNode last = null;
-        while (System.nanoTime() < deadline) {
+        return Await.value(Duration.ofSeconds(40), "the wanted /api/status", () -> {
             HttpResponse<String> r = get(server, "/api/status");
             assertThat(r.statusCode()).isEqualTo(200);
-            last = JSON.readTree(r.body());
-            if (wanted.test(last)) {
-                return last;
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("status never matched; last: " + last);
+            return JSON.readTree(r.body());
+        }, wanted);
     }
 
     /** Live clients resume under 80 % of the limit, which may take a lag check after catching up. */
     private static void awaitMetric(TidingsServer server, String line) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (!get(server, "/metrics").body().contains(line)) {
-            assertThat(System.nanoTime()).as("metrics show %s", line).isLessThan(deadline);
-            Thread.sleep(200);
-        }
+        Await.until(Duration.ofSeconds(30), "metrics to show " + line, () -> get(server, "/metrics").body().contains(line));
     }
 
     private static List<String> fieldNames(JsonNode node) {

@@ -6,6 +6,7 @@ import dev.tidings.event.Column;
 import dev.tidings.event.Op;
 import dev.tidings.event.Row;
 import dev.tidings.event.Transaction;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
@@ -14,15 +15,17 @@ import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static dev.tidings.testing.TypeOids.*;
 
 /** Filters compare typed values: numbers, booleans, instants, dates, uuids, text; NULL as SQL does. */
+@Tag("unit")
 class FilterTest {
     private static final List<Column> COLUMNS = List.of(
-            new Column("id", "int8", 20, true), new Column("price", "numeric", 1700, false),
-            new Column("done", "bool", 16, false), new Column("at", "timestamptz", 1184, false),
-            new Column("day", "date", 1082, false), new Column("ref", "uuid", 2950, false),
-            new Column("title", "text", 25, false), new Column("note", "text", 25, false),
-            new Column("ratio", "float8", 701, false));
+            new Column("id", "int8", INT8, true), new Column("price", "numeric", NUMERIC, false),
+            new Column("done", "bool", BOOL, false), new Column("at", "timestamptz", TIMESTAMPTZ, false),
+            new Column("day", "date", DATE, false), new Column("ref", "uuid", UUID, false),
+            new Column("title", "text", TEXT, false), new Column("note", "text", TEXT, false),
+            new Column("ratio", "float8", FLOAT8, false));
 
     private static ChangeEvent insert(String... values) {
         return new ChangeEvent(Op.INSERT, "public", "t", COLUMNS, new Row(COLUMNS, values), null, List.of(),

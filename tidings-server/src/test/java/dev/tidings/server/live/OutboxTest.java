@@ -1,16 +1,18 @@
 package dev.tidings.server.live;
 
+import dev.tidings.testing.Await;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -19,6 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The outbox and its writer as a unit, with a transport that records writes and completes them
  * when the test says so (the real sockets are in SlowClientTest, RealtimeClientsTest and SseTest).
  */
+@Tag("unit")
 class OutboxTest {
     private final OutboxWriter writer = new OutboxWriter();
     private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor();
@@ -254,18 +257,7 @@ class OutboxTest {
         }, 1 << 20, 10, writer, timers);
     }
 
-    private static void await(BooleanSupplier condition) {
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("condition not met within 10 s");
-            }
-            Thread.onSpinWait();
-            try {
-                Thread.sleep(1);
-            } catch (InterruptedException e) {
-                throw new AssertionError(e);
-            }
-        }
+    private static void await(Await.Condition condition) {
+        Await.until(Duration.ofSeconds(10), "the outbox to get there", condition);
     }
 }

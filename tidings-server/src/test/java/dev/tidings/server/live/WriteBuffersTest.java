@@ -1,5 +1,6 @@
 package dev.tidings.server.live;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
@@ -8,6 +9,7 @@ import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+@Tag("unit")
 class WriteBuffersTest {
     private static byte[] text(String s) {
         return s.getBytes(StandardCharsets.UTF_8);

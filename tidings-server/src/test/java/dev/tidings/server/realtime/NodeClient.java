@@ -84,21 +84,12 @@ public final class NodeClient implements AutoCloseable {
         return await(l -> l.startsWith(prefix), Duration.ofSeconds(20));
     }
 
-    /** The lines starting with {@code prefix} that arrive within {@code quiet}. */
+    /** The next {@code n} lines starting with {@code prefix}, skipping others. */
     List<String> collect(String prefix, int n) throws InterruptedException {
         List<String> out = new ArrayList<>();
         while (out.size() < n) {
             out.add(await(prefix));
         }
-        return out;
-    }
-
-    /** Lines printed so far and not yet consumed, after waiting {@code quiet}. */
-    List<String> drain(Duration quiet) throws InterruptedException {
-        Thread.sleep(quiet.toMillis());
-        List<String> out = new ArrayList<>();
-        lines.drainTo(out);
-        seen.addAll(out);
         return out;
     }
 

@@ -140,7 +140,17 @@ final class RawSocket implements AutoCloseable {
 
     /** The next message whose JSON satisfies {@code wanted}; others are skipped. */
     JsonNode await(Predicate<JsonNode> wanted) throws Exception {
+        List<JsonNode> upTo = until(wanted);
+        return upTo.get(upTo.size() - 1);
+    }
+
+    /**
+     * Every message up to and including the next one that satisfies {@code marker}. Send something
+     * that must produce the marker after what must not arrive, then assert on what came before it.
+     */
+    List<JsonNode> until(Predicate<JsonNode> marker) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        List<JsonNode> out = new ArrayList<>();
         while (true) {
             String m = messages.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             if (m == null) {
@@ -148,8 +158,9 @@ final class RawSocket implements AutoCloseable {
             }
             seen.add(m);
             JsonNode node = JSON.readTree(m);
-            if (wanted.test(node)) {
-                return node;
+            out.add(node);
+            if (marker.test(node)) {
+                return out;
             }
         }
     }
@@ -167,18 +178,6 @@ final class RawSocket implements AutoCloseable {
     /** The reply to the message with {@code ref}. */
     JsonNode awaitReply(String ref) throws Exception {
         return await(n -> n.path("event").asText().equals("phx_reply") && n.path("ref").asText().equals(ref));
-    }
-
-    /** Messages that arrive within {@code quiet}. */
-    List<JsonNode> drain(Duration quiet) throws Exception {
-        Thread.sleep(quiet.toMillis());
-        List<String> out = new ArrayList<>();
-        messages.drainTo(out);
-        List<JsonNode> nodes = new ArrayList<>();
-        for (String m : out) {
-            nodes.add(JSON.readTree(m));
-        }
-        return nodes;
     }
 
     static String join(String topic, String ref, String payload) {

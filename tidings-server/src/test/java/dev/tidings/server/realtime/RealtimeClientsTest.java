@@ -5,10 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -19,6 +19,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code tidings serve} on a real PostgreSQL: inserts, updates, deletes and filtered changes.
  */
 @Timeout(120)
+@Tag("postgres")
+@Tag("process")
 class RealtimeClientsTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static ServeHarness serve;
@@ -64,16 +66,18 @@ class RealtimeClientsTest {
             serve.sql("INSERT INTO todos (id, title) VALUES (5, 'buy milk')",
                     "INSERT INTO notes (body) VALUES ('not this one')",
                     "UPDATE todos SET done = true WHERE id = 5",
-                    "DELETE FROM todos WHERE id = 5");
+                    "DELETE FROM todos WHERE id = 5",
+                    "INSERT INTO todos (id, title) VALUES (6, 'last')");
 
-            List<JsonNode> changes = payloads(client.collect("CHANGE ", 3));
-            assertThat(changes).extracting(c -> c.get("type").asText()).containsExactly("INSERT", "UPDATE", "DELETE");
+            // the change to notes would have come before the last insert
+            List<JsonNode> changes = payloads(client.collect("CHANGE ", 4));
+            assertThat(changes).extracting(c -> c.get("type").asText()).containsExactly("INSERT", "UPDATE", "DELETE", "INSERT");
+            assertThat(changes.get(3).get("record").get("id").asInt()).isEqualTo(6);
             assertThat(changes.get(0).get("record").toString())
                     .startsWith("{\"id\":5,\"title\":\"buy milk\",\"done\":false,\"inserted_at\":\"");
             assertThat(changes.get(1).get("old_record").toString()).isEqualTo("{\"id\":5}");
             assertThat(changes.get(2).get("old_record").toString()).isEqualTo("{\"id\":5}");
             assertThat(changes.get(0).get("columns").toString()).startsWith("[{\"name\":\"id\",\"type\":\"int8\"}");
-            assertThat(client.drain(Duration.ofMillis(300))).noneMatch(l -> l.startsWith("CHANGE "));
         }
     }
 
@@ -82,12 +86,14 @@ class RealtimeClientsTest {
         try (NodeClient client = NodeClient.run(Map.of(), "v1-listen.js", serve.socket(), "realtime:public:todos:id=eq.5", "UPDATE")) {
             client.await("SUBSCRIBED");
             serve.sql("INSERT INTO todos (id, title) VALUES (4, 'a'), (5, 'b'), (50, 'c')",
-                    "UPDATE todos SET done = true");
+                    "UPDATE todos SET done = true",
+                    "UPDATE todos SET title = 'last' WHERE id = 5");
 
-            JsonNode change = payloads(client.collect("CHANGE ", 1)).get(0);
-            assertThat(change.get("type").asText()).isEqualTo("UPDATE");
-            assertThat(change.get("record").get("id").asInt()).isEqualTo(5);
-            assertThat(client.drain(Duration.ofMillis(300))).noneMatch(l -> l.startsWith("CHANGE "));
+            // updates of rows 4 and 50 would have come before the last update of row 5
+            List<JsonNode> changes = payloads(client.collect("CHANGE ", 2));
+            assertThat(changes).extracting(c -> c.get("type").asText()).containsExactly("UPDATE", "UPDATE");
+            assertThat(changes).extracting(c -> c.get("record").get("id").asInt()).containsExactly(5, 5);
+            assertThat(changes.get(1).get("record").get("title").asText()).isEqualTo("last");
         }
     }
 
@@ -116,13 +122,15 @@ class RealtimeClientsTest {
             // as text, '9' > '10'; as numbers it is not
             serve.sql("INSERT INTO todos (id, title) VALUES (9, 'nine'), (100, 'hundred')",
                     "DELETE FROM todos WHERE id = 9",
-                    "DELETE FROM todos WHERE id = 100");
+                    "DELETE FROM todos WHERE id = 100",
+                    "INSERT INTO todos (id, title) VALUES (101, 'last')");
 
-            List<JsonNode> changes = payloads(client.collect("CHANGE ", 2));
-            assertThat(changes).extracting(c -> c.get("eventType").asText()).containsExactly("INSERT", "DELETE");
+            // changes of row 9 would have come before the last insert
+            List<JsonNode> changes = payloads(client.collect("CHANGE ", 3));
+            assertThat(changes).extracting(c -> c.get("eventType").asText()).containsExactly("INSERT", "DELETE", "INSERT");
             assertThat(changes.get(0).get("new").get("id").asInt()).isEqualTo(100);
             assertThat(changes.get(1).get("old").get("id").asInt()).isEqualTo(100);
-            assertThat(client.drain(Duration.ofMillis(300))).noneMatch(l -> l.startsWith("CHANGE "));
+            assertThat(changes.get(2).get("new").get("id").asInt()).isEqualTo(101);
         }
     }
 
@@ -134,12 +142,14 @@ class RealtimeClientsTest {
             client.await("SYSTEM ");
             serve.sql("INSERT INTO todos (id, title) VALUES (1, 'a'), (2, 'b')",
                     "UPDATE todos SET done = true WHERE id = 2",
-                    "UPDATE todos SET title = 'still open' WHERE id = 1");
+                    "UPDATE todos SET title = 'still open' WHERE id = 1",
+                    "UPDATE todos SET title = 'last' WHERE id = 2");
 
-            JsonNode change = payloads(client.collect("CHANGE ", 1)).get(0);
-            assertThat(change.get("eventType").asText()).isEqualTo("UPDATE");
-            assertThat(change.get("new").get("id").asInt()).isEqualTo(2);
-            assertThat(client.drain(Duration.ofMillis(300))).noneMatch(l -> l.startsWith("CHANGE "));
+            // the inserts and the update of the open row would have come before the last update
+            List<JsonNode> changes = payloads(client.collect("CHANGE ", 2));
+            assertThat(changes).extracting(c -> c.get("eventType").asText()).containsExactly("UPDATE", "UPDATE");
+            assertThat(changes).extracting(c -> c.get("new").get("id").asInt()).containsExactly(2, 2);
+            assertThat(changes.get(1).get("new").get("title").asText()).isEqualTo("last");
         }
     }
 

@@ -2,8 +2,10 @@ package dev.tidings.server.realtime;
 
 import dev.tidings.server.config.ServeConfigLoader;
 import dev.tidings.server.http.TidingsServer;
+import dev.tidings.testing.Await;
 import dev.tidings.testing.TestPostgres;
 
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -56,13 +58,11 @@ final class ServeHarness implements AutoCloseable {
             file.toFile().deleteOnExit();
         }
         TidingsServer server = TidingsServer.start(ServeConfigLoader.load(flags, Map.of(), file));
-        long deadline = System.nanoTime() + 30_000_000_000L;
-        while (!server.streaming()) {
-            if (System.nanoTime() > deadline) {
-                server.close();
-                throw new IllegalStateException("the replication stream did not start within 30 s");
-            }
-            Thread.sleep(20);
+        try {
+            Await.until(Duration.ofSeconds(30), "the replication stream to start", server::streaming);
+        } catch (AssertionError e) {
+            server.close();
+            throw e;
         }
         return new ServeHarness(url, server);
     }

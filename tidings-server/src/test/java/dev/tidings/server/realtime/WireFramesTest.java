@@ -1,5 +1,6 @@
 package dev.tidings.server.realtime;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -11,6 +12,7 @@ import java.util.Arrays;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Frames are checked by reading them back as RFC 6455 §5.2 says a client does. */
+@Tag("unit")
 class WireFramesTest {
 
     @ParameterizedTest

@@ -1,5 +1,6 @@
 package dev.tidings.server.sinks;
 
+import dev.tidings.testing.Await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
@@ -16,6 +17,7 @@ import io.nats.client.Nats;
 import io.nats.client.api.MessageInfo;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -31,6 +33,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Each broker sink against the real server on this machine (Redis 6379, NATS 4222, RabbitMQ
  * 5672): every change arrives with its event id, routed per table, and the slot is confirmed.
  */
+@Tag("postgres")
 class BrokerSinksTest {
     static final String UNIQUE = "tidings-test-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
 
@@ -62,8 +65,8 @@ class BrokerSinksTest {
                     Map.of("name", "live", "type", "redis", "mode", "pubsub", "channel", prefix + "-live:${table}",
                             "format", "supabase")));
             load(h);
-            SinkHarness.await(Duration.ofSeconds(20), () -> redis.sync().xlen(prefix + ":public.orders") == 2
-                    && redis.sync().xlen(prefix + ":public.users") == 2 && published.size() == 4, "4 entries");
+            Await.until(Duration.ofSeconds(20), "4 entries", () -> redis.sync().xlen(prefix + ":public.orders") == 2
+                    && redis.sync().xlen(prefix + ":public.users") == 2 && published.size() == 4);
             List<StreamMessage<String, String>> orders = redis.sync().xrange(prefix + ":public.orders", Range.create("-", "+"));
             JsonNode first = Delivered.MAPPER.readTree(orders.get(0).getBody().get("event"));
             assertThat(orders.get(0).getBody()).containsEntry("id", first.get("id").asText()).containsEntry("op", "insert")
@@ -89,7 +92,7 @@ class BrokerSinksTest {
             try {
                 h.start(List.of(Map.of("name", "nats", "type", "nats", "subject", stream + ".${schema}.${table}")));
                 load(h);
-                SinkHarness.await(Duration.ofSeconds(20), () -> count(jsm, stream) == 4, "4 messages in the stream");
+                Await.until(Duration.ofSeconds(20), "4 messages in the stream", () -> count(jsm, stream) == 4);
                 List<String> ids = new ArrayList<>();
                 for (long seq = 1; seq <= 4; seq++) {
                     MessageInfo m = jsm.getMessage(stream, seq);
@@ -130,7 +133,7 @@ class BrokerSinksTest {
                         "routing_key", "${schema}.${table}", "tables", List.of("orders"))));
                 load(h);
                 List<GetResponse> got = new ArrayList<>();
-                SinkHarness.await(Duration.ofSeconds(20), () -> {
+                Await.until(Duration.ofSeconds(20), "2 order messages", () -> {
                     try {
                         GetResponse r = ch.basicGet(queue, true);
                         if (r != null) {
@@ -140,7 +143,7 @@ class BrokerSinksTest {
                     } catch (Exception e) {
                         throw new AssertionError(e);
                     }
-                }, "2 order messages");
+                });
                 for (GetResponse r : got) {
                     JsonNode event = Delivered.MAPPER.readTree(r.getBody());
                     assertThat(event.get("table").asText()).isEqualTo("orders");
@@ -193,7 +196,6 @@ class BrokerSinksTest {
     static void awaitConfirmedPastEverything(SinkHarness h) {
         dev.tidings.base.Lsn end = dev.tidings.base.Lsn.parse(h.db.queryValue("SELECT pg_current_wal_insert_lsn()::text"));
         h.db.sql("SET synchronous_commit = on", "SELECT txid_current()");
-        SinkHarness.await(Duration.ofSeconds(20), () -> h.db.confirmedFlush().compareTo(end) >= 0,
-                "slot confirmed past the load");
+        Await.until(Duration.ofSeconds(20), "slot confirmed past the load", () -> h.db.confirmedFlush().compareTo(end) >= 0);
     }
 }

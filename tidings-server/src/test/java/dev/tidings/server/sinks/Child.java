@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
-/** A {@link SinkRunner} in a JVM of its own, to be killed like a real process. */
+/** {@code tidings sinks} in a JVM of its own, to be killed like a real process. */
 final class Child implements AutoCloseable {
     final Process process;
     private final CountDownLatch streaming = new CountDownLatch(1);
@@ -19,7 +19,7 @@ final class Child implements AutoCloseable {
     Child(String jdbcUrl, String slot, Path config, Path log) throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>(List.of(java, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-cp", System.getProperty("java.class.path"), SinkRunner.class.getName(),
+                "-cp", System.getProperty("java.class.path"), "dev.tidings.server.cli.Main", "sinks",
                 "--db", jdbcUrl, "--slot", slot, "--publication", slot, "--config", config.toString()));
         process = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
         Thread.ofPlatform().daemon(true).start(() -> {

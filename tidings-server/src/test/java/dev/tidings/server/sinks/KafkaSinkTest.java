@@ -12,9 +12,10 @@ import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-import dev.tidings.base.Lsn;
+import dev.tidings.testing.Await;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -29,6 +30,8 @@ import java.util.Set;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The Kafka sink against a real KRaft broker started in this JVM from the Kafka artifacts. */
+@Tag("postgres")
+@Tag("slow")
 class KafkaSinkTest {
     static KafkaClusterTestKit cluster;
 
@@ -83,14 +86,12 @@ class KafkaSinkTest {
     /**
      * The broker unreachable for a while under load: a broker of its own whose advertised
      * listener is a {@link TcpProxy}, so that cutting the proxy cuts the producer's every connection,
-     * not only the bootstrap. During the outage WAL reading pauses (the walsender's sent position
-     * stops) and the slot is not confirmed further; afterwards every change is in the topics, in
-     * commit order per table, duplicates only as identical copies of an event.
-     * {@code -Dtidings.test.outageSeconds=30} for a 30 s outage.
+     * not only the bootstrap. During the outage ({@link SinkOutage}) WAL reading pauses and the slot
+     * is not confirmed further; afterwards every change is in the topics, in commit order per table,
+     * duplicates only as identical copies of an event.
      */
     @Test
     void the_broker_down_under_load_pauses_wal_reading_and_loses_nothing() throws Exception {
-        int outageSeconds = WebhookSinkTest.OUTAGE_SECONDS;
         try (TcpProxy proxy = new TcpProxy(0)) {
             KafkaClusterTestKit broker = new KafkaClusterTestKit.Builder(new TestKitNodes.Builder().setCombined(true)
                     .setNumBrokerNodes(1).setNumControllerNodes(1).build())
@@ -113,33 +114,22 @@ class KafkaSinkTest {
                 // is back, and the sender thread with it.)
                 h.db.sql("INSERT INTO load_0 VALUES (0, 'warm-up')", "INSERT INTO load_1 VALUES (0, 'warm-up')",
                         "DELETE FROM load_0", "DELETE FROM load_1");
-                SinkHarness.await(Duration.ofSeconds(30), () -> h.delivery.metrics().get(0).delivered() == 4, "warm-up delivered");
+                Await.until(Duration.ofSeconds(30), "warm-up delivered", () -> h.delivery.metrics().get(0).delivered() == 4);
                 BrokerSinksTest.awaitConfirmedPastEverything(h);
 
-                proxy.cut();
-                long outageStart = System.nanoTime();
-                load.start(40_000, 40, 4);
-                Thread.sleep(Math.max(5, outageSeconds - 3) * 1000L);
-                Lsn confirmedDuring = h.db.confirmedFlush();
-                String sentBefore = WebhookSinkTest.sentLsn(h);
-                for (int i = 0; i < 20; i++) {
-                    Thread.sleep(1000);
-                    String now = WebhookSinkTest.sentLsn(h);
-                    if (now.equals(sentBefore)) {
-                        break;
+                SinkOutage.run(h, load, 40_000, new SinkOutage.Sink() {
+                    @Override
+                    public void down() {
+                        proxy.cut();
                     }
-                    sentBefore = now;
-                }
-                Thread.sleep(3000);
-                WebhookSinkTest.assertPaused(h, sentBefore, "WAL reading paused while the broker is down");
-                assertThat(h.db.confirmedFlush()).as("nothing confirmed while the broker is down").isEqualTo(confirmedDuring);
-                assertThat(h.delivery.metrics().get(0).delivered()).as("nothing delivered while the broker is down").isEqualTo(4);
-                assertThat(h.tidings.failure()).isNull();
-                proxy.restore();
-                System.out.printf("broker down for %.1f s%n", (System.nanoTime() - outageStart) / 1e9);
 
-                load.await();
-                load.flushWal();
+                    @Override
+                    public void up() {
+                        assertThat(h.delivery.metrics().get(0).delivered()).as("nothing delivered while the broker is down")
+                                .isEqualTo(4);
+                        proxy.restore();
+                    }
+                });
                 int[] counts = load.counts();
                 List<Delivered.Message> messages = new ArrayList<>();
                 for (int t = 0; t < counts.length; t++) {
@@ -172,18 +162,19 @@ class KafkaSinkTest {
             TopicPartition partition = new TopicPartition(topic, 0);
             consumer.assign(List.of(partition));
             consumer.seekToBeginning(List.of(partition));
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (ids.size() < n && System.nanoTime() < deadline) {
+            Await.until(Duration.ofSeconds(60), () -> n + " distinct events in " + topic + ", got " + ids.size(), () -> {
                 for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
                     out.add(r);
                     ids.add(new String(r.headers().lastHeader("tidings-id").value(), StandardCharsets.UTF_8));
                 }
-            }
+                return ids.size() >= n;
+            });
             // whatever else is already there (late duplicates) is checked too
             long end = consumer.endOffsets(List.of(partition)).get(partition);
-            while (consumer.position(partition) < end && System.nanoTime() < deadline) {
+            Await.until(Duration.ofSeconds(30), "the rest of " + topic, () -> {
                 consumer.poll(Duration.ofMillis(200)).forEach(out::add);
-            }
+                return consumer.position(partition) >= end;
+            });
         }
         assertThat(ids).as("distinct events in %s", topic).hasSize(n);
         return out;
@@ -202,10 +193,10 @@ class KafkaSinkTest {
                     .map(i -> new TopicPartition(topic, i.partition())).toList();
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
-            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (out.size() < n && System.nanoTime() < deadline) {
+            Await.until(Duration.ofSeconds(60), () -> n + " records in " + topic + ", got " + out.size(), () -> {
                 consumer.poll(Duration.ofMillis(200)).forEach(out::add);
-            }
+                return out.size() >= n;
+            });
         }
         assertThat(out).as("records in %s", topic).hasSize(n);
         return out;

@@ -1,10 +1,12 @@
 package dev.tidings.server.sinks;
 
+import dev.tidings.testing.Await;
 import dev.tidings.testing.TestPostgres;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.sync.RedisCommands;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,6 +27,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * <p>Default: 10 kills during 50,000 changes. {@code -Dtidings.test.kills=N} and
  * {@code -Dtidings.test.killChanges=N} make it heavier.
  */
+@Tag("postgres")
+@Tag("process")
+@Tag("slow")
 class KillNineTest {
     static final int KILLS = Integer.getInteger("tidings.test.kills", 10);
     static final int CHANGES = Integer.getInteger("tidings.test.killChanges", 50_000);
@@ -103,19 +108,13 @@ class KillNineTest {
     }
 
     private static void awaitDelivered(List<Path> runFiles, int total, Duration timeout, Path log) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
+        Await.value(timeout, () -> total + " changes in the file; log: " + tail(log), () -> {
             java.util.Set<String> ids = new java.util.HashSet<>();
             for (Path f : runFiles) {
                 Delivered.jsonLines(f).forEach(m -> ids.add(m.id()));
             }
-            if (ids.size() >= total) {
-                return;
-            }
-            assertThat(System.nanoTime()).as("only %d of %d changes reached the file; log: %s", ids.size(), total, tail(log))
-                    .isLessThan(deadline);
-            Thread.sleep(500);
-        }
+            return ids.size();
+        }, n -> n >= total);
     }
 
     static String tail(Path log) {

@@ -1,5 +1,6 @@
 package dev.tidings.server.sinks;
 
+import dev.tidings.testing.Await;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -62,17 +63,12 @@ final class ServeProcess implements AutoCloseable {
 
     /** Waits until {@code /ready} answers 200. */
     void awaitReady(Duration timeout) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
+        Await.until(timeout, () -> "serve to be ready; log:\n" + tail(), () -> {
             HttpResponse<String> r = get("/ready");
-            if (r != null && r.statusCode() == 200) {
-                return;
-            }
-            if (!process.isAlive() || System.nanoTime() > deadline) {
-                throw new AssertionError("serve did not become ready" + (process.isAlive() ? "" : " (exited "
-                        + process.exitValue() + ")") + "; log:\n" + tail());
-            }
-            Thread.sleep(100);
+            return (r != null && r.statusCode() == 200) || !process.isAlive();
+        });
+        if (!process.isAlive()) {
+            throw new AssertionError("serve exited (" + process.exitValue() + ") before it was ready; log:\n" + tail());
         }
     }
 

@@ -1,12 +1,14 @@
 package dev.tidings.server.sinks;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.tidings.testing.Await;
 import dev.tidings.testing.TestPostgres;
 import io.lettuce.core.Range;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.StreamMessage;
 import io.lettuce.core.api.StatefulRedisConnection;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,6 +28,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * {@code tidings serve} as a user runs it, in a JVM of its own: one replication stream feeding a
  * file sink, a Redis stream and WebSocket clients; killed with SIGKILL and stopped with SIGTERM.
  */
+@Tag("postgres")
+@Tag("process")
+@Tag("slow")
 class ServeWithSinksTest {
     private static final String JWT_SECRET = "jwt-secret-that-must-never-be-logged-0123456789";
     private static final String WEBHOOK_SECRET = "whsec_bmV2ZXItbG9nLXRoaXMtd2ViaG9vay1zZWNyZXQ=";
@@ -67,8 +72,7 @@ class ServeWithSinksTest {
                 load.flushWal();
                 awaitInFile(load.committed.get(), first);
                 int[] counts = load.counts();
-                SinkHarness.await(Duration.ofSeconds(20), () -> live.changes.size() >= counts[0] + counts[1],
-                        "the WebSocket client receives every change");
+                Await.until(Duration.ofSeconds(20), "the WebSocket client receives every change", () -> live.changes.size() >= counts[0] + counts[1]);
                 for (int t = 0; t < 2; t++) {
                     assertThat(live.rows("load_" + t)).as("WebSocket rows of load_%d in commit order", t)
                             .containsExactlyElementsOf(IntStream.rangeClosed(1, counts[t]).boxed().toList());
@@ -156,19 +160,13 @@ class ServeWithSinksTest {
     }
 
     private void awaitInFile(long total, ServeProcess serve) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (true) {
+        Await.value(Duration.ofSeconds(60), () -> total + " changes in the file; log:\n" + serve.tail(), () -> {
             Set<String> ids = new HashSet<>();
             for (Path f : runFiles) {
                 Delivered.jsonLines(f).forEach(m -> ids.add(m.id()));
             }
-            if (ids.size() >= total) {
-                return;
-            }
-            assertThat(System.nanoTime()).as("only %d of %d changes in the file; log:\n%s", ids.size(), total, serve.tail())
-                    .isLessThan(deadline);
-            Thread.sleep(200);
-        }
+            return ids.size();
+        }, n -> n >= total);
     }
 
     private List<Delivered.Message> redisEntries() {

@@ -4,12 +4,12 @@ import dev.tidings.server.config.SinkConfig;
 import dev.tidings.Tidings;
 import dev.tidings.pipeline.FanOutDelivery;
 import dev.tidings.source.SourceConfig;
+import dev.tidings.testing.Await;
 import dev.tidings.testing.Streams;
 
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -31,7 +31,7 @@ final class SinkHarness implements AutoCloseable {
     SinkHarness start(SourceConfig config, List<Map<String, Object>> sinks) throws Exception {
         delivery = new FanOutDelivery(SinkConfig.openAll(SinkConfig.parseAll(Map.of("sinks", sinks))));
         tidings = Tidings.start(config, delivery);
-        await(Duration.ofSeconds(30), () -> tidings.streaming() || tidings.failure() != null, "stream did not start");
+        Await.until(Duration.ofSeconds(30), "stream did not start", () -> tidings.streaming() || tidings.failure() != null);
         assertThat(tidings.failure()).isNull();
         return this;
     }
@@ -49,17 +49,5 @@ final class SinkHarness implements AutoCloseable {
     public void close() {
         stop();
         db.close();
-    }
-
-    static void await(Duration timeout, BooleanSupplier condition, String what) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime()).as(what).isLessThan(deadline);
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                throw new AssertionError(e);
-            }
-        }
     }
 }

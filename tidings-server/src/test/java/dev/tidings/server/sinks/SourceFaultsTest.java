@@ -4,8 +4,10 @@ import dev.tidings.server.config.SinkConfig;
 import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.SourceConfig;
 import dev.tidings.source.SourceException;
+import dev.tidings.testing.Await;
 import dev.tidings.testing.TestPostgres;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,8 +23,10 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Faults on the PostgreSQL side with durable sinks attached: the connection cut by a proxy, the
  * server restarted, the slot dropped, and a sink's own connection cut (Redis behind a proxy).
  */
+@Tag("postgres")
+@Tag("process")
+@Tag("slow")
 class SourceFaultsTest {
-    static final int OUTAGE_SECONDS = Integer.getInteger("tidings.test.outageSeconds", 10);
 
     @TempDir
     Path dir;
@@ -45,8 +49,7 @@ class SourceFaultsTest {
             }
             load.await();
             load.flushWal();
-            SinkHarness.await(Duration.ofSeconds(60), () -> Delivered.jsonLines(file).size() >= 20_000 && h.tidings.streaming(),
-                    "all 20,000 changes in the file");
+            Await.until(Duration.ofSeconds(60), "all 20,000 changes in the file", () -> Delivered.jsonLines(file).size() >= 20_000 && h.tidings.streaming());
             BrokerSinksTest.awaitConfirmedPastEverything(h);
             new Delivered().run(Delivered.jsonLines(file)).verify(load.counts(), true);
             assertThat(h.tidings.failure()).isNull();
@@ -68,12 +71,12 @@ class SourceFaultsTest {
         try {
             int[] next = {0};
             insert(url, next, 2000);
-            SinkHarness.await(Duration.ofSeconds(30), () -> Delivered.jsonLines(file).size() >= 1000, "first changes flow");
+            Await.until(Duration.ofSeconds(30), "first changes flow", () -> Delivered.jsonLines(file).size() >= 1000);
             restart(data, url);
             insert(url, next, 2000);
             TestPostgres.execute(url, "SET synchronous_commit = on", "SELECT txid_current()");
-            SinkHarness.await(Duration.ofSeconds(60), () -> Delivered.jsonLines(file).stream().map(Delivered.Message::n)
-                    .distinct().count() >= 4000, "all 4,000 changes after the restart");
+            Await.until(Duration.ofSeconds(60), "all 4,000 changes after the restart", () -> Delivered.jsonLines(file).stream().map(Delivered.Message::n)
+                    .distinct().count() >= 4000);
             new Delivered().run(Delivered.jsonLines(file)).verify(new int[] {next[0]}, true);
             assertThat(run.tidings.failure()).isNull();
         } finally {
@@ -88,17 +91,17 @@ class SourceFaultsTest {
         try (SinkHarness h = new SinkHarness("CREATE TABLE t (id int PRIMARY KEY)")) {
             h.start(List.of(Map.of("name", "file", "type", "file", "path", file.toString())));
             h.db.sql("INSERT INTO t VALUES (1)");
-            SinkHarness.await(Duration.ofSeconds(20), () -> lines(file) == 1, "first event");
-            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-            while (h.db.queryValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + h.db.slot + "'").equals("1")) {
-                assertThat(System.nanoTime()).isLessThan(deadline);
+            Await.until(Duration.ofSeconds(20), "first event", () -> lines(file) == 1);
+            Await.until(Duration.ofSeconds(20), "the slot dropped", () -> {
                 try {
                     h.db.sql("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = '"
                             + h.db.slot + "' AND active", "SELECT pg_drop_replication_slot('" + h.db.slot + "')");
                 } catch (IllegalStateException busyAgain) {
                     // Tidings reconnected between the two statements; try again
                 }
-            }
+                return h.db.queryValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" + h.db.slot + "'")
+                        .equals("0");
+            });
             assertThat(h.tidings.await(30_000)).as("Tidings stops").isTrue();
             assertThat(h.tidings.failure()).isInstanceOf(SourceException.class)
                     .hasMessageContaining("replication slot " + h.db.slot + " was dropped")
@@ -109,8 +112,9 @@ class SourceFaultsTest {
     }
 
     /**
-     * Redis unreachable for a while under load (connections cut and refused by a proxy): the
-     * sink retries, WAL reading pauses, and afterwards the stream holds every change.
+     * Redis unreachable for a while under load (connections cut and refused by a proxy,
+     * {@link SinkOutage}): the sink retries, WAL reading pauses, and afterwards the stream holds
+     * every change.
      */
     @Test
     void redis_unreachable_under_load_delays_but_loses_nothing() throws Exception {
@@ -122,16 +126,20 @@ class SourceFaultsTest {
             h.start(List.of(Map.of("name", "redis", "type", "redis", "uri", "redis://127.0.0.1:" + proxy.port(),
                     "stream", stream + ":${table}", "timeout", "2s", "queue", 1000,
                     "retry", Map.of("initial_backoff", "100ms", "max_backoff", "1s"))));
-            load.start(30_000, 40, 4);
-            Thread.sleep(500);
-            proxy.cut();
-            Thread.sleep(OUTAGE_SECONDS * 1000L);
-            assertThat(h.delivery.metrics().get(0).retried()).isGreaterThan(0);
-            proxy.restore();
-            load.await();
-            load.flushWal();
-            SinkHarness.await(Duration.ofSeconds(90), () -> redis.sync().xlen(stream + ":load_0")
-                    + redis.sync().xlen(stream + ":load_1") >= 30_000, "30,000 entries after the outage");
+            SinkOutage.run(h, load, 30_000, new SinkOutage.Sink() {
+                @Override
+                public void down() {
+                    proxy.cut();
+                }
+
+                @Override
+                public void up() {
+                    assertThat(h.delivery.metrics().get(0).retried()).isGreaterThan(0);
+                    proxy.restore();
+                }
+            });
+            Await.until(Duration.ofSeconds(90), "30,000 entries after the outage", () -> redis.sync().xlen(stream + ":load_0")
+                    + redis.sync().xlen(stream + ":load_1") >= 30_000);
             java.util.List<Delivered.Message> entries = new java.util.ArrayList<>();
             for (int t = 0; t < 2; t++) {
                 for (var m : redis.sync().xrange(stream + ":load_" + t, io.lettuce.core.Range.create("-", "+"))) {
@@ -170,14 +178,14 @@ class SourceFaultsTest {
         cmd.add(command);
         cmd.addAll(List.of(args));
         new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(Path.of(System.getProperty("java.io.tmpdir"), "tidings-restarted-pg.log").toFile()).start();
-        SinkHarness.await(Duration.ofSeconds(30), () -> {
+        Await.until(Duration.ofSeconds(30), "PostgreSQL restarted", () -> {
             try {
                 TestPostgres.execute(url, "SELECT 1");
                 return true;
             } catch (IllegalStateException starting) {
                 return false;
             }
-        }, "PostgreSQL restarted");
+        });
     }
 
     static long lines(Path file) {
@@ -206,7 +214,7 @@ class SourceFaultsTest {
                     List.of(Map.of("name", "file", "type", "file", "path", file.toString()))))));
             tidings = dev.tidings.Tidings.start(SourceConfig.of(DatabaseUrl.parse(url)).withSlot(slot, false)
                     .withTimeouts(Duration.ofSeconds(10), Duration.ofSeconds(1)), delivery);
-            SinkHarness.await(Duration.ofSeconds(30), tidings::streaming, "streaming");
+            Await.until(Duration.ofSeconds(30), "streaming", tidings::streaming);
         }
 
         @Override

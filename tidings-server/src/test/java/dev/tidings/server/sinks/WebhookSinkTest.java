@@ -1,10 +1,12 @@
 package dev.tidings.server.sinks;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.tidings.base.Lsn;
 import dev.tidings.server.sinks.FakeWebhookReceiver.Answer;
+import dev.tidings.testing.Await;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import dev.tidings.server.cli.Main;
 import picocli.CommandLine;
 
 import javax.crypto.Mac;
@@ -23,8 +25,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The webhook sink against an HTTP receiver in the test: signing, retries, outage, dead letters and replay. */
+@Tag("postgres")
 class WebhookSinkTest {
-    static final int OUTAGE_SECONDS = Integer.getInteger("tidings.test.outageSeconds", 10);
     static final byte[] KEY = "a secret of 24 bytes!!!!".getBytes(StandardCharsets.UTF_8);
     static final String SECRET = "whsec_" + Base64.getEncoder().encodeToString(KEY);
 
@@ -37,7 +39,7 @@ class WebhookSinkTest {
              SinkHarness h = new SinkHarness("CREATE TABLE t (id int PRIMARY KEY, v text)")) {
             h.start(List.of(Map.of("name", "hook", "type", "webhook", "url", receiver.url(), "secret", SECRET)));
             h.db.sql("INSERT INTO t VALUES (1, 'a')", "UPDATE t SET v = 'b'", "DELETE FROM t");
-            SinkHarness.await(Duration.ofSeconds(20), () -> receiver.accepted.size() == 3, "3 requests");
+            Await.until(Duration.ofSeconds(20), "3 requests", () -> receiver.accepted.size() == 3);
             List<String> ops = new ArrayList<>();
             for (FakeWebhookReceiver.Request r : receiver.accepted) {
                 JsonNode event = Delivered.MAPPER.readTree(r.body());
@@ -62,7 +64,7 @@ class WebhookSinkTest {
             h.start(List.of(Map.of("name", "hook", "type", "webhook", "url", receiver.url(),
                     "retry", Map.of("initial_backoff", "1ms", "max_backoff", "5s"))));
             h.db.sql("INSERT INTO t VALUES (1)");
-            SinkHarness.await(Duration.ofSeconds(20), () -> receiver.accepted.size() == 1, "delivered after the 429");
+            Await.until(Duration.ofSeconds(20), "delivered after the 429", () -> receiver.accepted.size() == 1);
             long waited = receiver.all.get(1).atNanos() - receiver.all.get(0).atNanos();
             assertThat(Duration.ofNanos(waited)).isGreaterThanOrEqualTo(Duration.ofMillis(950));
             assertThat(receiver.all.get(1).headers().get("webhook-id")).isEqualTo(receiver.all.get(0).headers().get("webhook-id"));
@@ -71,9 +73,8 @@ class WebhookSinkTest {
     }
 
     /**
-     * The receiver answers 500 for a while under load: nothing is lost, nothing is confirmed past
-     * what was delivered, WAL reading pauses (the walsender's sent position stops) and resumes.
-     * {@code -Dtidings.test.outageSeconds=30} for a 30 s outage.
+     * The receiver answers 500 for a while under load ({@link SinkOutage}): nothing is lost, nothing
+     * is confirmed past what was delivered, WAL reading pauses and resumes.
      */
     @Test
     void a_receiver_down_under_load_pauses_wal_reading_and_loses_nothing() throws Exception {
@@ -81,30 +82,21 @@ class WebhookSinkTest {
             ChangeLoad load = new ChangeLoad(h.db.jdbcUrl, 2);
             h.start(List.of(Map.of("name", "hook", "type", "webhook", "url", receiver.url(), "batch", 200, "queue", 1000,
                     "retry", Map.of("initial_backoff", "50ms", "max_backoff", "1s"))));
-            AtomicBoolean down = new AtomicBoolean(true);
+            AtomicBoolean down = new AtomicBoolean();
             receiver.answer = r -> down.get() ? new Answer(500, Map.of()) : Answer.OK;
-            load.start(40_000, 40, 4);
-            Thread.sleep(Math.max(5, OUTAGE_SECONDS - 3) * 1000L);
-            Lsn confirmedDuring = h.db.confirmedFlush();
-            // Once the bounded queues are full, the reader stops: the walsender's position stops moving
-            // (on a loaded machine filling the queues and socket buffers can take a few more seconds).
-            String sentBefore = sentLsn(h);
-            for (int i = 0; i < 20; i++) {
-                Thread.sleep(1000);
-                String now = sentLsn(h);
-                if (now.equals(sentBefore)) {
-                    break;
+            SinkOutage.run(h, load, 40_000, new SinkOutage.Sink() {
+                @Override
+                public void down() {
+                    down.set(true);
                 }
-                sentBefore = now;
-            }
-            Thread.sleep(3000);
-            assertPaused(h, sentBefore, "WAL reading paused while the receiver is down");
-            assertThat(h.db.confirmedFlush()).as("nothing confirmed while nothing is delivered").isEqualTo(confirmedDuring);
-            assertThat(receiver.accepted).isEmpty();
-            down.set(false);
-            load.await();
-            load.flushWal();
-            SinkHarness.await(Duration.ofSeconds(60), () -> events(receiver) >= 40_000, "all events after the outage");
+
+                @Override
+                public void up() {
+                    assertThat(receiver.accepted).as("nothing accepted while the receiver is down").isEmpty();
+                    down.set(false);
+                }
+            });
+            Await.until(Duration.ofSeconds(60), "all events after the outage", () -> events(receiver) >= 40_000);
             Delivered d = new Delivered();
             List<Delivered.Message> messages = new ArrayList<>();
             for (FakeWebhookReceiver.Request r : receiver.accepted) {
@@ -128,14 +120,14 @@ class WebhookSinkTest {
                     "dead_letter_file", deadLetters.toString(),
                     "retry", Map.of("max_attempts", 3, "initial_backoff", "1ms", "give_up", "dead_letter"))));
             h.db.sql("INSERT INTO t VALUES (1, 'fine')", "INSERT INTO t VALUES (2, 'poison')", "INSERT INTO t VALUES (3, 'fine')");
-            SinkHarness.await(Duration.ofSeconds(20), () -> receiver.accepted.size() == 2, "the two good events");
+            Await.until(Duration.ofSeconds(20), "the two good events", () -> receiver.accepted.size() == 2);
             List<DeadLetterFile.Letter> letters = new DeadLetterFile(deadLetters).read();
             assertThat(letters).hasSize(1);
             assertThat(letters.get(0).line()).contains("\"sink\":\"hook\"").contains("answered 400").contains("poison");
             String poisonId = letters.get(0).id();
 
             receiver.answer = r -> Answer.OK;
-            int exit = new CommandLine(new ReplayDeadLettersCommand()).execute("--file", deadLetters.toString(),
+            int exit = new CommandLine(new Main()).execute("replay-dead-letters", "--file", deadLetters.toString(),
                     "--url", receiver.url(), "--secret", SECRET);
             assertThat(exit).isZero();
             FakeWebhookReceiver.Request replayed = receiver.accepted.get(2);
@@ -183,16 +175,6 @@ class WebhookSinkTest {
      * running-transactions records of the whole cluster, a few kB) since {@code sentBefore}: while
      * streaming it moves by megabytes in the same time.
      */
-    static void assertPaused(SinkHarness h, String sentBefore, String what) {
-        long moved = Lsn.parse(sentLsn(h)).value() - Lsn.parse(sentBefore).value();
-        assertThat(moved).as(what + " (sent position moved %d bytes)", moved).isLessThan(256 * 1024);
-    }
-
-    static String sentLsn(SinkHarness h) {
-        return h.db.queryValue("SELECT sent_lsn::text FROM pg_stat_replication WHERE pid = (SELECT active_pid FROM "
-                + "pg_replication_slots WHERE slot_name = '" + h.db.slot + "')");
-    }
-
     static String hmac(String signed) throws Exception {
         Mac mac = Mac.getInstance("HmacSHA256");
         mac.init(new SecretKeySpec(KEY, "HmacSHA256"));

@@ -4,9 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tidings.server.config.ServeConfigLoader;
 import dev.tidings.server.http.TidingsServer;
+import dev.tidings.testing.Await;
 import dev.tidings.testing.TestPostgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -16,6 +18,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -28,6 +31,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /** {@code GET /events}: changes as Server-Sent Events with their ids, filtered, in the chosen format. */
 @Timeout(60)
+@Tag("postgres")
 class SseTest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final HttpClient HTTP = HttpClient.newHttpClient();
@@ -41,9 +45,7 @@ class SseTest {
                 "CREATE TABLE other (id int PRIMARY KEY)");
         server = TidingsServer.start(ServeConfigLoader.load(Map.of("db.url", db, "server.port", "0",
                 "server.bind", "127.0.0.1", "replication.publication", "sse_pub"), Map.of(), null));
-        while (!server.streaming()) {
-            Thread.sleep(20);
-        }
+        Await.until(Duration.ofSeconds(30), "the stream to start", server::streaming);
     }
 
     @AfterAll
@@ -79,9 +81,7 @@ class SseTest {
             r.body().close();
             reader.interrupt();
         });
-        while (server.fanOut().size() == before) {
-            Thread.sleep(10);
-        }
+        Await.until(Duration.ofSeconds(10), "the SSE stream to subscribe", () -> server.fanOut().size() != before);
         return lines;
     }
 

@@ -1,6 +1,7 @@
 package dev.tidings.server.stream;
 
 import dev.tidings.source.DatabaseUrl;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -9,6 +10,7 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Catch-up progress and the max-lag pause, from a sequence of lag readings (no database). */
+@Tag("unit")
 class SlotLagTest {
     private static final long MB = 1 << 20;
     private static final long SECOND = 1_000_000_000L;

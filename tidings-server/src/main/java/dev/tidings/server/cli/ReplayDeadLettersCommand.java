@@ -1,6 +1,9 @@
-package dev.tidings.server.sinks;
+package dev.tidings.server.cli;
 
 import dev.tidings.server.config.ConfigValue;
+import dev.tidings.server.sinks.DeadLetterFile;
+import dev.tidings.server.sinks.WebhookSigner;
+import dev.tidings.server.sinks.WebhookSink;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -21,7 +24,7 @@ import java.util.concurrent.ExecutionException;
  */
 @Command(name = "replay-dead-letters", mixinStandardHelpOptions = true,
         description = "Send the events of a webhook dead-letter file again; remove the ones delivered.")
-public final class ReplayDeadLettersCommand implements Callable<Integer> {
+final class ReplayDeadLettersCommand implements Callable<Integer> {
     @Option(names = "--file", required = true, description = "The dead-letter file (dead_letter_file of the sink)")
     Path file;
 
