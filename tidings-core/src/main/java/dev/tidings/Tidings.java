@@ -1,5 +1,7 @@
 package dev.tidings;
 
+import dev.tidings.backfill.BackfillDelivery;
+import dev.tidings.backfill.Backfiller;
 import dev.tidings.base.Lsn;
 import dev.tidings.base.TableFilter;
 import dev.tidings.decode.ChangeDecoder;
@@ -31,14 +33,20 @@ import java.util.function.Predicate;
  * }</pre>
  *
  * When {@code config.tables()} names tables, only their changes reach the listener (also when the
- * publication covers more); logical decoding messages always do. Thread-safe.
+ * publication covers more); logical decoding messages always do. Changes of transactions whose
+ * replication origin is in {@code config.skipOrigins()} do not. With
+ * {@link SourceConfig#withSnapshot} the listener first gets the tables' current rows as
+ * {@link Op#READ} events, merged into the changes by a {@link Backfiller} (resumed after a crash,
+ * once per slot). Thread-safe.
  */
 public final class Tidings implements AutoCloseable {
     private final ReplicationSource source;
     private final Pipeline pipeline;
+    private final Backfiller backfiller; // null without a snapshot
     private final Thread thread;
     private final CountDownLatch done = new CountDownLatch(1);
     private volatile Exception failure;
+    private volatile Exception backfillFailure;
 
     private Tidings(SourceConfig config, ChangeListener listener) {
         this(config, listenerDelivery(listener));
@@ -53,7 +61,19 @@ public final class Tidings implements AutoCloseable {
                 throw new IllegalStateException("could not connect to read a primary key: " + e.getMessage(), e);
             }
         });
-        this.pipeline = new Pipeline(new ChangeDecoder(types, keys), delivery, tableFilter(config), 4096);
+        SourceConfig.Snapshot snapshot = config.snapshot();
+        if (snapshot == null) {
+            this.backfiller = null;
+            this.pipeline = new Pipeline(new ChangeDecoder(types, keys), delivery, tableFilter(config), 4096);
+        } else {
+            BackfillDelivery merged = new BackfillDelivery(delivery);
+            this.backfiller = new Backfiller(config.database(), types, config.slot(), merged, snapshot)
+                    .withInitialSnapshot(snapshot.initialFor(), config.tables(), config.publication(),
+                            config.temporarySlot());
+            Predicate<ChangeEvent> tables = tableFilter(config);
+            this.pipeline = new Pipeline(new ChangeDecoder(types, keys), merged,
+                    e -> tables.test(e) || BackfillDelivery.isWatermark(e), 4096);
+        }
         this.source = new ReplicationSource(config, pipeline);
         this.thread = Thread.ofPlatform().name("tidings-source").unstarted(this::run);
     }
@@ -90,6 +110,12 @@ public final class Tidings implements AutoCloseable {
     private static Tidings start(Tidings t) {
         t.pipeline.start(t.source::stop);
         t.thread.start();
+        if (t.backfiller != null) {
+            t.backfiller.start(t.source::streaming, e -> {
+                t.backfillFailure = e;
+                t.source.stop();
+            });
+        }
         return t;
     }
 
@@ -99,6 +125,9 @@ public final class Tidings implements AutoCloseable {
         } catch (Exception e) {
             failure = e;
         } finally {
+            if (backfiller != null) {
+                backfiller.stop();
+            }
             try {
                 pipeline.drainAndStop(5_000);
             } catch (InterruptedException e) {
@@ -106,6 +135,9 @@ public final class Tidings implements AutoCloseable {
             }
             if (failure == null) {
                 failure = pipeline.failure();
+            }
+            if (failure == null) {
+                failure = backfillFailure;
             }
             done.countDown();
         }
@@ -147,6 +179,16 @@ public final class Tidings implements AutoCloseable {
         return source.confirmed();
     }
 
+    /** The backfill engine of this stream, or null when it was started without {@link SourceConfig#withSnapshot}. */
+    public Backfiller backfiller() {
+        return backfiller;
+    }
+
+    /** The progress of this stream's backfills (empty without a snapshot). */
+    public java.util.List<Backfiller.Progress> backfills() throws SQLException {
+        return backfiller == null ? java.util.List.of() : backfiller.progress();
+    }
+
     /** How often the replication connection was lost and reopened (or is being reopened). */
     public long reconnects() {
         return source.reconnects();
@@ -168,7 +210,12 @@ public final class Tidings implements AutoCloseable {
     }
 
     static Predicate<ChangeEvent> tableFilter(SourceConfig config) {
-        TableFilter tables = TableFilter.of(config.tables());
-        return tables.all() ? e -> true : e -> e.op() == Op.MESSAGE || tables.matches(e.schema(), e.table());
+        TableFilter names = TableFilter.of(config.tables());
+        Predicate<ChangeEvent> tables = names.all() ? e -> true
+                : e -> e.op() == Op.MESSAGE || names.matches(e.schema(), e.table());
+        if (config.skipOrigins().isEmpty()) {
+            return tables;
+        }
+        return e -> !config.skipsOrigin(e.tx().origin()) && tables.test(e);
     }
 }

@@ -37,7 +37,8 @@ class PackageLayeringTest {
             "sink", Set.of("base", "value", "event"),
             "source", Set.of("base"),
             "check", Set.of("base"),
-            "pipeline", Set.of("base", "value", "event", "pgoutput", "decode", "sink", "source"));
+            "pipeline", Set.of("base", "value", "event", "pgoutput", "decode", "sink", "source"),
+            "backfill", Set.of("base", "value", "event", "decode", "pipeline", "source"));
 
     /** The compiled main classes of this module (a directory in the build, the jar elsewhere). */
     private static final JavaClasses CORE = new ClassFileImporter()

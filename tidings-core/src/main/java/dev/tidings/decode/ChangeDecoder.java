@@ -8,6 +8,7 @@ import dev.tidings.event.LogicalMessage;
 import dev.tidings.event.Op;
 import dev.tidings.event.Row;
 import dev.tidings.event.Transaction;
+import dev.tidings.event.TruncateOptions;
 import dev.tidings.pgoutput.DecodeException;
 import dev.tidings.pgoutput.PgOutputDecoder;
 import dev.tidings.pgoutput.PgOutputMessage.OldTupleKind;
@@ -40,8 +41,12 @@ import java.util.function.Consumer;
  * known before the commit arrives and nothing of a transaction has to be held back.
  *
  * <p>Values are converted to JSON here, once, by {@link JsonValueConverter}; every output format
- * copies that text. A type the registry cannot resolve is rendered as a JSON string of its text
- * output (what to_jsonb does for any type it has no special rule for), with one warning.
+ * copies that text. A type the catalog does not hold is rendered as a JSON string of its text
+ * output (what to_jsonb does for any type it has no special rule for), with one warning. A lookup
+ * that could not be made ({@link dev.tidings.value.CatalogLookupException}) is never taken for an
+ * unknown type: it ends the stream, which starts again from the last confirmed transaction. A
+ * value that does not fit its cached type (a composite altered by ALTER TYPE, which PostgreSQL
+ * does not announce) makes every type be looked up again, and the writer is rebuilt.
  *
  * <p>Streamed (in-progress) and two-phase transactions are not requested from the server, so
  * their messages are rejected here as a protocol error rather than guessed at.
@@ -55,6 +60,7 @@ public final class ChangeDecoder {
     private final Map<Integer, RelationInfo> relations = new HashMap<>();
     private PgOutputDecoder decoder;
     private Transaction tx;
+    private boolean begun;
     private int index;
 
     public ChangeDecoder(TypeRegistry types) {
@@ -86,35 +92,39 @@ public final class ChangeDecoder {
             case PgOutputMessage.Begin b -> {
                 tx = new Transaction(Integer.toUnsignedLong(b.xid()), b.finalLsn(), b.commitTime());
                 index = 0;
-                out.accept(new StreamItem.Begin(tx));
+                begun = false; // emitted with the first item, once an Origin message had its chance
             }
             case PgOutputMessage.Commit c -> {
                 Transaction done = requireTx(c);
+                begin(out);
                 tx = null;
                 out.accept(new StreamItem.Commit(done, c.endLsn()));
             }
             case PgOutputMessage.Relation r -> relations.put(r.relationId(), resolve(r));
             case PgOutputMessage.Type t -> types.invalidate(t.typeOid());
-            case PgOutputMessage.Origin ignored -> {
-                // the origin of a replayed transaction; events carry no origin yet
+            case PgOutputMessage.Origin o -> {
+                if (tx != null && !begun) {
+                    tx = tx.withOrigin(o.name());
+                }
             }
             case PgOutputMessage.Insert i -> {
                 RelationInfo rel = relation(i.relationId());
-                out.accept(change(Op.INSERT, rel, row(rel, i.newTuple()), null, walStart));
+                change(out, Op.INSERT, rel, row(rel, i.newTuple()), null, walStart, null);
             }
             case PgOutputMessage.Update u -> {
                 RelationInfo rel = relation(u.relationId());
                 Row old = u.oldTuple() == null ? null : oldRow(rel, u.oldKind(), u.oldTuple());
-                out.accept(change(Op.UPDATE, rel, row(rel, u.newTuple()), old, walStart));
+                change(out, Op.UPDATE, rel, row(rel, u.newTuple()), old, walStart, null);
             }
             case PgOutputMessage.Delete d -> {
                 RelationInfo rel = relation(d.relationId());
-                out.accept(change(Op.DELETE, rel, null, oldRow(rel, d.oldKind(), d.oldTuple()), walStart));
+                change(out, Op.DELETE, rel, null, oldRow(rel, d.oldKind(), d.oldTuple()), walStart, null);
             }
             case PgOutputMessage.Truncate t -> {
+                TruncateOptions options = new TruncateOptions(t.cascade(), t.restartIdentity());
                 for (int id : t.relationIds()) {
                     RelationInfo rel = relation(id);
-                    out.accept(change(Op.TRUNCATE, rel, null, null, walStart));
+                    change(out, Op.TRUNCATE, rel, null, null, walStart, options);
                 }
             }
             case PgOutputMessage.Message m -> message(m, out);
@@ -126,22 +136,36 @@ public final class ChangeDecoder {
     private void message(PgOutputMessage.Message m, Consumer<StreamItem> out) {
         LogicalMessage lm = new LogicalMessage(m.transactional(), m.prefix(), m.content());
         if (m.transactional() && tx != null) {
+            begin(out);
             out.accept(new StreamItem.Change(new ChangeEvent(Op.MESSAGE, "", m.prefix(), List.of(), null, null,
                     List.of(), tx, index++, m.lsn(), lm)));
             return;
         }
-        // A non-transactional message stands alone; it is confirmed just past its own position.
+        // A non-transactional message stands alone. Its LSN is the end of its WAL record, where the
+        // next record (often the commit of a transaction still being received) may start: confirming
+        // past it would make PostgreSQL skip that transaction on the next start. So it is confirmed
+        // at its LSN exactly, and a restart from there skips the message and nothing else.
         Transaction own = new Transaction(0, m.lsn(), Instant.now());
         out.accept(new StreamItem.Begin(own));
         out.accept(new StreamItem.Change(new ChangeEvent(Op.MESSAGE, "", m.prefix(), List.of(), null, null,
                 List.of(), own, 0, m.lsn(), lm)));
-        out.accept(new StreamItem.Commit(own, Lsn.of(m.lsn().value() + 1)));
+        out.accept(new StreamItem.Commit(own, m.lsn()));
     }
 
-    private StreamItem.Change change(Op op, RelationInfo rel, Row record, Row old, Lsn lsn) throws DecodeException {
+    /** Emits the current transaction's Begin, once, before its first item. */
+    private void begin(Consumer<StreamItem> out) {
+        if (!begun) {
+            begun = true;
+            out.accept(new StreamItem.Begin(tx));
+        }
+    }
+
+    private void change(Consumer<StreamItem> out, Op op, RelationInfo rel, Row record, Row old, Lsn lsn,
+                        TruncateOptions truncate) throws DecodeException {
         if (tx == null) {
             throw new DecodeException(op.json() + " of " + rel.schema() + "." + rel.table() + " outside a transaction", 0);
         }
+        begin(out);
         List<String> toast = List.of();
         if (record != null) {
             for (int i = 0; i < record.size(); i++) {
@@ -153,8 +177,8 @@ public final class ChangeDecoder {
                 }
             }
         }
-        return new StreamItem.Change(new ChangeEvent(op, rel.schema(), rel.table(), rel.columns(), record, old,
-                toast.isEmpty() ? List.of() : List.copyOf(toast), tx, index++, lsn, null));
+        out.accept(new StreamItem.Change(new ChangeEvent(op, rel.schema(), rel.table(), rel.columns(), record, old,
+                toast.isEmpty() ? List.of() : List.copyOf(toast), tx, index++, lsn, null, truncate)));
     }
 
     private Row row(RelationInfo rel, TupleData tuple) throws DecodeException {
@@ -188,10 +212,24 @@ public final class ChangeDecoder {
     }
 
     private String convert(RelationInfo rel, int column, String text) {
+        int oid = rel.typeOids()[column];
         try {
-            return values.toJson(rel.typeOids()[column], text);
+            return values.toJson(oid, text);
         } catch (UnknownTypeException e) {
             return JsonValueConverter.jsonString(text);
+        } catch (IllegalArgumentException misfit) {
+            // The text does not fit the type as cached: a composite (or a type inside one) was altered,
+            // which PostgreSQL announces with no Type message. Look every type up again.
+            types.invalidateAll();
+            try {
+                return values.toJson(oid, text);
+            } catch (UnknownTypeException | IllegalArgumentException e) {
+                // written before an ALTER TYPE and decoded after it: the catalog no longer has its shape
+                log.warn("a value of {}.{}.{} does not fit its type as the catalog has it now ({}); it is sent as"
+                        + " a JSON string of its text", rel.schema(), rel.table(), rel.columns().get(column).name(),
+                        e.getMessage());
+                return JsonValueConverter.jsonString(text);
+            }
         }
     }
 

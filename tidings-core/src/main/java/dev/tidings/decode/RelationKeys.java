@@ -1,7 +1,6 @@
 package dev.tidings.decode;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import dev.tidings.value.CatalogLookupException;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -25,9 +24,11 @@ public interface RelationKeys {
     /** The primary key's column names, empty when the table has none; null when unknown. */
     Set<String> primaryKey(int relationId);
 
-    /** Reads {@code pg_index} through fresh connections from {@code connections} (closed after each use). */
+    /**
+     * Reads {@code pg_index} through fresh connections from {@code connections} (closed after each
+     * use); a failed lookup throws {@link CatalogLookupException}.
+     */
     static RelationKeys fromCatalog(Supplier<Connection> connections) {
-        Logger log = LoggerFactory.getLogger(RelationKeys.class);
         return relationId -> {
             try (Connection c = connections.get(); PreparedStatement ps = c.prepareStatement(
                     "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
@@ -41,9 +42,9 @@ public interface RelationKeys {
                 }
                 return names;
             } catch (SQLException | RuntimeException e) {
-                log.warn("could not read the primary key of relation {} ({}); its key is every column", relationId,
-                        e.getMessage());
-                return null;
+                // guessing (every column) would change the events' keys: stop and start again instead
+                throw new CatalogLookupException("could not read the primary key of relation "
+                        + Integer.toUnsignedString(relationId) + ": " + e.getMessage(), e);
             }
         };
     }

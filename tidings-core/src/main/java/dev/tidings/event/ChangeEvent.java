@@ -9,7 +9,9 @@ import java.util.List;
  * One committed change, the unit every consumer receives. Its JSON forms are in docs/events.md.
  *
  * <p>{@code id} is {@code <commit LSN>:<index>}: the same on every redelivery of the same change,
- * so consumers can deduplicate. {@code index} counts the changes of a transaction from 0.
+ * so consumers can deduplicate. {@code index} counts the changes of a transaction from 0. A
+ * non-transactional logical message has the id {@code <its LSN>:m}: its LSN can be the commit LSN
+ * of the transaction that follows it, and the two ids must not collide.
  *
  * @param op             what happened
  * @param schema         the table's schema (for {@link Op#MESSAGE}: empty)
@@ -24,9 +26,24 @@ import java.util.List;
  * @param index          position of the change inside its transaction, from 0
  * @param lsn            the WAL position of the change itself
  * @param message        for {@link Op#MESSAGE}: the logical decoding message; null otherwise
+ * @param truncate       for {@link Op#TRUNCATE}: the statement's options; null otherwise
+ * @param snapshot       for {@link Op#READ}: which backfill and chunk read the row; null otherwise
  */
 public record ChangeEvent(Op op, String schema, String table, List<Column> columns, Row record, Row oldRecord,
-                          List<String> unchangedToast, Transaction tx, int index, Lsn lsn, LogicalMessage message) {
+                          List<String> unchangedToast, Transaction tx, int index, Lsn lsn, LogicalMessage message,
+                          TruncateOptions truncate, SnapshotRead snapshot) {
+
+    /** A change, truncate or message from the stream (no snapshot). */
+    public ChangeEvent(Op op, String schema, String table, List<Column> columns, Row record, Row oldRecord,
+                       List<String> unchangedToast, Transaction tx, int index, Lsn lsn, LogicalMessage message,
+                       TruncateOptions truncate) {
+        this(op, schema, table, columns, record, oldRecord, unchangedToast, tx, index, lsn, message, truncate, null);
+    }
+
+    public ChangeEvent(Op op, String schema, String table, List<Column> columns, Row record, Row oldRecord,
+                       List<String> unchangedToast, Transaction tx, int index, Lsn lsn, LogicalMessage message) {
+        this(op, schema, table, columns, record, oldRecord, unchangedToast, tx, index, lsn, message, null, null);
+    }
 
     /** The changed table; for {@link Op#MESSAGE} an empty schema and the message prefix. */
     public TableName tableName() {
@@ -34,7 +51,15 @@ public record ChangeEvent(Op op, String schema, String table, List<Column> colum
     }
 
     public String id() {
-        return tx.commitLsn() + ":" + index;
+        return standaloneMessage() ? tx.commitLsn() + STANDALONE_MESSAGE_SUFFIX : tx.commitLsn() + ":" + index;
+    }
+
+    /** The end of a non-transactional message's id, after its LSN. */
+    static final String STANDALONE_MESSAGE_SUFFIX = ":m";
+
+    /** True for a non-transactional logical message, which belongs to no transaction. */
+    public boolean standaloneMessage() {
+        return message != null && !message.transactional();
     }
 
     /**

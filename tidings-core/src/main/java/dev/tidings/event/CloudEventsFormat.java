@@ -29,7 +29,8 @@ import java.util.Objects;
  *       The table is not part of it: routing by table is what {@code subject} is for, and
  *       identifiers with odd characters would otherwise need percent-encoding.
  *   <li>{@code type}: {@code dev.tidings.row.inserted}, {@code dev.tidings.row.updated},
- *       {@code dev.tidings.row.deleted}, {@code dev.tidings.table.truncated},
+ *       {@code dev.tidings.row.deleted}, {@code dev.tidings.row.read} (a row read by a backfill),
+ *       {@code dev.tidings.table.truncated},
  *       {@code dev.tidings.message} (reverse-DNS prefix, as the spec recommends).
  *   <li>{@code subject}: {@code <schema>.<table>} as they are named (unquoted; a name that
  *       itself contains a dot is ambiguous here, and unambiguous in {@code data}); for a message,
@@ -57,6 +58,7 @@ public final class CloudEventsFormat implements EventFormat {
     private static final SerializableString DELETED = new SerializedString("dev.tidings.row.deleted");
     private static final SerializableString TRUNCATED = new SerializedString("dev.tidings.table.truncated");
     private static final SerializableString MESSAGE = new SerializedString("dev.tidings.message");
+    private static final SerializableString READ = new SerializedString("dev.tidings.row.read");
 
     private final String source;
     private final SerializableString sourceValue;
@@ -106,6 +108,7 @@ public final class CloudEventsFormat implements EventFormat {
             case DELETE -> DELETED;
             case TRUNCATE -> TRUNCATED;
             case MESSAGE -> MESSAGE;
+            case READ -> READ;
         });
         out.writeFieldName(SUBJECT);
         out.writeString(event.op() == Op.MESSAGE ? event.table() : event.schema() + "." + event.table());

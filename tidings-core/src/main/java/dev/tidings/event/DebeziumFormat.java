@@ -3,6 +3,7 @@ package dev.tidings.event;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.SerializableString;
 import com.fasterxml.jackson.core.io.SerializedString;
+import dev.tidings.base.Version;
 
 import java.io.IOException;
 import java.time.Instant;
@@ -25,8 +26,9 @@ import java.util.Objects;
  * }</pre>
  *
  * <ul>
- *   <li>{@code op}: {@code c}, {@code u}, {@code d}, or {@code t} for a truncate (one event per
- *       table, {@code before} and {@code after} null). A logical decoding message has Debezium's
+ *   <li>{@code op}: {@code c}, {@code u}, {@code d}, {@code r} for a row read by a backfill
+ *       (Debezium's snapshot read), or {@code t} for a truncate (one event per table,
+ *       {@code before} and {@code after} null). A logical decoding message has Debezium's
  *       message shape instead: {@code {"op":"m","ts_ms":…,"ts_us":…,"ts_ns":…,"source":{…},
  *       "message":{"prefix":"…","content":"<base64>"}}} with empty {@code source.schema} and
  *       {@code source.table}, and {@code source.txId} null for a non-transactional message.
@@ -42,8 +44,9 @@ import java.util.Objects;
  *   <li>{@code source.name}: Debezium's {@code topic.prefix} (server name), default {@code tidings}.
  *       {@code source.db}: the database name, given to the constructor; an event does not
  *       carry it, so the default is the empty string. {@code source.version} is the Tidings
- *       version (from the jar manifest; {@code dev} when run from classes), not a Debezium one.
- *       {@code snapshot} is always {@code "false"}, {@code xmin} always null, {@code transaction}
+ *       version ({@link Version}), not a Debezium one.
+ *       {@code snapshot} is {@code "true"} for a row read by a backfill ({@code "last"} for the
+ *       backfill's last row of a table), {@code "false"} for every change; {@code xmin} always null, {@code transaction}
  *       always null (no transaction metadata topic).
  * </ul>
  *
@@ -59,8 +62,7 @@ import java.util.Objects;
 public final class DebeziumFormat implements EventFormat {
     static final DebeziumFormat DEFAULT = new DebeziumFormat();
 
-    private static final String VERSION = Objects.requireNonNullElse(
-            DebeziumFormat.class.getPackage().getImplementationVersion(), "dev");
+    private static final String VERSION = Version.CURRENT;
 
     private static final SerializableString BEFORE = new SerializedString("before");
     private static final SerializableString AFTER = new SerializedString("after");
@@ -78,6 +80,8 @@ public final class DebeziumFormat implements EventFormat {
     private static final SerializableString POSTGRESQL = new SerializedString("postgresql");
     private static final SerializableString NAME = new SerializedString("name");
     private static final SerializableString SNAPSHOT = new SerializedString("snapshot");
+    private static final SerializableString TRUE = new SerializedString("true");
+    private static final SerializableString LAST = new SerializedString("last");
     private static final SerializableString FALSE = new SerializedString("false");
     private static final SerializableString DB = new SerializedString("db");
     private static final SerializableString SEQUENCE = new SerializedString("sequence");
@@ -165,6 +169,7 @@ public final class DebeziumFormat implements EventFormat {
             case DELETE -> "d";
             case TRUNCATE -> "t";
             case MESSAGE -> "m";
+            case READ -> "r";
         });
     }
 
@@ -182,7 +187,8 @@ public final class DebeziumFormat implements EventFormat {
         out.writeFieldName(TS_MS);
         out.writeNumber(tx.commitTime().toEpochMilli());
         out.writeFieldName(SNAPSHOT);
-        out.writeString(FALSE);
+        SnapshotRead snapshot = event.snapshot();
+        out.writeString(snapshot == null ? FALSE : snapshot.last() ? LAST : TRUE);
         out.writeFieldName(DB);
         out.writeString(databaseValue);
         out.writeFieldName(SEQUENCE);

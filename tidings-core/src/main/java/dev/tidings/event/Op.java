@@ -1,8 +1,11 @@
 package dev.tidings.event;
 
-/** What happened to a row, or a logical decoding message. Lower-case in JSON. */
+/**
+ * What happened to a row, or a logical decoding message; {@code READ} is a row read by a backfill
+ * (a snapshot), not a change. Lower-case in JSON.
+ */
 public enum Op {
-    INSERT, UPDATE, DELETE, TRUNCATE, MESSAGE;
+    INSERT, UPDATE, DELETE, TRUNCATE, MESSAGE, READ;
 
     private final String json = name().toLowerCase(java.util.Locale.ROOT);
 

@@ -70,7 +70,7 @@ public final class SupabaseFormat implements EventFormat {
             case INSERT -> "INSERT";
             case UPDATE -> "UPDATE";
             case DELETE -> "DELETE";
-            case TRUNCATE, MESSAGE -> throw unsupported(op);
+            case TRUNCATE, MESSAGE, READ -> throw unsupported(op);
         };
     }
 

@@ -22,7 +22,7 @@ import java.util.List;
  *  "key":{"id":5},"record":{"id":5,"title":"buy milk"},"old_record":null,
  *  "columns":[{"name":"id","type":"int8","key":true},{"name":"title","type":"text","key":false}],
  *  "unchanged_toast":[],
- *  "tx":{"xid":742,"commit_lsn":"0/1A2B3C4","commit_time":"2026-11-27T10:00:00.123456Z","index":2},
+ *  "tx":{"xid":742,"commit_lsn":"0/1A2B3C4","commit_time":"2026-11-27T10:00:00.123456Z","index":2,"origin":null},
  *  "lsn":"0/1A2B380"}
  * }</pre>
  *
@@ -33,7 +33,10 @@ import java.util.List;
  *       truncates and messages.
  *   <li>{@code tx.commit_time}: UTC, always exactly six fraction digits (PostgreSQL's own
  *       precision), so the string has a fixed width and sorts like the time it names.
- *   <li>{@code tx.xid}: 0 for a non-transactional message, whose {@code commit_lsn} is its own LSN.
+ *   <li>{@code tx.xid}: 0 for a non-transactional message, whose {@code commit_lsn} is its own LSN
+ *       and whose {@code id} is {@code <LSN>:m}.
+ *   <li>{@code tx.origin}: the replication origin the transaction was replayed from, or null.
+ *   <li>For {@code op = "truncate"} one more member, {@code "truncate":{"cascade":…,"restart_identity":…}}.
  *   <li>For {@code op = "message"} (from {@code pg_logical_emit_message}) one more member,
  *       {@code "message":{"transactional":true,"prefix":"…","content":"…","content_base64":"…"}}.
  *       {@code content_base64} is always there and always exact: the bytes as sent. {@code content}
@@ -42,6 +45,8 @@ import java.util.List;
  *       readers of binary messages use {@code content_base64}; nobody has to guess which
  *       encoding a single field is in. {@code schema} is empty and {@code table} is the prefix,
  *       as in {@link ChangeEvent}.
+ *   <li>For {@code op = "read"} (a row read by a backfill, see {@link SnapshotRead}) one more member,
+ *       {@code "snapshot":{"backfill":"…","chunk":3,"last":false}}.
  * </ul>
  */
 public final class TidingsFormat implements EventFormat {
@@ -70,6 +75,14 @@ public final class TidingsFormat implements EventFormat {
     private static final SerializableString PREFIX = new SerializedString("prefix");
     private static final SerializableString CONTENT = new SerializedString("content");
     private static final SerializableString CONTENT_BASE64 = new SerializedString("content_base64");
+    private static final SerializableString SNAPSHOT = new SerializedString("snapshot");
+    private static final SerializableString BACKFILL = new SerializedString("backfill");
+    private static final SerializableString CHUNK = new SerializedString("chunk");
+    private static final SerializableString LAST = new SerializedString("last");
+    private static final SerializableString ORIGIN = new SerializedString("origin");
+    private static final SerializableString TRUNCATE = new SerializedString("truncate");
+    private static final SerializableString CASCADE = new SerializedString("cascade");
+    private static final SerializableString RESTART_IDENTITY = new SerializedString("restart_identity");
 
     private volatile ColumnsJson lastColumns;
     private volatile TxText lastTx;
@@ -85,7 +98,7 @@ public final class TidingsFormat implements EventFormat {
         out.writeStartObject();
         TxText txText = txText(tx);
         out.writeFieldName(ID);
-        out.writeString(txText.idPrefix() + event.index());
+        out.writeString(event.standaloneMessage() ? event.id() : txText.idPrefix() + event.index());
         out.writeFieldName(OP);
         out.writeString(event.op().json());
         out.writeFieldName(SCHEMA);
@@ -123,10 +136,27 @@ public final class TidingsFormat implements EventFormat {
         out.writeString(txText.commitTime());
         out.writeFieldName(INDEX);
         out.writeNumber(event.index());
+        out.writeFieldName(ORIGIN);
+        if (tx.origin() == null) {
+            out.writeNull();
+        } else {
+            out.writeString(tx.origin());
+        }
         out.writeEndObject();
 
         out.writeFieldName(LSN);
         out.writeString(event.lsn().toString());
+
+        TruncateOptions truncate = event.truncate();
+        if (event.op() == Op.TRUNCATE && truncate != null) {
+            out.writeFieldName(TRUNCATE);
+            out.writeStartObject();
+            out.writeFieldName(CASCADE);
+            out.writeBoolean(truncate.cascade());
+            out.writeFieldName(RESTART_IDENTITY);
+            out.writeBoolean(truncate.restartIdentity());
+            out.writeEndObject();
+        }
 
         LogicalMessage message = event.message();
         if (event.op() == Op.MESSAGE && message != null) {
@@ -145,6 +175,18 @@ public final class TidingsFormat implements EventFormat {
             }
             out.writeFieldName(CONTENT_BASE64);
             out.writeString(Base64.getEncoder().encodeToString(message.content()));
+            out.writeEndObject();
+        }
+        SnapshotRead snapshot = event.snapshot();
+        if (snapshot != null) {
+            out.writeFieldName(SNAPSHOT);
+            out.writeStartObject();
+            out.writeFieldName(BACKFILL);
+            out.writeString(snapshot.backfill());
+            out.writeFieldName(CHUNK);
+            out.writeNumber(snapshot.chunk());
+            out.writeFieldName(LAST);
+            out.writeBoolean(snapshot.last());
             out.writeEndObject();
         }
         out.writeEndObject();

@@ -13,7 +13,7 @@ import dev.tidings.base.Lsn;
  * keepalives may be confirmed too: everything before it was either delivered or not published,
  * and an idle or fully filtered database then does not pile up WAL.
  *
- * <p>Threads: {@link #dispatched} and {@link #confirmable} are called by the source thread,
+ * <p>Threads: {@link #dispatched}, {@link #undispatched} and {@link #confirmable} are called by the source thread,
  * {@link #acknowledged} by whichever thread the delivery acknowledges on, in commit order.
  */
 final class Checkpointer {
@@ -23,6 +23,11 @@ final class Checkpointer {
 
     void dispatched() {
         dispatched++;
+    }
+
+    /** {@code n} dispatched transactions never reached delivery and will be received again. Source thread. */
+    void undispatched(int n) {
+        dispatched -= n;
     }
 
     synchronized void acknowledged(Lsn ackLsn) {

@@ -20,8 +20,9 @@ import java.util.List;
  *
  * <p>Design. Each sink has a {@link SinkChannel}: a bounded queue and a sender thread with its own
  * batching, in-flight window and retries, so a slow sink slows only the acknowledgement, not the
- * other sinks — until its queue is full, when {@link #change} blocks and backpressure reaches
- * PostgreSQL. On the delivery thread each event is matched against every sink's filter and
+ * other sinks — until its queue is full (in messages or in bytes: the sinks share an eighth of
+ * the heap, at most 64 MB, for what they hold unconfirmed), when {@link #change} blocks and
+ * backpressure reaches PostgreSQL. On the delivery thread each event is matched against every sink's filter and
  * serialized once per format (not once per sink); each commit gets the next sequence number and
  * a commit mark in every sink's queue, whether or not the sink received any of its events.
  *
@@ -59,8 +60,9 @@ public final class FanOutDelivery implements Delivery, AutoCloseable {
             throw new IllegalArgumentException("no sinks configured");
         }
         List<EventFormat> distinct = new ArrayList<>();
+        long maxBytes = Math.max(1 << 20, defaultMaxQueuedBytes() / targets.size());
         for (Target t : targets) {
-            channels.add(new SinkChannel(t.sink(), t.settings(), this::progress, this::sinkFailed));
+            channels.add(new SinkChannel(t.sink(), t.settings(), maxBytes, this::progress, this::sinkFailed));
             sinks.add(t.sink());
             if (!distinct.contains(t.settings().format())) {
                 distinct.add(t.settings().format());
@@ -69,6 +71,14 @@ public final class FanOutDelivery implements Delivery, AutoCloseable {
         this.formats = distinct.toArray(EventFormat[]::new);
         this.bodies = new byte[formats.length][];
         channels.forEach(SinkChannel::start);
+    }
+
+    /**
+     * What all sinks together may hold in messages not yet confirmed: like the pipeline's own
+     * budget, an eighth of the heap, at most 64 MB, shared equally among the sinks.
+     */
+    private static long defaultMaxQueuedBytes() {
+        return Math.max(1 << 20, Math.min(64L << 20, Runtime.getRuntime().maxMemory() / 8));
     }
 
     /** Per-sink counters, in configuration order. */
@@ -82,7 +92,8 @@ public final class FanOutDelivery implements Delivery, AutoCloseable {
         java.util.Arrays.fill(bodies, null);
         for (SinkChannel channel : channels) {
             SinkSettings s = channel.settings();
-            if (s.filter().test(event) && s.format().supports(event.op())) {
+            if (s.filter().test(event) && s.format().supports(event.op())
+                    && (event.snapshot() == null || event.snapshot().isFor(s.name()))) {
                 channel.put(new SinkMessage(event, body(s.format(), event)));
             }
         }

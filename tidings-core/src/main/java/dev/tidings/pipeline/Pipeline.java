@@ -7,8 +7,10 @@ import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Row;
 import dev.tidings.pgoutput.DecodeException;
 import dev.tidings.source.MessageHandler;
+import dev.tidings.value.CatalogLookupException;
 
 import java.nio.ByteBuffer;
+import java.sql.SQLTransientConnectionException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -37,9 +39,16 @@ import java.util.function.Predicate;
  * <p>Items cross the queue in batches: the source thread collects up to {@code batchSize} items and
  * hands them over at once, always at a commit (so a transaction is never held back from delivery:
  * PostgreSQL sends a transaction's changes right before its commit) and before it would wait for
- * the byte budget. One hand-off per batch instead of per item cuts the lock round trips and the
- * wake-ups of the delivery thread, which showed in profiles of catch-up ({@code signalNext}).
- * The queue holds {@code capacity / batchSize} batches, so the item bound stays {@code capacity}.
+ * the byte budget. One hand-off per batch instead of per item saves lock round trips and wake-ups
+ * of the delivery thread. The queue holds {@code capacity / batchSize} batches, so the item bound
+ * stays {@code capacity}.
+ *
+ * <p>Threads: {@link #message}, {@link #confirmable} and {@link #streamEnding} run on the source
+ * thread; {@link Delivery} is called on this pipeline's own {@code tidings-delivery} thread.
+ *
+ * <p>When the connection dies while the source thread waits for room (a keepalive throws), the
+ * batch it was handing over stays with it and is discarded when the next stream starts: PostgreSQL
+ * sends those items again, and the commits they hold stop counting as dispatched.
  *
  * <p>A failed delivery ends the pipeline: {@link #failure()} is set, the next source call
  * throws it, nothing after the last delivered commit is confirmed.
@@ -117,7 +126,30 @@ public final class Pipeline implements MessageHandler {
 
     @Override
     public void streamStarted(int protoVersion) {
+        discardUnsentBatch();
         decoder.streamStarted(protoVersion);
+    }
+
+    /**
+     * Forgets what was collected but not handed over when the previous stream ended (its connection
+     * died while the queue was full): PostgreSQL sends it again from its Begin, as none of it was
+     * confirmed. Its commits no longer count as dispatched and its reservation is released, so
+     * "everything acknowledged" can become true again and the byte budget is whole.
+     */
+    private void discardUnsentBatch() {
+        long weight = 0;
+        int commits = 0;
+        for (StreamItem item : batch) {
+            weight += weight(item);
+            if (item instanceof StreamItem.Commit) {
+                commits++;
+            }
+        }
+        batch.clear();
+        checkpointer.undispatched(commits);
+        if (weight > 0) {
+            release(weight);
+        }
     }
 
     @Override
@@ -137,6 +169,10 @@ public final class Pipeline implements MessageHandler {
         } catch (DecodeException e) {
             decodeErrors++; // only the source thread writes
             throw e;
+        } catch (CatalogLookupException e) {
+            // transient: the source reconnects with backoff and PostgreSQL sends the transaction again
+            throw new SQLTransientConnectionException(e.getMessage() + "; the stream starts again from the last"
+                    + " confirmed transaction once the database answers", "08000", e);
         }
         if (blocked[0] != null) {
             throw blocked[0];
@@ -181,13 +217,14 @@ public final class Pipeline implements MessageHandler {
         if (batch.isEmpty()) {
             return;
         }
-        ArrayList<StreamItem> items = batch;
-        batch = new ArrayList<>(batchSize);
-        while (!queue.offer(items, 1, TimeUnit.SECONDS)) {
+        // the batch is replaced only once the queue took it: if the keepalive throws (the connection
+        // died while the queue was full) it stays here, and streamStarted discards it
+        while (!queue.offer(batch, 1, TimeUnit.SECONDS)) {
             throwIfFailed();
             keepAlive.keepAlive();
         }
-        queued += items.size();
+        queued += batch.size();
+        batch = new ArrayList<>(batchSize);
     }
 
     /** Waits until the values of {@code weight} characters fit in the budget (or the queue is empty of values). */
@@ -227,7 +264,11 @@ public final class Pipeline implements MessageHandler {
         if (!(item instanceof StreamItem.Change c)) {
             return 0;
         }
-        ChangeEvent e = c.event();
+        return weight(c.event());
+    }
+
+    /** The length of an event's JSON values and message content: the bulk of what it holds. */
+    static long weight(ChangeEvent e) {
         long chars = weight(e.record()) + weight(e.oldRecord());
         if (e.message() != null) {
             chars += e.message().content().length;

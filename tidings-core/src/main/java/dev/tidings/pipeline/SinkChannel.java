@@ -40,7 +40,10 @@ import java.util.function.Consumer;
  *
  * <p>Backpressure. A full queue blocks {@link #put} on the delivery thread, which fills the
  * pipeline's queue, which blocks the source thread: WAL reading pauses while the connection
- * stays alive. Memory per sink: the queue plus {@code maxInFlight × maxBatch} messages.
+ * stays alive. The queue is bounded by count and by bytes: each message reserves its weight (its
+ * body plus the values of its event) when it is put, and keeps it until its batch is confirmed or
+ * dead-lettered, so messages queued, gathered and in flight together stay within
+ * {@code maxBytes}. One message larger than that still passes, alone.
  */
 final class SinkChannel {
     private static final Logger log = LoggerFactory.getLogger(SinkChannel.class);
@@ -56,6 +59,9 @@ final class SinkChannel {
     private volatile long confirmed;
     private volatile boolean running = true;
     private volatile Exception failure;
+    private final long maxBytes;
+    private final Object budget = new Object();
+    private long reservedBytes; // guarded by budget
 
     private static final class Batch {
         final List<SinkMessage> messages;
@@ -69,8 +75,9 @@ final class SinkChannel {
 
     private record CommitMark(long seq) {}
 
-    SinkChannel(Sink sink, SinkSettings settings, Runnable onProgress, Consumer<Exception> onFailure) {
+    SinkChannel(Sink sink, SinkSettings settings, long maxBytes, Runnable onProgress, Consumer<Exception> onFailure) {
         this.sink = sink;
+        this.maxBytes = maxBytes;
         this.settings = settings;
         this.metrics = new SinkMetrics(settings.name());
         this.queue = new ArrayBlockingQueue<>(settings.queueCapacity());
@@ -97,8 +104,41 @@ final class SinkChannel {
     }
 
     void put(SinkMessage message) throws Exception {
+        reserve(weight(message));
         offer(message);
         metrics.onQueued(1);
+    }
+
+    /** What a message holds in memory until it is confirmed: its body and its event's values. */
+    static long weight(SinkMessage message) {
+        return message.body().length + Pipeline.weight(message.event());
+    }
+
+    /** Waits until {@code weight} more bytes fit (or nothing is reserved), then reserves them. Delivery thread. */
+    private void reserve(long weight) throws Exception {
+        synchronized (budget) {
+            while (reservedBytes > 0 && reservedBytes + weight > maxBytes) {
+                if (failure != null) {
+                    throw failure;
+                }
+                if (!running) {
+                    throw new IllegalStateException("sink " + settings.name() + " is closed");
+                }
+                budget.wait(100);
+            }
+            reservedBytes += weight;
+        }
+    }
+
+    private void release(List<SinkMessage> messages) {
+        long weight = 0;
+        for (SinkMessage m : messages) {
+            weight += weight(m);
+        }
+        synchronized (budget) {
+            reservedBytes -= weight;
+            budget.notifyAll();
+        }
     }
 
     void commit(long seq) throws Exception {
@@ -200,6 +240,7 @@ final class SinkChannel {
 
     private void confirm(Batch batch, boolean delivered) {
         List<SinkMessage> m = batch.messages;
+        release(m);
         if (delivered) {
             metrics.onDelivered(m);
         } else {

@@ -27,10 +27,11 @@ public record DatabaseUrl(String host, int port, String database, Map<String, St
     /**
      * Session settings for every connection. DateStyle ISO and IntervalStyle postgres are the
      * forms the value converter parses; TimeZone UTC makes timestamptz print with +00; three extra
-     * float digits make floats exact on servers before 12 (12+ print shortest-exact for any value above 0).
+     * float digits make floats exact on servers before 12 (12+ print shortest-exact for any value above 0);
+     * lc_monetary C makes money print as {@code $1,234.50} whatever locale the database or role defaults to.
      */
-    public static final String PINNED_SETTINGS =
-            "-c DateStyle=ISO,YMD -c TimeZone=UTC -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex";
+    public static final String PINNED_SETTINGS = "-c DateStyle=ISO,YMD -c TimeZone=UTC -c IntervalStyle=postgres"
+            + " -c extra_float_digits=3 -c bytea_output=hex -c lc_monetary=C";
 
     public DatabaseUrl {
         parameters = Map.copyOf(parameters);

@@ -42,11 +42,15 @@ import java.util.regex.Pattern;
  * wal_level, invalidated or foreign slot, slot busy for longer than the configured patience) end
  * {@link #run()}; anything else (network, server restart, admin termination) is retried with
  * exponential backoff and jitter, resuming from the slot's confirmed position. A slot that
- * disappears after this process saw it is never recreated: that would skip changes.
+ * disappears after this process saw it is never recreated: that would skip changes. Neither is a
+ * publication that existed: one dropped or narrowed (tables, operations) while streaming ends
+ * {@link #run()} with a message saying what was lost; it is checked every 5 s and at each
+ * reconnection.
  */
 public final class ReplicationSource {
     private static final Logger log = LoggerFactory.getLogger(ReplicationSource.class);
     private static final long PUSH_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+    private static final long PUBLICATION_CHECK_NANOS = TimeUnit.SECONDS.toNanos(5);
     private static final Pattern ACTIVE_PID = Pattern.compile("active for PID (\\d+)");
 
     private final SourceConfig config;
@@ -58,6 +62,9 @@ public final class ReplicationSource {
     private volatile boolean streaming;
     private volatile long reconnects;
     private boolean slotSeen;
+    /** The publication as it was when this process first streamed with it; null before. Source thread. */
+    private Publication.State publicationState;
+    private long publicationCheckNanos;
     private long lastPushNanos;
 
     public ReplicationSource(SourceConfig config, MessageHandler handler) {
@@ -189,10 +196,29 @@ public final class ReplicationSource {
         try (Connection c = config.database().connect()) {
             int major = c.getMetaData().getDatabaseMajorVersion();
             long statusIntervalMs = checkServerSettings(c);
-            new Publication(config.publication(), config.tables()).ensure(c);
+            Publication publication = new Publication(config.publication(), config.tables());
+            ReplicationSlot.State state = null;
             if (!config.temporarySlot()) {
                 ReplicationSlot slot = new ReplicationSlot(config.slot(), false);
-                ReplicationSlot.State state = slot.state(c);
+                state = slot.state(c);
+                if (state != null) {
+                    slot.ensure(c, state); // validates it: a foreign slot is the first thing to report
+                }
+            }
+            // created only with a new slot, and never again once seen: see Publication
+            publication.ensure(c, publicationState == null && (config.temporarySlot() || state == null), config.slot());
+            Publication.State now = publication.state(c);
+            if (publicationState != null) {
+                String lost = publication.changed(publicationState, now, c);
+                if (lost != null) {
+                    throw new SourceException(lost);
+                }
+            } else {
+                publicationState = now;
+            }
+            publicationCheckNanos = System.nanoTime();
+            if (!config.temporarySlot()) {
+                ReplicationSlot slot = new ReplicationSlot(config.slot(), false);
                 if (state == null && slotSeen) {
                     throw new SourceException("replication slot " + config.slot() + " was dropped while Tidings was "
                             + "using it; changes since then may be lost. Tidings will not recreate it silently: "
@@ -209,6 +235,7 @@ public final class ReplicationSource {
 
     private void pump(PGReplicationStream stream, MessageHandler.KeepAlive keepAlive) throws Exception {
         while (running) {
+            checkPublication();
             ByteBuffer buffer = stream.readPending();
             if (buffer == null) {
                 confirm(stream);
@@ -223,6 +250,31 @@ public final class ReplicationSource {
                 throw new HandlerException(e);
             }
             confirm(stream);
+        }
+    }
+
+    /**
+     * Every few seconds, on an ordinary connection, compares the publication with what it was when
+     * streaming began: PostgreSQL says nothing when it is narrowed (ALTER PUBLICATION … DROP TABLE,
+     * SET (publish = …)), it just stops sending those changes. A lost publication ends
+     * {@link #run()}; a check that cannot be made is left to the next one.
+     */
+    private void checkPublication() throws SourceException {
+        long now = System.nanoTime();
+        if (now - publicationCheckNanos < PUBLICATION_CHECK_NANOS || publicationState == null) {
+            return;
+        }
+        publicationCheckNanos = now;
+        Publication publication = new Publication(config.publication(), config.tables());
+        String lost;
+        try (Connection c = config.database().connect()) {
+            lost = publication.changed(publicationState, publication.state(c), c);
+        } catch (SQLException e) {
+            log.debug("could not check publication {}: {}", config.publication(), e.getMessage());
+            return;
+        }
+        if (lost != null) {
+            throw new SourceException(lost);
         }
     }
 

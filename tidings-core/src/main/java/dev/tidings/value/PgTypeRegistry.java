@@ -20,7 +20,9 @@ import java.util.function.Supplier;
  * cached until {@link #invalidate(int)}.
  *
  * <p>Thread-safe. Lookups run outside any lock, so two threads asking for the same new OID at once
- * may both query it; the first answer is kept. A failed lookup is not cached.
+ * may both query it; the first answer is kept. A failed lookup is not cached. Only an OID that
+ * {@code pg_type} does not hold is an {@link UnknownTypeException}; a lookup that could not be
+ * made (connection refused, too many clients) is a {@link CatalogLookupException}.
  *
  * <p>Each lookup takes a connection from the supplier and closes it afterwards (lookups are rare:
  * once per user type per process), so hand it something like {@code dataSource::getConnection},
@@ -71,6 +73,14 @@ public final class PgTypeRegistry implements TypeRegistry {
         }
     }
 
+    @Override
+    public void invalidateAll() {
+        cache.clear();
+        for (IntConsumer listener : invalidationListeners) {
+            listener.accept(0);
+        }
+    }
+
     /** Called with the OID on every {@link #invalidate}, so caches built on top can forget it too. */
     void addInvalidationListener(IntConsumer listener) {
         invalidationListeners.add(listener);
@@ -85,7 +95,9 @@ public final class PgTypeRegistry implements TypeRegistry {
         try (Connection c = connections.get()) {
             loaded = load(c, oid);
         } catch (SQLException | RuntimeException e) {
-            throw new UnknownTypeException("could not look up type OID " + oid + " in pg_type: " + e.getMessage(), e);
+            // not an answer about the type: never turn it into "unknown", which would change the JSON
+            throw new CatalogLookupException("could not look up type OID " + Integer.toUnsignedString(oid)
+                    + " in pg_type: " + e.getMessage(), e);
         }
         Entry raced = cache.putIfAbsent(oid, loaded);
         return raced != null ? raced : loaded;

@@ -37,7 +37,7 @@ class TidingsFormatTest {
                  {"name":"mood","type":"app.mood","key":false}]"""));
         assertThat(e.get("unchanged_toast")).isEqualTo(parse("[]"));
         assertThat(e.get("tx")).isEqualTo(parse(
-                "{\"xid\":742,\"commit_lsn\":\"0/1A2B3C4\",\"commit_time\":\"2026-11-27T10:00:00.123456Z\",\"index\":2}"));
+                "{\"xid\":742,\"commit_lsn\":\"0/1A2B3C4\",\"commit_time\":\"2026-11-27T10:00:00.123456Z\",\"index\":2,\"origin\":null}"));
         assertThat(e.get("lsn").asText()).isEqualTo("0/1A2B380");
     }
 

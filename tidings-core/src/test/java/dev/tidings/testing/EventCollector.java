@@ -46,7 +46,8 @@ public final class EventCollector implements ChangeListener {
 
     /** Waits until {@code n} transactions were acknowledged. */
     public void awaitTransactions(int n) {
-        Await.until(Duration.ofSeconds(30), () -> n + " transactions, got " + transactions.size(), () -> transactions.size() >= n);
+        Await.until(Duration.ofSeconds(30), () -> n + " transactions, got " + transactions.size(),
+                () -> transactions.size() >= n);
     }
 
     public String summary() {

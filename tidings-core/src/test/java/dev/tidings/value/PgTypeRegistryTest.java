@@ -172,9 +172,9 @@ class PgTypeRegistryTest {
     }
 
     @Test
-    void a_failing_connection_is_reported_as_an_unknown_type_with_the_cause() {
+    void a_failing_connection_is_a_failed_lookup_with_the_cause_not_an_unknown_type() {
         PgTypeRegistry broken = new PgTypeRegistry("jdbc:postgresql://localhost:1/none", new java.util.Properties());
-        assertThatThrownBy(() -> broken.type(99_999)).isInstanceOf(UnknownTypeException.class)
+        assertThatThrownBy(() -> broken.type(99_999)).isInstanceOf(CatalogLookupException.class)
                 .hasMessageContaining("99999").hasMessageContaining("could not");
     }
 

@@ -18,7 +18,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "tidings", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Every committed row change in PostgreSQL, as an event.",
-        subcommands = {DemoCommand.class, TailCommand.class, CheckCommand.class, ServeCommand.class, SinksCommand.class,
+        subcommands = {DemoCommand.class, TailCommand.class, CheckCommand.class, ServeCommand.class, SinksCommand.class, BackfillCommand.class,
                 ReplayDeadLettersCommand.class, InstallRealtimeSqlCommand.class})
 public final class Main {
 

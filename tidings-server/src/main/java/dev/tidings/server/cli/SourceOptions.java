@@ -4,8 +4,13 @@ import dev.tidings.base.Identifiers;
 import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.SourceConfig;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
-/** Where a streaming command reads from: database, slot, publication, tables (picocli mixins). */
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/** Where a streaming command reads from: database, slot, publication, tables (picocli mixins), origins to skip. */
 final class SourceOptions {
     @Mixin
     DatabaseOption database;
@@ -16,10 +21,16 @@ final class SourceOptions {
     @Mixin
     TableOptions tables;
 
+    @Option(names = "--skip-origin", split = ",", paramLabel = "ORIGIN",
+            description = "Skip changes replayed from this replication origin (comma-separated or repeated; * = any origin), "
+                    + "e.g. to avoid loops with bidirectional replication")
+    List<String> skipOrigins = new ArrayList<>();
+
     /** The source, with slot and publication {@code tidings} unless given. */
     SourceConfig config() {
         return SourceConfig.of(DatabaseUrl.parse(database.required()))
                 .withSlot(slot.slotOr("tidings"), Boolean.TRUE.equals(tables.temporary))
-                .withPublication(slot.publicationOr("tidings"), tables.tables.stream().map(Identifiers::parseTable).toList());
+                .withPublication(slot.publicationOr("tidings"), tables.tables.stream().map(Identifiers::parseTable).toList())
+                .withSkipOrigins(Set.copyOf(skipOrigins));
     }
 }

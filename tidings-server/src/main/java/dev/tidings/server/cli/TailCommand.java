@@ -8,6 +8,7 @@ import dev.tidings.Tidings;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.EventFormat;
 import dev.tidings.event.Transaction;
+import dev.tidings.source.SourceConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -23,7 +24,8 @@ import java.util.concurrent.Callable;
  * {@code tidings tail}: change events as JSON lines on stdout. Output is flushed at every commit,
  * and a transaction is acknowledged to PostgreSQL only after its lines were flushed, so a restart
  * with the same slot continues after the last transaction written — at most the transaction cut
- * off by a crash is written again, with the same ids.
+ * off by a crash is written again, with the same ids. With {@code --snapshot} the current rows
+ * come first as {@code read} events, merged with the changes (see {@code dev.tidings.backfill}).
  */
 @Command(name = "tail", mixinStandardHelpOptions = true,
         description = "Print every committed change as a JSON line on stdout (logs go to stderr).")
@@ -35,12 +37,28 @@ final class TailCommand implements Callable<Integer> {
             description = "Event format: tidings, debezium, cloudevents or supabase (default: ${DEFAULT-VALUE})")
     String format;
 
+    @Option(names = "--snapshot", description = "First print the current rows of the tables (op \"read\"), merged "
+            + "with the live changes; once per slot, resumed after a crash")
+    boolean snapshot;
+
+    @Option(names = "--snapshot-chunk", defaultValue = "2048", paramLabel = "ROWS",
+            description = "Rows read per snapshot chunk (default: ${DEFAULT-VALUE})")
+    int snapshotChunk;
+
+    @Option(names = "--snapshot-rate", defaultValue = "0", paramLabel = "ROWS_PER_SECOND",
+            description = "Most snapshot rows read per second; 0 for no limit (default: ${DEFAULT-VALUE})")
+    int snapshotRate;
+
     @Override
     public Integer call() throws Exception {
         EventFormat eventFormat = EventFormat.named(format);
         OutputStream stdout = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16);
         JsonLines lines = new JsonLines(stdout, eventFormat);
-        Tidings tidings = Tidings.start(source.config(), lines);
+        SourceConfig config = source.config();
+        if (snapshot) {
+            config = config.withSnapshot(new SourceConfig.Snapshot(snapshotChunk, snapshotRate));
+        }
+        Tidings tidings = Tidings.start(config, lines);
         Thread hook = new Thread(tidings::stop, "tidings-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {

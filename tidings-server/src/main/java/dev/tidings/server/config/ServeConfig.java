@@ -3,10 +3,12 @@ package dev.tidings.server.config;
 import dev.tidings.base.TableName;
 import dev.tidings.server.broadcast.ClientLimits;
 import dev.tidings.source.DatabaseUrl;
+import dev.tidings.source.SourceConfig;
 
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Everything {@code tidings serve} needs, typed and validated, one record per section of the YAML
@@ -19,9 +21,10 @@ import java.util.Map;
  * @param auth        tokens, roles and row policies ({@code auth.*})
  * @param limits      what one live client may cost ({@code limits.*})
  * @param sinks       durable sinks; empty: live clients only ({@code sinks})
+ * @param backfill    chunk size, rate, and the sinks with {@code backfill: initial} ({@code backfill.*})
  */
 public record ServeConfig(DatabaseUrl db, Replication replication, Server server, Auth auth, Limits limits,
-                          List<SinkConfig> sinks) {
+                          List<SinkConfig> sinks, SourceConfig.Snapshot backfill) {
 
     public ServeConfig {
         sinks = List.copyOf(sinks);
@@ -35,11 +38,13 @@ public record ServeConfig(DatabaseUrl db, Replication replication, Server server
      * @param maxLagMb      the Realtime image's MAX_REPLICATION_LAG_MB, or null: a warning when exceeded
      * @param pauseOnMaxLag whether live clients are paused while the lag exceeds {@code maxLagMb}
      * @param lagCheck      how often the slot's lag is asked from PostgreSQL
+     * @param skipOrigins   replication origins whose changes are not streamed ({@code *}: any)
      */
     public record Replication(String slot, boolean temporary, String publication, List<TableName> tables, Integer maxLagMb,
-                              boolean pauseOnMaxLag, Duration lagCheck) {
+                              boolean pauseOnMaxLag, Duration lagCheck, Set<String> skipOrigins) {
         public Replication {
             tables = List.copyOf(tables);
+            skipOrigins = Set.copyOf(skipOrigins);
         }
     }
 

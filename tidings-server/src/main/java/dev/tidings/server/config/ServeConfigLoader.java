@@ -8,6 +8,7 @@ import dev.tidings.base.TableName;
 import dev.tidings.server.auth.AccessPolicy;
 import dev.tidings.server.broadcast.ClientLimits;
 import dev.tidings.source.DatabaseUrl;
+import dev.tidings.source.SourceConfig;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -17,6 +18,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
@@ -95,6 +98,8 @@ public final class ServeConfigLoader {
             new Setting("replication.publication", "--publication", List.of("PUBLICATIONS", "TIDINGS_PUBLICATION"),
                     "publication (supabase_realtime); a JSON list of one name is accepted"),
             new Setting("replication.tables", "--tables", List.of("TIDINGS_TABLES"), "tables of a publication created here"),
+            new Setting("replication.skip_origins", List.of("TIDINGS_SKIP_ORIGINS"),
+                    "replication origins whose changes are skipped, comma-separated (* = any)"),
             new Setting("replication.max_lag_mb", List.of("MAX_REPLICATION_LAG_MB"), "positive integer: warn above this lag"),
             new Setting("replication.pause_on_max_lag", List.of("TIDINGS_PAUSE_ON_MAX_LAG"),
                     "true: pause live clients while over max_lag_mb (false)"),
@@ -128,6 +133,9 @@ public final class ServeConfigLoader {
             new Setting("limits.server_events_per_second", List.of("TIDINGS_MAX_SERVER_EVENTS_PER_SECOND"),
                     "broadcasts per second, whole server (0: off)"),
             new Setting("sse.keepalive_seconds", List.of("TIDINGS_SSE_KEEPALIVE_SECONDS"), "seconds (15)"),
+            new Setting("backfill.chunk_rows", List.of("TIDINGS_BACKFILL_CHUNK_ROWS"), "rows per backfill chunk (2048)"),
+            new Setting("backfill.rows_per_second", List.of("TIDINGS_BACKFILL_ROWS_PER_SECOND"),
+                    "most backfill rows per second; 0: no limit (0)"),
             new Setting("metrics.public", List.of("TIDINGS_METRICS_PUBLIC"),
                     "true: /metrics and /api/status need no token even with secure channels (false)"),
             new Setting("log.format", "--log-format", List.of("LOG_FORMAT", "TIDINGS_LOG_FORMAT"), "plain or json (plain)"),
@@ -205,7 +213,8 @@ public final class ServeConfigLoader {
 
     private static ServeConfig build(Values v) {
         DatabaseUrl database = database(v);
-        List<SinkConfig> sinks = sinks(v.get("sinks"));
+        JsonNode sinkTree = sinkTree(v.get("sinks"));
+        List<SinkConfig> sinks = sinkTree == null ? List.of() : SinkConfig.parseAll(sinkTree, "in " + v.get("sinks").name());
         ServeConfig.Replication replication = replication(v, sinks);
         ServeConfig.Server server = new ServeConfig.Server(v.text("server.bind", "0.0.0.0"),
                 v.intIn("server.port", 4000, 0, 65535), v.seconds("sse.keepalive_seconds", 15, 1, 3600),
@@ -214,7 +223,10 @@ public final class ServeConfigLoader {
                 v.bytes("limits.send_queue_bytes", 4 << 20, 1024, Integer.MAX_VALUE),
                 v.intIn("limits.send_queue_messages", 10_000, 1, Integer.MAX_VALUE),
                 (int) v.bytes("limits.max_frame_bytes", 1 << 20, 256, 64 << 20), clientLimits(v));
-        return new ServeConfig(database, replication, server, auth(v), limits, sinks);
+        SourceConfig.Snapshot backfill = new SourceConfig.Snapshot(v.intIn("backfill.chunk_rows", 2048, 1, 1_000_000),
+                v.intIn("backfill.rows_per_second", 0, 0, Integer.MAX_VALUE),
+                sinkTree == null ? List.of() : SinkConfig.initialBackfills(sinkTree));
+        return new ServeConfig(database, replication, server, auth(v), limits, sinks, backfill);
     }
 
     /** The Realtime client limits: Supabase's defaults, each 0 (off) or more. */
@@ -262,8 +274,10 @@ public final class ServeConfigLoader {
         if (pause && maxLag == null) {
             throw new IllegalArgumentException("replication.pause_on_max_lag needs MAX_REPLICATION_LAG_MB (replication.max_lag_mb)");
         }
+        ConfigValue origins = v.get("replication.skip_origins");
+        Set<String> skipOrigins = new LinkedHashSet<>(origins == null ? List.<String>of() : origins.list());
         return new ServeConfig.Replication(slot, temporary, publication(v.get("replication.publication")), tables, maxLag,
-                pause, v.seconds("replication.lag_check_seconds", 5, 1, 3600));
+                pause, v.seconds("replication.lag_check_seconds", 5, 1, 3600), skipOrigins);
     }
 
     private static ServeConfig.Auth auth(Values v) {
@@ -312,14 +326,15 @@ public final class ServeConfigLoader {
         return format;
     }
 
-    private static List<SinkConfig> sinks(ConfigValue value) {
+    /** The sink list as a tree (the environment gives it as JSON text); null when there is none. */
+    private static JsonNode sinkTree(ConfigValue value) {
         if (value == null) {
-            return List.of();
+            return null;
         }
         JsonNode list = value.node();
         if (list.isTextual()) {
             if (list.asText().isBlank()) {
-                return List.of();
+                return null;
             }
             try {
                 list = JSON.readTree(list.asText());
@@ -327,7 +342,7 @@ public final class ServeConfigLoader {
                 throw new IllegalArgumentException(value.name() + " is not a JSON list of sinks: " + e.getMessage());
             }
         }
-        return SinkConfig.parseAll(list, "in " + value.name());
+        return list;
     }
 
     private static DatabaseUrl database(Values v) {

@@ -21,6 +21,7 @@ import dev.tidings.sink.RetryPolicy;
 import dev.tidings.sink.RouteTemplate;
 import dev.tidings.sink.Sink;
 import dev.tidings.sink.SinkSettings;
+import dev.tidings.source.SourceConfig;
 
 import java.net.URI;
 import java.nio.file.Path;
@@ -44,6 +45,7 @@ import java.util.function.Predicate;
  *     type: kafka                       # file | webhook | kafka | redis | nats | rabbitmq
  *     tables: [public.orders]           # default: every table
  *     ops: [insert, update, delete]     # default: every op
+ *     skip_origins: [node_b]            # replication origins whose changes this sink skips (* = any)
  *     format: tidings                   # tidings | debezium | cloudevents | supabase
  *     batch: 500                        # messages per send (webhook 1)
  *     in_flight: 1                      # batches sent and not yet confirmed (kafka 4)
@@ -62,8 +64,8 @@ import java.util.function.Predicate;
  */
 public sealed interface SinkConfig {
     /** The keys every sink accepts, whatever its kind. docs/configuration.md is checked against these lists. */
-    Set<String> COMMON = Set.of("name", "type", "tables", "ops", "format", "batch", "in_flight", "queue", "retry",
-            "dead_letter_file");
+    Set<String> COMMON = Set.of("name", "type", "tables", "ops", "skip_origins", "format", "batch", "in_flight", "queue",
+            "retry", "dead_letter_file", "backfill");
     /** The keys of the {@code retry} map. */
     Set<String> RETRY_KEYS = Set.of("max_attempts", "max_time", "initial_backoff", "max_backoff", "give_up");
     /** Each kind's {@code type} and the keys it accepts beside {@link #COMMON}. */
@@ -260,6 +262,18 @@ public sealed interface SinkConfig {
         return sinks;
     }
 
+    /** The names of the sinks of a list (as {@link #parseAll} reads it) with {@code backfill: initial}. */
+    static List<String> initialBackfills(JsonNode tree) {
+        JsonNode list = tree != null && tree.isObject() ? tree.get("sinks") : tree;
+        List<String> names = new ArrayList<>();
+        for (JsonNode item : list == null ? List.<JsonNode>of() : (Iterable<JsonNode>) list::elements) {
+            if ("initial".equals(item.path("backfill").asText(null))) {
+                names.add(item.path("name").asText());
+            }
+        }
+        return names;
+    }
+
     /** Reads a sink list given as plain maps and lists (what a JSON mapper gives for {@code Object}). */
     static List<SinkConfig> parseAll(Object tree) {
         return parseAll(new ObjectMapper().valueToTree(tree), "in the sink list");
@@ -289,6 +303,11 @@ public sealed interface SinkConfig {
                 known.addAll(allowed);
                 throw f.problem("unknown key '" + key + "' for type " + type + "; known: " + known);
             }
+        }
+        String backfill = f.text("backfill", "none");
+        if (!backfill.equals("initial") && !backfill.equals("none")) {
+            throw f.problem("backfill is 'initial' (the sink gets the current rows of its tables first, once) or 'none', "
+                    + "not '" + backfill + "'");
         }
         RetryPolicy retry = retry(f);
         String deadLetterFile = f.text("dead_letter_file", null);
@@ -331,7 +350,7 @@ public sealed interface SinkConfig {
             try {
                 ops.add(Op.valueOf(op.toUpperCase(Locale.ROOT)));
             } catch (IllegalArgumentException e) {
-                throw o.expected("a list of insert, update, delete, truncate, message");
+                throw o.expected("a list of insert, update, delete, truncate, message, read");
             }
         }
         TableFilter tableFilter = TableFilter.of(tables);
@@ -340,7 +359,15 @@ public sealed interface SinkConfig {
             filter = e -> tableFilter.matches(e.schema(), e.table());
         }
         if (!ops.isEmpty()) {
-            filter = filter.and(e -> ops.contains(e.op()));
+            // a snapshot read is the row's current state: it reaches a sink that takes inserts
+            boolean reads = ops.contains(Op.READ) || ops.contains(Op.INSERT);
+            filter = filter.and(e -> ops.contains(e.op()) || reads && e.op() == Op.READ);
+        }
+        ConfigValue so = f.get("skip_origins");
+        Set<String> origins = new HashSet<>(so == null ? List.<String>of() : so.list());
+        if (!origins.isEmpty()) {
+            boolean any = origins.contains(SourceConfig.ANY_ORIGIN);
+            filter = filter.and(e -> e.tx().origin() == null || !(any || origins.contains(e.tx().origin())));
         }
         return filter;
     }

@@ -71,6 +71,11 @@ final class StatusReport {
             tables.add(t);
         }
         out.put("tables", tables);
+        try {
+            out.put("backfills", BackfillsHandler.progress(s.tidings().backfills()));
+        } catch (java.sql.SQLException e) {
+            out.put("backfills", null); // the database did not answer; the rest of the status still helps
+        }
         List<Map<String, Object>> sinks = new ArrayList<>();
         List<SinkMetrics> metrics = s.sinkMetrics();
         for (int i = 0; i < metrics.size(); i++) {

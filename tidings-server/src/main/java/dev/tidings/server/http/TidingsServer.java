@@ -1,6 +1,7 @@
 package dev.tidings.server.http;
 
 import dev.tidings.Tidings;
+import dev.tidings.base.Version;
 import dev.tidings.pipeline.FanOutDelivery;
 import dev.tidings.server.broadcast.BroadcastService;
 import dev.tidings.server.broadcast.DatabaseBroadcasts;
@@ -35,13 +36,10 @@ import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.Properties;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -71,8 +69,8 @@ import java.util.function.IntSupplier;
  */
 public final class TidingsServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TidingsServer.class);
-    /** The version of Tidings: the Maven project version, filtered into version.properties (also {@code tidings --version}). */
-    public static final String VERSION = version();
+    /** The version of Tidings ({@link Version}). */
+    public static final String VERSION = Version.CURRENT;
 
     private final ServeState state;
     private final ScheduledExecutorService timers;
@@ -125,7 +123,9 @@ public final class TidingsServer implements AutoCloseable {
 
         SourceConfig source = SourceConfig.of(config.db())
                 .withSlot(config.replication().slot(), config.replication().temporary())
-                .withPublication(config.replication().publication(), config.replication().tables());
+                .withPublication(config.replication().publication(), config.replication().tables())
+                .withSkipOrigins(config.replication().skipOrigins())
+                .withSnapshot(config.backfill());
         Tidings tidings = Tidings.start(source, delivery);
         TidingsServer server;
         try {
@@ -148,9 +148,9 @@ public final class TidingsServer implements AutoCloseable {
             metrics.bind(broadcasts);
             ServeState state = new ServeState(config, tidings, stats, lag, fanOut, counters, metrics, sinkMetrics,
                     websocketClients, startedMillis);
-            websockets.setHandler(new Handler.Sequence(new ConsoleHandler(), new SseHandler(live, auth, config.server().sseKeepAlive()),
-                    new BroadcastEndpoint(auth, broadcasts),
-                    new OperationsHandler(state, auth, config.server().metricsPublic()), new NotFound()));
+            websockets.setHandler(new Handler.Sequence(new ConsoleHandler(), new SseHandler(live, auth, config.server().sseKeepAlive(),
+                    tidings.backfiller()), new BroadcastEndpoint(auth, broadcasts), new OperationsHandler(state, auth, config.server().metricsPublic()),
+                    new BackfillsHandler(tidings.backfiller(), auth), new NotFound()));
             jetty.setHandler(websockets);
             server = new TidingsServer(state, timers, lagTimer, writer, catalog, durable, jetty);
             jetty.start();
@@ -236,18 +236,6 @@ public final class TidingsServer implements AutoCloseable {
     private void closeSinks() {
         if (durable != null) {
             durable.close();
-        }
-    }
-
-    private static String version() {
-        try (InputStream in = TidingsServer.class.getResourceAsStream("version.properties")) {
-            Properties p = new Properties();
-            if (in != null) {
-                p.load(in);
-            }
-            return p.getProperty("version", "unknown");
-        } catch (IOException e) {
-            return "unknown";
         }
     }
 

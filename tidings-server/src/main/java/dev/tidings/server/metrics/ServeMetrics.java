@@ -1,5 +1,6 @@
 package dev.tidings.server.metrics;
 
+import dev.tidings.backfill.Backfiller;
 import dev.tidings.Tidings;
 import dev.tidings.base.TableName;
 import dev.tidings.server.live.LiveCounters;
@@ -42,6 +43,8 @@ import java.util.function.ToDoubleFunction;
  * tidings_replication_streaming  tidings_replication_reconnects_total  tidings_decode_errors_total
  * tidings_live_paused  tidings_websocket_clients  tidings_websocket_messages_sent_total
  * tidings_sse_clients  tidings_sse_messages_sent_total
+ * tidings_backfill_rows{backfill,schema,table}       rows a backfill delivered (and acknowledged)
+ * tidings_backfill_rows_per_second{…}  tidings_backfill_seconds_left{…}  (-1: unknown)
  * jvm_*, process_*, system_*                          memory, GC, threads, classes, CPU, uptime
  * </pre>
  *
@@ -52,6 +55,8 @@ public final class ServeMetrics implements AutoCloseable {
     private final JvmGcMetrics gc = new JvmGcMetrics();
     private final StreamStats stats;
     private final List<SinkMetrics> sinks;
+    private final Tidings tidings;
+    private volatile Map<String, Backfiller.Progress> backfills = Map.of();
 
     /** What a sink's state is, as {@code /api/status} and {@code /ready} see it. */
     public interface SinkStates {
@@ -63,6 +68,7 @@ public final class ServeMetrics implements AutoCloseable {
                         SinkStates states, LiveCounters live, IntSupplier websocketClients) {
         this.stats = stats;
         this.sinks = sinks;
+        this.tidings = tidings;
         new JvmMemoryMetrics().bindTo(registry);
         gc.bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
@@ -118,7 +124,39 @@ public final class ServeMetrics implements AutoCloseable {
                         .description("changes the sink confirmed").register(registry);
             }
         }
+        scrapeBackfills();
         return registry.scrape();
+    }
+
+    /** Reads the backfills' progress (one query) and registers the gauges of new ones. */
+    private void scrapeBackfills() {
+        List<Backfiller.Progress> now;
+        try {
+            now = tidings.backfills();
+        } catch (Exception e) {
+            return; // the gauges keep their last values
+        }
+        Map<String, Backfiller.Progress> byKey = new java.util.HashMap<>();
+        for (Backfiller.Progress p : now) {
+            byKey.put(p.backfill() + "/" + p.table(), p);
+        }
+        backfills = byKey;
+        for (Map.Entry<String, Backfiller.Progress> e : byKey.entrySet()) {
+            String key = e.getKey();
+            Backfiller.Progress p = e.getValue();
+            String[] tags = {"backfill", p.backfill(), "schema", p.table().schema(), "table", p.table().table()};
+            Gauge.builder("tidings.backfill.rows", this, m -> value(m, key, Backfiller.Progress::rows)).tags(tags)
+                    .description("rows the backfill delivered").register(registry);
+            Gauge.builder("tidings.backfill.rows.per.second", this, m -> value(m, key, Backfiller.Progress::rowsPerSecond))
+                    .tags(tags).description("rows per second in this process").register(registry);
+            Gauge.builder("tidings.backfill.seconds.left", this, m -> value(m, key, Backfiller.Progress::secondsLeft))
+                    .tags(tags).description("estimated seconds left (-1: unknown)").register(registry);
+        }
+    }
+
+    private static double value(ServeMetrics m, String key, ToDoubleFunction<Backfiller.Progress> f) {
+        Backfiller.Progress p = m.backfills.get(key);
+        return p == null ? Double.NaN : f.applyAsDouble(p);
     }
 
     private <T> void gauge(String name, T obj, ToDoubleFunction<T> f, String help) {

@@ -1,5 +1,6 @@
 package dev.tidings.server.sse;
 
+import dev.tidings.backfill.Backfiller;
 import dev.tidings.base.Identifiers;
 import dev.tidings.base.TableFilter;
 import dev.tidings.base.TableName;
@@ -23,6 +24,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -45,7 +47,9 @@ import java.util.function.Consumer;
  * {@code debezium}, {@code cloudevents}, {@code supabase}); with secure channels a token as
  * {@code apikey}/{@code token} parameter, {@code x-api-key} or {@code Authorization: Bearer}
  * header (401/403 otherwise), whose role and row policies apply. The stream is live: there is no
- * replay, {@code Last-Event-ID} is not used. A comment line keeps idle streams open through
+ * replay, {@code Last-Event-ID} is not used. With {@code snapshot=true} the stream first carries
+ * the current rows of its tables as {@code read} events, merged with the live changes: a backfill of
+ * its own (consumer {@code sse:<id>}), paced by this stream's send queue and removed when it ends. A comment line keeps idle streams open through
  * proxies and finds dead clients. Each stream has the same bounded send queue as a WebSocket:
  * a client that does not keep up gets an {@code event: error} and the stream ends.
  */
@@ -55,11 +59,14 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
     private final LiveService service;
     private final Authenticator auth;
     private final Duration keepAlive;
+    private final Backfiller backfiller;
 
-    public SseHandler(LiveService service, Authenticator auth, Duration keepAlive) {
+    /** @param backfiller the stream's backfill engine, for {@code snapshot=true}; null when there is none */
+    public SseHandler(LiveService service, Authenticator auth, Duration keepAlive, Backfiller backfiller) {
         this.service = service;
         this.auth = auth;
         this.keepAlive = keepAlive;
+        this.backfiller = backfiller;
     }
 
     @Override
@@ -80,6 +87,11 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
         EventFormat format;
         Filter filter;
         List<TableFilter> tables = new ArrayList<>();
+        List<TableName> named = new ArrayList<>();
+        boolean snapshot = "true".equals(q.getValue("snapshot"));
+        if (snapshot && backfiller == null) {
+            return plain(response, callback, 400, "snapshot=true is not available on this server");
+        }
         try {
             format = EventFormat.named(q.getValue("format") == null ? "tidings" : q.getValue("format"));
             filter = Filter.parse(q.getValue("filter"));
@@ -98,6 +110,7 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
                         return plain(response, callback, 403, refusal);
                     }
                     tables.add(TableFilter.table(name));
+                    named.add(name);
                 }
             }
         } catch (IllegalArgumentException e) {
@@ -106,7 +119,11 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
         response.setStatus(200);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream; charset=utf-8");
         response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
-        new Stream(response, callback, format, filter, grant, TableFilter.anyOf(tables)).start();
+        Stream stream = new Stream(response, callback, format, filter, grant, TableFilter.anyOf(tables));
+        stream.start();
+        if (snapshot) {
+            stream.snapshot(named);
+        }
         return true;
     }
 
@@ -130,6 +147,8 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
         /** Made once: {@link #deliver} runs per change. */
         private final java.util.function.Supplier<byte[]> farewell = this::farewell;
         private ScheduledFuture<?> keepAliveTask;
+        private volatile String consumer; // "sse:<id>" while this stream has a snapshot
+        private volatile String backfill;
 
         Stream(Response response, Callback callback, EventFormat format, Filter filter, AccessPolicy.Grant grant,
                TableFilter tables) {
@@ -151,8 +170,23 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
                     ms, ms, TimeUnit.MILLISECONDS);
         }
 
+        /** Starts this stream's own backfill of {@code named} (all published tables when empty). */
+        void snapshot(List<TableName> named) {
+            String me = "sse:" + UUID.randomUUID();
+            consumer = me;
+            backfiller.gate(me, () -> outbox.queuedBytes() < service.sendQueueBytes() / 4);
+            try {
+                backfill = backfiller.submit(named, null, me);
+            } catch (Exception e) {
+                streamEnded("the snapshot could not start: " + e.getMessage());
+            }
+        }
+
         @Override
         public void deliver(ChangeEvent event, LiveFanOut.EventBytes bytes) {
+            if (event.snapshot() != null && !event.snapshot().consumer().equals(consumer)) {
+                return; // another consumer's snapshot row
+            }
             if (!format.supports(event.op()) || !filter.matches(event) || !grant.admits(event)) {
                 return;
             }
@@ -218,6 +252,20 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
                 keepAliveTask.cancel(false);
             }
             outbox.discard();
+            String mine = backfill;
+            if (consumer != null) {
+                backfiller.ungate(consumer);
+            }
+            if (mine != null) {
+                Thread.ofVirtual().start(() -> {
+                    try {
+                        backfiller.forget(mine);
+                    } catch (Exception e) {
+                        org.slf4j.LoggerFactory.getLogger(SseHandler.class).warn("could not remove the snapshot {} of a "
+                                + "closed SSE stream: {}", mine, e.getMessage());
+                    }
+                });
+            }
             return true;
         }
 

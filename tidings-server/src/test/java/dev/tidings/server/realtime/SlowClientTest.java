@@ -45,7 +45,8 @@ class SlowClientTest {
                     assertThat(change.get(4).at("/data/record/id").asInt()).isEqualTo(k);
                 }
             }
-            Await.until(Duration.ofSeconds(20), "the slow client's subscription to be gone", () -> serve.server.fanOut().size() == 1);
+            Await.until(Duration.ofSeconds(20), "the slow client's subscription to be gone",
+                    () -> serve.server.fanOut().size() == 1);
         }
     }
 }

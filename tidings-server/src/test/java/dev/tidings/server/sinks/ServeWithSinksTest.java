@@ -72,7 +72,8 @@ class ServeWithSinksTest {
                 load.flushWal();
                 awaitInFile(load.committed.get(), first);
                 int[] counts = load.counts();
-                Await.until(Duration.ofSeconds(20), "the WebSocket client receives every change", () -> live.changes.size() >= counts[0] + counts[1]);
+                Await.until(Duration.ofSeconds(20), "the WebSocket client receives every change",
+                        () -> live.changes.size() >= counts[0] + counts[1]);
                 for (int t = 0; t < 2; t++) {
                     assertThat(live.rows("load_" + t)).as("WebSocket rows of load_%d in commit order", t)
                             .containsExactlyElementsOf(IntStream.rangeClosed(1, counts[t]).boxed().toList());

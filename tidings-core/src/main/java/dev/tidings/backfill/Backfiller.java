@@ -1,0 +1,527 @@
+package dev.tidings.backfill;
+
+import dev.tidings.event.Row;
+import dev.tidings.source.DatabaseUrl;
+import dev.tidings.source.SourceConfig;
+import dev.tidings.base.TableName;
+import dev.tidings.source.SourceException;
+import dev.tidings.value.JsonValueConverter;
+import dev.tidings.value.TypeRegistry;
+import dev.tidings.value.UnknownTypeException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+
+/**
+ * The engine of online backfills: reads tables chunk by chunk, in key order, between watermarks,
+ * and hands each chunk to the {@link BackfillDelivery} of the same stream, which merges it into
+ * the live changes (see there). The live stream never waits for it.
+ *
+ * <p>Design. One thread, one ordinary connection (autocommit, values as text, as the stream has
+ * them). Nothing is created in the database until a snapshot or backfill is asked for. What to backfill is the table {@code tidings.backfills} of the database
+ * ({@link BackfillStore}): the engine works through the running entries of its slot one table at
+ * a time, and polls for new ones (from {@link #submit}, {@code tidings backfill} or another
+ * process). Per chunk: register it, low watermark, {@code SELECT} up to {@code chunkRows + 1}
+ * rows after the last key, hand over {@code chunkRows} of them, high watermark, wait until the
+ * consumer acknowledged the chunk's transaction, then store the chunk's last key. A crash at any
+ * point repeats at most the chunk in flight. The state is re-read before each chunk, so pause and
+ * cancel take effect from anywhere within one chunk. At most one chunk is held in memory.
+ *
+ * <p>Throttle: at most {@code maxRowsPerSecond} rows per second over the run (0: no limit).
+ * Failures of the connection are retried with backoff; a table that cannot be backfilled (no key)
+ * is marked {@code failed} and reported to {@code onFailure}.
+ */
+public final class Backfiller {
+    private static final Logger log = LoggerFactory.getLogger(Backfiller.class);
+
+    /**
+     * One backfill of one table. {@code rowsPerSecond} is measured over this process's run of it
+     * (0 when it has not run here); {@code estimatedRows} is the planner's row count at its start
+     * (-1 when unknown); {@code secondsLeft} -1 when unknown.
+     */
+    public record Progress(String backfill, TableName table, String consumer, String state, long rows, long chunks,
+                           double rowsPerSecond, long estimatedRows, double secondsLeft) {}
+
+    private final DatabaseUrl database;
+    private final TypeRegistry types;
+    private final String slot;
+    private final BackfillDelivery window;
+    private final SourceConfig.Snapshot settings;
+    private final String run = UUID.randomUUID().toString().substring(0, 8);
+    private final Map<String, Rate> rates = new ConcurrentHashMap<>();
+    private final Map<String, BooleanSupplier> gates = new ConcurrentHashMap<>();
+    private volatile String publication = "tidings";
+    private final Thread thread;
+    private volatile boolean running = true;
+    private volatile Initial initial;
+    private BooleanSupplier streaming = () -> true;
+    private Consumer<Exception> onFailure = e -> {};
+    private long sequence;
+
+    /** Initial snapshots: for which consumers, of which tables (empty: every table of {@code publication}). */
+    private record Initial(List<String> consumers, List<TableName> tables, String publication, boolean temporarySlot) {}
+
+    public Backfiller(DatabaseUrl database, TypeRegistry types, String slot, BackfillDelivery window,
+                      SourceConfig.Snapshot settings) {
+        this.database = database;
+        this.types = types;
+        this.slot = slot;
+        this.window = window;
+        this.settings = settings;
+        this.thread = Thread.ofPlatform().name("tidings-backfill").daemon(true).unstarted(this::loop);
+    }
+
+    /**
+     * Adds the initial snapshots of {@code tables}, or of every table of {@code publication} when
+     * empty, for each of {@code consumers} (backfill id {@code initial}, or {@code initial:<consumer>})
+     * unless it already ran on this slot. Call before {@link #start}.
+     */
+    public Backfiller withInitialSnapshot(List<String> consumers, List<TableName> tables, String publication,
+                                          boolean temporarySlot) {
+        this.initial = consumers.isEmpty() ? null
+                : new Initial(List.copyOf(consumers), List.copyOf(tables), publication, temporarySlot);
+        this.publication = publication;
+        return this;
+    }
+
+    /**
+     * Starts a backfill on this engine's slot (see {@link #submit(DatabaseUrl, TypeRegistry, String, List,
+     * String, String)}); no tables means every table of the publication.
+     */
+    public String submit(List<TableName> tables, String condition, String consumer) throws SQLException {
+        List<TableName> which = tables;
+        if (which.isEmpty()) {
+            try (Connection c = connect(database)) {
+                which = publishedTables(c, publication);
+            }
+        }
+        String id = submit(database, types, slot, which, condition, consumer);
+        LockSupport.unpark(thread);
+        return id;
+    }
+
+    /** Pauses, resumes or cancels a backfill of this engine's slot; false when there was nothing to change. */
+    public boolean control(String backfill, String action) throws SQLException {
+        return control(database, slot, backfill, action);
+    }
+
+    /** Removes a backfill of this slot from the state table (cancelling it first): for a consumer that went away. */
+    public void forget(String backfill) throws SQLException {
+        try (Connection c = connect(database)) {
+            BackfillStore.forget(c, slot, backfill);
+        }
+    }
+
+    /**
+     * Holds the chunks of {@code consumer}'s backfills while {@code ready} is false: a consumer
+     * that is not part of the acknowledgement (a live client) sets the pace of its own backfill.
+     */
+    public void gate(String consumer, BooleanSupplier ready) {
+        gates.put(consumer, ready);
+    }
+
+    public void ungate(String consumer) {
+        gates.remove(consumer);
+    }
+
+    /** The backfill id of a consumer's initial snapshot. */
+    public static String initialId(String consumer) {
+        return consumer.isEmpty() ? "initial" : "initial:" + consumer;
+    }
+
+    /**
+     * Starts the engine thread. It writes no watermark before {@code streaming} is true (the slot
+     * must exist for the watermarks to be in its stream).
+     */
+    public void start(BooleanSupplier streaming, Consumer<Exception> onFailure) {
+        this.streaming = streaming;
+        this.onFailure = onFailure;
+        thread.start();
+    }
+
+    /** Stops the engine; the chunk in flight is read again by the next start. */
+    public void stop() {
+        running = false;
+        LockSupport.unpark(thread);
+        try {
+            thread.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Records a new backfill of {@code tables} for {@code consumer} ("" for every consumer) with an
+     * optional SQL {@code condition}; returns its id. Checked at once: every table must exist and have a key.
+     */
+    public static String submit(DatabaseUrl database, TypeRegistry types, String slot, List<TableName> tables,
+                                String condition, String consumer) throws SQLException {
+        String id = "bf-" + UUID.randomUUID().toString().substring(0, 8);
+        try (Connection c = connect(database)) {
+            BackfillStore.prepare(c);
+            for (TableName table : tables) {
+                BackfillTable.resolve(c, table, types);
+            }
+            if (condition != null && !condition.isBlank()) {
+                checkCondition(c, tables, condition);
+            }
+            for (TableName table : tables) {
+                BackfillStore.loadOrCreate(c, slot, id, table, consumer == null ? "" : consumer, condition);
+            }
+        }
+        return id;
+    }
+
+    /** Pauses, resumes or cancels every table of a backfill; false when it has no table in a state to change. */
+    public static boolean control(DatabaseUrl database, String slot, String backfill, String action) throws SQLException {
+        String[] change = switch (action) {
+            case "pause" -> new String[]{"paused", "running"};
+            case "resume" -> new String[]{"running", "paused"};
+            case "cancel" -> new String[]{"cancelled", "running,paused"};
+            default -> throw new IllegalArgumentException("unknown action " + action + ": use pause, resume or cancel");
+        };
+        try (Connection c = connect(database)) {
+            BackfillStore.prepare(c);
+            return BackfillStore.setState(c, slot, backfill, change[0], change[1]) > 0;
+        }
+    }
+
+    /** Every backfill of this slot, with this process's rates. */
+    public List<Progress> progress() throws SQLException {
+        try (Connection c = connect(database)) {
+            return BackfillStore.exists(c) ? progress(c, slot, rates) : List.of();
+        }
+    }
+
+    /** Every backfill of {@code slot} as stored (no rates). */
+    public static List<Progress> progress(DatabaseUrl database, String slot) throws SQLException {
+        try (Connection c = connect(database)) {
+            return BackfillStore.exists(c) ? progress(c, slot, Map.of()) : List.of();
+        }
+    }
+
+    private static List<Progress> progress(Connection c, String slot, Map<String, Rate> rates) throws SQLException {
+        List<Progress> out = new ArrayList<>();
+        for (BackfillStore.Entry e : BackfillStore.all(c, slot)) {
+            Rate rate = rates.get(e.backfill() + "\0" + e.table());
+            double perSecond = rate == null ? 0 : rate.perSecond();
+            long estimate = rate == null ? -1 : rate.estimatedRows;
+            double left = "done".equals(e.state()) ? 0 : perSecond > 0 && estimate >= 0
+                    ? Math.max(0, estimate - e.rows()) / perSecond : -1;
+            out.add(new Progress(e.backfill(), e.table(), e.consumer(), e.state(), e.rows(), e.chunks(), perSecond,
+                    estimate, left));
+        }
+        return out;
+    }
+
+    /** Rows read by this process for one backfill of one table, for rows/s and time left. */
+    private static final class Rate {
+        final long startNanos = System.nanoTime();
+        final long estimatedRows;
+        volatile long rows;
+
+        Rate(long estimatedRows) {
+            this.estimatedRows = estimatedRows;
+        }
+
+        double perSecond() {
+            double seconds = (System.nanoTime() - startNanos) / 1e9;
+            return seconds <= 0 ? 0 : rows / seconds;
+        }
+    }
+
+    private void loop() {
+        long backoffMs = 0;
+        while (running && !streaming.getAsBoolean()) {
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+        }
+        while (running) {
+            try (Connection c = connect(database)) {
+                if (initial == null && !BackfillStore.exists(c)) {
+                    LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(1)); // no backfill was ever asked for here
+                    continue;
+                }
+                prepare(c);
+                backoffMs = 0;
+                while (running) {
+                    BackfillStore.Entry next = nextRunning(c);
+                    if (next == null) {
+                        LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(1));
+                        continue;
+                    }
+                    backfill(c, next);
+                }
+            } catch (SourceException e) {
+                log.error("backfill stopped: {}", e.getMessage());
+                onFailure.accept(e);
+                return;
+            } catch (SQLException | RuntimeException e) {
+                if (!running) {
+                    return;
+                }
+                backoffMs = Math.min(30_000, backoffMs == 0 ? 200 : backoffMs * 2);
+                log.warn("backfill connection failed ({}); retrying in {} ms", e.getMessage(), backoffMs);
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(backoffMs));
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    private void prepare(Connection c) throws SQLException {
+        try {
+            BackfillStore.prepare(c);
+            watermarks(c).prepare(c);
+        } catch (SQLException e) {
+            if ("42501".equals(e.getSQLState())) {
+                throw new SourceException("backfills keep their state in the schema tidings, which this user may not "
+                        + "create: " + e.getMessage() + ". Run CREATE SCHEMA tidings AUTHORIZATION "
+                        + dev.tidings.base.Identifiers.quote(database.user()) + "; as an owner of the database", e);
+            }
+            throw e;
+        }
+        Initial snapshot = initial;
+        if (snapshot != null) {
+            if (snapshot.temporarySlot()) {
+                BackfillStore.forgetSlot(c, slot);
+            }
+            List<TableName> tables = snapshot.tables().isEmpty() ? publishedTables(c, snapshot.publication())
+                    : snapshot.tables();
+            for (String consumer : snapshot.consumers()) {
+                for (TableName table : tables) {
+                    BackfillStore.loadOrCreate(c, slot, initialId(consumer), table, consumer, null);
+                }
+            }
+            initial = null;
+        }
+    }
+
+    private Watermarks watermarks(Connection c) throws SQLException {
+        return new Watermarks(Watermarks.messagesSupported(c.getMetaData().getDatabaseMajorVersion()), slot);
+    }
+
+    private BackfillStore.Entry nextRunning(Connection c) throws SQLException {
+        for (BackfillStore.Entry e : BackfillStore.all(c, slot)) {
+            if ("running".equals(e.state())) {
+                return e;
+            }
+        }
+        return null;
+    }
+
+    /** Reads one table of one backfill to its end, or until it is paused, cancelled or the engine stops. */
+    private void backfill(Connection c, BackfillStore.Entry entry) throws SQLException, InterruptedException {
+        BackfillTable table;
+        try {
+            table = BackfillTable.resolve(c, entry.table(), types);
+        } catch (SourceException e) {
+            BackfillStore.setState(c, slot, entry.backfill(), "failed", "running,paused");
+            throw e;
+        }
+        Watermarks watermarks = watermarks(c);
+        JsonValueConverter values = new JsonValueConverter(types);
+        String rateKey = entry.backfill() + "\0" + entry.table();
+        Rate rate = rates.computeIfAbsent(rateKey, k -> new Rate(estimate(c, entry.table())));
+        long runRows = 0;
+        long runStart = System.nanoTime();
+        String[] lastKey = entry.lastKey();
+        long chunkNumber = entry.chunks();
+        log.info("backfill {} of {} {} (chunk {})", entry.backfill(), entry.table(),
+                lastKey == null ? "starts" : "resumes", chunkNumber);
+        String sql = table.chunkQuery(true, entry.condition());
+        String firstSql = table.chunkQuery(false, entry.condition());
+        while (running) {
+            BackfillStore.Entry now = BackfillStore.load(c, slot, entry.backfill(), entry.table());
+            if (now == null || !"running".equals(now.state())) {
+                return;
+            }
+            BooleanSupplier gate = gates.get(entry.consumer());
+            if (gate != null && !gate.getAsBoolean()) {
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+                continue;
+            }
+            BackfillDelivery.Chunk chunk = new BackfillDelivery.Chunk(run + ":" + (++sequence), table,
+                    entry.backfill(), entry.consumer(), chunkNumber);
+            window.expect(chunk);
+            try {
+                watermarks.write(c, chunk.mark + ":low");
+                Read read = read(c, table, lastKey == null ? firstSql : sql, lastKey, values);
+                window.rowsRead(chunk, read.rows, read.keys, read.last);
+                watermarks.write(c, chunk.mark + ":high");
+                if (!awaitDelivered(chunk)) {
+                    return;
+                }
+                BackfillStore.chunkDone(c, now, read.lastKey == null ? lastKey : read.lastKey, read.rows.size(),
+                        read.last);
+                lastKey = read.lastKey == null ? lastKey : read.lastKey;
+                runRows += read.rows.size();
+                rate.rows += read.rows.size();
+                chunkNumber++;
+                if (read.last) {
+                    log.info("backfill {} of {} done: {} rows in {} chunks", entry.backfill(), entry.table(),
+                            now.rows() + read.rows.size(), chunkNumber);
+                    return;
+                }
+            } finally {
+                window.clear(chunk);
+            }
+            throttle(runStart, runRows);
+        }
+    }
+
+    /** A chunk as read: rows (without the look-ahead row), their keys, the last row's key as text, whether it ends the table. */
+    private record Read(List<Row> rows, List<String> keys, String[] lastKey, boolean last) {}
+
+    private Read read(Connection c, BackfillTable table, String sql, String[] after, JsonValueConverter values)
+            throws SQLException {
+        int limit = settings.chunkRows();
+        int[] keyIndexes = table.keyIndexes();
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            int p = 1;
+            if (after != null) {
+                for (String value : after) {
+                    ps.setString(p++, value);
+                }
+            }
+            ps.setInt(p, limit + 1);
+            List<Row> rows = new ArrayList<>(Math.min(limit, 4096));
+            List<String> keys = new ArrayList<>(Math.min(limit, 4096));
+            String[] lastKey = null;
+            boolean more = false;
+            int columns = table.columns().size();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    if (rows.size() == limit) {
+                        more = true;
+                        break;
+                    }
+                    String[] json = new String[columns];
+                    for (int i = 0; i < columns; i++) {
+                        String text = rs.getString(i + 1);
+                        json[i] = text == null ? "null" : toJson(values, table.columns().get(i).typeOid(), text);
+                    }
+                    Row row = new Row(table.columns(), json);
+                    rows.add(row);
+                    keys.add(BackfillDelivery.keyOf(row, keyIndexes));
+                    lastKey = new String[keyIndexes.length];
+                    for (int k = 0; k < keyIndexes.length; k++) {
+                        lastKey[k] = rs.getString(keyIndexes[k] + 1);
+                    }
+                }
+            }
+            return new Read(rows, keys, lastKey, !more);
+        }
+    }
+
+    private static String toJson(JsonValueConverter values, int oid, String text) {
+        try {
+            return values.toJson(oid, text);
+        } catch (UnknownTypeException e) {
+            return JsonValueConverter.jsonString(text);
+        }
+    }
+
+    /** Waits until the consumer acknowledged the chunk; false when the engine was stopped first. */
+    private boolean awaitDelivered(BackfillDelivery.Chunk chunk) throws InterruptedException {
+        while (running) {
+            try {
+                chunk.delivered().get(200, TimeUnit.MILLISECONDS);
+                return true;
+            } catch (TimeoutException e) {
+                // keep waiting: the stream may be reconnecting or the consumer slow
+            } catch (ExecutionException e) {
+                return false; // the delivery failed: the pipeline stops, the next start reads the chunk again
+            }
+        }
+        return false;
+    }
+
+    private void throttle(long runStartNanos, long runRows) {
+        int limit = settings.maxRowsPerSecond();
+        if (limit <= 0) {
+            return;
+        }
+        long due = runStartNanos + (long) (runRows * 1e9 / limit);
+        while (running) {
+            long wait = due - System.nanoTime();
+            if (wait <= 0) {
+                return;
+            }
+            LockSupport.parkNanos(wait);
+        }
+    }
+
+    private static long estimate(Connection c, TableName table) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(?)")) {
+            ps.setString(1, table.quoted());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getLong(1) >= 0 ? rs.getLong(1) : -1;
+            }
+        } catch (SQLException e) {
+            return -1;
+        }
+    }
+
+    private static List<TableName> publishedTables(Connection c, String publication) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT schemaname, tablename FROM pg_publication_tables "
+                + "WHERE pubname = ? AND schemaname <> 'tidings' ORDER BY 1, 2")) {
+            ps.setString(1, publication);
+            List<TableName> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new TableName(rs.getString(1), rs.getString(2)));
+                }
+            }
+            return out;
+        }
+    }
+
+    private static void checkCondition(Connection c, List<TableName> tables, String condition) {
+        for (TableName table : tables) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM " + table.quoted() + " t WHERE (" + condition
+                    + ") LIMIT 0")) {
+                ps.executeQuery().close();
+            } catch (SQLException e) {
+                throw new SourceException("the backfill condition does not work on " + table + ": " + e.getMessage()
+                        + ". Write it as the WHERE clause of SELECT … FROM " + table.quoted() + " t");
+            }
+        }
+    }
+
+    /**
+     * An ordinary connection whose values come as text, exactly as the stream has them. Its
+     * commits are flushed locally at once ({@code synchronous_commit = local}): the WAL sender only
+     * sends flushed WAL, so under an asynchronous-commit default a watermark would wait for the WAL
+     * writer (up to three {@code wal_writer_delay}s) before the stream could see it.
+     */
+    static Connection connect(DatabaseUrl database) throws SQLException {
+        Properties p = database.properties();
+        p.setProperty("binaryTransfer", "false");
+        p.setProperty("ApplicationName", "tidings-backfill");
+        Connection c = DriverManager.getConnection(database.jdbcUrl(), p);
+        try (var s = c.createStatement()) {
+            s.execute("SET synchronous_commit = local");
+        } catch (SQLException e) {
+            c.close();
+            throw e;
+        }
+        return c;
+    }
+}

@@ -1,0 +1,128 @@
+package dev.tidings.backfill;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.tidings.event.ChangeEvent;
+import dev.tidings.event.EventFormat;
+import dev.tidings.event.Op;
+import dev.tidings.base.Lsn;
+import dev.tidings.source.SourceConfig;
+import dev.tidings.source.SourceException;
+import dev.tidings.testing.EventCollector;
+import dev.tidings.testing.Fold;
+import dev.tidings.testing.Json;
+import dev.tidings.testing.RandomWriter;
+import dev.tidings.testing.Streams;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Initial snapshots through the embedded API against a real PostgreSQL: the rows read by the
+ * backfill and the changes of a concurrent writer fold to exactly the table, read events carry
+ * their backfill and chunk, a table without a key is refused, and a slot snapshots only once.
+ */
+class SnapshotTest {
+    private static final EventFormat TIDINGS = EventFormat.named("tidings");
+
+    @Test
+    void snapshot_and_changes_of_a_concurrent_writer_fold_to_the_table() throws Exception {
+        try (Streams s = Streams.newDatabase()) {
+            s.sql(RandomWriter.createTable(20_000));
+            s.sql("CREATE PUBLICATION tidings FOR ALL TABLES");
+            RandomWriter writer = new RandomWriter(s.jdbcUrl, 20_000, 7, 2);
+            Thread w = Thread.ofPlatform().name("writer").start(writer);
+            s.start(s.config().withSnapshot(new SourceConfig.Snapshot(500, 0)));
+            awaitDone(s);
+            writer.stopAndJoin(w);
+            awaitConfirmed(s);
+
+            Fold fold = new Fold();
+            Set<String> ids = new HashSet<>();
+            long lastChunk = -1;
+            int lastFlags = 0;
+            for (ChangeEvent e : s.collector.events) {
+                JsonNode json = Json.event(e, TIDINGS);
+                fold.apply(json);
+                if (e.op() == Op.READ) {
+                    assertThat(ids.add(e.id())).as("read ids are unique: %s", e.id()).isTrue();
+                    assertThat(e.snapshot().backfill()).isEqualTo("initial");
+                    assertThat(e.snapshot().chunk()).isGreaterThanOrEqualTo(lastChunk);
+                    lastChunk = e.snapshot().chunk();
+                    lastFlags += e.snapshot().last() ? 1 : 0;
+                    assertThat(json.get("snapshot").get("chunk").asLong()).isEqualTo(lastChunk);
+                }
+            }
+            assertThat(fold.differences(s.toJsonb("SELECT * FROM items ORDER BY id"))).isEmpty();
+            assertThat(fold.reads).as("rows read").isGreaterThan(15_000);
+            assertThat(fold.changes).as("changes seen during the snapshot").isGreaterThan(50);
+            assertThat(lastChunk).isGreaterThanOrEqualTo(35);
+            assertThat(lastFlags).as("events flagged last").isLessThanOrEqualTo(1);
+            assertThat(writer.transactions.get()).isGreaterThan(50);
+        }
+    }
+
+    @Test
+    void a_slot_snapshots_once_and_a_restart_streams_only_changes() throws Exception {
+        try (Streams s = Streams.newDatabase()) {
+            s.sql("CREATE TABLE t (id int PRIMARY KEY, note text)", "INSERT INTO t SELECT g, 'n' FROM generate_series(1, 50) g",
+                    "CREATE PUBLICATION tidings FOR ALL TABLES");
+            SourceConfig config = s.config().withSnapshot(new SourceConfig.Snapshot(7, 0));
+            s.start(config);
+            awaitDone(s);
+            List<ChangeEvent> first = s.collector.await(50);
+            assertThat(first).allMatch(e -> e.op() == Op.READ);
+            assertThat(first.get(49).snapshot().last()).isTrue();
+            assertThat(first.get(49).snapshot().chunk()).isEqualTo(7);
+            s.stop();
+
+            s.collector.events.clear();
+            s.start(config);
+            s.sql("INSERT INTO t VALUES (51, 'after')");
+            List<ChangeEvent> second = s.collector.await(1);
+            assertThat(second).hasSize(1);
+            assertThat(second.get(0).op()).isEqualTo(Op.INSERT);
+        }
+    }
+
+    @Test
+    void a_table_without_a_key_is_refused_with_the_fix() throws Exception {
+        try (Streams s = Streams.newDatabase()) {
+            s.sql("CREATE TABLE loose (a int, b text)", "CREATE PUBLICATION tidings FOR ALL TABLES");
+            s.start(s.config().withSnapshot(SourceConfig.Snapshot.DEFAULT));
+            assertThat(s.tidings().await(30_000)).isTrue();
+            assertThat(s.tidings().failure()).isInstanceOf(SourceException.class)
+                    .hasMessageContaining("public.loose").hasMessageContaining("ADD PRIMARY KEY");
+        }
+    }
+
+    static void awaitDone(Streams s) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        while (true) {
+            String state = s.queryValue("SELECT to_regclass('tidings.backfills')") == null ? "not created"
+                    : s.queryValue("SELECT string_agg(DISTINCT state, ',') FROM tidings.backfills WHERE slot = '"
+                    + s.slot + "'");
+            if ("done".equals(state)) {
+                return;
+            }
+            if (s.tidings().failure() != null) {
+                throw new AssertionError("stream failed", s.tidings().failure());
+            }
+            assertThat(System.nanoTime()).as("snapshot not done (state %s)", state).isLessThan(deadline);
+            EventCollector.sleep(50);
+        }
+    }
+
+    static void awaitConfirmed(Streams s) {
+        Lsn target = Lsn.parse(s.queryValue("SELECT pg_current_wal_insert_lsn()::text"));
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (s.confirmedFlush().compareTo(target) < 0) {
+            assertThat(System.nanoTime()).as("slot never confirmed %s", target).isLessThan(deadline);
+            EventCollector.sleep(50);
+        }
+    }
+}
