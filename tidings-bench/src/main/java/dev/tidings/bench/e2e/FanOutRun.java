@@ -12,10 +12,11 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The fan-out cases (loads f and g): {@code tidings serve} launched as a user launches it (the
- * same launcher as tail, so {@code bin/tidings} with its defaults), and {@link WebSocketClients} in
- * a JVM of its own. Once every client has joined, the paced load runs; the clients measure commit
- * → receive. Peak RSS and CPU are those of the server.
+ * The fan-out cases (loads f and g) and the broadcast cases (h and i): {@code tidings serve}
+ * launched as a user launches it (the same launcher as tail, so {@code bin/tidings} with its
+ * defaults), and {@link WebSocketClients} in a JVM of its own. Once every client has joined, the
+ * paced load runs — database changes, whose commit → receive the clients measure, or the clients'
+ * own broadcasts, whose send → receive they measure. Peak RSS and CPU are those of the server.
  */
 final class FanOutRun {
     private final ConsumerRun.Settings settings;
@@ -42,19 +43,27 @@ final class FanOutRun {
                     .redirectOutput(settings.logDir().resolve(log + ".log").toFile()).start();
             sampler = new ProcStats.Sampler(server.pid());
             long deadline = System.currentTimeMillis() + 60_000;
-            while (!pg.slotActive(peer.slot())) {
+            // streaming starts before the HTTP port is bound: wait for both
+            while (!pg.slotActive(peer.slot()) || !listening(port)) {
                 if (System.currentTimeMillis() > deadline || !server.isAlive()) {
                     return Measurement.failed(peer, load, rep, "serve did not start streaming within 60 s", sampler.now());
                 }
                 BenchPostgres.sleep(20);
             }
+            boolean broadcast = load.kind() == Load.Kind.BROADCAST;
             List<String> c = new ArrayList<>(List.of(settings.java(), "-Xmx1g", "-cp", settings.classpath(),
                     WebSocketClients.class.getName(), "ws://127.0.0.1:" + port + "/socket/websocket?vsn=1.0.0",
-                    Integer.toString(load.clients()), Integer.toString(load.events())));
+                    Integer.toString(load.clients()),
+                    Long.toString(broadcast ? load.expectedDeliveries() / load.clients() : load.events())));
+            if (broadcast) {
+                c.addAll(List.of(Integer.toString(load.txSize()), Integer.toString(load.events()),
+                        Integer.toString(load.txPerSecond())));
+            }
             clients = new ProcessBuilder(c).redirectError(settings.logDir().resolve(log + "-clients.log").toFile()).start();
             CompletableFuture<Void> ready = new CompletableFuture<>();
             CompletableFuture<long[]> result = new CompletableFuture<>();
-            read(clients, ready, result);
+            CompletableFuture<Double> sent = new CompletableFuture<>();
+            read(clients, ready, result, sent);
             try {
                 ready.get(120, TimeUnit.SECONDS);
             } catch (java.util.concurrent.TimeoutException e) {
@@ -62,7 +71,14 @@ final class FanOutRun {
                         + "-clients.log)", sampler.now());
             }
             BenchPostgres.sleep(500);
-            double rate = load.runLive(loader);
+            double rate;
+            if (broadcast) {
+                clients.getOutputStream().write("send\n".getBytes(StandardCharsets.US_ASCII));
+                clients.getOutputStream().flush();
+                rate = sent.get((long) load.events() / load.txPerSecond() + 60, TimeUnit.SECONDS);
+            } else {
+                rate = load.runLive(loader);
+            }
             long[] r;
             try {
                 r = result.get(30, TimeUnit.SECONDS);
@@ -92,7 +108,8 @@ final class FanOutRun {
         }
     }
 
-    private static void read(Process clients, CompletableFuture<Void> ready, CompletableFuture<long[]> result) {
+    private static void read(Process clients, CompletableFuture<Void> ready, CompletableFuture<long[]> result,
+                             CompletableFuture<Double> sent) {
         Thread.ofPlatform().daemon().name("clients-reader").start(() -> {
             long[] done = null;
             try (BufferedReader r = new BufferedReader(new InputStreamReader(clients.getInputStream(), StandardCharsets.UTF_8))) {
@@ -104,6 +121,7 @@ final class FanOutRun {
                     String[] f = line.substring(ChildProtocol.PREFIX.length()).split(" ");
                     switch (f[0]) {
                         case "READY" -> ready.complete(null);
+                        case "SENT" -> sent.complete(Double.parseDouble(f[1]));
                         case "DONE" -> done = new long[] {Long.parseLong(f[1]), Long.parseLong(f[2]), Long.parseLong(f[3])};
                         case "FANOUT" -> {
                             long[] all = new long[10];
@@ -117,6 +135,7 @@ final class FanOutRun {
                             IllegalStateException e = new IllegalStateException(line.substring(8));
                             ready.completeExceptionally(e);
                             result.completeExceptionally(e);
+                            sent.completeExceptionally(e);
                         }
                         default -> { }
                     }
@@ -127,7 +146,16 @@ final class FanOutRun {
             IllegalStateException gone = new IllegalStateException("the WebSocket clients exited before reporting");
             ready.completeExceptionally(gone);
             result.completeExceptionally(gone);
+            sent.completeExceptionally(gone);
         });
+    }
+
+    private static boolean listening(int port) {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private static int freePort() throws IOException {

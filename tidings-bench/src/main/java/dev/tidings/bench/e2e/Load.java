@@ -14,11 +14,15 @@ import java.util.concurrent.locks.LockSupport;
  * @param name   short name used in tables
  * @param kind   what the load does
  * @param events change events it produces, which is what every consumer must receive
- * @param txSize rows per transaction
+ * @param txSize rows per transaction; for a BROADCAST load, the clients per topic (the room size)
  */
 record Load(String name, Kind kind, int events, int txSize, String description, int txPerSecond, int clients) {
-    /** FANOUT: a paced live load like LIVE, delivered by tidings serve to WebSocket clients. */
-    enum Kind { INSERT, UPDATE, LIVE, FANOUT }
+    /**
+     * FANOUT: a paced live load like LIVE, delivered by tidings serve to WebSocket clients.
+     * BROADCAST: the WebSocket clients, joined in rooms, send each other {@code events} broadcasts
+     * at {@code txPerSecond} through tidings serve (no database load).
+     */
+    enum Kind { INSERT, UPDATE, LIVE, FANOUT, BROADCAST }
 
     Load(String name, Kind kind, int events, int txSize, String description) {
         this(name, kind, events, txSize, description, LIVE_TX_PER_SECOND, 0);
@@ -53,6 +57,25 @@ record Load(String name, Kind kind, int events, int txSize, String description, 
     static Load g(int scale) {
         return new Load("g", Kind.FANOUT, 10_000 / scale, 1,
                 "1,000 tx/s for 10 s → tidings serve → 500 WebSocket clients", 1_000, Math.max(1, 500 / scale));
+    }
+
+    /** Broadcast: 500 clients on one topic, 1,000 messages/s for 10 s, each to all 500 (the sender too). */
+    static Load h(int scale) {
+        int clients = Math.max(1, 500 / scale);
+        return new Load("h", Kind.BROADCAST, 10_000 / scale, clients,
+                "broadcast: 500 WebSocket clients on one topic, 1,000 messages/s for 10 s, each to all 500", 1_000, clients);
+    }
+
+    /** Broadcast: 2,000 clients in rooms of 10, 2,000 messages/s for 10 s, each to the 10 of its room. */
+    static Load i(int scale) {
+        return new Load("i", Kind.BROADCAST, 20_000 / scale, 10,
+                "broadcast: 2,000 WebSocket clients in rooms of 10, 2,000 messages/s for 10 s, each to its room",
+                2_000, Math.max(10, 2_000 / scale));
+    }
+
+    /** Every delivery the clients must receive together. */
+    long expectedDeliveries() {
+        return kind == Kind.BROADCAST ? (long) events * txSize : (long) events * clients;
     }
 
     static Load e(int scale) {
@@ -98,6 +121,7 @@ record Load(String name, Kind kind, int events, int txSize, String description, 
                 }
             }
             case LIVE, FANOUT -> throw new IllegalStateException("paced loads run with runLive");
+            case BROADCAST -> throw new IllegalStateException("the broadcast clients send their own load");
         }
         c.setAutoCommit(true);
     }

@@ -36,7 +36,7 @@ final class Report {
             List<Measurement> ms = results.stream().filter(m -> m.load().name().equals(name)).toList();
             Load load = ms.get(0).load();
             sb.append(String.format(Locale.ROOT, "### (%s) %,d events: %s%n%n", name, load.events(), load.description()));
-            if (load.kind() == Load.Kind.FANOUT) {
+            if (load.kind() == Load.Kind.FANOUT || load.kind() == Load.Kind.BROADCAST) {
                 fanOutTable(sb, ms);
             } else if (load.kind() == Load.Kind.LIVE) {
                 liveTable(sb, ms);
@@ -93,15 +93,16 @@ final class Report {
     }
 
     private void fanOutTable(StringBuilder sb, List<Measurement> ms) {
-        sb.append("| consumer | clients | deliveries (of expected) | disconnected | p50 ms | p95 ms | p99 ms | max ms | server peak RSS MB | server CPU s | load achieved tx/s |\n");
-        sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        sb.append("| consumer | clients | deliveries (of expected) | deliveries/s | disconnected | p50 ms | p95 ms | p99 ms | max ms | server peak RSS MB | server CPU s | load achieved tx/s (messages/s) |\n");
+        sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         List<Measurement> own = ok(ms, Peer.SERVE);
         if (own.isEmpty()) {
             return;
         }
         Load load = own.get(0).load();
-        sb.append(String.format(Locale.ROOT, "| %s | %d | %s (%s) | %s | %s | %s | %s | %s | %s | %s | %s |%n", Peer.SERVE.label,
-                load.clients(), num(median(own, m -> m.latencyMicros()[4])), num((double) load.clients() * load.events()),
+        sb.append(String.format(Locale.ROOT, "| %s | %d | %s (%s) | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", Peer.SERVE.label,
+                load.clients(), num(median(own, m -> m.latencyMicros()[4])), num((double) load.expectedDeliveries()),
+                num(median(own, Measurement::streamingThroughput)),
                 num(median(own, m -> m.latencyMicros()[5])),
                 dec(median(own, m -> m.latencyMicros()[0] / 1e3), 1),
                 dec(median(own, m -> m.latencyMicros()[3] / 1e3), 1),

@@ -37,7 +37,14 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * so a case the machine cannot keep up with still gives its figures: deliveries below
  * {@code clients × expected}.
  *
- * <p>Usage: {@code WebSocketClients <ws-url> <clients> <expected-per-client>}
+ * <p>Broadcast mode (with the three last arguments): the clients join {@code realtime:room-<k>} in
+ * rooms of {@code room-size} with {@code config.broadcast.self} on, and a line {@code send} on stdin
+ * makes them send {@code messages} JSON broadcasts {@code {"t": <µs>}} at {@code per-second}, the
+ * rooms in turn and each room's members in turn as senders (so each client stays far below the
+ * per-client rate limits); every member of the room, the sender too, counts it, and latency is
+ * receive − send time (one clock: same process). {@code @@ SENT <messages/s achieved>} once sent.
+ *
+ * <p>Usage: {@code WebSocketClients <ws-url> <clients> <expected-per-client> [<room-size> <messages> <per-second>]}
  */
 public final class WebSocketClients {
     private static final String JOIN = "{\"topic\":\"realtime:bench\",\"event\":\"phx_join\",\"payload\":{\"config\":"
@@ -51,6 +58,11 @@ public final class WebSocketClients {
     private final CountDownLatch joined;
     private final CountDownLatch allDone = new CountDownLatch(1);
     private final int clients;
+    /** Broadcast mode: clients per room; 0 in the fan-out mode. */
+    private final int roomSize;
+    private final int messages;
+    private final int perSecond;
+    private final List<Conn> conns = new ArrayList<>();
     /** One per selector thread, written only by it: no cache line is shared per delivery. */
     private final List<Samples> samples = new ArrayList<>();
     private volatile String joinFailure;
@@ -84,9 +96,12 @@ public final class WebSocketClients {
         }
     }
 
-    private WebSocketClients(int clients, long expected) {
+    private WebSocketClients(int clients, long expected, int roomSize, int messages, int perSecond) {
         this.clients = clients;
         this.expected = expected;
+        this.roomSize = roomSize;
+        this.messages = messages;
+        this.perSecond = perSecond;
         this.joined = new CountDownLatch(clients);
     }
 
@@ -94,7 +109,9 @@ public final class WebSocketClients {
         String url = args[0];
         int clients = Integer.parseInt(args[1]);
         long expected = Long.parseLong(args[2]);
-        WebSocketClients run = new WebSocketClients(clients, expected);
+        WebSocketClients run = args.length >= 6
+                ? new WebSocketClients(clients, expected, Integer.parseInt(args[3]), Integer.parseInt(args[4]), Integer.parseInt(args[5]))
+                : new WebSocketClients(clients, expected, 0, 0, 0);
         try {
             run.run(url);
         } catch (Throwable t) {
@@ -116,7 +133,6 @@ public final class WebSocketClients {
             selectors.add(Selector.open());
             samples.add(new Samples());
         }
-        List<Conn> conns = new ArrayList<>();
         for (int i = 0; i < clients; i++) {
             Conn c = connect(uri, samples.get(i % threads));
             conns.add(c);
@@ -130,8 +146,9 @@ public final class WebSocketClients {
         for (Selector sel : selectors) {
             Thread.ofPlatform().daemon().name("clients-io").start(() -> loop(sel));
         }
-        for (Conn c : conns) {
-            c.send(JOIN);
+        for (int i = 0; i < conns.size(); i++) {
+            conns.get(i).send(roomSize == 0 ? JOIN : "{\"topic\":\"realtime:room-" + i / roomSize + "\",\"event\":\"phx_join\","
+                    + "\"payload\":{\"config\":{\"broadcast\":{\"self\":true},\"postgres_changes\":[]}},\"ref\":\"1\",\"join_ref\":\"1\"}");
         }
         Thread.ofPlatform().daemon().name("progress").start(() -> {
             while (allDone.getCount() > 0) {
@@ -164,6 +181,8 @@ public final class WebSocketClients {
                 while ((line = in.readLine()) != null) {
                     if (line.equals("report")) {
                         report();
+                    } else if (line.equals("send") && roomSize > 0) {
+                        Thread.ofPlatform().daemon().name("sender").start(this::sendBroadcasts);
                     }
                 }
             } catch (java.io.IOException e) {
@@ -177,6 +196,30 @@ public final class WebSocketClients {
                 c.send(HEARTBEAT);
             }
         }
+    }
+
+    /** Broadcast mode: sends the messages at the pace asked, from the rooms' members in turn. */
+    private void sendBroadcasts() {
+        int rooms = clients / roomSize;
+        long interval = TimeUnit.SECONDS.toNanos(1) / perSecond;
+        long start = System.nanoTime();
+        try {
+            for (int k = 0; k < messages; k++) {
+                long wait = start + k * interval - System.nanoTime();
+                if (wait > 0) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(wait);
+                }
+                int room = k % rooms;
+                Conn sender = conns.get(room * roomSize + (k / rooms) % roomSize);
+                sender.send("{\"topic\":\"realtime:room-" + room + "\",\"event\":\"broadcast\",\"payload\":{\"type\":"
+                        + "\"broadcast\",\"event\":\"b\",\"payload\":{\"t\":" + ChildProtocol.nowMicros() + "}},\"ref\":null,"
+                        + "\"join_ref\":\"1\"}");
+            }
+        } catch (IOException e) {
+            System.out.println(ChildProtocol.PREFIX + "FAIL sending broadcasts: " + e);
+        }
+        System.out.println(ChildProtocol.PREFIX + "SENT " + messages / ((System.nanoTime() - start) / 1e9));
+        System.out.flush();
     }
 
     private void loop(Selector selector) {
@@ -343,11 +386,20 @@ public final class WebSocketClients {
                 }
                 return;
             }
-            int at = COMMIT_SEARCH.in(b, from, len);
-            if (at < 0) {
-                return;
+            long commitMicros;
+            if (roomSize > 0) {
+                int at = SENT_SEARCH.in(b, from, len);
+                if (at < 0) {
+                    return;
+                }
+                commitMicros = digits(b, at + SENT.length, from + len);
+            } else {
+                int at = COMMIT_SEARCH.in(b, from, len);
+                if (at < 0) {
+                    return;
+                }
+                commitMicros = epochMicros(b, at + COMMIT.length);
             }
-            long commitMicros = epochMicros(b, at + COMMIT.length);
             samples.add(now, Math.min(BUCKETS, Math.max(0, (now - commitMicros) / 100)));
             if (++received == expected && !rehearsal && complete.incrementAndGet() == clients) {
                 report();
@@ -462,6 +514,18 @@ public final class WebSocketClients {
     }
 
     private static final Search COMMIT_SEARCH = new Search(COMMIT);
+    /** The send time in the broadcast mode's payload {@code {"t": <µs>}}. */
+    private static final byte[] SENT = "\"t\":".getBytes(StandardCharsets.US_ASCII);
+    private static final Search SENT_SEARCH = new Search(SENT);
+
+    /** The decimal number at {@code at} (0 when there is none). */
+    static long digits(byte[] s, int at, int end) {
+        long v = 0;
+        for (int i = at; i < end && s[i] >= '0' && s[i] <= '9'; i++) {
+            v = v * 10 + (s[i] - '0');
+        }
+        return v;
+    }
 
     /**
      * Boyer–Moore–Horspool search for one pattern: it skips up to the pattern's length per step,

@@ -19,7 +19,7 @@ import picocli.CommandLine.Command;
 @Command(name = "tidings", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Every committed row change in PostgreSQL, as an event.",
         subcommands = {DemoCommand.class, TailCommand.class, CheckCommand.class, ServeCommand.class, SinksCommand.class, BackfillCommand.class,
-                ReplayDeadLettersCommand.class})
+                ReplayDeadLettersCommand.class, InstallRealtimeSqlCommand.class})
 public final class Main {
 
     /** {@code --version}: the Maven project version, the one {@code /api/status} reports too. */

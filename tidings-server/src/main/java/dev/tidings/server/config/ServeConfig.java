@@ -1,6 +1,7 @@
 package dev.tidings.server.config;
 
 import dev.tidings.base.TableName;
+import dev.tidings.server.broadcast.ClientLimits;
 import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.SourceConfig;
 
@@ -75,6 +76,7 @@ public record ServeConfig(DatabaseUrl db, Replication replication, Server server
      * @param sendQueueBytes    the most bytes waiting for one slow connection before it is dropped
      * @param sendQueueMessages the most messages waiting for one slow connection before it is dropped
      * @param maxFrameBytes     the largest frame a client may send
+     * @param clients           channels, joins, broadcasts, presence and payloads of one Realtime client
      */
-    public record Limits(long sendQueueBytes, int sendQueueMessages, int maxFrameBytes) {}
+    public record Limits(long sendQueueBytes, int sendQueueMessages, int maxFrameBytes, ClientLimits clients) {}
 }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.tidings.base.Identifiers;
 import dev.tidings.base.TableName;
 import dev.tidings.server.auth.AccessPolicy;
+import dev.tidings.server.broadcast.ClientLimits;
 import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.SourceConfig;
 
@@ -111,6 +112,26 @@ public final class ServeConfigLoader {
             new Setting("limits.send_queue_bytes", List.of("TIDINGS_SEND_QUEUE_BYTES"), "size (4MiB)"),
             new Setting("limits.send_queue_messages", List.of("TIDINGS_SEND_QUEUE_MESSAGES"), "messages (10000)"),
             new Setting("limits.max_frame_bytes", List.of("TIDINGS_MAX_FRAME_BYTES"), "size (1MiB)"),
+            new Setting("limits.channels_per_client", List.of("TENANT_MAX_CHANNELS_PER_CLIENT"),
+                    "channels one connection may join (100; 0: no limit)"),
+            new Setting("limits.joins_per_second", List.of("TENANT_MAX_JOINS_PER_SECOND"),
+                    "joins per second per connection (100)"),
+            new Setting("limits.events_per_second", List.of("TENANT_MAX_EVENTS_PER_SECOND"),
+                    "broadcasts per second per connection (100)"),
+            new Setting("limits.bytes_per_second", List.of("TENANT_MAX_BYTES_PER_SECOND"),
+                    "broadcast bytes per second per connection (100000)"),
+            new Setting("limits.client_presence_max_calls", List.of("CLIENT_PRESENCE_MAX_CALLS"),
+                    "presence messages per connection per window (5)"),
+            new Setting("limits.client_presence_window_ms", List.of("CLIENT_PRESENCE_WINDOW_MS"),
+                    "that window in ms (30000)"),
+            new Setting("limits.presence_events_per_second", List.of("TIDINGS_MAX_PRESENCE_EVENTS_PER_SECOND"),
+                    "presence messages per second, whole server (1000)"),
+            new Setting("limits.payload_kb", List.of("TIDINGS_MAX_PAYLOAD_SIZE_KB"),
+                    "largest broadcast/presence payload in kB (3000)"),
+            new Setting("limits.server_joins_per_second", List.of("TIDINGS_MAX_SERVER_JOINS_PER_SECOND"),
+                    "joins per second, whole server (0: off)"),
+            new Setting("limits.server_events_per_second", List.of("TIDINGS_MAX_SERVER_EVENTS_PER_SECOND"),
+                    "broadcasts per second, whole server (0: off)"),
             new Setting("sse.keepalive_seconds", List.of("TIDINGS_SSE_KEEPALIVE_SECONDS"), "seconds (15)"),
             new Setting("backfill.chunk_rows", List.of("TIDINGS_BACKFILL_CHUNK_ROWS"), "rows per backfill chunk (2048)"),
             new Setting("backfill.rows_per_second", List.of("TIDINGS_BACKFILL_ROWS_PER_SECOND"),
@@ -201,11 +222,26 @@ public final class ServeConfigLoader {
         ServeConfig.Limits limits = new ServeConfig.Limits(
                 v.bytes("limits.send_queue_bytes", 4 << 20, 1024, Integer.MAX_VALUE),
                 v.intIn("limits.send_queue_messages", 10_000, 1, Integer.MAX_VALUE),
-                (int) v.bytes("limits.max_frame_bytes", 1 << 20, 256, 64 << 20));
+                (int) v.bytes("limits.max_frame_bytes", 1 << 20, 256, 64 << 20), clientLimits(v));
         SourceConfig.Snapshot backfill = new SourceConfig.Snapshot(v.intIn("backfill.chunk_rows", 2048, 1, 1_000_000),
                 v.intIn("backfill.rows_per_second", 0, 0, Integer.MAX_VALUE),
                 sinkTree == null ? List.of() : SinkConfig.initialBackfills(sinkTree));
         return new ServeConfig(database, replication, server, auth(v), limits, sinks, backfill);
+    }
+
+    /** The Realtime client limits: Supabase's defaults, each 0 (off) or more. */
+    private static ClientLimits clientLimits(Values v) {
+        ClientLimits d = ClientLimits.SUPABASE;
+        return new ClientLimits(v.intIn("limits.channels_per_client", d.channelsPerClient(), 0, Integer.MAX_VALUE),
+                v.intIn("limits.joins_per_second", d.joinsPerSecond(), 0, Integer.MAX_VALUE),
+                v.intIn("limits.events_per_second", d.eventsPerSecond(), 0, Integer.MAX_VALUE),
+                v.intIn("limits.bytes_per_second", d.bytesPerSecond(), 0, Integer.MAX_VALUE),
+                v.intIn("limits.client_presence_max_calls", d.presenceEventsPerWindow(), 0, Integer.MAX_VALUE),
+                v.intIn("limits.client_presence_window_ms", d.presenceWindowMillis(), 1, Integer.MAX_VALUE),
+                v.intIn("limits.presence_events_per_second", d.serverPresenceEventsPerSecond(), 0, Integer.MAX_VALUE),
+                v.intIn("limits.payload_kb", d.payloadBytes() / 1000, 0, 2_000_000) * 1000,
+                v.intIn("limits.server_joins_per_second", d.serverJoinsPerSecond(), 0, Integer.MAX_VALUE),
+                v.intIn("limits.server_events_per_second", d.serverEventsPerSecond(), 0, Integer.MAX_VALUE));
     }
 
     private static ServeConfig.Replication replication(Values v, List<SinkConfig> sinks) {

@@ -3,6 +3,9 @@ package dev.tidings.server.http;
 import dev.tidings.Tidings;
 import dev.tidings.base.Version;
 import dev.tidings.pipeline.FanOutDelivery;
+import dev.tidings.server.broadcast.BroadcastService;
+import dev.tidings.server.broadcast.DatabaseBroadcasts;
+import dev.tidings.server.broadcast.LocalRooms;
 import dev.tidings.server.config.ServeConfig;
 import dev.tidings.server.metrics.ServeMetrics;
 import dev.tidings.server.auth.AccessPolicy;
@@ -111,7 +114,9 @@ public final class TidingsServer implements AutoCloseable {
         StreamStats stats = new StreamStats();
         TableCatalog catalog = new TableCatalog(config.db());
         FanOutDelivery durable = config.sinks().isEmpty() ? null : new FanOutDelivery(SinkConfig.openAll(config.sinks()));
-        ServeDelivery delivery = new ServeDelivery(fanOut, durable, stats);
+        BroadcastService broadcasts = new BroadcastService(new LocalRooms(), config.limits().clients());
+        DatabaseBroadcasts fromDatabase = new DatabaseBroadcasts(broadcasts);
+        ServeDelivery delivery = new ServeDelivery(fanOut, fromDatabase::onChange, durable, stats);
         ServeConfig.Replication replication = config.replication();
         SlotLag lag = new SlotLag(config.db(), replication.slot(), replication.maxLagMb(), replication.pauseOnMaxLag(),
                 delivery::pauseLive);
@@ -133,17 +138,18 @@ public final class TidingsServer implements AutoCloseable {
             connector.setPort(config.server().port());
             connector.setIdleTimeout(Duration.ofSeconds(120).toMillis());
             jetty.addConnector(connector);
-            RealtimeEndpoint realtime = new RealtimeEndpoint(live, auth, catalog);
+            RealtimeEndpoint realtime = new RealtimeEndpoint(live, auth, catalog, broadcasts);
             WebSocketUpgradeHandler websockets = WebSocketUpgradeHandler.from(jetty,
                     container -> realtime.install(container, config.limits().maxFrameBytes()));
             IntSupplier websocketClients = () -> websockets.getServerWebSocketContainer().getOpenSessions().size();
             List<SinkMetrics> sinkMetrics = durable == null ? List.of() : durable.metrics();
             ServeMetrics metrics = new ServeMetrics(tidings, stats, lag, delivery, sinkMetrics, StatusReport::level, counters,
                     websocketClients);
+            metrics.bind(broadcasts);
             ServeState state = new ServeState(config, tidings, stats, lag, fanOut, counters, metrics, sinkMetrics,
                     websocketClients, startedMillis);
             websockets.setHandler(new Handler.Sequence(new ConsoleHandler(), new SseHandler(live, auth, config.server().sseKeepAlive(),
-                    tidings.backfiller()), new OperationsHandler(state, auth, config.server().metricsPublic()),
+                    tidings.backfiller()), new BroadcastEndpoint(auth, broadcasts), new OperationsHandler(state, auth, config.server().metricsPublic()),
                     new BackfillsHandler(tidings.backfiller(), auth), new NotFound()));
             jetty.setHandler(websockets);
             server = new TidingsServer(state, timers, lagTimer, writer, catalog, durable, jetty);
@@ -240,7 +246,7 @@ public final class TidingsServer implements AutoCloseable {
             response.setStatus(404);
             response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; charset=utf-8");
             response.write(true, ByteBuffer.wrap(("not found: " + Request.getPathInContext(request) + " (endpoints: "
-                    + "/socket/websocket, /realtime/v1/websocket, /events, /health, /ready, /api/status, /metrics)\n")
+                    + "/socket/websocket, /realtime/v1/websocket, /events, /api/broadcast, /health, /ready, /api/status, /metrics)\n")
                     .getBytes(StandardCharsets.UTF_8)), callback);
             return true;
         }

@@ -10,6 +10,7 @@ import dev.tidings.server.stream.StreamStats;
 import dev.tidings.sink.SinkMetrics;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.binder.MeterBinder;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
@@ -101,6 +102,11 @@ public final class ServeMetrics implements AutoCloseable {
             sinkGauge("tidings.sink.latency.max.seconds", s, m -> m.maxLatencyMillis() / 1000.0, "highest latency");
             sinkGauge("tidings.sink.state", s, states::level, "0 ok, 1 retrying, 2 failing");
         }
+    }
+
+    /** Adds the meters of another part of the server (e.g. Broadcast and Presence). */
+    public void bind(MeterBinder binder) {
+        binder.bindTo(registry);
     }
 
     /** The metrics in the Prometheus text format. */

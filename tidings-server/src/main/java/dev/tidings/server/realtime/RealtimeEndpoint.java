@@ -1,6 +1,7 @@
 package dev.tidings.server.realtime;
 
 import dev.tidings.server.auth.Authenticator;
+import dev.tidings.server.broadcast.BroadcastService;
 import dev.tidings.server.live.LiveService;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Request;
@@ -26,9 +27,12 @@ public final class RealtimeEndpoint implements WebSocketCreator {
 
     private final RealtimeService service;
 
-    /** @param catalog column types for checking filters at join; null to skip the checks */
-    public RealtimeEndpoint(LiveService live, Authenticator auth, TableCatalog catalog) {
-        this.service = new RealtimeService(live, auth, catalog);
+    /**
+     * @param catalog    column types for checking filters at join; null to skip the checks
+     * @param broadcasts Broadcast and Presence of the server
+     */
+    public RealtimeEndpoint(LiveService live, Authenticator auth, TableCatalog catalog, BroadcastService broadcasts) {
+        this.service = new RealtimeService(live, auth, catalog, broadcasts);
     }
 
     /** Maps the Realtime paths of {@code container} to this endpoint, with its frame and idle limits. */

@@ -1,6 +1,7 @@
 package dev.tidings.server.realtime;
 
 import dev.tidings.server.auth.Authenticator;
+import dev.tidings.server.broadcast.BroadcastService;
 import dev.tidings.server.live.LiveService;
 
 /**
@@ -9,5 +10,6 @@ import dev.tidings.server.live.LiveService;
  * @param live    the live fan-out, send queues and their writer (shared with SSE)
  * @param auth    tokens and grants
  * @param catalog column types for checking filters at join; null to skip the checks
+ * @param broadcasts Broadcast and Presence, and the limits of each connection
  */
-record RealtimeService(LiveService live, Authenticator auth, TableCatalog catalog) {}
+record RealtimeService(LiveService live, Authenticator auth, TableCatalog catalog, BroadcastService broadcasts) {}

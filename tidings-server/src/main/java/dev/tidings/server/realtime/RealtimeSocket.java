@@ -3,6 +3,9 @@ package dev.tidings.server.realtime;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tidings.server.auth.Authenticator;
 import dev.tidings.server.auth.TokenVerifier;
+import dev.tidings.server.broadcast.BinaryPush;
+import dev.tidings.server.broadcast.BroadcastService;
+import dev.tidings.server.broadcast.ClientLimiter;
 import dev.tidings.server.live.LiveService;
 import dev.tidings.server.live.Outbox;
 import org.eclipse.jetty.websocket.api.Session;
@@ -10,6 +13,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -22,7 +26,9 @@ import static dev.tidings.server.realtime.PhoenixFrame.NULL;
  * server does (see docs/realtime-protocol.md): {@code heartbeat}, {@code phx_join},
  * {@code phx_leave} (reply, then {@code phx_close}), {@code access_token}; errors as
  * {@code phx_reply} with {@code status:"error"} and a {@code reason} — the connection stays open
- * for anything the client sent wrong, so one bad frame never costs other channels.
+ * for anything the client sent wrong, so one bad frame never costs other channels. Broadcast and
+ * presence pushes, in JSON or as the binary broadcast frames of vsn 2.0.0, go to the server's
+ * {@link BroadcastService}; each channel is a member of its topic's room ({@link RoomMember}).
  *
  * <p>Frames are read one at a time on a Jetty thread (auto-demand after each); everything sent,
  * replies, pongs and changes alike, goes through the connection's bounded {@link Outbox}, which
@@ -32,14 +38,21 @@ import static dev.tidings.server.realtime.PhoenixFrame.NULL;
  */
 public final class RealtimeSocket implements Session.Listener.AutoDemanding {
     private static final Logger log = LoggerFactory.getLogger(RealtimeSocket.class);
+    private static final byte[] REPLY_OK = PhoenixFrame.ascii("{\"status\":\"ok\",\"response\":");
+    private static final byte[] REPLY_ERROR = PhoenixFrame.ascii("{\"status\":\"error\",\"response\":");
+    private static final byte[] REPLY_END = PhoenixFrame.ascii("}");
 
     private final LiveService live;
     private final Authenticator auth;
     private final TableCatalog catalog;
+    private final BroadcastService broadcasts;
+    private final ClientLimiter limiter;
     private final PhoenixFrame.Vsn vsn;
     /** The token presented at connect; a join without a token of its own uses it. */
     private final String connectToken;
     private final Map<String, Channel> channels = new ConcurrentHashMap<>();
+    /** The room member of each channel, by topic. */
+    private final Map<String, RoomMember> members = new ConcurrentHashMap<>();
     /** What channels write to: this connection's send queue. */
     private final Channel.Outlet outlet = this::sendFrame;
     private volatile Outbox outbox;
@@ -51,6 +64,8 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
         this.live = service.live();
         this.auth = service.auth();
         this.catalog = service.catalog();
+        this.broadcasts = service.broadcasts();
+        this.limiter = broadcasts.newClient();
         this.vsn = vsn;
         this.connectToken = connectToken;
     }
@@ -69,6 +84,50 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
             log.warn("unexpected failure handling a client frame", e);
             reply(NULL, NULL, "phoenix", "error", Map.of("reason", "internal error: " + e));
         }
+    }
+
+    ClientLimiter limiter() {
+        return limiter;
+    }
+
+    /** A binary frame: with vsn 2.0.0, realtime-js sends its broadcasts this way. */
+    @Override
+    public void onWebSocketBinary(ByteBuffer payload, org.eclipse.jetty.websocket.api.Callback callback) {
+        try {
+            handleBinary(payload);
+        } catch (RuntimeException e) {
+            log.warn("unexpected failure handling a binary client frame", e);
+            reply(NULL, NULL, "phoenix", "error", Map.of("reason", "internal error: " + e));
+        } finally {
+            callback.succeed();
+        }
+    }
+
+    private void handleBinary(ByteBuffer payload) {
+        if (vsn != PhoenixFrame.Vsn.V2) {
+            reply(NULL, NULL, "phoenix", "error", Map.of("reason", "binary frames need vsn=2.0.0; this connection speaks " + vsn.text));
+            return;
+        }
+        BinaryPush push;
+        try {
+            push = BinaryPush.parse(payload);
+        } catch (BinaryPush.Malformed m) {
+            reply(NULL, NULL, "phoenix", "error", Map.of("reason", m.getMessage()));
+            return;
+        }
+        String ref = refText(push.ref());
+        RoomMember m = members.get(push.topic());
+        if (m == null) {
+            reply(refText(push.joinRef()), ref, push.topic(), "error",
+                    Map.of("reason", "unmatched topic: join '" + push.topic() + "' first"));
+        } else {
+            broadcasts.onBroadcast(m, ref, push);
+        }
+    }
+
+    /** A ref of a binary frame as the JSON text replies carry: a string, or null when empty. */
+    private static String refText(String ref) {
+        return ref.isEmpty() ? NULL : new String(PhoenixFrame.quote(ref), StandardCharsets.UTF_8);
     }
 
     /** Answered here rather than by Jetty, so that the pong goes out in order with the rest. */
@@ -125,8 +184,10 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
                     reply(f, "error", Map.of("reason", "unmatched topic: join '" + f.topic() + "' first"));
                 } else if (f.event().equals("access_token")) {
                     refresh(c, f.payload().get("access_token"));
-                } else if (f.event().equals("broadcast") || f.event().equals("presence")) {
-                    reply(f, "error", Map.of("reason", f.event() + " is not supported by this server (only postgres_changes)"));
+                } else if (f.event().equals("broadcast") && members.get(f.topic()) instanceof RoomMember m) {
+                    broadcasts.onBroadcast(m, f.ref(), f.payload());
+                } else if (f.event().equals("presence") && members.get(f.topic()) instanceof RoomMember m) {
+                    broadcasts.onPresence(m, f.ref(), f.payload());
                 } else {
                     reply(f, "error", Map.of("reason", "unknown event '" + f.event() + "'"));
                 }
@@ -143,6 +204,16 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
         Channel previous = channels.remove(topic);
         if (previous != null) {
             unsubscribe(previous);
+        }
+        String over = limiter.join(channels.size());
+        if (over != null) {
+            reply(f, "error", Map.of("reason", over));
+            return;
+        }
+        JsonNode config = f.payload().get("config");
+        if (config != null && config.path("private").asBoolean(false)) {
+            reply(f, "error", Map.of("reason", BroadcastService.privateRefusal(topic.substring(SystemMessages.PREFIX.length()))));
+            return;
         }
         String raw = JoinRequest.token(f.payload());
         Authenticator.Access access;
@@ -162,8 +233,12 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
         }
         Channel channel = new Channel(outlet, live.timers(), vsn, topic, f.joinRef(), join.legacy(), join.bindings(),
                 access.grant());
+        RoomMember member = new RoomMember(channel, this, vsn, BroadcastService.options(join.legacy() ? null : config));
         channels.put(topic, channel);
+        members.put(topic, member);
+        broadcasts.join(member);
         reply(f, "ok", Map.of("postgres_changes", join.echo()));
+        member.joined();
         live.fanOut().subscribe(channel, channel.tables);
         if (access.token() != null) {
             channel.expireAt(access.expiresAt(), () -> shut(channel, "Token has expired"));
@@ -213,7 +288,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
     }
 
     /** Ends a channel from the server's side: a system error message, then {@code phx_close}. */
-    private void shut(Channel c, String why) {
+    void shut(Channel c, String why) {
         if (!channels.remove(c.topic, c)) {
             return;
         }
@@ -225,6 +300,15 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
     private void unsubscribe(Channel c) {
         c.close();
         live.fanOut().unsubscribe(c, c.tables);
+        RoomMember m = members.get(c.topic);
+        if (m != null && m.channel() == c && members.remove(c.topic, m)) {
+            broadcasts.leave(m);
+        }
+    }
+
+    /** Replies to a push of channel {@code c}; {@code response} is a JSON object. */
+    void reply(Channel c, String ref, boolean ok, byte[] response) {
+        send(vsn.encode(c.joinRef, ref, c.topicJson, "phx_reply", response, ok ? REPLY_OK : REPLY_ERROR, REPLY_END));
     }
 
     private void reply(PhoenixFrame f, String status, Map<String, ?> response) {
@@ -244,7 +328,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
     }
 
     /** Queues a frame made by {@link WireFrames} (shared by every connection that gets it). */
-    private void sendFrame(byte[] frame) {
+    void sendFrame(byte[] frame) {
         Outbox o = outbox;
         if (o != null && !o.offer(frame, farewell, "send queue full: the client did not keep up") && o.overflowed()) {
             for (Channel c : channels.values()) {

@@ -12,6 +12,7 @@ import java.nio.ByteBuffer;
  */
 final class WireFrames {
     private static final int TEXT = 0x1;
+    private static final int BINARY = 0x2;
     private static final int PONG = 0xA;
 
     private WireFrames() {}
@@ -19,6 +20,11 @@ final class WireFrames {
     /** A text frame of {@code payload}, which must be UTF-8. */
     static byte[] text(byte[] payload) {
         return frame(TEXT, payload, 0, payload.length);
+    }
+
+    /** A binary frame of {@code payload}. */
+    static byte[] binary(byte[] payload) {
+        return frame(BINARY, payload, 0, payload.length);
     }
 
     /** The pong answering a ping with {@code payload} (at most 125 bytes, as every control frame). */

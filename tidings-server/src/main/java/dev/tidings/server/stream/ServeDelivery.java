@@ -7,6 +7,8 @@ import dev.tidings.server.live.LiveFanOut;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.function.Consumer;
+
 /**
  * The serve delivery: the one {@link Delivery} of {@code tidings serve}'s replication stream. Every
  * change goes to the live fan-out ({@link LiveFanOut}: WebSocket, SSE) and, when sinks are
@@ -22,13 +24,24 @@ public final class ServeDelivery implements Delivery {
     private static final Logger log = LoggerFactory.getLogger(ServeDelivery.class);
 
     private final LiveFanOut live;
+    private final Consumer<ChangeEvent> alsoLive;
     private final Delivery durable;
     private final StreamStats stats;
     private volatile boolean livePaused;
 
     /** @param durable the durable sinks, or null */
     public ServeDelivery(LiveFanOut live, Delivery durable, StreamStats stats) {
+        this(live, event -> {}, durable, stats);
+    }
+
+    /**
+     * @param alsoLive gets every change the live fan-out gets, on the same thread and like it never
+     *                 holding the stream back (e.g. broadcasts from {@code realtime.messages})
+     * @param durable  the durable sinks, or null
+     */
+    public ServeDelivery(LiveFanOut live, Consumer<ChangeEvent> alsoLive, Delivery durable, StreamStats stats) {
         this.live = live;
+        this.alsoLive = alsoLive;
         this.durable = durable;
         this.stats = stats;
     }
@@ -60,6 +73,7 @@ public final class ServeDelivery implements Delivery {
         if (!livePaused) {
             try {
                 live.publish(event);
+                alsoLive.accept(event);
             } catch (Exception e) {
                 log.warn("live fan-out failed on event {}; live clients may miss it", event.id(), e);
             }

@@ -93,6 +93,17 @@ public final class NodeClient implements AutoCloseable {
         return out;
     }
 
+    /** Writes one line to the script's stdin (the scripts that take commands read them there). */
+    public void tell(String line) throws IOException {
+        process.getOutputStream().write((line + "\n").getBytes(StandardCharsets.UTF_8));
+        process.getOutputStream().flush();
+    }
+
+    /** Ends the node process at once (SIGKILL): its socket closes without a WebSocket close. */
+    public void kill() throws InterruptedException {
+        process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+    }
+
     public List<String> seen() {
         return seen;
     }

@@ -32,6 +32,7 @@ final class RawSocket implements AutoCloseable {
 
     private RawSocket(String url, long demand) {
         StringBuilder partial = new StringBuilder();
+        java.io.ByteArrayOutputStream binary = new java.io.ByteArrayOutputStream();
         this.socket = HTTP.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5)).buildAsync(URI.create(url),
                 new WebSocket.Listener() {
                     private long left = demand;
@@ -58,6 +59,22 @@ final class RawSocket implements AutoCloseable {
                     public CompletionStage<?> onPong(WebSocket ws, java.nio.ByteBuffer message) {
                         pongs.add(java.nio.charset.StandardCharsets.UTF_8.decode(message).toString());
                         ws.request(1);
+                        return null;
+                    }
+
+                    /** A binary message is queued as the JSON {@code {"binary": "<hex>"}}. */
+                    @Override
+                    public CompletionStage<?> onBinary(WebSocket ws, java.nio.ByteBuffer data, boolean last) {
+                        byte[] bytes = new byte[data.remaining()];
+                        data.get(bytes);
+                        binary.writeBytes(bytes);
+                        if (last) {
+                            messages.add("{\"binary\":\"" + java.util.HexFormat.of().formatHex(binary.toByteArray()) + "\"}");
+                            binary.reset();
+                        }
+                        if (--left > 0) {
+                            ws.request(1);
+                        }
                         return null;
                     }
 
@@ -104,6 +121,11 @@ final class RawSocket implements AutoCloseable {
 
     RawSocket send(String text) {
         socket.sendText(text, true).join();
+        return this;
+    }
+
+    RawSocket sendBinary(byte[] bytes) {
+        socket.sendBinary(java.nio.ByteBuffer.wrap(bytes), true).join();
         return this;
     }
 

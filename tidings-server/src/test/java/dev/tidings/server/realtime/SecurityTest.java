@@ -99,6 +99,31 @@ class SecurityTest {
     }
 
     @Test
+    void rest_broadcast_needs_a_valid_token_and_reaches_the_members_with_one() throws Exception {
+        try (RawSocket member = RawSocket.open(url(user("7")))) {
+            member.send(RawSocket.join("realtime:sec-room", "1", "{\"config\":{\"broadcast\":{\"self\":false},\"postgres_changes\":[]}}"));
+            assertThat(member.awaitReply("1").at("/payload/status").asText()).isEqualTo("ok");
+            String body = "{\"messages\":[{\"topic\":\"sec-room\",\"event\":\"e\",\"payload\":{\"n\":1}}]}";
+            assertThat(post(body, null)).isEqualTo(401);
+            assertThat(post(body, hs(JWSAlgorithm.HS256, SECRET.replace('a', 'b'), "service_role", null,
+                    Instant.now().plusSeconds(60)))).isEqualTo(403);
+            assertThat(post(body, hs(JWSAlgorithm.HS256, SECRET, "service_role", null, Instant.now().plusSeconds(60))))
+                    .isEqualTo(202);
+            assertThat(member.awaitEvent("broadcast").at("/payload/payload/n").asInt()).isEqualTo(1);
+        }
+    }
+
+    private static int post(String body, String bearer) throws Exception {
+        java.net.http.HttpRequest.Builder r = java.net.http.HttpRequest.newBuilder(java.net.URI.create(serve.http("/api/broadcast")))
+                .header("Content-Type", "application/json").POST(java.net.http.HttpRequest.BodyPublishers.ofString(body));
+        if (bearer != null) {
+            r.header("Authorization", "Bearer " + bearer);
+        }
+        return java.net.http.HttpClient.newHttpClient().send(r.build(), java.net.http.HttpResponse.BodyHandlers.discarding())
+                .statusCode();
+    }
+
+    @Test
     void connect_without_a_token_is_401_and_forged_or_expired_tokens_are_403() throws Exception {
         String future = "exp";
         assertThat(RawSocket.upgradeStatus(serve.ws("vsn=1.0.0"))).isEqualTo(401);

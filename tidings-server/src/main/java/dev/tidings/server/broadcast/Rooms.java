@@ -1,0 +1,38 @@
+package dev.tidings.server.broadcast;
+
+/**
+ * Carries broadcasts and presence between the members of each topic. This is the seam where a
+ * cluster's engine goes: {@link LocalRooms} holds the members of this process; an engine shared by
+ * several nodes would implement the same calls by relaying broadcasts and presence diffs to the
+ * other nodes and merging their presence state. Members never see which one they are on.
+ *
+ * <p>Thread-safe. Delivery never blocks: members only queue.
+ */
+public interface Rooms {
+    /** Adds a member; when presence is enabled, it gets {@code presence_state} before any later diff. */
+    void join(Member member);
+
+    /** Removes a member and whatever it tracked (the others get a {@code presence_diff} leave). */
+    void leave(Member member);
+
+    /**
+     * Hands {@code message} to every member of its topic but the sender (unless the sender asked for
+     * {@code self}); returns how many members it was queued for.
+     */
+    int broadcast(BroadcastMessage message);
+
+    /**
+     * Tracks {@code meta} (a JSON object) for the member under its presence key, replacing what it
+     * tracked before; every member of the topic gets the diff. Returns false when nothing changed.
+     */
+    boolean track(Member member, byte[] meta);
+
+    /** Stops tracking the member; returns false when it tracked nothing. */
+    boolean untrack(Member member);
+
+    /** Members, for metrics. */
+    int members();
+
+    /** Tracked presences, for metrics. */
+    int presences();
+}
