@@ -38,7 +38,7 @@ class RealtimeClientsTest {
 
     @BeforeEach
     void emptyTables() {
-        serve.sql("DELETE FROM todos", "DELETE FROM notes");
+        serve.sqlSettled("DELETE FROM todos", "DELETE FROM notes");
     }
 
     @Test

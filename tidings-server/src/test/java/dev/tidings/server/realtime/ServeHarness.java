@@ -5,7 +5,14 @@ import dev.tidings.server.http.TidingsServer;
 import dev.tidings.testing.Await;
 import dev.tidings.testing.TestPostgres;
 
+import dev.tidings.base.TableFilter;
+import dev.tidings.base.TableName;
+import dev.tidings.server.live.LiveFanOut;
+
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -18,6 +25,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class ServeHarness implements AutoCloseable {
     private static final AtomicInteger slots = new AtomicInteger();
+    private final AtomicInteger settles = new AtomicInteger();
 
     final String jdbcUrl;
     final TidingsServer server;
@@ -43,6 +51,7 @@ final class ServeHarness implements AutoCloseable {
                 "CREATE TABLE todos (id bigint PRIMARY KEY, title text, done boolean NOT NULL DEFAULT false, "
                         + "inserted_at timestamptz NOT NULL DEFAULT now(), user_id int)",
                 "CREATE TABLE notes (id serial PRIMARY KEY, body text)",
+                "CREATE TABLE settled (n int)",
                 "CREATE PUBLICATION supabase_realtime FOR ALL TABLES");
         Map<String, String> flags = new LinkedHashMap<>();
         flags.put("db.url", url);
@@ -83,6 +92,31 @@ final class ServeHarness implements AutoCloseable {
 
     void sql(String... statements) {
         TestPostgres.execute(jdbcUrl, statements);
+    }
+
+    /**
+     * Runs {@code statements}, then waits until their changes have passed through the fan-out, so
+     * that a client subscribing afterwards sees none of them (a cleanup's deletes would otherwise
+     * still be on their way to the next test's subscriber).
+     */
+    void sqlSettled(String... statements) {
+        int n = settles.incrementAndGet();
+        AtomicBoolean seen = new AtomicBoolean();
+        TableFilter settled = TableFilter.table(new TableName("public", "settled"));
+        LiveFanOut.Subscriber marker = (event, bytes) -> {
+            if (event.table().equals("settled")) {
+                seen.set(true);
+            }
+        };
+        server.fanOut().subscribe(marker, settled);
+        try {
+            List<String> all = new ArrayList<>(List.of(statements));
+            all.add("INSERT INTO settled VALUES (" + n + ")");
+            sql(all.toArray(String[]::new));
+            Await.until(Duration.ofSeconds(30), "the changes to pass through the fan-out", seen::get);
+        } finally {
+            server.fanOut().unsubscribe(marker, settled);
+        }
     }
 
     @Override
