@@ -110,9 +110,15 @@ public record DatabaseUrl(String host, int port, String database, Map<String, St
         return p;
     }
 
-    /** pgjdbc properties for a logical replication connection to this database. */
+    /**
+     * pgjdbc properties for a logical replication connection to this database. TCP keepalive is on
+     * and opening it gives up after 30 s (unless the URL says otherwise): a reconnection into a
+     * network that swallows packets must fail and be retried, not hang.
+     */
     public Properties replicationProperties() {
         Properties p = properties();
+        p.putIfAbsent("tcpKeepAlive", "true");
+        p.putIfAbsent("loginTimeout", "30");
         p.setProperty("replication", "database");
         p.setProperty("preferQueryMode", "simple");
         p.setProperty("assumeMinServerVersion", "10");
@@ -121,10 +127,6 @@ public record DatabaseUrl(String host, int port, String database, Map<String, St
 
     public Connection connect() throws SQLException {
         return DriverManager.getConnection(jdbcUrl(), properties());
-    }
-
-    public Connection connectForReplication() throws SQLException {
-        return DriverManager.getConnection(jdbcUrl(), replicationProperties());
     }
 
     /** The URL as it is safe to log: no password. */

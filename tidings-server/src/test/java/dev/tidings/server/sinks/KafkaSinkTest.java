@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.tidings.testing.Await;
+import dev.tidings.testing.TcpProxy;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

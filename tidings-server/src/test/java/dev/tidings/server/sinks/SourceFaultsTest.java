@@ -5,6 +5,7 @@ import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.SourceConfig;
 import dev.tidings.source.SourceException;
 import dev.tidings.testing.Await;
+import dev.tidings.testing.TcpProxy;
 import dev.tidings.testing.TestPostgres;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import org.junit.jupiter.api.Tag;
