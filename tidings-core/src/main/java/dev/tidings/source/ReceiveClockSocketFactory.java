@@ -37,10 +37,11 @@ public final class ReceiveClockSocketFactory extends SocketFactory {
         }
     }
 
-    /** When bytes last arrived on a socket of this clock's connections. */
+    /** When bytes last arrived on a socket of this clock's connections, and when one last saw its end. */
     static final class Clock implements AutoCloseable {
         final String id = "source-" + IDS.incrementAndGet();
         private volatile long lastReceiveNanos = System.nanoTime();
+        private volatile long endOfStreamNanos;
 
         Clock() {
             CLOCKS.put(id, this);
@@ -52,6 +53,15 @@ public final class ReceiveClockSocketFactory extends SocketFactory {
 
         void received() {
             lastReceiveNanos = System.nanoTime();
+        }
+
+        /** When the server last closed a connection of this clock; 0 if none did. */
+        long endOfStreamNanos() {
+            return endOfStreamNanos;
+        }
+
+        void endOfStream() {
+            endOfStreamNanos = System.nanoTime();
         }
 
         @Override
@@ -94,7 +104,11 @@ public final class ReceiveClockSocketFactory extends SocketFactory {
         return s;
     }
 
-    /** A plain socket whose input stream stamps the clock on every read that returned bytes. */
+    /**
+     * A plain socket whose input stream stamps the clock on every read that returned bytes, and
+     * notes the end of the stream: pgjdbc's non-blocking read takes a closed connection for one
+     * with nothing pending, and would notice only when it next writes a status update.
+     */
     private static final class ClockedSocket extends Socket {
         private final Clock clock;
         private InputStream in;
@@ -112,6 +126,8 @@ public final class ReceiveClockSocketFactory extends SocketFactory {
                         int b = super.read();
                         if (b >= 0) {
                             clock.received();
+                        } else {
+                            clock.endOfStream();
                         }
                         return b;
                     }
@@ -121,6 +137,8 @@ public final class ReceiveClockSocketFactory extends SocketFactory {
                         int n = super.read(buffer, offset, length);
                         if (n > 0) {
                             clock.received();
+                        } else if (n < 0) {
+                            clock.endOfStream();
                         }
                         return n;
                     }

@@ -58,6 +58,8 @@ import java.util.regex.Pattern;
  * which the walsender answers with a keepalive); after the server's {@code wal_sender_timeout}
  * plus half of it (at least {@link #SILENCE_MARGIN_MIN}) without a byte, the connection counts as
  * lost and is reopened. By then the walsender has timed out on its side too, so the slot is free.
+ * The socket also tells when the server closed the connection (a crash, an immediate shutdown):
+ * pgjdbc's non-blocking read would take that for a quiet stream until its next status update.
  * TCP keepalive is on as well. Silence is only measured while the source reads: while a handler
  * blocks for backpressure, the server's replies wait in the socket and are read afterwards.
  */
@@ -229,13 +231,15 @@ public final class ReplicationSource {
 
     /**
      * Watches one stream for silence: asks the server for a reply after a status interval without
-     * a byte from it, and gives the connection up after the server's timeout plus a margin.
+     * a byte from it, and gives the connection up after the server's timeout plus a margin, or at
+     * once when the server closed it.
      */
     private static final class Silence {
         private final ReceiveClockSocketFactory.Clock clock;
         private final long pingNanos;
         private final long limitNanos;
         private final long senderTimeoutMs;
+        private final long startNanos = System.nanoTime();
         private long lastPingNanos;
 
         Silence(ReceiveClockSocketFactory.Clock clock, Setup setup) {
@@ -249,6 +253,9 @@ public final class ReplicationSource {
 
         void check(PGReplicationStream stream) throws SQLException, SilentConnectionException {
             long now = System.nanoTime();
+            if (clock.endOfStreamNanos() - startNanos > 0) {
+                throw new SilentConnectionException("the server closed the connection");
+            }
             long silent = now - clock.lastReceiveNanos();
             if (silent > limitNanos) {
                 throw new SilentConnectionException("no message from the server for "
@@ -472,7 +479,7 @@ public final class ReplicationSource {
         }
     }
 
-    /** The server sent nothing for longer than it would wait for us: the connection is dead. */
+    /** The server closed the connection, or sent nothing for longer than it would wait for us. */
     private static final class SilentConnectionException extends Exception {
         SilentConnectionException(String message) {
             super(message);

@@ -87,6 +87,94 @@ class SourceFaultsTest {
         }
     }
 
+    /**
+     * Failover-style: the server is stopped the hard way (immediate shutdown, as a crash or a
+     * failover leaves it) and started again, three times while a durable load commits. Whatever
+     * committed is delivered, in order, duplicates identical; nothing is lost across the crashes.
+     */
+    @Test
+    void immediate_postgres_restarts_under_load_lose_nothing() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Path data = dir.resolve("pgdata");
+        EmbeddedPostgres pg = privateServer(data, port);
+        Path file = dir.resolve("events.jsonl");
+        String url = "jdbc:postgresql://localhost:" + port + "/postgres?user=postgres";
+        TestPostgres.execute(url, "CREATE TABLE load_0 (n int PRIMARY KEY, payload text NOT NULL)");
+        SinkHarnessLite run = new SinkHarnessLite(url, "crash_slot", file);
+        CrashTolerantLoad load = new CrashTolerantLoad(url);
+        try {
+            Await.until(Duration.ofSeconds(30), "first changes flow", () -> Delivered.jsonLines(file).size() >= 500);
+            for (int crash = 0; crash < 3; crash++) {
+                long reconnects = run.tidings.reconnects();
+                restart(data, url, "-QUIT");
+                int before = load.committed;
+                Await.until(Duration.ofSeconds(30), "the load commits again after the restart",
+                        () -> load.committed >= before + 1000);
+                Await.until(Duration.ofSeconds(30), "Tidings noticed the crash and streams again",
+                        () -> run.tidings.reconnects() > reconnects && run.tidings.streaming());
+            }
+            int committed = load.stop();
+            TestPostgres.execute(url, "SELECT txid_current()");
+            Await.until(Duration.ofSeconds(60), () -> "all " + committed + " committed changes after 3 crashes",
+                    () -> Delivered.jsonLines(file).stream().map(Delivered.Message::n).distinct().count() >= committed);
+            new Delivered().run(Delivered.jsonLines(file)).verify(new int[] {committed}, true);
+            assertThat(run.tidings.failure()).isNull();
+        } finally {
+            load.stop();
+            run.close();
+            pg.close();
+        }
+    }
+
+    /**
+     * Commits numbered rows into {@code load_0} until stopped and rides out server crashes: after
+     * a lost connection it asks the table what committed (a commit whose answer was lost may or
+     * may not have) and goes on from there, so the rows stay numbered 1, 2, … in commit order.
+     */
+    private static final class CrashTolerantLoad {
+        private final String url;
+        private final Thread thread;
+        private volatile boolean stop;
+        volatile int committed;
+
+        CrashTolerantLoad(String url) {
+            this.url = url;
+            thread = Thread.ofPlatform().name("crash-tolerant-load").start(this::run);
+        }
+
+        private void run() {
+            while (!stop) {
+                try (java.sql.Connection c = TestPostgres.connect(url); java.sql.Statement s = c.createStatement()) {
+                    try (java.sql.ResultSet rs = s.executeQuery("SELECT coalesce(max(n), 0) FROM load_0")) {
+                        rs.next();
+                        committed = rs.getInt(1);
+                    }
+                    while (!stop) {
+                        int from = committed + 1;
+                        int to = committed + 1 + (from % 40);
+                        s.execute("INSERT INTO load_0 SELECT g, 'row ' || g FROM generate_series(" + from + ", " + to + ") g");
+                        committed = to;
+                        Thread.sleep(2);
+                    }
+                } catch (java.sql.SQLException crashed) {
+                    dev.tidings.testing.EventCollector.sleep(100); // the server is restarting
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
+
+        /** Stops the load and returns how many rows committed. */
+        int stop() throws InterruptedException {
+            stop = true;
+            thread.join();
+            return committed;
+        }
+    }
+
     @Test
     void a_slot_dropped_under_tidings_stops_it_with_how_to_recover_instead_of_a_silent_new_slot() throws Exception {
         Path file = dir.resolve("events.jsonl");
