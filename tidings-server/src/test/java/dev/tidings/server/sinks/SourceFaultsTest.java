@@ -60,15 +60,10 @@ class SourceFaultsTest {
 
     @Test
     void a_postgres_restart_mid_stream_is_survived_and_nothing_is_lost() throws Exception {
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
         Path data = dir.resolve("pgdata");
-        EmbeddedPostgres pg = privateServer(data, port);
         Path file = dir.resolve("events.jsonl");
-        String url = "jdbc:postgresql://localhost:" + port + "/postgres?user=postgres";
-        TestPostgres.execute(url, "CREATE TABLE load_0 (n int PRIMARY KEY, payload text NOT NULL)");
+        EmbeddedPostgres pg = privateServerWithLoadTable(data);
+        String url = "jdbc:postgresql://localhost:" + pg.getPort() + "/postgres?user=postgres";
         SinkHarnessLite run = new SinkHarnessLite(url, "restart_slot", file);
         try {
             int[] next = {0};
@@ -94,15 +89,10 @@ class SourceFaultsTest {
      */
     @Test
     void immediate_postgres_restarts_under_load_lose_nothing() throws Exception {
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
         Path data = dir.resolve("pgdata");
-        EmbeddedPostgres pg = privateServer(data, port);
         Path file = dir.resolve("events.jsonl");
-        String url = "jdbc:postgresql://localhost:" + port + "/postgres?user=postgres";
-        TestPostgres.execute(url, "CREATE TABLE load_0 (n int PRIMARY KEY, payload text NOT NULL)");
+        EmbeddedPostgres pg = privateServerWithLoadTable(data);
+        String url = "jdbc:postgresql://localhost:" + pg.getPort() + "/postgres?user=postgres";
         SinkHarnessLite run = new SinkHarnessLite(url, "crash_slot", file);
         CrashTolerantLoad load = new CrashTolerantLoad(url);
         try {
@@ -247,6 +237,18 @@ class SourceFaultsTest {
     static EmbeddedPostgres privateServer(Path data, int port) throws Exception {
         return EmbeddedPostgres.builder().setDataDirectory(data).setPort(port)
                 .setServerConfig("wal_level", "logical").setServerConfig("fsync", "off").start();
+    }
+
+    /** A server of this test's own on a free port, with the table {@code load_0} of {@link #insert}. */
+    private static EmbeddedPostgres privateServerWithLoadTable(Path data) throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        EmbeddedPostgres pg = privateServer(data, port);
+        TestPostgres.execute("jdbc:postgresql://localhost:" + port + "/postgres?user=postgres",
+                "CREATE TABLE load_0 (n int PRIMARY KEY, payload text NOT NULL)");
+        return pg;
     }
 
     /**
