@@ -15,13 +15,15 @@ import java.util.concurrent.ConcurrentHashMap;
  * new ones (they are accepted and closed at once) until {@link #restore()}. {@link #stall()} makes
  * the open connections silent without closing them, as a half-open TCP connection or a hung
  * middlebox: what either side sends is swallowed, and neither side learns when the other closes.
- * New connections after a stall are forwarded as usual.
+ * New connections after a stall are forwarded as usual; after {@link #blackHole()} they are
+ * silent too, until {@link #restore()}.
  */
 public final class TcpProxy implements AutoCloseable {
     private final ServerSocket server;
     private volatile int targetPort;
     private final Set<Link> links = ConcurrentHashMap.newKeySet();
     private volatile boolean down;
+    private volatile boolean swallowNew;
     private volatile boolean closed;
 
     public TcpProxy(int targetPort) throws IOException {
@@ -50,8 +52,10 @@ public final class TcpProxy implements AutoCloseable {
         links.clear();
     }
 
+    /** Lets new connections through again (connections already cut or stalled stay so). */
     public void restore() {
         down = false;
+        swallowNew = false;
     }
 
     /** Silences every open connection for good; they stay open until {@link #close()}. */
@@ -59,6 +63,12 @@ public final class TcpProxy implements AutoCloseable {
         for (Link link : links) {
             link.stalled = true;
         }
+    }
+
+    /** Like {@link #stall()}, and connections opened later are accepted but silent too, until {@link #restore()}. */
+    public void blackHole() {
+        swallowNew = true;
+        stall();
     }
 
     /** One proxied connection: the client's socket and the one to the target. */
@@ -115,6 +125,7 @@ public final class TcpProxy implements AutoCloseable {
                 client.setTcpNoDelay(true);
                 upstream.setTcpNoDelay(true);
                 Link link = new Link(client, upstream);
+                link.stalled = swallowNew;
                 links.add(link);
                 link.pump(client, upstream);
                 link.pump(upstream, client);
