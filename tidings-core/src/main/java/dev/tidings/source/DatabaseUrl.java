@@ -97,7 +97,7 @@ public record DatabaseUrl(String host, int port, String database, Map<String, St
         return "jdbc:postgresql://" + h + ":" + port + "/" + database;
     }
 
-    /** pgjdbc properties for an ordinary connection. */
+    /** pgjdbc properties for an ordinary connection: opening one gives up after 30 s unless the URL says otherwise. */
     public Properties properties() {
         Properties p = new Properties();
         parameters.forEach(p::setProperty);
@@ -107,18 +107,15 @@ public record DatabaseUrl(String host, int port, String database, Map<String, St
         p.setProperty("options", userOptions == null || userOptions.isBlank() ? PINNED_SETTINGS
                 : userOptions + " " + PINNED_SETTINGS);
         p.putIfAbsent("ApplicationName", "tidings");
+        // opening a connection into a network that swallows packets must fail and be retried, not hang
+        p.putIfAbsent("loginTimeout", "30");
         return p;
     }
 
-    /**
-     * pgjdbc properties for a logical replication connection to this database. TCP keepalive is on
-     * and opening it gives up after 30 s (unless the URL says otherwise): a reconnection into a
-     * network that swallows packets must fail and be retried, not hang.
-     */
+    /** pgjdbc properties for a logical replication connection to this database, with TCP keepalive. */
     public Properties replicationProperties() {
         Properties p = properties();
         p.putIfAbsent("tcpKeepAlive", "true");
-        p.putIfAbsent("loginTimeout", "30");
         p.setProperty("replication", "database");
         p.setProperty("preferQueryMode", "simple");
         p.setProperty("assumeMinServerVersion", "10");

@@ -350,6 +350,8 @@ public final class ReplicationSource {
         Publication publication = new Publication(config.publication(), config.tables());
         String lost;
         try (Connection c = config.database().connect()) {
+            // a check stuck on a dead connection would stop the source from noticing anything else
+            c.setNetworkTimeout(Runnable::run, (int) TimeUnit.SECONDS.toMillis(30));
             lost = publication.changed(publicationState, publication.state(c), c);
         } catch (SQLException e) {
             log.debug("could not check publication {}: {}", config.publication(), e.getMessage());
