@@ -111,6 +111,21 @@ class ReconnectTest {
         }
     }
 
+    @Test
+    void an_idle_stream_is_not_taken_for_a_silent_one() throws Exception {
+        assumeTrue(TestPostgres.majorVersion() >= 12, "wal_sender_timeout can be set per connection from PostgreSQL 12 on");
+        try (Streams s = Streams.newDatabase()) {
+            s.sql("CREATE TABLE t (id int PRIMARY KEY)");
+            // the server would send nothing for 5 s unless asked: the source asks, the server answers
+            s.start(SourceConfig.of(DatabaseUrl.parse(s.jdbcUrl + "&options=-c%20wal_sender_timeout=1000"))
+                    .withSlot(s.slot, false).withTimeouts(Duration.ofSeconds(2), Duration.ofSeconds(1)));
+            EventCollector.sleep(5_000);
+            assertThat(s.tidings().reconnects()).as("no reconnect on an idle database").isZero();
+            s.sql("INSERT INTO t VALUES (1)");
+            s.collector.awaitTransactions(1);
+        }
+    }
+
     /**
      * Ends the source's walsender and streams from the slot in its place for {@code hold}, as a
      * second consumer (or the source's own walsender lingering after a lost connection) would:
