@@ -97,7 +97,7 @@ public record DatabaseUrl(String host, int port, String database, Map<String, St
         return "jdbc:postgresql://" + h + ":" + port + "/" + database;
     }
 
-    /** pgjdbc properties for an ordinary connection. */
+    /** pgjdbc properties for an ordinary connection: opening one gives up after 30 s unless the URL says otherwise. */
     public Properties properties() {
         Properties p = new Properties();
         parameters.forEach(p::setProperty);
@@ -107,12 +107,15 @@ public record DatabaseUrl(String host, int port, String database, Map<String, St
         p.setProperty("options", userOptions == null || userOptions.isBlank() ? PINNED_SETTINGS
                 : userOptions + " " + PINNED_SETTINGS);
         p.putIfAbsent("ApplicationName", "tidings");
+        // opening a connection into a network that swallows packets must fail and be retried, not hang
+        p.putIfAbsent("loginTimeout", "30");
         return p;
     }
 
-    /** pgjdbc properties for a logical replication connection to this database. */
+    /** pgjdbc properties for a logical replication connection to this database, with TCP keepalive. */
     public Properties replicationProperties() {
         Properties p = properties();
+        p.putIfAbsent("tcpKeepAlive", "true");
         p.setProperty("replication", "database");
         p.setProperty("preferQueryMode", "simple");
         p.setProperty("assumeMinServerVersion", "10");
@@ -121,10 +124,6 @@ public record DatabaseUrl(String host, int port, String database, Map<String, St
 
     public Connection connect() throws SQLException {
         return DriverManager.getConnection(jdbcUrl(), properties());
-    }
-
-    public Connection connectForReplication() throws SQLException {
-        return DriverManager.getConnection(jdbcUrl(), replicationProperties());
     }
 
     /** The URL as it is safe to log: no password. */

@@ -13,9 +13,11 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Properties;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -45,13 +47,31 @@ import java.util.regex.Pattern;
  * disappears after this process saw it is never recreated: that would skip changes. Neither is a
  * publication that existed: one dropped or narrowed (tables, operations) while streaming ends
  * {@link #run()} with a message saying what was lost; it is checked every 5 s and at each
- * reconnection.
+ * reconnection. Backoff and the slot-busy clock start over once a stream runs: each outage and
+ * each busy episode gets the full patience, also the one where a reconnect meets its own
+ * walsender still holding the slot.
+ *
+ * <p>Silence. A connection can die without an error reaching this side (half-open TCP, a proxy
+ * that stops forwarding): pgjdbc would write status updates into it for as long as TCP lets it.
+ * So the source watches when the server last sent anything ({@link ReceiveClockSocketFactory}):
+ * after a status interval of silence it asks for a reply (a status update with the reply flag,
+ * which the walsender answers with a keepalive); after the server's {@code wal_sender_timeout}
+ * plus half of it (at least {@link #SILENCE_MARGIN_MIN}) without a byte, the connection counts as
+ * lost and is reopened. By then the walsender has timed out on its side too, so the slot is free.
+ * The socket also tells when the server closed the connection (a crash, an immediate shutdown):
+ * pgjdbc's non-blocking read would take that for a quiet stream until its next status update.
+ * TCP keepalive is on as well. Silence is only measured while the source reads: while a handler
+ * blocks for backpressure, the server's replies wait in the socket and are read afterwards.
  */
 public final class ReplicationSource {
     private static final Logger log = LoggerFactory.getLogger(ReplicationSource.class);
     private static final long PUSH_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
     private static final long PUBLICATION_CHECK_NANOS = TimeUnit.SECONDS.toNanos(5);
     private static final Pattern ACTIVE_PID = Pattern.compile("active for PID (\\d+)");
+    /** The least time beyond wal_sender_timeout that a connection may stay silent. */
+    private static final long SILENCE_MARGIN_MIN = TimeUnit.SECONDS.toMillis(1);
+    /** wal_sender_timeout assumed when the server has none (0): the silence limit still needs one. */
+    private static final long NO_SENDER_TIMEOUT_MS = TimeUnit.SECONDS.toMillis(60);
 
     private final SourceConfig config;
     private final MessageHandler handler;
@@ -66,6 +86,9 @@ public final class ReplicationSource {
     private Publication.State publicationState;
     private long publicationCheckNanos;
     private long lastPushNanos;
+    /** Reconnection state of the source thread; both start over once a stream runs. */
+    private long backoffMs;
+    private long busySince;
 
     public ReplicationSource(SourceConfig config, MessageHandler handler) {
         this.config = config;
@@ -75,12 +98,16 @@ public final class ReplicationSource {
     /** Streams until {@link #stop()} or a problem the user must fix ({@link SourceException}). */
     public void run() throws Exception {
         thread = Thread.currentThread();
-        long backoffMs = 0;
-        long busySince = 0;
+        try (ReceiveClockSocketFactory.Clock clock = new ReceiveClockSocketFactory.Clock()) {
+            loop(clock);
+        }
+        streaming = false;
+    }
+
+    private void loop(ReceiveClockSocketFactory.Clock clock) throws Exception {
         while (running) {
             try {
-                streamOnce();
-                backoffMs = 0;
+                streamOnce(clock);
             } catch (SourceException e) {
                 throw e;
             } catch (SlotBusyException e) {
@@ -109,7 +136,6 @@ public final class ReplicationSource {
                 sleep(backoffMs);
             }
         }
-        streaming = false;
     }
 
     /** Asks {@link #run()} to confirm what may be confirmed, close the connection and return. Thread-safe. */
@@ -136,9 +162,16 @@ public final class ReplicationSource {
         return streaming;
     }
 
-    private void streamOnce() throws Exception {
+    private void streamOnce(ReceiveClockSocketFactory.Clock clock) throws Exception {
         // the replication connection opens while the checks run on the other one
-        OpeningConnection opening = new OpeningConnection(config.database()::connectForReplication);
+        Properties properties = config.database().replicationProperties();
+        boolean clocked = properties.getProperty("socketFactory") == null;
+        if (clocked) {
+            properties.setProperty("socketFactory", ReceiveClockSocketFactory.class.getName());
+            properties.setProperty("socketFactoryArg", clock.id);
+        }
+        OpeningConnection opening = new OpeningConnection(
+                () -> DriverManager.getConnection(config.database().jdbcUrl(), properties));
         Setup setup;
         try {
             setup = prepare();
@@ -170,6 +203,8 @@ public final class ReplicationSource {
             log.info("streaming from slot {} (publication {}, pgoutput proto {})", config.slot(), config.publication(),
                     protoVersion);
             streaming = true;
+            backoffMs = 0;
+            busySince = 0;
             pushed = Lsn.ZERO;
             if (confirmed.isAfter(Lsn.ZERO)) { // a new stream object: report what was confirmed before
                 stream.setFlushedLSN(LogSequenceNumber.valueOf(confirmed.value()));
@@ -180,7 +215,10 @@ public final class ReplicationSource {
                 confirm(stream);
                 stream.forceUpdateStatus();
             };
-            pump(stream, keepAlive);
+            if (!clocked) {
+                log.info("the database URL names its own socketFactory: a silent connection is noticed only by TCP");
+            }
+            pump(stream, keepAlive, clocked ? new Silence(clock, setup) : null);
             handler.streamEnding(keepAlive);
             confirm(stream);
             stream.forceUpdateStatus();
@@ -189,13 +227,53 @@ public final class ReplicationSource {
     }
 
     /** What the checks found that starting the stream needs. */
-    private record Setup(int protoVersion, long statusIntervalMs) {}
+    private record Setup(int protoVersion, long statusIntervalMs, long senderTimeoutMs) {}
+
+    /**
+     * Watches one stream for silence: asks the server for a reply after a status interval without
+     * a byte from it, and gives the connection up after the server's timeout plus a margin, or at
+     * once when the server closed it.
+     */
+    private static final class Silence {
+        private final ReceiveClockSocketFactory.Clock clock;
+        private final long pingNanos;
+        private final long limitNanos;
+        private final long senderTimeoutMs;
+        private final long startNanos = System.nanoTime();
+        private long lastPingNanos;
+
+        Silence(ReceiveClockSocketFactory.Clock clock, Setup setup) {
+            this.clock = clock;
+            this.senderTimeoutMs = setup.senderTimeoutMs();
+            long timeoutMs = senderTimeoutMs > 0 ? senderTimeoutMs : NO_SENDER_TIMEOUT_MS;
+            this.pingNanos = TimeUnit.MILLISECONDS.toNanos(setup.statusIntervalMs());
+            this.limitNanos = TimeUnit.MILLISECONDS.toNanos(timeoutMs + Math.max(SILENCE_MARGIN_MIN, timeoutMs / 2));
+            this.lastPingNanos = System.nanoTime();
+        }
+
+        void check(PGReplicationStream stream) throws SQLException, SilentConnectionException {
+            long now = System.nanoTime();
+            if (clock.endOfStreamNanos() - startNanos > 0) {
+                throw new SilentConnectionException("the server closed the connection");
+            }
+            long silent = now - clock.lastReceiveNanos();
+            if (silent > limitNanos) {
+                throw new SilentConnectionException("no message from the server for "
+                        + TimeUnit.NANOSECONDS.toMillis(silent) + " ms, longer than its wal_sender_timeout ("
+                        + senderTimeoutMs + " ms) and a margin");
+            }
+            if (silent > pingNanos && now - lastPingNanos > pingNanos) {
+                lastPingNanos = now;
+                stream.forceUpdateStatus(); // asks for a reply
+            }
+        }
+    }
 
     /** Checks the server and prepares publication and slot on an ordinary connection. */
     private Setup prepare() throws Exception {
         try (Connection c = config.database().connect()) {
             int major = c.getMetaData().getDatabaseMajorVersion();
-            long statusIntervalMs = checkServerSettings(c);
+            long senderTimeoutMs = senderTimeout(c);
             Publication publication = new Publication(config.publication(), config.tables());
             ReplicationSlot.State state = null;
             if (!config.temporarySlot()) {
@@ -227,18 +305,22 @@ public final class ReplicationSource {
                 slot.ensure(c, state);
                 slotSeen = true;
             }
-            return new Setup(major >= 16 ? 4 : major >= 15 ? 3 : major >= 14 ? 2 : 1, statusIntervalMs);
+            long statusIntervalMs = senderTimeoutMs <= 0 ? 10_000 : Math.max(100, Math.min(10_000, senderTimeoutMs / 3));
+            return new Setup(major >= 16 ? 4 : major >= 15 ? 3 : major >= 14 ? 2 : 1, statusIntervalMs, senderTimeoutMs);
         } catch (SQLException e) {
             throw classifySetup(e);
         }
     }
 
-    private void pump(PGReplicationStream stream, MessageHandler.KeepAlive keepAlive) throws Exception {
+    private void pump(PGReplicationStream stream, MessageHandler.KeepAlive keepAlive, Silence silence) throws Exception {
         while (running) {
             checkPublication();
             ByteBuffer buffer = stream.readPending();
             if (buffer == null) {
                 confirm(stream);
+                if (silence != null) {
+                    silence.check(stream);
+                }
                 LockSupport.parkNanos(1_000_000);
                 continue;
             }
@@ -268,6 +350,8 @@ public final class ReplicationSource {
         Publication publication = new Publication(config.publication(), config.tables());
         String lost;
         try (Connection c = config.database().connect()) {
+            // a check stuck on a dead connection would stop the source from noticing anything else
+            c.setNetworkTimeout(Runnable::run, (int) TimeUnit.SECONDS.toMillis(30));
             lost = publication.changed(publicationState, publication.state(c), c);
         } catch (SQLException e) {
             log.debug("could not check publication {}: {}", config.publication(), e.getMessage());
@@ -304,10 +388,10 @@ public final class ReplicationSource {
     }
 
     /**
-     * Requires {@code wal_level = logical} and returns the status interval: a third of the
-     * server's {@code wal_sender_timeout}, at most 10 s (one round trip for both).
+     * Requires {@code wal_level = logical} and returns the server's {@code wal_sender_timeout} in
+     * milliseconds as this session sees it, 0 for none (one round trip for both).
      */
-    private static long checkServerSettings(Connection c) throws SQLException {
+    private static long senderTimeout(Connection c) throws SQLException {
         try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT current_setting('wal_level'), "
                 + "(SELECT setting::bigint FROM pg_settings WHERE name = 'wal_sender_timeout')")) {
             rs.next();
@@ -318,10 +402,7 @@ public final class ReplicationSource {
                         + "prerequisite)");
             }
             long timeoutMs = rs.getLong(2);
-            if (rs.wasNull()) {
-                timeoutMs = 60_000;
-            }
-            return timeoutMs <= 0 ? 10_000 : Math.max(100, Math.min(10_000, timeoutMs / 3));
+            return rs.wasNull() ? NO_SENDER_TIMEOUT_MS : Math.max(0, timeoutMs);
         }
     }
 
@@ -397,6 +478,13 @@ public final class ReplicationSource {
         SlotBusyException(String pid) {
             super("slot busy, PID " + pid);
             this.pid = pid;
+        }
+    }
+
+    /** The server closed the connection, or sent nothing for longer than it would wait for us. */
+    private static final class SilentConnectionException extends Exception {
+        SilentConnectionException(String message) {
+            super(message);
         }
     }
 

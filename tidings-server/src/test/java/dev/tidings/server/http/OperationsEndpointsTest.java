@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import dev.tidings.server.config.ServeConfigLoader;
 import dev.tidings.testing.Await;
+import dev.tidings.testing.TcpProxy;
 import dev.tidings.testing.TestPostgres;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Tag;
@@ -26,9 +27,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
 import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** {@code /health}, {@code /ready}, {@code /api/status} and {@code /metrics} of a running server. */
 @Tag("postgres")
@@ -118,6 +121,37 @@ class OperationsEndpointsTest {
         awaitMetric(server, "tidings_live_paused 0.0");
     }
 
+    /**
+     * The database connection goes silent (a proxy that swallows everything, for the open
+     * connections and for new ones): once the server's wal_sender_timeout and a margin passed,
+     * /health says the stream is down and /ready answers 503; when the network is back, the stream is.
+     */
+    @Test
+    void health_and_ready_report_a_silent_database_connection_and_recover_when_it_speaks_again() throws Exception {
+        assumeTrue(TestPostgres.majorVersion() >= 12, "wal_sender_timeout can be set per connection from PostgreSQL 12 on");
+        TcpProxy proxy = new TcpProxy(TestPostgres.port());
+        open.add(proxy);
+        TidingsServer server = start(Map.of(), "", db -> db.replace(":" + TestPostgres.port() + "/", ":" + proxy.port() + "/")
+                + "&options=-c%20wal_sender_timeout=1000&loginTimeout=2");
+        assertThat(get(server, "/health").body()).contains("\"streaming\":true");
+
+        long silent = System.nanoTime();
+        proxy.blackHole();
+        Await.until(Duration.ofSeconds(20), "/health to say the stream is down", () -> {
+            HttpResponse<String> health = get(server, "/health");
+            return health.statusCode() == 200 && health.body().contains("\"streaming\":false");
+        });
+        long noticedMs = (System.nanoTime() - silent) / 1_000_000;
+        assertThat(get(server, "/ready").statusCode()).isEqualTo(503);
+        // wal_sender_timeout 1 s + 1 s margin
+        assertThat(noticedMs).as("noticed after the server's timeout and a margin").isBetween(1_000L, 8_000L);
+
+        proxy.restore();
+        Await.until(Duration.ofSeconds(30), "the stream back over a new connection", () -> get(server, "/ready").statusCode() == 200);
+        TestPostgres.execute(TestPostgres.url(server.config().db().database()), "INSERT INTO todos (id, title) VALUES (1, 'after')");
+        awaitStatus(server, s -> s.at("/tables/0/events").asLong() == 1);
+    }
+
     @Test
     void ready_is_503_with_the_reason_once_a_sink_gave_up() throws Exception {
         TidingsServer server = start(Map.of(), """
@@ -151,11 +185,16 @@ class OperationsEndpointsTest {
     }
 
     private TidingsServer start(Map<String, String> settings, String yaml) throws Exception {
+        return start(settings, yaml, UnaryOperator.identity());
+    }
+
+    /** Starts a server on a new database, reaching it through the URL {@code via} makes of the database's. */
+    private TidingsServer start(Map<String, String> settings, String yaml, UnaryOperator<String> via) throws Exception {
         String db = TestPostgres.newDatabase();
         TestPostgres.execute(db, "CREATE TABLE todos (id bigint PRIMARY KEY, title text)");
         String slot = db.substring(db.lastIndexOf('/') + 1, db.indexOf('?'));
         slots.add(slot);
-        Map<String, String> flags = new LinkedHashMap<>(Map.of("db.url", db, "server.port", "0", "server.bind", "127.0.0.1",
+        Map<String, String> flags = new LinkedHashMap<>(Map.of("db.url", via.apply(db), "server.port", "0", "server.bind", "127.0.0.1",
                 "replication.slot", slot, "replication.temporary", "false", "replication.lag_check_seconds", "1"));
         flags.putAll(settings);
         Path file = Files.createTempFile("tidings-ops", ".yaml");

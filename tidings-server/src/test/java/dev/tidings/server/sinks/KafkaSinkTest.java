@@ -16,6 +16,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.tidings.testing.Await;
+import dev.tidings.testing.TcpProxy;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -92,6 +93,27 @@ class KafkaSinkTest {
      */
     @Test
     void the_broker_down_under_load_pauses_wal_reading_and_loses_nothing() throws Exception {
+        long retried = brokerDownUnderLoad(Map.of());
+        System.out.printf("broker down (delivery timeout 2 min): %d retries%n", retried);
+    }
+
+    /**
+     * The same outage, longer than the producer's {@code delivery.timeout.ms}: the records in the
+     * producer expire and their batches fail, the sink retries them, oldest first, until the
+     * broker is back. Still nothing lost, nothing reordered, nothing confirmed meanwhile.
+     */
+    @Test
+    void a_broker_outage_longer_than_the_delivery_timeout_loses_nothing_and_reorders_nothing() throws Exception {
+        Duration deliveryTimeout = Duration.ofSeconds(2);
+        assertThat(Duration.ofSeconds(SinkOutage.SECONDS)).as("the outage outlasts the delivery timeout")
+                .isGreaterThan(deliveryTimeout.multipliedBy(2));
+        long retried = brokerDownUnderLoad(Map.of("delivery_timeout", deliveryTimeout.toSeconds() + "s"));
+        assertThat(retried).as("batches expired in the producer and were sent again").isPositive();
+        System.out.printf("broker down (delivery timeout %d ms): %d retries%n", deliveryTimeout.toMillis(), retried);
+    }
+
+    /** Runs the outage with these extra sink settings; returns how often the sink retried a batch. */
+    private static long brokerDownUnderLoad(Map<String, Object> settings) throws Exception {
         try (TcpProxy proxy = new TcpProxy(0)) {
             KafkaClusterTestKit broker = new KafkaClusterTestKit.Builder(new TestKitNodes.Builder().setCombined(true)
                     .setNumBrokerNodes(1).setNumControllerNodes(1).build())
@@ -107,8 +129,10 @@ class KafkaSinkTest {
                     admin.createTopics(List.of(new NewTopic("cdc.public.load_0", 1, (short) 1),
                             new NewTopic("cdc.public.load_1", 1, (short) 1))).all().get();
                 }
-                h.start(List.of(Map.of("name", "kafka", "type", "kafka", "bootstrap_servers", viaProxy,
-                        "topic", "cdc.${schema}.${table}", "batch", 200, "queue", 1000)));
+                Map<String, Object> sink = new HashMap<>(Map.of("name", "kafka", "type", "kafka", "bootstrap_servers", viaProxy,
+                        "topic", "cdc.${schema}.${table}", "batch", 200, "queue", 1000));
+                sink.putAll(settings);
+                h.start(List.of(sink));
                 // The producer is connected and has used both topics before the broker goes away. (When
                 // it loses the broker it drops their metadata anyway: send() then blocks until the broker
                 // is back, and the sender thread with it.)
@@ -146,6 +170,8 @@ class KafkaSinkTest {
                 }
                 new Delivered().run(messages).verify(counts, true);
                 BrokerSinksTest.awaitConfirmedPastEverything(h);
+                assertThat(h.tidings.failure()).isNull();
+                return h.delivery.metrics().get(0).retried();
             }
         }
     }
