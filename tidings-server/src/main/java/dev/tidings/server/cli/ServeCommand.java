@@ -1,5 +1,6 @@
 package dev.tidings.server.cli;
 
+import dev.tidings.server.config.RealtimeEnvironment;
 import dev.tidings.server.config.ServeConfig;
 import dev.tidings.server.config.ServeConfigLoader;
 import dev.tidings.server.http.TidingsServer;
@@ -12,6 +13,7 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -29,7 +31,8 @@ import java.util.concurrent.Callable;
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = {"Serve changes over Realtime WebSockets (/socket/websocket, /realtime/v1/websocket) and SSE (/events).",
                 "Environment: DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD DB_SSL PORT SLOT_NAME TEMPORARY_SLOT PUBLICATIONS "
-                        + "SECURE_CHANNELS JWT_SECRET JWKS_URL MAX_REPLICATION_LAG_MB LOG_FORMAT DATABASE_URL TIDINGS_SINKS",
+                        + "SECURE_CHANNELS API_JWT_SECRET API_JWT_JWKS JWT_CLAIM_VALIDATORS JWKS_URL MAX_REPLICATION_LAG_MB "
+                        + "LOG_FORMAT DATABASE_URL TIDINGS_SINKS",
                 "Endpoints: /health /ready /api/status /metrics; durable sinks: the sinks: list of the YAML file"})
 final class ServeCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "YAML settings file")
@@ -56,7 +59,7 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--jwt-secret", paramLabel = "SECRET", description = "HS256/384/512 secret")
     String jwtSecret;
 
-    @Option(names = "--jwks-url", paramLabel = "URL", description = "JWK set URL for RS256/ES256 tokens")
+    @Option(names = "--jwks-url", paramLabel = "URL", description = "JWK set URL for RS/PS/ES/EdDSA tokens")
     String jwksUrl;
 
     @Option(names = "--log-format", paramLabel = "plain|json", description = "Log lines as plain text (default) or JSON")
@@ -77,7 +80,12 @@ final class ServeCommand implements Callable<Integer> {
         flags.put("auth.jwks_url", jwksUrl);
         flags.put("log.format", logFormat);
         ServeConfig settings = ServeConfigLoader.load(flags, System.getenv(), config);
-        LogFormat.use(settings.server().logFormat());
+        LogFormat.use(settings.server().logFormat(), settings.server().logLevel());
+        List<String> unused = RealtimeEnvironment.notApplicable(System.getenv());
+        if (!unused.isEmpty()) {
+            LoggerFactory.getLogger(ServeCommand.class).info("Supabase Realtime settings with no meaning for Tidings, "
+                    + "not used: {}", String.join(" ", unused));
+        }
         TidingsServer server = TidingsServer.start(settings);
         Thread hook = new Thread(server::close, "tidings-serve-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
