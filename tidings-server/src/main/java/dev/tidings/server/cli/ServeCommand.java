@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -65,6 +66,18 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--log-format", paramLabel = "plain|json", description = "Log lines as plain text (default) or JSON")
     String logFormat;
 
+    /** Starts the server; a port taken between the preflight check and the bind is reported the same way. */
+    static TidingsServer start(ServeConfig settings) throws Exception {
+        try {
+            return TidingsServer.start(settings);
+        } catch (IOException e) {
+            if (Preflight.isBindFailure(e)) {
+                throw Preflight.portInUse(settings.server().bind(), settings.server().port());
+            }
+            throw e;
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         Map<String, String> flags = new LinkedHashMap<>();
@@ -86,7 +99,9 @@ final class ServeCommand implements Callable<Integer> {
             LoggerFactory.getLogger(ServeCommand.class).info("Supabase Realtime settings with no meaning for Tidings, "
                     + "not used: {}", String.join(" ", unused));
         }
-        TidingsServer server = TidingsServer.start(settings);
+        Preflight.database(settings.db());
+        Preflight.port(settings.server().bind(), settings.server().port());
+        TidingsServer server = start(settings);
         Thread hook = new Thread(server::close, "tidings-serve-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         for (String signal : new String[] {"TERM", "INT"}) {
