@@ -9,8 +9,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Sets the root level and, on request, switches logging to JSON lines on stderr: one object per event with {@code timestamp} (epoch
- * ms), {@code level}, {@code threadName}, {@code loggerName}, {@code formattedMessage} and
+ * Sets the root level and, on request, switches logging to JSON lines on stderr: one object per
+ * event with {@code timestamp} (epoch ms), {@code level}, {@code threadName}, {@code loggerName}, {@code formattedMessage} and
  * {@code throwable}, from logback's own {@link JsonEncoder} (no extra dependency). Plain lines,
  * the default, come from {@code logback.xml}.
  *
