@@ -10,8 +10,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Sets the root level and, on request, switches logging to JSON lines on stderr: one object per
- * event with {@code timestamp} (epoch ms), {@code level}, {@code threadName}, {@code loggerName}, {@code formattedMessage} and
- * {@code throwable}, from logback's own {@link JsonEncoder} (no extra dependency). Plain lines,
+ * event with {@code timestamp} (epoch ms), {@code level}, {@code threadName}, {@code loggerName},
+ * {@code formattedMessage} and {@code throwable}, from logback's own {@link JsonEncoder} (no extra dependency). Plain lines,
  * the default, come from {@code logback.xml}.
  *
  * <p>No secrets in logs, either format: what is logged names databases as
