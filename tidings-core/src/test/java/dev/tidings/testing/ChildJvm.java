@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -18,6 +19,12 @@ public final class ChildJvm implements AutoCloseable {
     /** Starts {@code java [jvmOptions] -cp <this classpath> mainClass args}, stdout and stderr to files. */
     public Process start(List<String> jvmOptions, String mainClass, List<String> args, Path stdout, Path stderr)
             throws IOException {
+        return start(jvmOptions, mainClass, args, Map.of(), stdout, stderr);
+    }
+
+    /** As {@link #start(List, String, List, Path, Path)}, with {@code env} added to this process's environment. */
+    public Process start(List<String> jvmOptions, String mainClass, List<String> args, Map<String, String> env, Path stdout,
+                         Path stderr) throws IOException {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(jvmOptions);
@@ -25,7 +32,9 @@ public final class ChildJvm implements AutoCloseable {
         command.add(System.getProperty("java.class.path"));
         command.add(mainClass);
         command.addAll(args);
-        Process p = new ProcessBuilder(command)
+        ProcessBuilder builder = new ProcessBuilder(command);
+        builder.environment().putAll(env);
+        Process p = builder
                 .redirectOutput(stdout.toFile())
                 .redirectError(stderr == null ? ProcessBuilder.Redirect.DISCARD : ProcessBuilder.Redirect.to(stderr.toFile()))
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))

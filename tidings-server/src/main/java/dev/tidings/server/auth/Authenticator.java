@@ -1,5 +1,8 @@
 package dev.tidings.server.auth;
 
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
+
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Map;
 
@@ -34,6 +37,17 @@ public final class Authenticator {
         public boolean admitted() {
             return status == 0;
         }
+
+        /** The body of the 401/403 answer, as Supabase Realtime shapes it: {@code {"error": reason}}. */
+        public byte[] jsonBody() {
+            return errorBody(reason);
+        }
+    }
+
+    /** An HTTP error body: {@code {"error": message}}. */
+    public static byte[] errorBody(String message) {
+        return ("{\"error\":\"" + new String(JsonStringEncoder.getInstance().quoteAsString(message)) + "\"}")
+                .getBytes(StandardCharsets.UTF_8);
     }
 
     /** Whether tokens are required (SECURE_CHANNELS). */

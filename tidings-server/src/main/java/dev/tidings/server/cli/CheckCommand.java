@@ -62,7 +62,7 @@ public final class CheckCommand implements Callable<Integer> {
             findings = DatabaseCheck.run(c, publication, slot);
         } catch (SQLException e) {
             err.println("tidings check: cannot check " + url + ": " + e.getMessage());
-            String hint = hint(url, e.getSQLState());
+            String hint = Preflight.hint(url, e.getSQLState());
             if (hint != null) {
                 err.println("  " + hint);
             }
@@ -103,25 +103,6 @@ public final class CheckCommand implements Callable<Integer> {
             case WARN -> "WARN";
             case ERROR -> "FAIL";
         };
-    }
-
-    /** What to look at, by SQLSTATE class: the message pgjdbc gives is right but not always actionable. */
-    private static String hint(DatabaseUrl url, String sqlState) {
-        if (sqlState == null) {
-            return null;
-        }
-        if (sqlState.startsWith("08")) {
-            return "Is PostgreSQL running and accepting TCP connections at " + url.host() + ":" + url.port()
-                    + "? Check host, port, firewall and listen_addresses.";
-        }
-        if (sqlState.startsWith("28")) {
-            return "Authentication failed for user '" + url.user() + "': check the user name and password in the URL"
-                    + " and the server's pg_hba.conf.";
-        }
-        if (sqlState.equals("3D000")) {
-            return "Database '" + url.database() + "' does not exist on " + url.host() + ":" + url.port() + ".";
-        }
-        return null;
     }
 
     private static String pad(String s, int width) {

@@ -24,7 +24,9 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code tidings demo}: the first five minutes. Starts a throw-away PostgreSQL with logical
- * replication on (or uses {@code --db}), creates the schema of a small Reddit-like application,
+ * replication on (or uses {@code --db}), creates the tables of a small Reddit-like application
+ * (in {@code public} of the throw-away database, so the Realtime walkthrough's
+ * {@code realtime:public} channel sees them; in a schema {@code demo} of a database of yours),
  * keeps writing activity to it, serves it all with {@code tidings serve} on port 4000 (console,
  * Realtime WebSocket, SSE), and tails the events to stdout too. Ctrl-C stops it all and removes the
  * embedded database.
@@ -54,6 +56,8 @@ final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         EventFormat eventFormat = EventFormat.named(format);
+        int port = portOption.orDefault();
+        Preflight.port("0.0.0.0", port);
         EmbeddedPostgres embedded = null;
         String url = db.url;
         if (url == null) {
@@ -66,29 +70,41 @@ final class DemoCommand implements Callable<Integer> {
             url = "postgresql://postgres@localhost:" + embedded.getPort() + "/postgres";
         }
         DatabaseUrl database = DatabaseUrl.parse(url);
-        SampleApp app = new SampleApp(database);
-        app.createSchema();
-        TidingsServer server = TidingsServer.start(ServeConfigLoader.load(Map.of("db.url", url,
-                "server.port", String.valueOf(portOption.orDefault()), "replication.publication", "tidings_demo",
-                "replication.tables", "demo.users,demo.posts,demo.comments,demo.votes"), Map.of(), null));
+        // the embedded database is the demo's own: the app goes to public, as in the Realtime walkthrough
+        SampleApp app = new SampleApp(database, embedded == null ? "demo" : "public");
+        TidingsServer server;
+        try {
+            if (embedded == null) {
+                Preflight.database(database);
+            }
+            app.createSchema();
+            String tables = String.join(",", app.tables().stream().map(t -> t.schema() + "." + t.table()).toList());
+            server = ServeCommand.start(ServeConfigLoader.load(Map.of("db.url", url, "server.port", String.valueOf(port),
+                    "replication.publication", "tidings_demo", "replication.tables", tables), Map.of(), null));
+        } catch (Exception | Error e) {
+            if (embedded != null) {
+                embedded.close();
+            }
+            throw e;
+        }
         System.err.println("""
 
                 tidings demo is running.
                   console        http://localhost:%1$d/
-                  SSE (curl)     curl -N 'http://localhost:%1$d/events?tables=demo.posts'
+                  SSE (curl)     curl -N 'http://localhost:%1$d/events?tables=%8$s.posts'
                   Realtime       ws://localhost:%1$d/socket/websocket — the realtime-js 0.x walkthrough works as written:
                                    const { Socket } = require("@supabase/realtime-js");
                                    const socket = new Socket("http://localhost:%1$d/socket"); socket.connect();
-                                   const ch = socket.channel("realtime:demo"); ch.join();
+                                   const ch = socket.channel("realtime:%8$s"); ch.join();
                                    ch.on("*", (change) => console.log("DATA UPDATE", change.record));
                   the database   psql -h %2$s -p %3$d -U %4$s %5$s
-                                   e.g. UPDATE demo.posts SET title = 'hello' WHERE id = 1;
-                The sample app (users, posts, comments, votes) writes %6$s changes/s.%7$s Ctrl-C stops.
+                                   e.g. UPDATE %8$s.posts SET title = 'hello' WHERE id = 1;
+                The sample app (users, posts, comments, votes in schema %8$s) writes %6$s changes/s.%7$s Ctrl-C stops.
                 """.formatted(server.port(), database.host(), database.port(), database.user(), database.database(), rate,
-                quiet ? "" : " Events also follow on stdout, one JSON line each."));
+                quiet ? "" : " Events also follow on stdout, one JSON line each.", app.schema()));
         OutputStream stdout = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16);
         SourceConfig config = SourceConfig.of(database).withSlot("tidings_demo_tail", true)
-                .withPublication("tidings_demo", SampleApp.TABLES);
+                .withPublication("tidings_demo", app.tables());
         Tidings tidings = quiet ? null : Tidings.start(config, new TailCommand.JsonLines(stdout, eventFormat));
         Thread writer = Thread.ofPlatform().name("demo-app").daemon(true).start(() -> app.run(rate));
         EmbeddedPostgres toClose = embedded;

@@ -1,5 +1,6 @@
 package dev.tidings.server.cli;
 
+import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.encoder.JsonEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -8,9 +9,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Switches logging to JSON lines on stderr: one object per event with {@code timestamp} (epoch
- * ms), {@code level}, {@code threadName}, {@code loggerName}, {@code formattedMessage} and
- * {@code throwable}, from logback's own {@link JsonEncoder} (no extra dependency). Plain lines,
+ * Sets the root level and, on request, switches logging to JSON lines on stderr: one object per
+ * event with {@code timestamp} (epoch ms), {@code level}, {@code threadName}, {@code loggerName},
+ * {@code formattedMessage} and {@code throwable}, from logback's own {@link JsonEncoder} (no extra dependency). Plain lines,
  * the default, come from {@code logback.xml}.
  *
  * <p>No secrets in logs, either format: what is logged names databases as
@@ -20,8 +21,17 @@ import org.slf4j.LoggerFactory;
 final class LogFormat {
     private LogFormat() {}
 
-    static void use(String format) {
-        if (!"json".equals(format) || !(LoggerFactory.getILoggerFactory() instanceof LoggerContext context)) {
+    /**
+     * @param format {@code plain} or {@code json}
+     * @param level  the root logger's level: {@code DEBUG}, {@code INFO}, {@code WARN} or {@code ERROR}
+     */
+    static void use(String format, String level) {
+        if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext context)) {
+            return;
+        }
+        ch.qos.logback.classic.Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
+        root.setLevel(Level.toLevel(level, Level.INFO));
+        if (!"json".equals(format)) {
             return;
         }
         JsonEncoder encoder = new JsonEncoder();
@@ -42,7 +52,6 @@ final class LogFormat {
         appender.setTarget("System.err");
         appender.setEncoder(encoder);
         appender.start();
-        ch.qos.logback.classic.Logger root = context.getLogger(Logger.ROOT_LOGGER_NAME);
         root.detachAndStopAllAppenders();
         root.addAppender(appender);
     }

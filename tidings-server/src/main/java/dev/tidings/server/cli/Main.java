@@ -7,8 +7,9 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * Entry point of {@code bin/tidings}. Errors a user can fix are printed as one line that says
- * what to do (exit code 2); anything else also prints its stack trace.
+ * Entry point of {@code bin/tidings}. Errors a user can fix are printed as one or two lines that
+ * name the problem and say what to do (exit code 2; see {@link Preflight}); anything else also
+ * prints its stack trace.
  *
  * <p>Start-up: building the command line (picocli, whose classes predate class-data sharing and
  * are loaded from the jar at every start) and initialising logging (logback reading its

@@ -1,5 +1,6 @@
 package dev.tidings.server.cli;
 
+import dev.tidings.server.config.RealtimeEnvironment;
 import dev.tidings.server.config.ServeConfig;
 import dev.tidings.server.config.ServeConfigLoader;
 import dev.tidings.server.http.TidingsServer;
@@ -10,8 +11,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -29,7 +32,8 @@ import java.util.concurrent.Callable;
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = {"Serve changes over Realtime WebSockets (/socket/websocket, /realtime/v1/websocket) and SSE (/events).",
                 "Environment: DB_HOST DB_PORT DB_NAME DB_USER DB_PASSWORD DB_SSL PORT SLOT_NAME TEMPORARY_SLOT PUBLICATIONS "
-                        + "SECURE_CHANNELS JWT_SECRET JWKS_URL MAX_REPLICATION_LAG_MB LOG_FORMAT DATABASE_URL TIDINGS_SINKS",
+                        + "SECURE_CHANNELS API_JWT_SECRET API_JWT_JWKS JWT_CLAIM_VALIDATORS JWKS_URL MAX_REPLICATION_LAG_MB "
+                        + "LOG_FORMAT DATABASE_URL TIDINGS_SINKS",
                 "Endpoints: /health /ready /api/status /metrics; durable sinks: the sinks: list of the YAML file"})
 final class ServeCommand implements Callable<Integer> {
     @Option(names = "--config", paramLabel = "FILE", description = "YAML settings file")
@@ -56,11 +60,23 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--jwt-secret", paramLabel = "SECRET", description = "HS256/384/512 secret")
     String jwtSecret;
 
-    @Option(names = "--jwks-url", paramLabel = "URL", description = "JWK set URL for RS256/ES256 tokens")
+    @Option(names = "--jwks-url", paramLabel = "URL", description = "JWK set URL for RS/PS/ES/EdDSA tokens")
     String jwksUrl;
 
     @Option(names = "--log-format", paramLabel = "plain|json", description = "Log lines as plain text (default) or JSON")
     String logFormat;
+
+    /** Starts the server; a port taken between the preflight check and the bind is reported the same way. */
+    static TidingsServer start(ServeConfig settings) throws Exception {
+        try {
+            return TidingsServer.start(settings);
+        } catch (IOException e) {
+            if (Preflight.isBindFailure(e)) {
+                throw Preflight.portInUse(settings.server().bind(), settings.server().port());
+            }
+            throw e;
+        }
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -77,8 +93,15 @@ final class ServeCommand implements Callable<Integer> {
         flags.put("auth.jwks_url", jwksUrl);
         flags.put("log.format", logFormat);
         ServeConfig settings = ServeConfigLoader.load(flags, System.getenv(), config);
-        LogFormat.use(settings.server().logFormat());
-        TidingsServer server = TidingsServer.start(settings);
+        LogFormat.use(settings.server().logFormat(), settings.server().logLevel());
+        List<String> unused = RealtimeEnvironment.notApplicable(System.getenv());
+        if (!unused.isEmpty()) {
+            LoggerFactory.getLogger(ServeCommand.class).info("Supabase Realtime settings with no meaning for Tidings, "
+                    + "not used: {}", String.join(" ", unused));
+        }
+        Preflight.database(settings.db());
+        Preflight.port(settings.server().bind(), settings.server().port());
+        TidingsServer server = start(settings);
         Thread hook = new Thread(server::close, "tidings-serve-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         for (String signal : new String[] {"TERM", "INT"}) {

@@ -55,6 +55,7 @@ final class TailCommand implements Callable<Integer> {
         OutputStream stdout = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16);
         JsonLines lines = new JsonLines(stdout, eventFormat);
         SourceConfig config = source.config();
+        Preflight.database(config.database());
         if (snapshot) {
             config = config.withSnapshot(new SourceConfig.Snapshot(snapshotChunk, snapshotRate));
         }

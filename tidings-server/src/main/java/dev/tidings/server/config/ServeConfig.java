@@ -1,6 +1,7 @@
 package dev.tidings.server.config;
 
 import dev.tidings.base.TableName;
+import dev.tidings.server.auth.TokenRules;
 import dev.tidings.server.broadcast.ClientLimits;
 import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.SourceConfig;
@@ -54,17 +55,18 @@ public record ServeConfig(DatabaseUrl db, Replication replication, Server server
      * @param sseKeepAlive  how often an idle SSE stream gets a comment line
      * @param metricsPublic whether /metrics and /api/status are open to anyone even with secure channels
      * @param logFormat     {@code plain} or {@code json}
+     * @param logLevel      the lowest level logged: {@code DEBUG}, {@code INFO}, {@code WARN} or {@code ERROR}
      */
-    public record Server(String bind, int port, Duration sseKeepAlive, boolean metricsPublic, String logFormat) {}
+    public record Server(String bind, int port, Duration sseKeepAlive, boolean metricsPublic, String logFormat,
+                         String logLevel) {}
 
     /**
      * @param secureChannels whether clients must present a valid JWT
-     * @param jwtSecret      HMAC secret for HS256/384/512 tokens, or null
-     * @param jwksUrl        where RS256/ES256 public keys are published, or null
+     * @param tokens         the keys tokens may be signed with and the claims they must carry
      * @param roles          JWT role → table patterns it may subscribe to; empty: all tables open
      * @param rows           {@code schema.table} → filter template bound to claims, e.g. {@code user_id=eq.{sub}}
      */
-    public record Auth(boolean secureChannels, String jwtSecret, String jwksUrl, Map<String, List<String>> roles,
+    public record Auth(boolean secureChannels, TokenRules tokens, Map<String, List<String>> roles,
                        Map<String, String> rows) {
         public Auth {
             roles = Map.copyOf(roles);

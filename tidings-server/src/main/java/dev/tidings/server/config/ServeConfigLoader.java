@@ -1,19 +1,32 @@
 package dev.tidings.server.config;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.tidings.base.Identifiers;
 import dev.tidings.base.TableName;
+import com.nimbusds.jose.jwk.Curve;
+import com.nimbusds.jose.jwk.JWK;
+import com.nimbusds.jose.jwk.JWKSet;
+import com.nimbusds.jose.jwk.KeyType;
+import com.nimbusds.jose.jwk.OctetKeyPair;
+import com.nimbusds.jose.util.JSONObjectUtils;
 import dev.tidings.server.auth.AccessPolicy;
+import dev.tidings.server.auth.TokenRules;
 import dev.tidings.server.broadcast.ClientLimits;
 import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.SourceConfig;
 
 import java.io.IOException;
+import java.net.MalformedURLException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.text.ParseException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -35,17 +48,23 @@ import java.util.concurrent.ThreadLocalRandom;
  * PORT                                                → the HTTP port (default 4000)
  * SLOT_NAME TEMPORARY_SLOT                            → the slot (see below)
  * PUBLICATIONS                                        → the publication: a JSON list ["supabase_realtime"] or a name
- * SECURE_CHANNELS JWT_SECRET                          → token checks (also JWKS_URL)
+ * SECURE_CHANNELS API_JWT_SECRET API_JWT_SECRET_NEXT → token checks (also JWT_SECRET, JWKS_URL)
+ * API_JWT_JWKS JWT_CLAIM_VALIDATORS                   → a JWK set and required claims, both as JSON
  * MAX_REPLICATION_LAG_MB                              → a warning when the slot lags more (and, if
  *                                                       replication.pause_on_max_lag, live clients pause)
  * LOG_FORMAT                                          → plain (default) or json
  * HOSTNAME SECRET_KEY_BASE                            → accepted and ignored (Phoenix endpoint settings)
  * </pre>
  *
+ * <p>Every other Realtime variable is either refused at start or accepted as meaningless for
+ * Tidings, as {@link RealtimeEnvironment} lists; two variables of one setting set to different
+ * values are refused too. Tokens need {@code exp} and {@code role} unless
+ * {@code auth.require_exp}/{@code auth.require_role} say otherwise.
+ *
  * <p>The slot follows the Realtime image: without {@code SLOT_NAME} a temporary slot with a
  * generated name (a live server needs nothing kept while it is down); with one, a persistent slot
  * of that name, unless {@code TEMPORARY_SLOT=true}. {@code SECURE_CHANNELS} defaults to true when
- * a key ({@code JWT_SECRET} or {@code JWKS_URL}) is configured, else false — so a Realtime
+ * a key ({@code API_JWT_SECRET}, {@code API_JWT_JWKS} or {@code JWKS_URL}) is configured, else false — so a Realtime
  * {@code docker run} environment without a key serves its clients unchanged.
  *
  * <p>Durable sinks are the top-level YAML list {@code sinks:} (or {@code TIDINGS_SINKS}, the same
@@ -105,8 +124,16 @@ public final class ServeConfigLoader {
                     "true: pause live clients while over max_lag_mb (false)"),
             new Setting("replication.lag_check_seconds", List.of("TIDINGS_LAG_CHECK_SECONDS"), "seconds between lag checks (5)"),
             new Setting("auth.secure_channels", "--secure-channels", List.of("SECURE_CHANNELS", "TIDINGS_SECURE_CHANNELS"), "true/false"),
-            new Setting("auth.jwt_secret", "--jwt-secret", List.of("JWT_SECRET", "TIDINGS_JWT_SECRET"), "HMAC secret, 32+ bytes"),
+            new Setting("auth.jwt_secret", "--jwt-secret", List.of("API_JWT_SECRET", "JWT_SECRET", "TIDINGS_JWT_SECRET"),
+                    "HMAC secret, 32+ bytes"),
+            new Setting("auth.jwt_secret_next", List.of("API_JWT_SECRET_NEXT", "TIDINGS_JWT_SECRET_NEXT"),
+                    "a second HMAC secret also accepted, for rotation"),
+            new Setting("auth.jwks", List.of("API_JWT_JWKS", "TIDINGS_JWKS"), "a JWK set as JSON (YAML: a map)"),
             new Setting("auth.jwks_url", "--jwks-url", List.of("JWKS_URL", "TIDINGS_JWKS_URL"), "URL of a JWK set"),
+            new Setting("auth.claim_validators", List.of("JWT_CLAIM_VALIDATORS", "TIDINGS_JWT_CLAIM_VALIDATORS"),
+                    "JSON map: claim → the value it must have"),
+            new Setting("auth.require_exp", List.of("TIDINGS_JWT_REQUIRE_EXP"), "false: accept tokens without exp (true)"),
+            new Setting("auth.require_role", List.of("TIDINGS_JWT_REQUIRE_ROLE"), "false: accept tokens without role (true)"),
             new Setting("auth.roles", List.of(), "YAML map: role → [schema.table | schema.* | *]"),
             new Setting("auth.rows", List.of(), "YAML map: schema.table → filter with {claim}s"),
             new Setting("limits.send_queue_bytes", List.of("TIDINGS_SEND_QUEUE_BYTES"), "size (4MiB)"),
@@ -139,6 +166,8 @@ public final class ServeConfigLoader {
             new Setting("metrics.public", List.of("TIDINGS_METRICS_PUBLIC"),
                     "true: /metrics and /api/status need no token even with secure channels (false)"),
             new Setting("log.format", "--log-format", List.of("LOG_FORMAT", "TIDINGS_LOG_FORMAT"), "plain or json (plain)"),
+            new Setting("log.level", List.of("LOG_LEVEL", "TIDINGS_LOG_LEVEL"),
+                    "debug, info, warning or error, and Realtime's notice/critical/alert/emergency (info)"),
             new Setting("sinks", List.of("TIDINGS_SINKS"), "durable sinks: a YAML list, or a JSON list in the environment"));
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -155,12 +184,20 @@ public final class ServeConfigLoader {
         if (file != null) {
             readYaml(file, values);
         }
+        RealtimeEnvironment.check(env);
         for (Setting s : SETTINGS) {
+            String first = null;
             for (String var : s.env()) {
                 String v = env.get(var);
-                if (v != null && !v.isEmpty()) {
+                if (v == null || v.isEmpty()) {
+                    continue;
+                }
+                if (first == null) {
+                    first = var;
                     values.put(s.path(), fromEnv(var, s.path(), v));
-                    break;
+                } else if (!v.equals(env.get(first))) {
+                    throw new IllegalArgumentException(first + " and " + var + " are both set, to different values, and "
+                            + "mean the same setting (" + s.path() + "); unset one of them");
                 }
             }
         }
@@ -218,7 +255,7 @@ public final class ServeConfigLoader {
         ServeConfig.Replication replication = replication(v, sinks);
         ServeConfig.Server server = new ServeConfig.Server(v.text("server.bind", "0.0.0.0"),
                 v.intIn("server.port", 4000, 0, 65535), v.seconds("sse.keepalive_seconds", 15, 1, 3600),
-                v.bool("metrics.public", false), logFormat(v));
+                v.bool("metrics.public", false), logFormat(v), logLevel(v));
         ServeConfig.Limits limits = new ServeConfig.Limits(
                 v.bytes("limits.send_queue_bytes", 4 << 20, 1024, Integer.MAX_VALUE),
                 v.intIn("limits.send_queue_messages", 10_000, 1, Integer.MAX_VALUE),
@@ -281,18 +318,11 @@ public final class ServeConfigLoader {
     }
 
     private static ServeConfig.Auth auth(Values v) {
-        ConfigValue secretValue = v.get("auth.jwt_secret");
-        String secret = secretValue == null ? null : secretValue.text();
-        String jwks = v.text("auth.jwks_url", null);
-        boolean haveKey = secret != null || jwks != null;
-        if (secret != null && secret.getBytes(StandardCharsets.UTF_8).length < 32) {
-            throw new IllegalArgumentException(secretValue.name() + " is shorter than 32 bytes, too short for HS256; "
-                    + "use a random string of 32 or more characters, as Supabase does");
-        }
-        boolean secure = v.bool("auth.secure_channels", haveKey);
-        if (secure && !haveKey) {
-            throw new IllegalArgumentException("SECURE_CHANNELS is true but no key is configured: set JWT_SECRET "
-                    + "(HS256/384/512) or JWKS_URL (RS256/ES256), or SECURE_CHANNELS=false");
+        TokenRules tokens = tokenRules(v);
+        boolean secure = v.bool("auth.secure_channels", tokens.hasKey());
+        if (secure && !tokens.hasKey()) {
+            throw new IllegalArgumentException("SECURE_CHANNELS is true but no key is configured: set API_JWT_SECRET "
+                    + "(HS256/384/512), API_JWT_JWKS (a JWK set as JSON) or JWKS_URL, or SECURE_CHANNELS=false");
         }
         Map<String, List<String>> roles = new LinkedHashMap<>();
         ConfigValue r = v.get("auth.roles");
@@ -314,7 +344,118 @@ public final class ServeConfigLoader {
             });
         }
         new AccessPolicy(roles, rows); // fails on a bad row policy
-        return new ServeConfig.Auth(secure, secret, jwks, roles, rows);
+        return new ServeConfig.Auth(secure, tokens, roles, rows);
+    }
+
+    /** The keys and claim rules of token checks; every key is read and checked here, at start. */
+    private static TokenRules tokenRules(Values v) {
+        if (v.get("auth.jwt_secret") == null && v.get("auth.jwt_secret_next") != null) {
+            throw new IllegalArgumentException(v.get("auth.jwt_secret_next").name() + " is the next secret of a rotation; "
+                    + "set API_JWT_SECRET too");
+        }
+        List<String> secrets = new ArrayList<>();
+        for (String path : List.of("auth.jwt_secret", "auth.jwt_secret_next")) {
+            ConfigValue secret = v.get(path);
+            if (secret == null) {
+                continue;
+            }
+            if (secret.text().getBytes(StandardCharsets.UTF_8).length < 32) {
+                throw new IllegalArgumentException(secret.name() + " is shorter than 32 bytes, too short for HS256; "
+                        + "use a random string of 32 or more characters, as Supabase does");
+            }
+            secrets.add(secret.text());
+        }
+        ConfigValue urlValue = v.get("auth.jwks_url");
+        URL jwksUrl = null;
+        if (urlValue != null) {
+            try {
+                URI uri = new URI(urlValue.text().strip());
+                if (!"https".equals(uri.getScheme()) && !"http".equals(uri.getScheme())) {
+                    throw new URISyntaxException(urlValue.text(), "not http or https");
+                }
+                jwksUrl = uri.toURL();
+            } catch (URISyntaxException | MalformedURLException | IllegalArgumentException e) {
+                throw urlValue.expected("an http(s) URL of a JWK set, e.g. https://project.supabase.co/auth/v1/.well-known/jwks.json");
+            }
+        }
+        ConfigValue validators = v.get("auth.claim_validators");
+        Map<String, Object> claims = validators == null ? Map.of() : claimValidators(validators);
+        return new TokenRules(secrets, jwks(v.get("auth.jwks")), jwksUrl, claims, v.bool("auth.require_exp", true),
+                v.bool("auth.require_role", true));
+    }
+
+    /** An inline JWK set ({@code API_JWT_JWKS}): signature keys Tidings can check tokens with, and nothing else. */
+    private static JWKSet jwks(ConfigValue value) {
+        if (value == null) {
+            return null;
+        }
+        JWKSet set;
+        try {
+            set = JWKSet.parse(jsonObject(value, "a JWK set as JSON, {\"keys\": [...]}"));
+        } catch (ParseException e) {
+            throw new IllegalArgumentException(value.name() + " is not a JWK set (" + e.getMessage()
+                    + "); give it as JSON: {\"keys\": [{\"kty\": \"RSA\", \"kid\": …, \"n\": …, \"e\": …}]}");
+        }
+        if (set.getKeys().isEmpty()) {
+            throw new IllegalArgumentException(value.name() + " has no keys: give {\"keys\": [...]} with at least one key");
+        }
+        for (JWK key : set.getKeys()) {
+            String name = key.getKeyID() == null ? "a key without kid" : "key '" + key.getKeyID() + "'";
+            boolean usable = key.getKeyType().equals(KeyType.RSA) || key.getKeyType().equals(KeyType.EC)
+                    || key.getKeyType().equals(KeyType.OCT)
+                    || key instanceof OctetKeyPair okp && okp.getCurve().equals(Curve.Ed25519);
+            if (!usable) {
+                throw new IllegalArgumentException(value.name() + ": " + name + " is a " + key.getKeyType()
+                        + (key instanceof OctetKeyPair okp ? " " + okp.getCurve() : "") + " key, which cannot check "
+                        + "token signatures here; use oct (HS256/384/512), RSA (RS256), EC (ES256) or OKP Ed25519 (EdDSA) keys");
+            }
+            if (key.getKeyType().equals(KeyType.OCT) && key.getKeyID() == null) {
+                throw new IllegalArgumentException(value.name() + ": an oct key needs a kid (tokens choose it by kid; "
+                        + "for one shared secret set API_JWT_SECRET instead)");
+            }
+        }
+        return set;
+    }
+
+    /** {@code JWT_CLAIM_VALIDATORS}: a JSON map of claim → required value, read as Nimbus reads claims. */
+    private static Map<String, Object> claimValidators(ConfigValue value) {
+        try {
+            return JSONObjectUtils.parse(jsonObject(value, "a JSON map of claim → required value, e.g. {\"iss\": \"supabase\"}"));
+        } catch (ParseException e) {
+            throw value.expected("a JSON map of claim → required value, e.g. {\"iss\": \"supabase\"}");
+        }
+    }
+
+    /** A JSON object given as JSON text (the environment) or as a YAML map; errors do not repeat the value. */
+    private static String jsonObject(ConfigValue value, String expected) {
+        JsonNode node = value.node();
+        if (node.isTextual()) {
+            try {
+                node = JSON.readTree(node.asText());
+            } catch (JsonProcessingException e) {
+                throw new IllegalArgumentException(value.name() + " must be " + expected + "; it is not valid JSON ("
+                        + e.getOriginalMessage() + ")");
+            }
+        }
+        if (node == null || !node.isObject()) {
+            throw new IllegalArgumentException(value.name() + " must be " + expected);
+        }
+        return node.toString();
+    }
+
+    /** Realtime's (Erlang's) level names, mapped to logback's. */
+    private static String logLevel(Values v) {
+        ConfigValue l = v.get("log.level");
+        if (l == null) {
+            return "INFO";
+        }
+        return switch (l.text().strip().toLowerCase(Locale.ROOT)) {
+            case "debug" -> "DEBUG";
+            case "info", "notice" -> "INFO";
+            case "warning", "warn" -> "WARN";
+            case "error", "critical", "alert", "emergency" -> "ERROR";
+            default -> throw l.expected("debug, info, notice, warning, error, critical, alert or emergency");
+        };
     }
 
     private static String logFormat(Values v) {

@@ -72,7 +72,7 @@ final class OperationsHandler extends Handler.Abstract {
         if (a.admitted()) {
             return true;
         }
-        write(response, callback, a.status(), "application/json", "{\"error\":" + quote(a.reason()) + "}");
+        write(response, callback, a.status(), "application/json", a.jsonBody());
         return false;
     }
 

@@ -102,7 +102,7 @@ public final class TidingsServer implements AutoCloseable {
     public static TidingsServer start(ServeConfig config) throws Exception {
         long startedMillis = System.currentTimeMillis();
         Authenticator auth = new Authenticator(
-                config.auth().secureChannels() ? new TokenVerifier(config.auth().jwtSecret(), config.auth().jwksUrl()) : null,
+                config.auth().secureChannels() ? new TokenVerifier(config.auth().tokens()) : null,
                 new AccessPolicy(config.auth().roles(), config.auth().rows()));
         ScheduledExecutorService timers = Executors.newScheduledThreadPool(1,
                 r -> Thread.ofPlatform().name("tidings-timers").daemon(true).unstarted(r));

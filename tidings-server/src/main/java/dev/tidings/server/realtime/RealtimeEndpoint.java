@@ -13,6 +13,7 @@ import org.eclipse.jetty.websocket.server.ServerUpgradeResponse;
 import org.eclipse.jetty.websocket.server.ServerWebSocketContainer;
 import org.eclipse.jetty.websocket.server.WebSocketCreator;
 
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
 
@@ -51,18 +52,24 @@ public final class RealtimeEndpoint implements WebSocketCreator {
         String vsn = q.getValue("vsn");
         PhoenixFrame.Vsn parsed = PhoenixFrame.Vsn.parse(vsn);
         if (parsed == null) {
-            Response.writeError(request, response, callback, 400, "unsupported vsn '" + vsn + "': use 1.0.0 or 2.0.0");
+            refuse(response, callback, 400, Authenticator.errorBody("unsupported vsn '" + vsn + "': use 1.0.0 or 2.0.0"));
             return null;
         }
         Authenticator.Admission admission = service.auth().admit(q.getValue("apikey"), q.getValue("token"),
                 request.getHeaders().get("x-api-key"), request.getHeaders().get(HttpHeader.AUTHORIZATION));
         if (!admission.admitted()) {
-            Response.writeError(request, response, callback, admission.status(), admission.reason());
+            refuse(response, callback, admission.status(), admission.jsonBody());
             return null;
         }
         // no permessage-deflate (Supabase Realtime does not compress either): compressing each
         // change once per connection would cost more than everything else the fan-out does
         response.setExtensions(List.of());
         return new RealtimeSocket(service, parsed, admission.rawToken());
+    }
+
+    private static void refuse(Response response, Callback callback, int status, byte[] json) {
+        response.setStatus(status);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+        response.write(true, ByteBuffer.wrap(json), callback);
     }
 }

@@ -75,13 +75,13 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
             return false;
         }
         if (!request.getMethod().equals("GET")) {
-            return plain(response, callback, 405, "use GET /events?tables=schema.table&filter=…&format=…");
+            return refuse(response, callback, 405, "use GET /events?tables=schema.table&filter=…&format=…");
         }
         Fields q = Request.extractQueryParameters(request);
         Authenticator.Admission admission = auth.admit(q.getValue("apikey"), q.getValue("token"),
                 request.getHeaders().get("x-api-key"), request.getHeaders().get(HttpHeader.AUTHORIZATION));
         if (!admission.admitted()) {
-            return plain(response, callback, admission.status(), admission.reason());
+            return refuse(response, callback, admission.status(), admission.reason());
         }
         AccessPolicy.Grant grant = admission.access().grant();
         EventFormat format;
@@ -90,7 +90,7 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
         List<TableName> named = new ArrayList<>();
         boolean snapshot = "true".equals(q.getValue("snapshot"));
         if (snapshot && backfiller == null) {
-            return plain(response, callback, 400, "snapshot=true is not available on this server");
+            return refuse(response, callback, 400, "snapshot=true is not available on this server");
         }
         try {
             format = EventFormat.named(q.getValue("format") == null ? "tidings" : q.getValue("format"));
@@ -99,7 +99,7 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
             if (tablesParam == null || tablesParam.isBlank()) {
                 String refusal = grant.refusal(null, null);
                 if (refusal != null) {
-                    return plain(response, callback, 403, refusal);
+                    return refuse(response, callback, 403, refusal);
                 }
                 tables.add(TableFilter.ALL);
             } else {
@@ -107,14 +107,14 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
                     TableName name = Identifiers.parseTable(t.strip());
                     String refusal = grant.refusal(name.schema(), name.table());
                     if (refusal != null) {
-                        return plain(response, callback, 403, refusal);
+                        return refuse(response, callback, 403, refusal);
                     }
                     tables.add(TableFilter.table(name));
                     named.add(name);
                 }
             }
         } catch (IllegalArgumentException e) {
-            return plain(response, callback, 400, e.getMessage());
+            return refuse(response, callback, 400, e.getMessage());
         }
         response.setStatus(200);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream; charset=utf-8");
@@ -127,10 +127,11 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
         return true;
     }
 
-    private static boolean plain(Response response, Callback callback, int status, String message) {
+    /** An error answer, {@code {"error": message}} as every other endpoint's. */
+    private static boolean refuse(Response response, Callback callback, int status, String message) {
         response.setStatus(status);
-        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; charset=utf-8");
-        response.write(true, ByteBuffer.wrap((message + "\n").getBytes(StandardCharsets.UTF_8)), callback);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+        response.write(true, ByteBuffer.wrap(Authenticator.errorBody(message)), callback);
         return true;
     }
 
