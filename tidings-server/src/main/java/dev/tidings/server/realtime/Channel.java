@@ -148,7 +148,7 @@ final class Channel implements LiveFanOut.Subscriber {
             Binding b = bindings.get(i);
             if (b.matches(event)) {
                 if (ids != null) {
-                    ids.append(',').append(b.id());
+                    ids.append(ids.isEmpty() ? "" : ",").append(b.id());
                 }
                 if (b.select() == null) {
                     everyColumn = true;
