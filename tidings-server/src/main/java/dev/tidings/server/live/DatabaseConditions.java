@@ -41,7 +41,6 @@ public final class DatabaseConditions {
         }
     };
     private Connection connection;
-    private long questions;
 
     public DatabaseConditions(DatabaseUrl database) {
         this.database = database;
@@ -84,11 +83,6 @@ public final class DatabaseConditions {
         }
     }
 
-    /** How many questions went to the database (cache misses and join checks). */
-    public synchronized long questions() {
-        return questions;
-    }
-
     private Boolean ask(String sql, String... parameters) throws SQLException {
         if (connection == null || connection.isClosed()) {
             connection = database.connect();
@@ -97,7 +91,6 @@ public final class DatabaseConditions {
                 s.execute("SET TimeZone = 'UTC'"); // a timestamptz literal without offset is UTC, as in process
             }
         }
-        questions++;
         try (PreparedStatement ps = connection.prepareStatement(sql)) {
             for (int i = 0; i < parameters.length; i++) {
                 ps.setString(i + 1, parameters[i]);

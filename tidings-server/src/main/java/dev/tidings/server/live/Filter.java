@@ -123,22 +123,6 @@ public final class Filter {
             return values;
         }
 
-        /**
-         * Null when every value can be compared with a column of {@code type} in process, else what
-         * is wrong, e.g. {@code "'abc' is not a valid int8"}.
-         */
-        public String checkAgainst(String type) {
-            if (operator == Operator.IS || operator.isPattern()) {
-                return null;
-            }
-            for (String v : values) {
-                if (v != null && TypedValue.literal(v, type) == null) {
-                    return "'" + v + "' is not a valid " + type;
-                }
-            }
-            return null;
-        }
-
         boolean test(String json, String type) {
             if (json == null) {
                 return false; // absent (unchanged TOAST, non-key column of an old key): unknown, no match

@@ -116,16 +116,12 @@ final class TypedValue {
         };
     }
 
-    /** The row value, given as {@code to_jsonb} text (not {@code null}), or null if unreadable. */
-    static Comparable<Object> fromJson(String json, String type) {
-        return fromJson(json, kind(type), null);
-    }
-
     /** The row value as PostgreSQL's text for it: a JSON string's content, else the JSON text. */
     static String text(String json) {
         return json.startsWith("\"") ? unescape(json) : json;
     }
 
+    /** The row value, given as {@code to_jsonb} text (not {@code null}), or null if unreadable as {@code kind}. */
     @SuppressWarnings("unchecked")
     static Comparable<Object> fromJson(String json, Kind kind, List<String> enumLabels) {
         String text = text(json);
@@ -135,11 +131,7 @@ final class TypedValue {
         return (Comparable<Object>) read(text, kind, enumLabels);
     }
 
-    /** The filter literal read as a value of {@code type}, or null when it is not one. */
-    static Object literal(String text, String type) {
-        return read(text, kind(type), null);
-    }
-
+    /** The filter literal read as a value of {@code kind}, or null when it is not one. */
     static Object literal(String text, Kind kind, List<String> enumLabels) {
         return read(text, kind, enumLabels);
     }
