@@ -23,7 +23,7 @@ import java.util.Map;
  * value and the literal as parameters, asked once per distinct (condition, value) pair: answers
  * are kept in a bounded least-recently-used cache of {@value #CACHE_ENTRIES} entries, so a filter
  * over a column with few distinct values costs no query after warm-up, and one over a column of
- * unique values costs one round trip per change.
+ * unique values costs one round trip per change. Accepted join checks are remembered too.
  *
  * <p>Thread-safe: one connection, used under this object's lock (questions come from the fan-out
  * thread and from joins). A failed question answers null (no match: fail closed), and the
@@ -34,12 +34,9 @@ public final class DatabaseConditions {
     static final int CACHE_ENTRIES = 50_000;
 
     private final DatabaseUrl database;
-    private final Map<String, Boolean> answers = new LinkedHashMap<>(1024, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
-            return size() > CACHE_ENTRIES;
-        }
-    };
+    private final Map<String, Boolean> answers = lru(CACHE_ENTRIES);
+    /** Conditions PostgreSQL accepted: a join with a filter seen before costs no query. */
+    private final Map<String, Boolean> accepted = lru(CACHE_ENTRIES / 10);
     private Connection connection;
 
     public DatabaseConditions(DatabaseUrl database) {
@@ -54,9 +51,14 @@ public final class DatabaseConditions {
      * @throws IllegalStateException when the database cannot be asked
      */
     synchronized void check(String sql, String literalSql, String literal) {
+        String key = sql + '\u0000' + literal;
+        if (accepted.containsKey(key)) {
+            return;
+        }
         try {
             ask("SELECT " + literalSql + " IS NOT NULL", literal);
             ask(sql, null, literal);
+            accepted.put(key, Boolean.TRUE);
         } catch (SQLException e) {
             if (e.getSQLState() != null && (e.getSQLState().startsWith("22") || e.getSQLState().startsWith("42"))) {
                 throw new IllegalArgumentException(firstLine(e.getMessage()));
@@ -101,6 +103,15 @@ public final class DatabaseConditions {
                 return r.wasNull() ? null : b;
             }
         }
+    }
+
+    private static Map<String, Boolean> lru(int entries) {
+        return new LinkedHashMap<>(1024, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+                return size() > entries;
+            }
+        };
     }
 
     private static String firstLine(String message) {
