@@ -14,7 +14,10 @@ import java.nio.charset.StandardCharsets;
 /**
  * {@code GET /health} (the process is up: always 200, with whether it streams), {@code GET /ready} (200 when the replication
  * stream is open and no sink is failing, else 503 with the reason as JSON), {@code GET /api/status}
- * (JSON for the web console) and {@code GET /metrics} (Prometheus text).
+ * (JSON for the web console), {@code GET /metrics} (Prometheus text) and
+ * {@code GET|HEAD /api/tenants/<tenant>/health}, Supabase Realtime's tenant health as the self-hosted
+ * compose healthcheck calls it (any tenant name: Tidings serves one database; always 200, with
+ * {@code healthy} telling whether it is ready).
  *
  * <p>With secure channels, {@code /api/status} and {@code /metrics} need a valid token, checked as
  * for the WebSocket ({@code apikey}/{@code token} parameter, {@code x-api-key} or
@@ -56,10 +59,23 @@ final class OperationsHandler extends Handler.Abstract {
                 }
             }
             default -> {
-                return false;
+                if (!isTenantHealth(path)) {
+                    return false;
+                }
+                boolean ready = StatusReport.notReady(server) == null;
+                write(response, callback, 200, "application/json", "{\"data\":{\"healthy\":" + ready
+                        + ",\"db_connected\":" + server.streaming() + ",\"replication_connected\":" + server.streaming()
+                        + ",\"connected_cluster\":" + server.fanOut().size() + ",\"region\":null,\"node\":\"tidings\"}}");
             }
         }
         return true;
+    }
+
+    private static boolean isTenantHealth(String path) {
+        String prefix = "/api/tenants/";
+        String suffix = "/health";
+        return path.startsWith(prefix) && path.endsWith(suffix) && path.length() > prefix.length() + suffix.length()
+                && path.indexOf('/', prefix.length()) == path.length() - suffix.length();
     }
 
     private boolean admitted(Request request, Response response, Callback callback) {

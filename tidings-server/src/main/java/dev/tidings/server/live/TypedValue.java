@@ -15,6 +15,7 @@ import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeFormatterBuilder;
 import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoField;
+import java.util.List;
 import java.util.Locale;
 
 
@@ -24,15 +25,20 @@ import java.util.Locale;
  * boolean true and {@code at=lt.2024-05-01 12:00+02} compares instants.
  *
  * <ul>
- *   <li>numbers ({@code int2 int4 int8 oid float4 float8 numeric}): exact decimals; PostgreSQL's
- *       order for the specials: {@code -Infinity} &lt; numbers &lt; {@code Infinity} &lt; {@code NaN}.
+ *   <li>numbers ({@code int2 int4 int8 oid numeric}): exact decimals; {@code float4} and
+ *       {@code float8} as the binary floats PostgreSQL stores (so {@code 0.1} equals a float4 0.1);
+ *       PostgreSQL's order for the specials: {@code -Infinity} &lt; numbers &lt; {@code Infinity}
+ *       &lt; {@code NaN}, and {@code NaN} equals itself.
  *   <li>{@code bool}: {@code true/false}, also {@code t/f}, {@code yes/no}, {@code on/off}, {@code 1/0}.
  *   <li>{@code timestamptz} (instants; a literal without offset is UTC), {@code timestamp},
  *       {@code date}, {@code time}; {@code ±infinity} ordered around every finite value.
  *   <li>{@code uuid}: any case.
- *   <li>everything else (text, varchar, enums, json, arrays, …): the JSON string's text, or the
- *       JSON text itself for non-strings, compared by code point — not by the database's
- *       collation, and enums not in declaration order.
+ *   <li>enums: by declaration order, when the labels are known from the catalog.
+ *   <li>{@code bpchar} ({@code char(n)}): text without its trailing blanks, as PostgreSQL compares it.
+ *   <li>everything else (text, varchar, json, …): the JSON string's text, or the JSON text itself
+ *       for non-strings, compared by code point, which is the order of the {@code C} collation.
+ *       A filter that knows its column's collation asks PostgreSQL for any other order
+ *       ({@link DatabaseConditions}).
  * </ul>
  * A value that does not read as its type yields null (no match; for literals, a filter error).
  */
@@ -59,7 +65,28 @@ final class TypedValue {
         }
     }
 
-    private enum Kind { NUMBER, BOOL, TIMESTAMPTZ, TIMESTAMP, DATE, TIME, UUID, TEXT }
+    enum Kind { NUMBER, FLOAT4, FLOAT8, BOOL, TIMESTAMPTZ, TIMESTAMP, DATE, TIME, UUID, ENUM, BPCHAR, TEXT }
+
+    /** Text in code point order (String's own order is by UTF-16 unit, which differs above U+FFFF). */
+    private record CodePoints(String text) implements Comparable<CodePoints> {
+        @Override
+        public int compareTo(CodePoints o) {
+            String a = text;
+            String b = o.text;
+            int i = 0;
+            int j = 0;
+            while (i < a.length() && j < b.length()) {
+                int ca = a.codePointAt(i);
+                int cb = b.codePointAt(j);
+                if (ca != cb) {
+                    return Integer.compare(ca, cb);
+                }
+                i += Character.charCount(ca);
+                j += Character.charCount(cb);
+            }
+            return Integer.compare(a.length() - i, b.length() - j);
+        }
+    }
 
     private static final DateTimeFormatter DATE_TIME = new DateTimeFormatterBuilder()
             .parseCaseInsensitive()
@@ -73,9 +100,12 @@ final class TypedValue {
             .parseDefaulting(ChronoField.HOUR_OF_DAY, 0)
             .toFormatter(Locale.ROOT);
 
-    private static Kind kind(String type) {
+    static Kind kind(String type) {
         return switch (type) {
-            case "int2", "int4", "int8", "oid", "float4", "float8", "numeric" -> Kind.NUMBER;
+            case "int2", "int4", "int8", "oid", "numeric" -> Kind.NUMBER;
+            case "float4" -> Kind.FLOAT4;
+            case "float8" -> Kind.FLOAT8;
+            case "bpchar" -> Kind.BPCHAR;
             case "bool" -> Kind.BOOL;
             case "timestamptz" -> Kind.TIMESTAMPTZ;
             case "timestamp" -> Kind.TIMESTAMP;
@@ -86,26 +116,37 @@ final class TypedValue {
         };
     }
 
-    /** The row value, given as {@code to_jsonb} text (not {@code null}), or null if unreadable. */
+    /** The row value as PostgreSQL's text for it: a JSON string's content, else the JSON text. */
+    static String text(String json) {
+        return json.startsWith("\"") ? unescape(json) : json;
+    }
+
+    /** The row value, given as {@code to_jsonb} text (not {@code null}), or null if unreadable as {@code kind}. */
     @SuppressWarnings("unchecked")
-    static Comparable<Object> fromJson(String json, String type) {
-        String text = json.startsWith("\"") ? unescape(json) : json;
+    static Comparable<Object> fromJson(String json, Kind kind, List<String> enumLabels) {
+        String text = text(json);
         if (text == null) {
             return null;
         }
-        Kind kind = kind(type);
-        return (Comparable<Object>) (kind == Kind.TEXT && !json.startsWith("\"") ? json : read(text, kind));
+        return (Comparable<Object>) read(text, kind, enumLabels);
     }
 
-    /** The filter literal read as a value of {@code type}, or null when it is not one. */
-    static Object literal(String text, String type) {
-        return read(text, kind(type));
+    /** The filter literal read as a value of {@code kind}, or null when it is not one. */
+    static Object literal(String text, Kind kind, List<String> enumLabels) {
+        return read(text, kind, enumLabels);
     }
 
-    private static Comparable<?> read(String text, Kind kind) {
+    private static Comparable<?> read(String text, Kind kind, List<String> enumLabels) {
         try {
             return switch (kind) {
                 case NUMBER -> number(text);
+                case FLOAT4 -> floating(text, true);
+                case FLOAT8 -> floating(text, false);
+                case ENUM -> {
+                    int rank = enumLabels == null ? -1 : enumLabels.indexOf(text);
+                    yield rank < 0 ? null : rank;
+                }
+                case BPCHAR -> new CodePoints(stripBlanks(text));
                 case BOOL -> bool(text);
                 case TIMESTAMPTZ -> special(text) != null ? special(text) : Ranked.of(instant(text));
                 case TIMESTAMP -> special(text) != null ? special(text)
@@ -113,7 +154,7 @@ final class TypedValue {
                 case DATE -> special(text) != null ? special(text) : Ranked.of(LocalDate.parse(text.strip(), DATE_TIME));
                 case TIME -> LocalTime.parse(text.strip());
                 case UUID -> java.util.UUID.fromString(text.strip()).toString();
-                case TEXT -> text;
+                case TEXT -> new CodePoints(text);
             };
         } catch (DateTimeParseException | IllegalArgumentException | ArithmeticException e) {
             return null;
@@ -128,6 +169,25 @@ final class TypedValue {
             case "-infinity", "-inf" -> Ranked.MINUS_INFINITY;
             default -> Ranked.of(new BigDecimal(t));
         };
+    }
+
+    private static Ranked floating(String text, boolean single) {
+        Ranked special = number(text);
+        if (special.rank() != 0) {
+            return special;
+        }
+        String t = text.strip();
+        double d = single ? Float.parseFloat(t) : Double.parseDouble(t);
+        return Ranked.of(d + 0.0); // -0 equals 0, as in PostgreSQL
+    }
+
+    /** Trailing blanks (spaces only) removed, as {@code bpchar} comparison ignores them. */
+    private static String stripBlanks(String text) {
+        int end = text.length();
+        while (end > 0 && text.charAt(end - 1) == ' ') {
+            end--;
+        }
+        return text.substring(0, end);
     }
 
     private static Boolean bool(String text) {

@@ -2,14 +2,18 @@ package dev.tidings.server.realtime;
 
 import dev.tidings.base.TableFilter;
 import dev.tidings.event.ChangeEvent;
+import dev.tidings.event.Column;
+import dev.tidings.event.Row;
 import dev.tidings.event.EventFormat;
 import dev.tidings.server.auth.AccessPolicy;
 import dev.tidings.server.live.LiveFanOut;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -24,11 +28,14 @@ import static dev.tidings.server.realtime.PhoenixFrame.ascii;
  * twice, as event {@code *} (what 0.x clients listen to) and as {@code INSERT}/{@code UPDATE}/
  * {@code DELETE}; 1.x clients act on the second only. A {@code postgres_changes} channel gets one
  * {@code postgres_changes} push per change with the ids of every binding it matched. Both carry
- * the {@code supabase} serialization of the change, made once per event for all channels.
+ * the {@code supabase} serialization of the change, made once per event for all channels — except
+ * when the matched bindings {@code select} columns: then this channel serializes its own
+ * projection of the change (only the selected columns in {@code columns}, {@code record} and
+ * {@code old_record}).
  *
  * <p>A channel writes through its connection's {@link Outlet}, never back into the socket.
  * {@link #deliver} runs on the fan-out thread; the rest on the connection's threads. The grant
- * (what the token allows) is replaced whole when the token is refreshed.
+ * (what the token allows) and the token are replaced whole when the token is refreshed.
  */
 final class Channel implements LiveFanOut.Subscriber {
     static final EventFormat SUPABASE = EventFormat.named("supabase");
@@ -57,11 +64,12 @@ final class Channel implements LiveFanOut.Subscriber {
     private final FrameKey[] legacyTyped;
     private final FrameKey allMatched;
     private volatile AccessPolicy.Grant grant;
+    private volatile String token;
     private volatile boolean closed;
     private ScheduledFuture<?> expiry;
 
     Channel(Outlet outlet, ScheduledExecutorService timers, PhoenixFrame.Vsn vsn, String topic, String joinRef,
-            boolean legacy, List<Binding> bindings, AccessPolicy.Grant grant) {
+            boolean legacy, List<Binding> bindings, AccessPolicy.Grant grant, String token) {
         this.outlet = outlet;
         this.timers = timers;
         this.vsn = vsn;
@@ -73,6 +81,7 @@ final class Channel implements LiveFanOut.Subscriber {
         this.bindings = List.copyOf(bindings);
         this.tables = TableFilter.anyOf(bindings.stream().map(Binding::tables).toList());
         this.grant = grant;
+        this.token = token;
         this.legacyStar = new FrameKey(vsn, this.topic, "*", "");
         this.legacyTyped = new FrameKey[] {new FrameKey(vsn, this.topic, "INSERT", ""),
                 new FrameKey(vsn, this.topic, "UPDATE", ""), new FrameKey(vsn, this.topic, "DELETE", "")};
@@ -80,8 +89,14 @@ final class Channel implements LiveFanOut.Subscriber {
         this.allMatched = new FrameKey(vsn, this.topic, "postgres_changes", ids.intern());
     }
 
-    void grant(AccessPolicy.Grant grant) {
+    void grant(AccessPolicy.Grant grant, String token) {
         this.grant = grant;
+        this.token = token;
+    }
+
+    /** The token the channel's grant came from (null without one). */
+    String token() {
+        return token;
     }
 
     boolean closed() {
@@ -127,11 +142,19 @@ final class Channel implements LiveFanOut.Subscriber {
         }
         FrameKey key = allMatched;
         StringBuilder ids = null;
+        Set<String> selected = null;
+        boolean everyColumn = false;
         for (int i = 0; i < bindings.size(); i++) {
             Binding b = bindings.get(i);
             if (b.matches(event)) {
                 if (ids != null) {
-                    ids.append(',').append(b.id());
+                    ids.append(ids.isEmpty() ? "" : ",").append(b.id());
+                }
+                if (b.select() == null) {
+                    everyColumn = true;
+                } else {
+                    selected = selected == null ? new LinkedHashSet<>() : selected;
+                    selected.addAll(b.select());
                 }
             } else if (ids == null) {
                 // not every binding matched: list the ids of those that did
@@ -147,7 +170,32 @@ final class Channel implements LiveFanOut.Subscriber {
             }
             key = new FrameKey(allMatched.vsn, topic, allMatched.event, ids.toString());
         }
+        if (selected != null && !everyColumn) {
+            byte[] payload = SUPABASE.toBytes(project(event, selected));
+            outlet.sendFrame(WireFrames.text(vsn.encode(NULL, NULL, topicJson, key.event, payload,
+                    concat(IDS, ascii(key.ids), DATA), END)));
+            return;
+        }
         outlet.sendFrame(frame(key, bytes, IDS, DATA));
+    }
+
+    /** The change with only the {@code selected} columns, in the table's order. */
+    private static ChangeEvent project(ChangeEvent event, Set<String> selected) {
+        List<Column> columns = event.columns().stream().filter(c -> selected.contains(c.name())).toList();
+        return new ChangeEvent(event.op(), event.schema(), event.table(), columns, project(event.record(), columns),
+                project(event.oldRecord(), columns), event.unchangedToast().stream().filter(selected::contains).toList(),
+                event.tx(), event.index(), event.lsn(), event.message());
+    }
+
+    private static Row project(Row row, List<Column> columns) {
+        if (row == null) {
+            return null;
+        }
+        String[] values = new String[columns.size()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = row.json(columns.get(i).name());
+        }
+        return new Row(columns, values);
     }
 
     /**

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tidings.server.auth.AccessPolicy;
+import dev.tidings.server.live.ColumnType;
 import dev.tidings.server.live.Filter;
 
 import java.util.ArrayList;
@@ -15,51 +16,85 @@ import java.util.Map;
  * binding) or a {@code postgres_changes} config (a list of bindings), the token it carries, and
  * the bindings echoed back with their ids as the ok reply's {@code postgres_changes}.
  *
+ * <p>As in Supabase Realtime, bindings that cannot be subscribed (a filter that does not parse, an
+ * unknown table or column, a value the column's type refuses) do not fail the join: the channel
+ * joins, {@code problem} says why, the client gets it as a {@code postgres_changes} system error,
+ * and no change is subscribed (a client that rejoined on the error would fail the same way forever).
+ *
  * @param legacy   true for a topic-only join (0.x and 1.x clients)
- * @param bindings what the channel subscribes to
+ * @param bindings what the channel subscribes to; empty when there is a problem
  * @param echo     the reply's {@code postgres_changes}
+ * @param problem  why the bindings cannot be subscribed, in Realtime's words, or null
  */
-record JoinRequest(boolean legacy, List<Binding> bindings, ArrayNode echo) {
+record JoinRequest(boolean legacy, List<Binding> bindings, ArrayNode echo, String problem) {
 
-    /** @throws IllegalArgumentException with the reason the join is refused */
     static JoinRequest parse(String topic, JsonNode payload) {
         JsonNode config = payload.get("config");
         boolean legacy = config == null || !config.isObject();
         List<Binding> bindings = new ArrayList<>();
         ArrayNode echo = PhoenixFrame.mapper().createArrayNode();
+        String problem = null;
         if (legacy) {
             String[] parts = topic.substring(SystemMessages.PREFIX.length()).split(":", 3);
-            Binding b = Binding.of("*", parts[0], parts.length > 1 ? parts[1] : null, parts.length > 2 ? parts[2] : null);
-            bindings.add(b);
             ObjectNode e = echo.addObject();
-            if (b.schema() != null) {
-                e.put("schema", b.schema());
+            try {
+                Binding b = Binding.of("*", parts[0], parts.length > 1 ? parts[1] : null, parts.length > 2 ? parts[2] : null, null);
+                bindings.add(b);
+                if (b.schema() != null) {
+                    e.put("schema", b.schema());
+                }
+                if (b.table() != null) {
+                    e.put("table", b.table());
+                }
+                if (!b.filter().isEmpty()) {
+                    e.put("filter", b.filter().toString());
+                }
+                e.put("id", b.id());
+            } catch (IllegalArgumentException ex) {
+                problem = ex.getMessage();
             }
-            if (b.table() != null) {
-                e.put("table", b.table());
-            }
-            if (!b.filter().isEmpty()) {
-                e.put("filter", b.filter().toString());
-            }
-            e.put("id", b.id());
         } else {
             JsonNode pg = config.get("postgres_changes");
             if (pg != null && !pg.isNull() && !pg.isArray()) {
-                throw new IllegalArgumentException("config.postgres_changes must be a list of {event, schema, table, filter}");
+                problem = "config.postgres_changes must be a list of {event, schema, table, filter}";
             }
-            for (JsonNode spec : pg == null || pg.isNull() ? List.<JsonNode>of() : iterable(pg)) {
-                if (!spec.isObject()) {
-                    throw new IllegalArgumentException("each postgres_changes binding must be an object {event, schema, table, filter}");
-                }
-                Binding b = Binding.of(text(spec.get("event")), text(spec.get("schema")), text(spec.get("table")),
-                        text(spec.get("filter")));
-                bindings.add(b);
-                ObjectNode e = spec.deepCopy();
-                e.put("id", b.id());
+            for (JsonNode spec : pg == null || !pg.isArray() ? List.<JsonNode>of() : iterable(pg)) {
+                ObjectNode e = spec.isObject() ? spec.deepCopy() : echo.objectNode();
                 echo.add(e);
+                try {
+                    if (!spec.isObject()) {
+                        throw new IllegalArgumentException("each postgres_changes binding must be an object {event, schema, table, filter}");
+                    }
+                    Binding b = Binding.of(text(spec.get("event")), text(spec.get("schema")), text(spec.get("table")),
+                            spec.has("filter") && spec.get("filter").isTextual() ? spec.get("filter").asText() : null,
+                            select(spec.get("select")));
+                    bindings.add(b);
+                    e.put("id", b.id());
+                } catch (IllegalArgumentException ex) {
+                    problem = problem == null ? ex.getMessage() : problem;
+                }
             }
         }
-        return new JoinRequest(legacy, List.copyOf(bindings), echo);
+        return problem != null ? new JoinRequest(legacy, List.of(), echo, problem)
+                : new JoinRequest(legacy, List.copyOf(bindings), echo, null);
+    }
+
+    /** {@code select}: a list of column names (other elements ignored, as Realtime does); null when absent. */
+    private static List<String> select(JsonNode select) {
+        if (select == null || select.isNull()) {
+            return null;
+        }
+        if (!select.isArray()) {
+            throw new IllegalArgumentException("Error parsing `select` params: expected a list of column name strings,"
+                    + " e.g. select: [\"col1\", \"col2\"]");
+        }
+        List<String> columns = new ArrayList<>();
+        select.forEach(c -> {
+            if (c.isTextual()) {
+                columns.add(c.asText());
+            }
+        });
+        return columns.isEmpty() ? null : columns;
     }
 
     /** The token of a join payload ({@code access_token}, else {@code user_token}), or null. */
@@ -69,42 +104,54 @@ record JoinRequest(boolean legacy, List<Binding> bindings, ArrayNode echo) {
     }
 
     /**
-     * Refuses a binding the grant does not allow, or whose filter cannot apply to its table
-     * ({@code catalog} null: filters are not checked against columns).
-     *
-     * @throws IllegalArgumentException with the reason
+     * This join with each filter bound to its table ({@link Filter#resolve}), or with the problem
+     * that prevents it; unchanged when {@code catalog} is null or cannot be asked.
      */
-    void check(AccessPolicy.Grant grant, TableCatalog catalog) {
+    JoinRequest resolve(TableCatalog catalog) {
+        if (catalog == null || problem != null) {
+            return this;
+        }
+        List<Binding> resolved = new ArrayList<>(bindings.size());
         for (Binding b : bindings) {
-            String refusal = grant.refusal(b.schema(), b.table());
-            if (refusal != null) {
-                throw new IllegalArgumentException(refusal);
+            if (b.table() == null) {
+                resolved.add(b);
+                continue;
             }
-            if (b.table() != null && catalog != null) {
-                checkColumns(b, catalog);
+            Map<String, ColumnType> columns = catalog.columns(b.schema(), b.table());
+            if (columns == null) {
+                resolved.add(b);
+                continue;
+            }
+            if (columns.isEmpty()) {
+                return withProblem("Unable to subscribe to changes with given parameters. Please check Realtime is enabled"
+                        + " for the given connect parameters: [" + describe(b) + "]");
+            }
+            try {
+                for (String column : b.select() == null ? List.<String>of() : b.select()) {
+                    if (!columns.containsKey(column)) {
+                        throw new IllegalArgumentException("invalid column for select " + column);
+                    }
+                }
+                resolved.add(b.withFilter(b.filter().resolve(columns, catalog.conditions())));
+            } catch (IllegalArgumentException e) {
+                return withProblem("Unable to subscribe to changes with given parameters. An exception happened so please"
+                        + " check your connect parameters: [" + describe(b) + "]. Exception: " + e.getMessage());
+            } catch (IllegalStateException e) {
+                resolved.add(b); // the database cannot be asked now: filter as the changes' types say
             }
         }
+        return new JoinRequest(legacy, List.copyOf(resolved), echo, null);
     }
 
-    private static void checkColumns(Binding b, TableCatalog catalog) {
-        Map<String, String> columns = catalog.columns(b.schema(), b.table());
-        if (columns == null) {
-            return;
-        }
-        if (columns.isEmpty()) {
-            throw new IllegalArgumentException("table " + b.schema() + "." + b.table() + " does not exist");
-        }
-        for (Filter.Condition c : b.filter().conditions()) {
-            String type = columns.get(c.column());
-            if (type == null) {
-                throw new IllegalArgumentException("invalid filter '" + b.filter() + "': column '" + c.column()
-                        + "' does not exist in " + b.schema() + "." + b.table());
-            }
-            String problem = c.checkAgainst(type);
-            if (problem != null) {
-                throw new IllegalArgumentException("invalid filter '" + b.filter() + "': " + problem);
-            }
-        }
+    private JoinRequest withProblem(String why) {
+        return new JoinRequest(legacy, List.of(), echo, why);
+    }
+
+    /** A binding as Realtime lists subscription parameters in its errors. */
+    private static String describe(Binding b) {
+        return "event: " + b.event() + ", schema: " + (b.schema() == null ? "*" : b.schema()) + ", table: "
+                + (b.table() == null ? "*" : b.table()) + ", filters: [" + b.filter() + "], select: "
+                + (b.select() == null ? "nil" : b.select());
     }
 
     /** The first binding the grant does not allow, as the reason; null when it allows them all. */

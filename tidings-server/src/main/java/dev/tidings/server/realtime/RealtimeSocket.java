@@ -197,6 +197,10 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
 
     private void join(PhoenixFrame f) {
         String topic = f.topic();
+        if (topic.equals(SystemMessages.PREFIX)) {
+            reply(f, "error", Map.of("reason", "TopicNameRequired: You must provide a topic name"));
+            return;
+        }
         if (!topic.startsWith(SystemMessages.PREFIX)) {
             reply(f, "error", Map.of("reason", "unknown topic '" + topic + "': topics start with realtime:"));
             return;
@@ -216,23 +220,23 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
             return;
         }
         String raw = JoinRequest.token(f.payload());
+        String token = raw == null ? connectToken : raw;
         Authenticator.Access access;
         try {
-            access = auth.authorize(raw == null ? connectToken : raw);
+            access = auth.authorize(token);
         } catch (TokenVerifier.InvalidToken e) {
-            reply(f, "error", Map.of("reason", e.getMessage()));
+            reply(f, "error", Map.of("reason", coded("InvalidJWTToken", e.getMessage())));
             return;
         }
-        JoinRequest join;
-        try {
-            join = JoinRequest.parse(topic, f.payload());
-            join.check(access.grant(), catalog);
-        } catch (IllegalArgumentException e) {
-            reply(f, "error", Map.of("reason", e.getMessage()));
+        JoinRequest join = JoinRequest.parse(topic, f.payload());
+        String refusal = JoinRequest.refusal(join.bindings(), access.grant());
+        if (refusal != null) {
+            reply(f, "error", Map.of("reason", coded("Unauthorized", refusal)));
             return;
         }
+        join = join.resolve(catalog);
         Channel channel = new Channel(outlet, live.timers(), vsn, topic, f.joinRef(), join.legacy(), join.bindings(),
-                access.grant());
+                access.grant(), token);
         RoomMember member = new RoomMember(channel, this, vsn, BroadcastService.options(join.legacy() ? null : config));
         channels.put(topic, channel);
         members.put(topic, member);
@@ -243,13 +247,28 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
         if (access.token() != null) {
             channel.expireAt(access.expiresAt(), () -> shut(channel, "Token has expired"));
         }
-        if (!join.legacy() && !join.bindings().isEmpty()) {
-            live.liveness().whenLive(() -> {
-                if (!channel.closed()) {
-                    channel.push("system", SystemMessages.subscribed(topic));
-                }
-            });
+        if (join.problem() != null) {
+            channel.push("system", SystemMessages.subscriptionError(topic, join.problem()));
+        } else if (!join.legacy() && !join.bindings().isEmpty()) {
+            whenLive(channel, SystemMessages.subscribed(topic));
         }
+        if (config != null && config.path("broadcast").path("replication_ready").asBoolean(false)) {
+            whenLive(channel, SystemMessages.replicationReady(topic));
+        }
+    }
+
+    /** Pushes a system message on {@code channel} once the replication stream is live, unless it closed by then. */
+    private void whenLive(Channel channel, Map<String, Object> message) {
+        live.liveness().whenLive(() -> {
+            if (!channel.closed()) {
+                channel.push("system", message);
+            }
+        });
+    }
+
+    /** A join error's reason as Realtime writes it, {@code Code: message}; kept when it carries a code already. */
+    static String coded(String code, String message) {
+        return message.matches("^[A-Z][A-Za-z]+: .*") ? message : code + ": " + message;
     }
 
     private void leave(PhoenixFrame f) {
@@ -265,10 +284,14 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
         send(vsn.encode(joinRef, joinRef, PhoenixFrame.quote(f.topic()), "phx_close", PhoenixFrame.json(Map.of())));
     }
 
-    /** An {@code access_token} push: a null token is tolerated (1.x sends one after every heartbeat). */
+    /**
+     * An {@code access_token} push: a new token is authorized again as at join, and a channel with
+     * bindings is told again that it is subscribed, as Realtime re-subscribes; a null token or the
+     * current one is ignored (1.x sends one after every heartbeat).
+     */
     private void refresh(Channel c, JsonNode tokenNode) {
         String raw = JoinRequest.text(tokenNode);
-        if (raw == null || !auth.secure()) {
+        if (raw == null || !auth.secure() || raw.equals(c.token())) {
             return;
         }
         Authenticator.Access access;
@@ -280,11 +303,15 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
         }
         String refusal = JoinRequest.refusal(c.bindings, access.grant());
         if (refusal != null) {
-            shut(c, refusal);
+            shut(c, "You no longer have permission to read from this Channel topic: "
+                    + c.topic.substring(SystemMessages.PREFIX.length()) + " (" + refusal + ")");
             return;
         }
-        c.grant(access.grant());
+        c.grant(access.grant(), raw);
         c.expireAt(access.expiresAt(), () -> shut(c, "Token has expired"));
+        if (!c.legacy && !c.bindings.isEmpty()) {
+            whenLive(c, SystemMessages.subscribed(c.topic));
+        }
     }
 
     /** Ends a channel from the server's side: a system error message, then {@code phx_close}. */

@@ -5,8 +5,9 @@ import java.util.Map;
 
 /**
  * The payloads of the {@code system} pushes Realtime sends on a channel: the confirmation that a
- * {@code postgres_changes} subscription is live, and the error that precedes the server closing a
- * channel or a connection. {@code channel} is the topic without its {@code realtime:} prefix.
+ * {@code postgres_changes} subscription is live or why it cannot be, the replication-ready notice a
+ * client may ask for, and the error that precedes the server closing a channel or a connection.
+ * {@code channel} is the topic without its {@code realtime:} prefix. Wording as Supabase Realtime's.
  */
 final class SystemMessages {
     static final String PREFIX = "realtime:";
@@ -16,6 +17,16 @@ final class SystemMessages {
     /** {@code postgres_changes} of {@code topic} will be delivered from now on. */
     static Map<String, Object> subscribed(String topic) {
         return message("postgres_changes", "ok", "Subscribed to PostgreSQL", topic);
+    }
+
+    /** Why the {@code postgres_changes} bindings of {@code topic} are not subscribed (the channel stays joined). */
+    static Map<String, Object> subscriptionError(String topic, String why) {
+        return message("postgres_changes", "error", why, topic);
+    }
+
+    /** The answer to {@code config.broadcast.replication_ready}: the replication stream is live. */
+    static Map<String, Object> replicationReady(String topic) {
+        return message("system", "ok", "Replication connection established", topic);
     }
 
     /** Why the server ends the channel of {@code topic}. */

@@ -92,8 +92,8 @@ class ServeConfigLoaderTest {
         Path yaml = dir.resolve("bad.yaml");
         Files.writeString(yaml, "server:\n  prot: 4000\n");
         assertThatThrownBy(() -> ServeConfigLoader.load(Map.of(), db, yaml)).hasMessageContaining("unknown setting 'server.prot'");
-        Files.writeString(yaml, "auth:\n  rows:\n    public.todos: user_id=like.{sub}\n");
-        assertThatThrownBy(() -> ServeConfigLoader.load(Map.of(), db, yaml)).hasMessageContaining("unknown operator 'like'");
+        Files.writeString(yaml, "auth:\n  rows:\n    public.todos: user_id=foo.{sub}\n");
+        assertThatThrownBy(() -> ServeConfigLoader.load(Map.of(), db, yaml)).hasMessageContaining("Error parsing `filter` params: [\"foo\", \"0\"]");
     }
 
     @Test

@@ -63,8 +63,8 @@ class FilterTest {
         assertThat(matches("day=gte.2024-05-01")).isTrue();
         assertThat(matches("day=lt.2024-04-30")).isFalse();
         assertThat(matches("ref=eq.6F1C1A52-3D3A-4C53-9B1A-0B7E0C6A1C11")).isTrue();
-        assertThat(matches("title=eq.\"O'Brien, \"Jr\"\"")).isTrue();
-        assertThat(matches("title=in.(\"O'Brien, \"Jr\"\",x)")).isTrue();
+        assertThat(matches("title=eq.\"O'Brien, \\\"Jr\\\"\"")).isTrue();
+        assertThat(matches("title=in.(\"O'Brien, \\\"Jr\\\"\",x)")).isTrue();
         assertThat(matches("title=gt.N")).isTrue();
     }
 
@@ -89,16 +89,52 @@ class FilterTest {
     }
 
     @Test
-    void bad_filters_say_what_is_wrong() {
-        assertThatThrownBy(() -> Filter.parse("id")).hasMessageContaining("is not column=operator.value");
-        assertThatThrownBy(() -> Filter.parse("id=5")).hasMessageContaining("has no operator");
-        assertThatThrownBy(() -> Filter.parse("id=like.5")).hasMessageContaining("unknown operator 'like'");
-        assertThatThrownBy(() -> Filter.parse("id=in.1,2")).hasMessageContaining("in needs a list in parentheses");
-        assertThatThrownBy(() -> Filter.parse("id=is.maybe")).hasMessageContaining("is takes null, true or false");
-        assertThatThrownBy(() -> Filter.parse("id=eq.")).hasMessageContaining("has no value");
-        assertThat(Filter.parse("id=eq.abc").conditions().get(0).checkAgainst("int8")).isEqualTo("'abc' is not a valid int8");
-        assertThat(Filter.parse("at=gt.soon").conditions().get(0).checkAgainst("timestamptz"))
-                .isEqualTo("'soon' is not a valid timestamptz");
+    void not_negates_a_known_result_only_and_null_is_unknown_for_every_operator_but_is_and_isdistinct() {
+        assertThat(matches("id=not.eq.5")).isTrue();
+        assertThat(matches("id=not.in.(1,100)")).isFalse();
+        assertThat(matches("note=not.eq.x")).as("NOT (NULL = 'x') is NULL").isFalse();
+        assertThat(matches("note=is.unknown")).isTrue();
+        assertThat(matches("note=not.is.null")).isFalse();
+        assertThat(matches("title=not.is.null")).isTrue();
+        assertThat(matches("note=isdistinct.x")).isTrue();
+        assertThat(matches("note=not.isdistinct.x")).isFalse();
+        assertThat(matches("id=isdistinct.100")).isFalse();
+        assertThat(matches("id=in.(5,null)")).as("no element equal, one NULL: unknown").isFalse();
+        assertThat(matches("id=not.in.(5,null)")).as("NOT unknown is unknown").isFalse();
+        assertThat(matches("id=in.(100,null)")).isTrue();
+    }
+
+    @Test
+    void like_ilike_and_regular_expressions_on_text() {
+        assertThat(matches("title=like.O'B%")).isTrue();
+        assertThat(matches("title=like.o'b%")).isFalse();
+        assertThat(matches("title=ilike.o'b%")).isTrue();
+        assertThat(matches("title=like.O_Brien%")).isTrue();
+        assertThat(matches("title=not.like.%Jr%")).isFalse();
+        assertThat(matches("title=match.^O'B")).isTrue();
+        assertThat(matches("title=imatch.^o'b")).isTrue();
+        assertThat(matches("title=match.^o'b")).isFalse();
+    }
+
+    @Test
+    void bad_filters_are_reported_in_realtimes_words_with_how_to_write_them() {
+        assertThatThrownBy(() -> Filter.parse("undefined"))
+                .hasMessageStartingWith("Error parsing `filter` params: [\"undefined\"] (write column=operator.value");
+        assertThatThrownBy(() -> Filter.parse("subject=foo.hey")).hasMessageStartingWith("Error parsing `filter` params: [\"foo\", \"hey\"]");
+        assertThatThrownBy(() -> Filter.parse("id=5")).hasMessageStartingWith("Error parsing `filter` params: [\"5\"]");
+        assertThatThrownBy(() -> Filter.parse("id=in.1")).hasMessage("Error parsing `filter` params: `in` filter value must be"
+                + " wrapped by parentheses (id=in.(a,b))");
+        assertThatThrownBy(() -> Filter.parse("id=is.maybe")).hasMessageContaining("invalid value for is filter");
+        assertThatThrownBy(() -> Filter.parse("id=eq.1,,done=is.true")).hasMessageContaining("must not contain empty segments");
+        assertThat(Filter.parse("  ").isEmpty()).isTrue();
+    }
+
+    @Test
+    void values_in_quotes_keep_commas_dots_and_parentheses() {
+        Filter f = Filter.parse("title=eq.\"a,b.c\",id=in.(\"x,y\", z ,NULL,\"null\")");
+        assertThat(f.conditions()).hasSize(2);
+        assertThat(f.conditions().get(0).values()).containsExactly("a,b.c");
+        assertThat(f.conditions().get(1).values()).containsExactly("x,y", "z", null, "null");
     }
 
     @Test

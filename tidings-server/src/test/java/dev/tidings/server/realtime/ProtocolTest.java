@@ -170,26 +170,41 @@ class ProtocolTest {
     }
 
     @Test
-    void unknown_topics_tables_and_bad_filters_are_refused_with_the_reason() throws Exception {
+    void unknown_and_empty_topics_are_refused_and_bad_bindings_join_with_a_system_error() throws Exception {
         try (RawSocket c = RawSocket.open(serve.ws(""))) {
             c.send(RawSocket.join("lobby:1", "1", "{}"));
             assertThat(c.awaitReply("1").at("/payload/response/reason").asText()).contains("unknown topic 'lobby:1'");
-            c.send(RawSocket.join("realtime:public:nope", "2", "{}"));
-            assertThat(c.awaitReply("2").at("/payload/response/reason").asText()).isEqualTo("table public.nope does not exist");
-            c.send(RawSocket.join("realtime:public:todos:id=like.5", "3", "{}"));
-            assertThat(c.awaitReply("3").at("/payload/response/reason").asText()).contains("unknown operator 'like'");
-            c.send(RawSocket.join("realtime:public:todos:colour=eq.red", "4", "{}"));
-            assertThat(c.awaitReply("4").at("/payload/response/reason").asText())
-                    .contains("column 'colour' does not exist in public.todos");
-            c.send(RawSocket.join("realtime:x", "5", "{\"config\":{\"postgres_changes\":[{\"event\":\"UPSERT\",\"schema\":\"public\"}]}}"));
-            assertThat(c.awaitReply("5").at("/payload/response/reason").asText()).contains("unknown event 'UPSERT'");
-            c.send(RawSocket.join("realtime:x", "6", "{\"config\":{\"postgres_changes\":[{\"event\":\"*\",\"schema\":\"public\","
-                    + "\"table\":\"todos\",\"filter\":\"inserted_at=gt.yesterday\"}]}}"));
-            assertThat(c.awaitReply("6").at("/payload/response/reason").asText()).contains("'yesterday' is not a valid timestamptz");
+            c.send(RawSocket.join("realtime:", "2", "{}"));
+            assertThat(c.awaitReply("2").at("/payload/response/reason").asText())
+                    .isEqualTo("TopicNameRequired: You must provide a topic name");
+            c.send(RawSocket.join("realtime:public:nope", "3", "{}"));
+            assertThat(c.awaitReply("3").at("/payload/status").asText()).isEqualTo("ok");
+            assertThat(systemError(c, "realtime:public:nope")).isEqualTo("Unable to subscribe to changes with given parameters."
+                    + " Please check Realtime is enabled for the given connect parameters: [event: *, schema: public, table: nope,"
+                    + " filters: [], select: nil]");
+            c.send(RawSocket.join("realtime:public:todos:id=foo.5", "4", "{}"));
+            assertThat(c.awaitReply("4").at("/payload/status").asText()).isEqualTo("ok");
+            assertThat(systemError(c, "realtime:public:todos:id=foo.5")).startsWith("Error parsing `filter` params: [\"foo\", \"5\"]");
+            c.send(RawSocket.join("realtime:x", "5", "{\"config\":{\"postgres_changes\":[{\"event\":\"*\",\"schema\":\"public\","
+                    + "\"table\":\"todos\",\"filter\":\"colour=eq.red\"}]}}"));
+            assertThat(c.awaitReply("5").at("/payload/status").asText()).isEqualTo("ok");
+            assertThat(systemError(c, "realtime:x")).endsWith("filters: [colour=eq.red], select: nil]. Exception: invalid column for filter colour");
+            c.send(RawSocket.join("realtime:y", "6", "{\"config\":{\"postgres_changes\":[{\"event\":\"*\",\"schema\":\"public\","
+                    + "\"table\":\"todos\",\"filter\":\"inserted_at=gt.soon\"}]}}"));
+            assertThat(c.awaitReply("6").at("/payload/status").asText()).isEqualTo("ok");
+            assertThat(systemError(c, "realtime:y"))
+                    .endsWith("Exception: invalid input syntax for type timestamp with time zone: \"soon\"");
             c.send("{\"topic\":\"realtime:never-joined\",\"event\":\"access_token\",\"payload\":{},\"ref\":\"7\"}");
             assertThat(c.awaitReply("7").at("/payload/response/reason").asText()).contains("unmatched topic");
         }
         bystanderStillReceives();
+    }
+
+    private static String systemError(RawSocket c, String topic) throws Exception {
+        JsonNode system = c.await(n -> n.path("event").asText().equals("system") && n.path("topic").asText().equals(topic));
+        assertThat(system.at("/payload/extension").asText()).isEqualTo("postgres_changes");
+        assertThat(system.at("/payload/status").asText()).isEqualTo("error");
+        return system.at("/payload/message").asText();
     }
 
     @Test

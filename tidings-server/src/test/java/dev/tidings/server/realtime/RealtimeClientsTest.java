@@ -9,10 +9,12 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The published realtime-js clients — 0.9.0 running the classic 0.x walkthrough verbatim, 1.7.5 and 2.x — against
@@ -154,10 +156,30 @@ class RealtimeClientsTest {
     }
 
     @Test
-    void v2_client_with_a_bad_filter_reports_the_servers_reason() throws Exception {
+    void v2_client_with_a_bad_filter_is_subscribed_gets_the_reason_as_a_system_error_and_does_not_rejoin() throws Exception {
         try (NodeClient client = NodeClient.run(Map.of(), "v2-listen.js", serve.socket(), "*", "public", "todos", "id=eq.abc")) {
-            String line = client.await("CHANNEL_ERROR");
-            assertThat(line).contains("'abc' is not a valid int8");
+            client.await("SUBSCRIBED");
+            JsonNode system = payloads(List.of(client.await("SYSTEM "))).get(0);
+            assertThat(system.get("extension").asText()).isEqualTo("postgres_changes");
+            assertThat(system.get("status").asText()).isEqualTo("error");
+            assertThat(system.get("message").asText()).startsWith("Unable to subscribe to changes with given parameters.")
+                    .endsWith("Exception: invalid input syntax for type bigint: \"abc\"");
+            // a rejoin would print SUBSCRIBED or CHANNEL_ERROR again; the client heartbeats every second
+            assertThatThrownBy(() -> client.await(l -> !l.isBlank(), Duration.ofSeconds(4)))
+                    .as("nothing more: no rejoin").isInstanceOf(AssertionError.class);
+        }
+    }
+
+    @Test
+    void v2_client_with_text_filters_gets_rows_in_the_columns_collation_order_and_negated_like() throws Exception {
+        serve.sql("CREATE TABLE IF NOT EXISTS words (id int PRIMARY KEY, w text COLLATE \"C\", note text)");
+        try (NodeClient client = NodeClient.run(Map.of(), "v2-listen.js", serve.socket(), "INSERT", "public", "words",
+                "w=lt.b,w=not.like.%z%")) {
+            client.await("SYSTEM ");
+            serve.sql("INSERT INTO words VALUES (1, 'B', 'upper case sorts first under C'), (2, 'c', 'no'), (3, 'az', 'no'),"
+                    + " (4, 'a', 'last')");
+            List<JsonNode> changes = payloads(client.collect("CHANGE ", 2));
+            assertThat(changes).extracting(c -> c.get("new").get("id").asInt()).containsExactly(1, 4);
         }
     }
 

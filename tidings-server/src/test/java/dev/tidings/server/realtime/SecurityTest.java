@@ -152,17 +152,17 @@ class SecurityTest {
 
             other.send(RawSocket.join("realtime:public:todos", "1", "{\"access_token\":\"" + hs(JWSAlgorithm.HS256,
                     SECRET.replace('a', 'c'), "authenticated", "7", Instant.now().plusSeconds(60)) + "\"}"));
-            assertThat(other.awaitReply("1").at("/payload/response/reason").asText()).startsWith("Invalid JWT");
+            assertThat(other.awaitReply("1").at("/payload/response/reason").asText()).startsWith("InvalidJWTToken: Invalid JWT");
             other.send(RawSocket.join("realtime:public:todos", "2", "{\"user_token\":\"" + hs(JWSAlgorithm.HS256, SECRET,
                     "authenticated", "7", Instant.now().minusSeconds(1)) + "\"}"));
-            assertThat(other.awaitReply("2").at("/payload/response/reason").asText()).isEqualTo("Invalid JWT: Token has expired");
+            assertThat(other.awaitReply("2").at("/payload/response/reason").asText()).isEqualTo("InvalidJWTToken: Invalid JWT: Token has expired");
             other.send(RawSocket.join("realtime:public:todos", "3", "{\"access_token\":\"" + hs(JWSAlgorithm.HS256, SECRET,
                     "anon", null, Instant.now().plusSeconds(60)) + "\"}"));
             assertThat(other.awaitReply("3").at("/payload/response/reason").asText())
-                    .isEqualTo("role 'anon' may not subscribe to public.todos");
+                    .isEqualTo("Unauthorized: role 'anon' may not subscribe to public.todos");
             other.send(RawSocket.join("realtime:public:notes", "4", "{}"));
             assertThat(other.awaitReply("4").at("/payload/response/reason").asText())
-                    .isEqualTo("role 'authenticated' may not subscribe to public.notes");
+                    .isEqualTo("Unauthorized: role 'authenticated' may not subscribe to public.notes");
 
             int id = nextId++;
             serve.sql("INSERT INTO todos (id, user_id) VALUES (" + id + ", 7)");
