@@ -46,6 +46,12 @@ import java.util.regex.Pattern;
  * publication that existed: one dropped or narrowed (tables, operations) while streaming ends
  * {@link #run()} with a message saying what was lost; it is checked every 5 s and at each
  * reconnection.
+ *
+ * <p>With a {@link Leadership} ({@link SourceConfig#leadership()}), {@link #run()} first stands by
+ * until this process leads the slot; then its fence is checked before each stream is opened, on
+ * every turn of the read loop and before each confirmation. A fence that falls ends {@link #run()}
+ * with a {@link LeadershipLostException} and nothing more is confirmed: the new leader resumes from
+ * the slot's confirmed position, and PostgreSQL lets only one walsender read a slot at a time.
  */
 public final class ReplicationSource {
     private static final Logger log = LoggerFactory.getLogger(ReplicationSource.class);
@@ -75,13 +81,17 @@ public final class ReplicationSource {
     /** Streams until {@link #stop()} or a problem the user must fix ({@link SourceException}). */
     public void run() throws Exception {
         thread = Thread.currentThread();
+        Leadership leadership = config.leadership();
+        if (leadership != null && !leadership.acquire(() -> running)) {
+            return;
+        }
         long backoffMs = 0;
         long busySince = 0;
         while (running) {
             try {
                 streamOnce();
                 backoffMs = 0;
-            } catch (SourceException e) {
+            } catch (SourceException | LeadershipLostException e) {
                 throw e;
             } catch (SlotBusyException e) {
                 long now = System.nanoTime();
@@ -136,7 +146,18 @@ public final class ReplicationSource {
         return streaming;
     }
 
+    /** Ends {@link #run()} once this process no longer leads its slot. */
+    private void checkFence() {
+        Leadership leadership = config.leadership();
+        if (leadership != null && !leadership.held()) {
+            String why = leadership.lostReason();
+            throw new LeadershipLostException(why != null ? why : "lost the leadership of slot " + config.slot()
+                    + ": its lease ran out. Stopped delivering and confirming; restart this process: it stands by");
+        }
+    }
+
     private void streamOnce() throws Exception {
+        checkFence();
         // the replication connection opens while the checks run on the other one
         OpeningConnection opening = new OpeningConnection(config.database()::connectForReplication);
         Setup setup;
@@ -202,7 +223,7 @@ public final class ReplicationSource {
                 ReplicationSlot slot = new ReplicationSlot(config.slot(), false);
                 state = slot.state(c);
                 if (state != null) {
-                    slot.ensure(c, state); // validates it: a foreign slot is the first thing to report
+                    slot.ensure(c, state, config.failoverSlot()); // validates it: a foreign slot is the first thing to report
                 }
             }
             // created only with a new slot, and never again once seen: see Publication
@@ -224,7 +245,9 @@ public final class ReplicationSource {
                             + "using it; changes since then may be lost. Tidings will not recreate it silently: "
                             + "re-snapshot the consumers, then start Tidings again to create a new slot from now");
                 }
-                slot.ensure(c, state);
+                if (slot.ensure(c, state, config.failoverSlot()) && config.leadership() != null) {
+                    log.info("created slot {} while leading it", config.slot());
+                }
                 slotSeen = true;
             }
             return new Setup(major >= 16 ? 4 : major >= 15 ? 3 : major >= 14 ? 2 : 1, statusIntervalMs);
@@ -235,6 +258,7 @@ public final class ReplicationSource {
 
     private void pump(PGReplicationStream stream, MessageHandler.KeepAlive keepAlive) throws Exception {
         while (running) {
+            checkFence();
             checkPublication();
             ByteBuffer buffer = stream.readPending();
             if (buffer == null) {
@@ -288,6 +312,7 @@ public final class ReplicationSource {
     private void confirm(PGReplicationStream stream) throws SQLException {
         Lsn lsn = handler.confirmable(Lsn.of(stream.getLastReceiveLSN().asLong()));
         if (lsn.isAfter(confirmed)) {
+            checkFence();
             LogSequenceNumber l = LogSequenceNumber.valueOf(lsn.value());
             stream.setFlushedLSN(l);
             stream.setAppliedLSN(l);
