@@ -30,7 +30,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * stream sink: the leader is killed with SIGKILL three times, alternating, and the killed one comes
  * back as the new standby; every change reaches both sinks in commit order per table, and each
  * takeover is measured. A paused leader (SIGSTOP) is replaced, and once resumed writes nothing more
- * and exits with code 3.
+ * and exits with code 3. A backfill that a killed leader left half done is finished by the new one
+ * from its stored position.
  *
  * <p>Default: 50,000 changes; {@code -Dtidings.test.haChanges=N} scales it.
  */
@@ -171,21 +172,98 @@ class HighAvailabilityTest {
         }
     }
 
+    /** A file sink (a file per process run) and a Redis stream sink. */
     private ServeProcess start(String db, String slot, String stream) throws Exception {
         Path file = dir.resolve("run-" + files.size() + ".jsonl");
         files.add(file);
-        Path yaml = dir.resolve("serve-" + files.size() + ".yaml");
+        return serve(db, slot, """
+                 "sinks": [
+                   {"name": "file", "type": "file", "path": "%s", "batch": 1000},
+                   {"name": "redis", "type": "redis", "uri": "redis://127.0.0.1:6379", "stream": "%s:${table}", "batch": 500}
+                 ]""".formatted(file, stream));
+    }
+
+    /** {@code serve} with {@code ha.enabled} and the YAML {@code sections} (a JSON map's members). */
+    private ServeProcess serve(String db, String slot, String sections) throws Exception {
+        Path yaml = dir.resolve("serve-" + processes.size() + ".yaml");
         Files.writeString(yaml, """
                 {"db": {"url": "%s"},
                  "replication": {"slot": "%s", "publication": "%s"},
                  "ha": {"enabled": true},
-                 "sinks": [
-                   {"name": "file", "type": "file", "path": "%s", "batch": 1000},
-                   {"name": "redis", "type": "redis", "uri": "redis://127.0.0.1:6379", "stream": "%s:${table}", "batch": 500}
-                 ]}""".formatted(db, slot, slot, file, stream));
-        ServeProcess p = new ServeProcess(yaml, ServeProcess.freePort(), dir.resolve("serve-" + files.size() + ".log"), Map.of());
+                 %s}""".formatted(db, slot, slot, sections));
+        ServeProcess p = new ServeProcess(yaml, ServeProcess.freePort(), dir.resolve("serve-" + processes.size() + ".log"), Map.of());
         processes.add(p);
         return p;
+    }
+
+    @Test
+    void a_backfill_continues_on_the_new_leader_from_its_persisted_state() throws Exception {
+        String db = TestPostgres.newDatabase();
+        String slot = db.substring(db.lastIndexOf('/') + 1, db.indexOf('?'));
+        int rows = 20_000;
+        TestPostgres.execute(db, "CREATE TABLE items (id int PRIMARY KEY, v text NOT NULL)",
+                "INSERT INTO items SELECT i, 'item ' || i FROM generate_series(1, " + rows + ") i");
+        try {
+            ServeProcess leader = startWithBackfill(db, slot);
+            leader.awaitReady(Duration.ofSeconds(60));
+            ServeProcess standby = startWithBackfill(db, slot);
+            awaitRole(standby, "standby");
+            Await.until(Duration.ofSeconds(60), () -> "a third of the backfill; log:\n" + leader.tail(),
+                    () -> backfilledRows(db, slot) >= rows / 3);
+            leader.kill();
+            long atKill = backfilledRows(db, slot);
+            standby.awaitReady(Duration.ofSeconds(30));
+            Await.until(Duration.ofSeconds(90), () -> "the backfill done on the new leader; log:\n" + standby.tail(),
+                    () -> "done".equals(single(db, "SELECT string_agg(DISTINCT state, ',') FROM tidings.backfills WHERE slot = '"
+                            + slot + "'")));
+            assertThat(standby.terminate(60)).isIn(0, 143);
+
+            Set<Integer> ids = new HashSet<>();
+            int reads = 0;
+            for (Path f : files) {
+                for (String line : Files.exists(f) ? Files.readAllLines(f) : List.<String>of()) {
+                    if (line.contains("\"op\":\"read\"")) {
+                        reads++;
+                        ids.add(Delivered.MAPPER.readTree(line).get("record").get("id").asInt());
+                    }
+                }
+            }
+            assertThat(ids).as("every row read once at least").hasSize(rows);
+            assertThat(reads).as("the new leader resumed after the %d rows stored, not from the start", atKill)
+                    .isLessThan(rows + (int) atKill / 2);
+            System.out.printf("HA backfill: %d rows, leader killed after %d were stored; %d read events in all%n", rows, atKill,
+                    reads);
+        } finally {
+            dropSlot(slot);
+        }
+    }
+
+    private ServeProcess startWithBackfill(String db, String slot) throws Exception {
+        Path file = dir.resolve("run-" + files.size() + ".jsonl");
+        files.add(file);
+        return serve(db, slot, """
+                 "backfill": {"chunk_rows": 500, "rows_per_second": 2000},
+                 "sinks": [{"name": "file", "type": "file", "path": "%s", "batch": 1000, "backfill": "initial"}]"""
+                .formatted(file));
+    }
+
+    private static long backfilledRows(String db, String slot) throws Exception {
+        String n = single(db, "SELECT coalesce(sum(rows), 0) FROM tidings.backfills WHERE slot = '" + slot + "'");
+        return n == null ? 0 : Long.parseLong(n);
+    }
+
+    private static String single(String db, String sql) throws Exception {
+        try (var c = TestPostgres.connect(db); var s = c.createStatement()) {
+            try (var check = s.executeQuery("SELECT to_regclass('tidings.backfills') IS NOT NULL")) {
+                check.next();
+                if (!check.getBoolean(1)) {
+                    return null;
+                }
+            }
+            try (var rs = s.executeQuery(sql)) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
     }
 
     private static void awaitRole(ServeProcess p, String role) {
