@@ -30,7 +30,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * stream sink: the leader is killed with SIGKILL three times, alternating, and the killed one comes
  * back as the new standby; every change reaches both sinks in commit order per table, and each
  * takeover is measured. A paused leader (SIGSTOP) is replaced, and once resumed writes nothing more
- * and exits with code 3. A backfill that a killed leader left half done is finished by the new one
+ * and exits with code 3; so does a leader cut off from PostgreSQL. A backfill that a killed leader left half done is finished by the new one
  * from its stored position.
  *
  * <p>Default: 50,000 changes; {@code -Dtidings.test.haChanges=N} scales it.
@@ -194,6 +194,51 @@ class HighAvailabilityTest {
         ServeProcess p = new ServeProcess(yaml, ServeProcess.freePort(), dir.resolve("serve-" + processes.size() + ".log"), Map.of());
         processes.add(p);
         return p;
+    }
+
+    @Test
+    void a_leader_cut_off_from_the_database_is_replaced_and_exits() throws Exception {
+        String db = TestPostgres.newDatabase();
+        String slot = db.substring(db.lastIndexOf('/') + 1, db.indexOf('?'));
+        String stream = "tidings-ha-cut-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
+        try (ChangeLoad load = new ChangeLoad(db, 2);
+             TcpProxy proxy = new TcpProxy(TestPostgres.port());
+             RedisClient redis = RedisClient.create("redis://127.0.0.1:6379");
+             StatefulRedisConnection<String, String> conn = redis.connect()) {
+            ServeProcess leader = start(db.replace(":" + TestPostgres.port() + "/", ":" + proxy.port() + "/"), slot, stream);
+            leader.awaitReady(Duration.ofSeconds(60));
+            ServeProcess standby = start(db, slot, stream);
+            awaitRole(standby, "standby");
+            load.start(6_000, 10, 12);
+            Thread.sleep(2_000);
+
+            proxy.cut();
+            long cut = System.nanoTime();
+            standby.awaitReady(Duration.ofSeconds(30));
+            double takeover = (System.nanoTime() - cut) / 1e9;
+            assertThat(leader.process.waitFor(30, TimeUnit.SECONDS)).as("the cut-off leader exits; log:\n%s", leader.tail()).isTrue();
+            assertThat(leader.process.exitValue()).as("log:\n%s", leader.tail()).isEqualTo(3);
+            proxy.restore();
+
+            load.await();
+            load.flushWal();
+            int total = (int) load.committed.get();
+            awaitInFiles(total, standby);
+            RedisCommands<String, String> r = conn.sync();
+            Await.until(Duration.ofSeconds(60), "every change in the Redis stream", () -> redisIds(r, stream, load.tables) >= total);
+            Delivered file = new Delivered();
+            files.forEach(f -> file.run(Delivered.jsonLines(f)));
+            file.verify(load.counts(), false);
+            new Delivered().run(redisEntries(r, stream, load.tables)).verify(load.counts(), true);
+            System.out.printf("HA: leader cut off from PostgreSQL, standby ready after %.2f s; the old leader exited 3%n", takeover);
+            assertThat(takeover).isLessThan(10.0);
+            assertThat(standby.terminate(60)).isIn(0, 143);
+            for (int t = 0; t < load.tables; t++) {
+                r.del(stream + ":load_" + t);
+            }
+        } finally {
+            dropSlot(slot);
+        }
     }
 
     @Test
