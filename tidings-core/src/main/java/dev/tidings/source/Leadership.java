@@ -111,7 +111,8 @@ public final class Leadership implements Fence, AutoCloseable {
                     return true;
                 }
                 if (replaceSilentLeader(c)) {
-                    continue; // its session is ending: try again at once
+                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50)); // its session is ending: try again soon
+                    continue;
                 }
             } catch (SQLException e) {
                 log.warn("standby for slot {}: {}; trying again", slot, e.getMessage());

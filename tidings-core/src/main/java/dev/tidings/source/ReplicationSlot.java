@@ -37,6 +37,12 @@ public record ReplicationSlot(String name, boolean temporary) {
      * missing), as a failover slot when {@code failover} (PostgreSQL 17+); returns true when it was created.
      */
     boolean ensure(Connection c, State state, boolean failover) throws SQLException {
+        int major = c.getMetaData().getDatabaseMajorVersion();
+        if (failover && major < 17) {
+            throw new SourceException("replication.failover needs PostgreSQL 17 or later (failover slots); this server is "
+                    + major + ". Remove replication.failover: on this version a promoted standby has no copy of slot "
+                    + name + ", and consumers must re-snapshot after a primary failover");
+        }
         if (state == null) {
             create(c, failover);
             return true;
@@ -99,12 +105,6 @@ public record ReplicationSlot(String name, boolean temporary) {
     }
 
     private void create(Connection c, boolean failover) throws SQLException {
-        int major = c.getMetaData().getDatabaseMajorVersion();
-        if (failover && major < 17) {
-            throw new SourceException("replication.failover needs PostgreSQL 17 or later (failover slots); this server is "
-                    + major + ". Remove replication.failover: on this version a promoted standby has no copy of slot "
-                    + name + ", and consumers must re-snapshot after a primary failover");
-        }
         try (PreparedStatement ps = c.prepareStatement(failover
                 ? "SELECT lsn::text FROM pg_create_logical_replication_slot(?, 'pgoutput', false, false, true)"
                 : "SELECT lsn::text FROM pg_create_logical_replication_slot(?, 'pgoutput')")) {

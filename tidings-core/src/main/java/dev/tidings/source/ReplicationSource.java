@@ -223,7 +223,7 @@ public final class ReplicationSource {
                 ReplicationSlot slot = new ReplicationSlot(config.slot(), false);
                 state = slot.state(c);
                 if (state != null) {
-                    slot.ensure(c, state, config.failoverSlot()); // validates it: a foreign slot is the first thing to report
+                    slot.ensure(c, state, false); // validates it: a foreign slot is the first thing to report
                 }
             }
             // created only with a new slot, and never again once seen: see Publication
@@ -245,9 +245,7 @@ public final class ReplicationSource {
                             + "using it; changes since then may be lost. Tidings will not recreate it silently: "
                             + "re-snapshot the consumers, then start Tidings again to create a new slot from now");
                 }
-                if (slot.ensure(c, state, config.failoverSlot()) && config.leadership() != null) {
-                    log.info("created slot {} while leading it", config.slot());
-                }
+                slot.ensure(c, state, config.failoverSlot());
                 slotSeen = true;
             }
             return new Setup(major >= 16 ? 4 : major >= 15 ? 3 : major >= 14 ? 2 : 1, statusIntervalMs);
