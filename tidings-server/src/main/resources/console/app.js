@@ -170,6 +170,9 @@
 
   function showStatus(s) {
     const slot = s.slot || {};
+    const leader = s.leader;
+    $("role").textContent = (s.role || "–") + (leader ? " — leader: PID " + leader.backend_pid
+        + (leader.client_address ? " from " + leader.client_address : "") : "");
     $("slot-name").textContent = (slot.name || "–") + (slot.temporary ? " (temporary)" : "")
         + (slot.streaming ? "" : " — not streaming");
     $("slot-lsn").textContent = slot.confirmed_lsn || "–";

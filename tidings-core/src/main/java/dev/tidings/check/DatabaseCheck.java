@@ -87,6 +87,9 @@ public final class DatabaseCheck {
         }
         checkSlots();
         checkSlotWalKeepSize();
+        if (slot != null) {
+            checkFailover();
+        }
     }
 
     // ---- server ----------------------------------------------------------------------------
@@ -478,6 +481,87 @@ public final class DatabaseCheck {
         return s.invalidationReason != null ? " (" + s.invalidationReason + ")"
                 : s.conflicting ? " (conflict with recovery)"
                 : " (wal_status lost)";
+    }
+
+    // ---- failover ----------------------------------------------------------------------------
+
+    /**
+     * Whether the slot survives a promotion of a physical standby: PostgreSQL 17+ failover slots,
+     * synchronized to standbys with {@code sync_replication_slots}; on a primary, also whether
+     * {@code synchronized_standby_slots} holds logical consumers back until the standbys have the WAL.
+     */
+    private void checkFailover() throws SQLException {
+        String subject = "failover of slot " + Identifiers.literal(slot);
+        int physicalSlots = Integer.parseInt(single("SELECT count(*) FROM pg_replication_slots WHERE slot_type = 'physical'"));
+        if (version < 170000) {
+            String message = "PostgreSQL " + version / 10000 + " has no failover slots: the slot lives only on this server."
+                    + " A promoted physical standby has no copy of it, so Tidings, pointed at the new primary, creates a"
+                    + " new slot from that moment and consumers must re-snapshot";
+            String fix = "Upgrade to PostgreSQL 17 or newer and set replication.failover: true; until then plan a"
+                    + " re-snapshot after a primary failover (docs/operations.md, primary failover).";
+            findings.add(physicalSlots > 0 ? Finding.warn(subject, message, fix) : Finding.ok(subject, message + " (no physical"
+                    + " standby slot here)"));
+            return;
+        }
+        String failover = single("SELECT failover::text FROM pg_replication_slots WHERE slot_name = ?", slot);
+        if (inRecovery) {
+            checkStandbySync(subject);
+            return;
+        }
+        if (failover == null) {
+            findings.add(Finding.ok(subject, "the slot does not exist yet; with replication.failover: true Tidings creates it"
+                    + " as a failover slot"));
+        } else if (!"true".equals(failover)) {
+            String message = "the slot is not a failover slot: a promoted physical standby will not have it";
+            String fix = "psql \"dbname=" + database + " replication=database\" -c \"ALTER_REPLICATION_SLOT " + slot
+                    + " (FAILOVER true)\"\n-- and set replication.failover: true for slots created later";
+            findings.add(physicalSlots > 0 ? Finding.warn(subject, message, fix)
+                    : Finding.ok(subject, message + " (no physical standby slot here)"));
+        } else {
+            String standbySlots = single("SELECT current_setting('synchronized_standby_slots', true)");
+            if (standbySlots == null || standbySlots.isEmpty()) {
+                findings.add(Finding.warn(subject, "failover slot, but synchronized_standby_slots is empty: Tidings may"
+                                + " receive changes a standby has not received yet; if that standby is promoted, consumers"
+                                + " hold changes the new primary never had",
+                        "ALTER SYSTEM SET synchronized_standby_slots = '<physical slot of each standby>'; SELECT pg_reload_conf();"));
+            } else {
+                findings.add(Finding.ok(subject, "failover slot; logical decoding waits for the standbys of"
+                        + " synchronized_standby_slots = " + standbySlots));
+            }
+        }
+    }
+
+    /** On a standby: is the slot being synchronized from the primary, ready to use after a promotion? */
+    private void checkStandbySync(String subject) throws SQLException {
+        String sync = single("SELECT current_setting('sync_replication_slots')");
+        String feedback = single("SELECT current_setting('hot_standby_feedback')");
+        String primarySlot = single("SELECT current_setting('primary_slot_name')");
+        List<String> missing = new ArrayList<>();
+        if (!"on".equals(sync)) {
+            missing.add("sync_replication_slots = on");
+        }
+        if (!"on".equals(feedback)) {
+            missing.add("hot_standby_feedback = on");
+        }
+        if (primarySlot == null || primarySlot.isEmpty()) {
+            missing.add("primary_slot_name = '<a physical slot on the primary>'");
+        }
+        if (!missing.isEmpty()) {
+            findings.add(Finding.warn(subject, "this standby does not synchronize failover slots: "
+                            + String.join(", ", missing) + " missing, so after its promotion Tidings has no slot to resume",
+                    String.join("\n", missing.stream().map(m -> "ALTER SYSTEM SET " + m + ";").toList())
+                            + "\nSELECT pg_reload_conf();  -- and add dbname=… to primary_conninfo"));
+            return;
+        }
+        String synced = single("SELECT synced::text FROM pg_replication_slots WHERE slot_name = ?", slot);
+        if ("true".equals(synced)) {
+            findings.add(Finding.ok(subject, "synchronized to this standby: after its promotion Tidings continues from it"));
+        } else {
+            findings.add(Finding.warn(subject, "this standby synchronizes slots, but has no synced copy of the slot",
+                    "On the primary, make it a failover slot (replication.failover: true, or ALTER_REPLICATION_SLOT "
+                            + slot + " (FAILOVER true) on a replication connection) and list this standby's physical slot"
+                            + " in synchronized_standby_slots."));
+        }
     }
 
     private void checkSlotWalKeepSize() throws SQLException {

@@ -7,6 +7,7 @@ import dev.tidings.sink.Sink;
 import dev.tidings.sink.SinkMessage;
 import dev.tidings.sink.SinkMetrics;
 import dev.tidings.sink.SinkSettings;
+import dev.tidings.source.Fence;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,6 +37,10 @@ import java.util.List;
  * acknowledgement's {@code fail}: the stream stops, nothing after the last acknowledged
  * transaction is confirmed, and the next start delivers the rest again with the same event ids.
  *
+ * <p>Fencing: with a {@link Fence} other than {@link Fence#ALWAYS} (a {@link dev.tidings.source.Leadership}),
+ * every sink checks it right before each send; a fence that fell fails the sink, so a replaced
+ * leader sends nothing more.
+ *
  * <p>Close it after the {@link Pipeline} that drives it has stopped.
  */
 public final class FanOutDelivery implements Delivery, AutoCloseable {
@@ -56,13 +61,18 @@ public final class FanOutDelivery implements Delivery, AutoCloseable {
     public record Target(Sink sink, SinkSettings settings) {}
 
     public FanOutDelivery(List<Target> targets) {
+        this(targets, Fence.ALWAYS);
+    }
+
+    /** Sinks that send only while {@code fence} holds. */
+    public FanOutDelivery(List<Target> targets, Fence fence) {
         if (targets.isEmpty()) {
             throw new IllegalArgumentException("no sinks configured");
         }
         List<EventFormat> distinct = new ArrayList<>();
         long maxBytes = Math.max(1 << 20, defaultMaxQueuedBytes() / targets.size());
         for (Target t : targets) {
-            channels.add(new SinkChannel(t.sink(), t.settings(), maxBytes, this::progress, this::sinkFailed));
+            channels.add(new SinkChannel(t.sink(), t.settings(), maxBytes, fence, this::progress, this::sinkFailed));
             sinks.add(t.sink());
             if (!distinct.contains(t.settings().format())) {
                 distinct.add(t.settings().format());

@@ -7,6 +7,8 @@ import dev.tidings.sink.SinkFailedException;
 import dev.tidings.sink.SinkMessage;
 import dev.tidings.sink.SinkMetrics;
 import dev.tidings.sink.SinkSettings;
+import dev.tidings.source.Fence;
+import dev.tidings.source.LeadershipLostException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,6 +51,7 @@ final class SinkChannel {
     private static final Logger log = LoggerFactory.getLogger(SinkChannel.class);
 
     private final Sink sink;
+    private final Fence fence;
     private final SinkSettings settings;
     private final SinkMetrics metrics;
     private final BlockingQueue<Object> queue;
@@ -75,8 +78,10 @@ final class SinkChannel {
 
     private record CommitMark(long seq) {}
 
-    SinkChannel(Sink sink, SinkSettings settings, long maxBytes, Runnable onProgress, Consumer<Exception> onFailure) {
+    SinkChannel(Sink sink, SinkSettings settings, long maxBytes, Fence fence, Runnable onProgress,
+                Consumer<Exception> onFailure) {
         this.sink = sink;
+        this.fence = fence;
         this.maxBytes = maxBytes;
         this.settings = settings;
         this.metrics = new SinkMetrics(settings.name());
@@ -209,6 +214,7 @@ final class SinkChannel {
     }
 
     private void send(Batch batch) {
+        checkFence();
         metrics.onSent(batch.messages.size());
         try {
             batch.future = sink.send(batch.messages);
@@ -292,6 +298,7 @@ final class SinkChannel {
                 throw new InterruptedException();
             }
             attempts++;
+            checkFence();
             try {
                 batch.future = sink.send(batch.messages);
                 batch.future.get();
@@ -320,6 +327,14 @@ final class SinkChannel {
         metrics.onFailed(batch.messages.size());
         throw new SinkFailedException(what + ". Nothing from this event on was confirmed to PostgreSQL: fix the sink "
                 + "and start Tidings again, and delivery resumes from this event", cause);
+    }
+
+    /** A process that no longer leads its slot sends nothing: another one delivers from the confirmed position. */
+    private void checkFence() {
+        if (!fence.held()) {
+            throw new LeadershipLostException("sink " + settings.name() + " stopped sending: this process no longer "
+                    + "leads its slot");
+        }
     }
 
     private void fail(Exception e) {

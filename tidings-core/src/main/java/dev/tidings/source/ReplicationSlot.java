@@ -29,25 +29,38 @@ public record ReplicationSlot(String name, boolean temporary) {
     }
 
     /** What the catalog says about an existing slot. */
-    record State(String plugin, String database, String type, Integer activePid, String walStatus, Lsn confirmedFlush) {}
+    record State(String plugin, String database, String type, Integer activePid, String walStatus, Lsn confirmedFlush,
+                 Boolean failover) {}
 
     /**
      * Validates an existing persistent slot or creates it, given its {@link #state} just read ({@code null}:
-     * missing); returns true when it was created.
+     * missing), as a failover slot when {@code failover} (PostgreSQL 17+); returns true when it was created.
      */
-    boolean ensure(Connection c, State state) throws SQLException {
+    boolean ensure(Connection c, State state, boolean failover) throws SQLException {
+        int major = c.getMetaData().getDatabaseMajorVersion();
+        if (failover && major < 17) {
+            throw new SourceException("replication.failover needs PostgreSQL 17 or later (failover slots); this server is "
+                    + major + ". Remove replication.failover: on this version a promoted standby has no copy of slot "
+                    + name + ", and consumers must re-snapshot after a primary failover");
+        }
         if (state == null) {
-            create(c);
+            create(c, failover);
             return true;
         }
         validate(c, state);
+        if (failover && !Boolean.TRUE.equals(state.failover())) {
+            log.warn("replication slot {} exists without failover, so a promoted physical standby would not have it. "
+                    + "Set it on a replication connection: psql \"dbname=... replication=database\" -c "
+                    + "'ALTER_REPLICATION_SLOT {} (FAILOVER true)' (PostgreSQL 17+)", name, name);
+        }
         return false;
     }
 
     State state(Connection c) throws SQLException {
-        boolean hasWalStatus = c.getMetaData().getDatabaseMajorVersion() >= 13;
-        String sql = "SELECT plugin, database, slot_type, active_pid, " + (hasWalStatus ? "wal_status" : "NULL")
-                + ", confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = ?";
+        int major = c.getMetaData().getDatabaseMajorVersion();
+        String sql = "SELECT plugin, database, slot_type, active_pid, " + (major >= 13 ? "wal_status" : "NULL")
+                + ", confirmed_flush_lsn::text, " + (major >= 17 ? "failover" : "NULL::boolean")
+                + " FROM pg_replication_slots WHERE slot_name = ?";
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, name);
             try (ResultSet rs = ps.executeQuery()) {
@@ -56,8 +69,9 @@ public record ReplicationSlot(String name, boolean temporary) {
                 }
                 int pid = rs.getInt(4);
                 String confirmed = rs.getString(6);
-                return new State(rs.getString(1), rs.getString(2), rs.getString(3), rs.wasNull() ? null : pid,
-                        rs.getString(5), confirmed == null ? null : Lsn.parse(confirmed));
+                Boolean failover = (Boolean) rs.getObject(7);
+                return new State(rs.getString(1), rs.getString(2), rs.getString(3), rs.getObject(4) == null ? null : pid,
+                        rs.getString(5), confirmed == null ? null : Lsn.parse(confirmed), failover);
             }
         }
     }
@@ -90,9 +104,10 @@ public record ReplicationSlot(String name, boolean temporary) {
                 + "slot from now, and re-snapshot the consumers (copy the current table contents).");
     }
 
-    private void create(Connection c) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(
-                "SELECT lsn::text FROM pg_create_logical_replication_slot(?, 'pgoutput')")) {
+    private void create(Connection c, boolean failover) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(failover
+                ? "SELECT lsn::text FROM pg_create_logical_replication_slot(?, 'pgoutput', false, false, true)"
+                : "SELECT lsn::text FROM pg_create_logical_replication_slot(?, 'pgoutput')")) {
             ps.setString(1, name);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();

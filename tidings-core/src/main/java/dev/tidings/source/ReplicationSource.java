@@ -62,6 +62,12 @@ import java.util.regex.Pattern;
  * pgjdbc's non-blocking read would take that for a quiet stream until its next status update.
  * TCP keepalive is on as well. Silence is only measured while the source reads: while a handler
  * blocks for backpressure, the server's replies wait in the socket and are read afterwards.
+ *
+ * <p>With a {@link Leadership} ({@link SourceConfig#leadership()}), {@link #run()} first stands by
+ * until this process leads the slot; then its fence is checked before each stream is opened, on
+ * every turn of the read loop and before each confirmation. A fence that falls ends {@link #run()}
+ * with a {@link LeadershipLostException} and nothing more is confirmed: the new leader resumes from
+ * the slot's confirmed position, and PostgreSQL lets only one walsender read a slot at a time.
  */
 public final class ReplicationSource {
     private static final Logger log = LoggerFactory.getLogger(ReplicationSource.class);
@@ -98,6 +104,10 @@ public final class ReplicationSource {
     /** Streams until {@link #stop()} or a problem the user must fix ({@link SourceException}). */
     public void run() throws Exception {
         thread = Thread.currentThread();
+        Leadership leadership = config.leadership();
+        if (leadership != null && !leadership.acquire(() -> running)) {
+            return;
+        }
         try (ReceiveClockSocketFactory.Clock clock = new ReceiveClockSocketFactory.Clock()) {
             loop(clock);
         }
@@ -108,7 +118,7 @@ public final class ReplicationSource {
         while (running) {
             try {
                 streamOnce(clock);
-            } catch (SourceException e) {
+            } catch (SourceException | LeadershipLostException e) {
                 throw e;
             } catch (SlotBusyException e) {
                 long now = System.nanoTime();
@@ -162,7 +172,18 @@ public final class ReplicationSource {
         return streaming;
     }
 
+    /** Ends {@link #run()} once this process no longer leads its slot. */
+    private void checkFence() {
+        Leadership leadership = config.leadership();
+        if (leadership != null && !leadership.held()) {
+            String why = leadership.lostReason();
+            throw new LeadershipLostException(why != null ? why : "lost the leadership of slot " + config.slot()
+                    + ": its lease ran out. Stopped delivering and confirming; restart this process: it stands by");
+        }
+    }
+
     private void streamOnce(ReceiveClockSocketFactory.Clock clock) throws Exception {
+        checkFence();
         // the replication connection opens while the checks run on the other one
         Properties properties = config.database().replicationProperties();
         boolean clocked = properties.getProperty("socketFactory") == null;
@@ -280,7 +301,7 @@ public final class ReplicationSource {
                 ReplicationSlot slot = new ReplicationSlot(config.slot(), false);
                 state = slot.state(c);
                 if (state != null) {
-                    slot.ensure(c, state); // validates it: a foreign slot is the first thing to report
+                    slot.ensure(c, state, false); // validates it: a foreign slot is the first thing to report
                 }
             }
             // created only with a new slot, and never again once seen: see Publication
@@ -302,7 +323,7 @@ public final class ReplicationSource {
                             + "using it; changes since then may be lost. Tidings will not recreate it silently: "
                             + "re-snapshot the consumers, then start Tidings again to create a new slot from now");
                 }
-                slot.ensure(c, state);
+                slot.ensure(c, state, config.failoverSlot());
                 slotSeen = true;
             }
             long statusIntervalMs = senderTimeoutMs <= 0 ? 10_000 : Math.max(100, Math.min(10_000, senderTimeoutMs / 3));
@@ -314,6 +335,7 @@ public final class ReplicationSource {
 
     private void pump(PGReplicationStream stream, MessageHandler.KeepAlive keepAlive, Silence silence) throws Exception {
         while (running) {
+            checkFence();
             checkPublication();
             ByteBuffer buffer = stream.readPending();
             if (buffer == null) {
@@ -372,6 +394,7 @@ public final class ReplicationSource {
     private void confirm(PGReplicationStream stream) throws SQLException {
         Lsn lsn = handler.confirmable(Lsn.of(stream.getLastReceiveLSN().asLong()));
         if (lsn.isAfter(confirmed)) {
+            checkFence();
             LogSequenceNumber l = LogSequenceNumber.valueOf(lsn.value());
             stream.setFlushedLSN(l);
             stream.setAppliedLSN(l);

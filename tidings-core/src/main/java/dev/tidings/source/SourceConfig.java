@@ -21,10 +21,15 @@ import java.util.Set;
  *                        tool writes under, to avoid loops with bidirectional replication; {@code *}
  *                        skips every transaction that has an origin
  * @param snapshot        snapshots and backfills on this stream (see {@link Snapshot}), or null for none
+ * @param leadership      when several processes share the slot: stream only while leading (see
+ *                        {@link Leadership}); null when this process is the slot's only reader
+ * @param failoverSlot    create a missing slot with {@code failover} (PostgreSQL 17+), so that it is
+ *                        synchronized to physical standbys that have {@code sync_replication_slots}
  */
 public record SourceConfig(DatabaseUrl database, String slot, String publication, List<TableName> tables,
                            boolean temporarySlot, Duration slotBusyTimeout, Duration maxBackoff,
-                           Set<String> skipOrigins, Snapshot snapshot) {
+                           Set<String> skipOrigins, Snapshot snapshot, Leadership leadership,
+                           boolean failoverSlot) {
 
     /** The {@link #skipOrigins} entry that matches every origin. */
     public static final String ANY_ORIGIN = "*";
@@ -66,34 +71,46 @@ public record SourceConfig(DatabaseUrl database, String slot, String publication
 
     public static SourceConfig of(DatabaseUrl database) {
         return new SourceConfig(database, "tidings", "tidings", List.of(), false, Duration.ofSeconds(30),
-                Duration.ofSeconds(30), Set.of(), null);
+                Duration.ofSeconds(30), Set.of(), null, null, false);
     }
 
     public SourceConfig withSlot(String slot, boolean temporary) {
         return new SourceConfig(database, slot, publication, tables, temporary, slotBusyTimeout, maxBackoff, skipOrigins,
-                snapshot);
+                snapshot, leadership, failoverSlot);
     }
 
     public SourceConfig withPublication(String publication, List<TableName> tables) {
         return new SourceConfig(database, slot, publication, tables, temporarySlot, slotBusyTimeout, maxBackoff,
-                skipOrigins, snapshot);
+                skipOrigins, snapshot, leadership, failoverSlot);
     }
 
     public SourceConfig withTimeouts(Duration slotBusyTimeout, Duration maxBackoff) {
         return new SourceConfig(database, slot, publication, tables, temporarySlot, slotBusyTimeout, maxBackoff,
-                skipOrigins, snapshot);
+                skipOrigins, snapshot, leadership, failoverSlot);
     }
 
     /** Sends the current rows of the streamed tables first (once per slot; resumed after a crash). */
     public SourceConfig withSnapshot(Snapshot snapshot) {
         return new SourceConfig(database, slot, publication, tables, temporarySlot, slotBusyTimeout, maxBackoff,
-                skipOrigins, snapshot);
+                skipOrigins, snapshot, leadership, failoverSlot);
     }
 
     /** Skips the changes of transactions replayed from these replication origins ({@code *}: from any). */
     public SourceConfig withSkipOrigins(Set<String> skipOrigins) {
         return new SourceConfig(database, slot, publication, tables, temporarySlot, slotBusyTimeout, maxBackoff,
-                skipOrigins, snapshot);
+                skipOrigins, snapshot, leadership, failoverSlot);
+    }
+
+    /** Streams only while this process leads the slot among several that stand by for it. */
+    public SourceConfig withLeadership(Leadership leadership) {
+        return new SourceConfig(database, slot, publication, tables, temporarySlot, slotBusyTimeout, maxBackoff,
+                skipOrigins, snapshot, leadership, failoverSlot);
+    }
+
+    /** Creates a missing slot as a failover slot (PostgreSQL 17+). */
+    public SourceConfig withFailoverSlot(boolean failoverSlot) {
+        return new SourceConfig(database, slot, publication, tables, temporarySlot, slotBusyTimeout, maxBackoff,
+                skipOrigins, snapshot, leadership, failoverSlot);
     }
 
     /** True when changes of a transaction with this origin (null: none) are not to be delivered. */

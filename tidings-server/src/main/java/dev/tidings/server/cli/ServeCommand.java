@@ -5,6 +5,7 @@ import dev.tidings.server.config.ServeConfig;
 import dev.tidings.server.config.ServeConfigLoader;
 import dev.tidings.server.http.TidingsServer;
 import dev.tidings.sink.SinkFailedException;
+import dev.tidings.source.LeadershipLostException;
 import dev.tidings.source.SourceException;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -27,7 +28,8 @@ import java.util.concurrent.Callable;
  * drain to the durable sinks, confirm, close the connections; then exit 0. The JVM's default for
  * SIGTERM is exit code 143 after the shutdown hooks, which process supervisors read as a failure,
  * hence a signal handler ({@code sun.misc.Signal}, in the JDK's {@code jdk.unsupported} module).
- * Exit 2 when the stream stops for a reason the user must fix (a sink gave up, the slot is gone).
+ * Exit 2 when the stream stops for a reason the user must fix (a sink gave up, the slot is gone);
+ * exit 3 when a leader lost its leadership (with {@code ha.enabled}): restarted, it stands by.
  */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = {"Serve changes over Realtime WebSockets (/socket/websocket, /realtime/v1/websocket) and SSE (/events).",
@@ -63,6 +65,10 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--jwks-url", paramLabel = "URL", description = "JWK set URL for RS/PS/ES/EdDSA tokens")
     String jwksUrl;
 
+    @Option(names = "--ha", arity = "0..1", fallbackValue = "true", paramLabel = "true|false",
+            description = "Share the slot with other serve processes: one leads, the others stand by and take over")
+    String ha;
+
     @Option(names = "--log-format", paramLabel = "plain|json", description = "Log lines as plain text (default) or JSON")
     String logFormat;
 
@@ -92,6 +98,7 @@ final class ServeCommand implements Callable<Integer> {
         flags.put("auth.jwt_secret", jwtSecret);
         flags.put("auth.jwks_url", jwksUrl);
         flags.put("log.format", logFormat);
+        flags.put("ha.enabled", ha);
         ServeConfig settings = ServeConfigLoader.load(flags, System.getenv(), config);
         LogFormat.use(settings.server().logFormat(), settings.server().logLevel());
         List<String> unused = RealtimeEnvironment.notApplicable(System.getenv());
@@ -111,6 +118,9 @@ final class ServeCommand implements Callable<Integer> {
         try {
             server.await();
             return 0;
+        } catch (LeadershipLostException e) {
+            LoggerFactory.getLogger(ServeCommand.class).error("stopped: {}", e.getMessage());
+            return 3;
         } catch (SinkFailedException | SourceException e) {
             LoggerFactory.getLogger(ServeCommand.class).error("stopped: {}", e.getMessage());
             return 2;

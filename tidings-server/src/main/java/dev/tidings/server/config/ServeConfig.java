@@ -23,9 +23,18 @@ import java.util.Set;
  * @param limits      what one live client may cost ({@code limits.*})
  * @param sinks       durable sinks; empty: live clients only ({@code sinks})
  * @param backfill    chunk size, rate, and the sinks with {@code backfill: initial} ({@code backfill.*})
+ * @param ha          several processes for one slot: one leads, the others stand by ({@code ha.*})
  */
 public record ServeConfig(DatabaseUrl db, Replication replication, Server server, Auth auth, Limits limits,
-                          List<SinkConfig> sinks, SourceConfig.Snapshot backfill) {
+                          List<SinkConfig> sinks, SourceConfig.Snapshot backfill, Ha ha) {
+
+    /**
+     * @param enabled whether this process competes for the slot's leadership (reads only while it leads)
+     * @param lease   how long a silent leader is trusted: a standby replaces it after this
+     */
+    public record Ha(boolean enabled, Duration lease) {
+        public static final Ha OFF = new Ha(false, Duration.ofSeconds(6));
+    }
 
     public ServeConfig {
         sinks = List.copyOf(sinks);
@@ -40,9 +49,10 @@ public record ServeConfig(DatabaseUrl db, Replication replication, Server server
      * @param pauseOnMaxLag whether live clients are paused while the lag exceeds {@code maxLagMb}
      * @param lagCheck      how often the slot's lag is asked from PostgreSQL
      * @param skipOrigins   replication origins whose changes are not streamed ({@code *}: any)
+     * @param failover      create a missing slot as a failover slot (PostgreSQL 17+)
      */
     public record Replication(String slot, boolean temporary, String publication, List<TableName> tables, Integer maxLagMb,
-                              boolean pauseOnMaxLag, Duration lagCheck, Set<String> skipOrigins) {
+                              boolean pauseOnMaxLag, Duration lagCheck, Set<String> skipOrigins, boolean failover) {
         public Replication {
             tables = List.copyOf(tables);
             skipOrigins = Set.copyOf(skipOrigins);

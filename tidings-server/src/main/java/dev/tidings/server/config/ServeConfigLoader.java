@@ -123,6 +123,12 @@ public final class ServeConfigLoader {
             new Setting("replication.pause_on_max_lag", List.of("TIDINGS_PAUSE_ON_MAX_LAG"),
                     "true: pause live clients while over max_lag_mb (false)"),
             new Setting("replication.lag_check_seconds", List.of("TIDINGS_LAG_CHECK_SECONDS"), "seconds between lag checks (5)"),
+            new Setting("replication.failover", List.of("TIDINGS_REPLICATION_FAILOVER"),
+                    "true: create the slot as a failover slot, PostgreSQL 17+ (false)"),
+            new Setting("ha.enabled", "--ha", List.of("TIDINGS_HA"),
+                    "true: several serve processes share the slot, one leads, the others stand by (false)"),
+            new Setting("ha.lease_seconds", List.of("TIDINGS_HA_LEASE_SECONDS"),
+                    "seconds a silent leader is trusted before a standby replaces it (6)"),
             new Setting("auth.secure_channels", "--secure-channels", List.of("SECURE_CHANNELS", "TIDINGS_SECURE_CHANNELS"), "true/false"),
             new Setting("auth.jwt_secret", "--jwt-secret", List.of("API_JWT_SECRET", "JWT_SECRET", "TIDINGS_JWT_SECRET"),
                     "HMAC secret, 32+ bytes"),
@@ -263,7 +269,7 @@ public final class ServeConfigLoader {
         SourceConfig.Snapshot backfill = new SourceConfig.Snapshot(v.intIn("backfill.chunk_rows", 2048, 1, 1_000_000),
                 v.intIn("backfill.rows_per_second", 0, 0, Integer.MAX_VALUE),
                 sinkTree == null ? List.of() : SinkConfig.initialBackfills(sinkTree));
-        return new ServeConfig(database, replication, server, auth(v), limits, sinks, backfill);
+        return new ServeConfig(database, replication, server, auth(v), limits, sinks, backfill, ha(v, replication));
     }
 
     /** The Realtime client limits: Supabase's defaults, each 0 (off) or more. */
@@ -314,7 +320,17 @@ public final class ServeConfigLoader {
         ConfigValue origins = v.get("replication.skip_origins");
         Set<String> skipOrigins = new LinkedHashSet<>(origins == null ? List.<String>of() : origins.list());
         return new ServeConfig.Replication(slot, temporary, publication(v.get("replication.publication")), tables, maxLag,
-                pause, v.seconds("replication.lag_check_seconds", 5, 1, 3600), skipOrigins);
+                pause, v.seconds("replication.lag_check_seconds", 5, 1, 3600), skipOrigins, v.bool("replication.failover", false));
+    }
+
+    private static ServeConfig.Ha ha(Values v, ServeConfig.Replication replication) {
+        boolean enabled = v.bool("ha.enabled", false);
+        if (enabled && replication.temporary()) {
+            throw new IllegalArgumentException(v.get("ha.enabled").name() + " needs a persistent replication slot that "
+                    + "every process shares, and a temporary one is configured: set SLOT_NAME (replication.slot) to the "
+                    + "same name on every process, and TEMPORARY_SLOT=false");
+        }
+        return new ServeConfig.Ha(enabled, v.seconds("ha.lease_seconds", 6, 3, 600));
     }
 
     private static ServeConfig.Auth auth(Values v) {

@@ -12,7 +12,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
 /**
- * {@code GET /health} (the process is up: always 200, with whether it streams), {@code GET /ready} (200 when the replication
+ * {@code GET /health} (the process is up: always 200, with its role and whether it streams), {@code GET /ready} (200 when the replication
  * stream is open and no sink is failing, else 503 with the reason as JSON), {@code GET /api/status}
  * (JSON for the web console), {@code GET /metrics} (Prometheus text) and
  * {@code GET|HEAD /api/tenants/<tenant>/health}, Supabase Realtime's tenant health as the self-hosted
@@ -40,8 +40,8 @@ final class OperationsHandler extends Handler.Abstract {
     public boolean handle(Request request, Response response, Callback callback) throws Exception {
         String path = Request.getPathInContext(request);
         switch (path) {
-            case "/health" -> write(response, callback, 200, "application/json", "{\"status\":\"ok\",\"streaming\":"
-                    + server.streaming() + ",\"subscriptions\":" + server.fanOut().size() + "}");
+            case "/health" -> write(response, callback, 200, "application/json", "{\"status\":\"ok\",\"role\":\""
+                    + server.role() + "\",\"streaming\":" + server.streaming() + ",\"subscriptions\":" + server.fanOut().size() + "}");
             case "/ready" -> {
                 String why = StatusReport.notReady(server);
                 write(response, callback, why == null ? 200 : 503, "application/json", why == null

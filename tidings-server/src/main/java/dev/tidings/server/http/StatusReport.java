@@ -5,6 +5,7 @@ import dev.tidings.base.TableName;
 import dev.tidings.server.config.SinkConfig;
 import dev.tidings.server.stream.SlotLag;
 import dev.tidings.sink.SinkMetrics;
+import dev.tidings.source.Leadership;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -16,8 +17,9 @@ import java.util.Map;
  *
  * <p>A sink's state: {@code ok}; {@code retrying} from its first failed attempt until a batch is
  * delivered again; {@code failing} once it has retried for {@value #FAILING_AFTER_MS} ms without
- * success, or gave up (which stops the stream). Ready means: the replication stream is open and
- * no sink is failing.
+ * success, or gave up (which stops the stream). Ready means: this process leads its slot (always,
+ * without {@code ha.enabled}), the replication stream is open and no sink is failing. {@code role}
+ * is {@code leader}, {@code standby} or {@code lost}; a standby also reports the session that leads.
  */
 final class StatusReport {
     static final long FAILING_AFTER_MS = 30_000;
@@ -39,6 +41,15 @@ final class StatusReport {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("version", TidingsServer.VERSION);
         out.put("uptime_seconds", Math.round(s.uptimeMillis() / 100.0) / 10.0);
+        out.put("role", s.role());
+        Leadership.Holder holder = s.leadership() == null ? null : s.leadership().leader();
+        if (holder != null) {
+            Map<String, Object> leader = new LinkedHashMap<>();
+            leader.put("backend_pid", holder.pid());
+            leader.put("client_address", holder.clientAddress());
+            leader.put("silent_seconds", holder.silentSeconds() < 0 ? null : Math.round(holder.silentSeconds() * 10) / 10.0);
+            out.put("leader", leader);
+        }
         long lagBytes = s.lag().lagBytes();
         Map<String, Object> slot = new LinkedHashMap<>();
         slot.put("name", s.config().replication().slot());
@@ -98,6 +109,11 @@ final class StatusReport {
 
     /** Null when ready, else why not (without details that belong behind a token). */
     static String notReady(ServeState s) {
+        String role = s.role();
+        if (!role.equals("leader")) {
+            return role.equals("standby") ? "standby: another process leads slot " + s.config().replication().slot()
+                    : "lost the leadership of slot " + s.config().replication().slot();
+        }
         if (!s.streaming()) {
             return s.tidings().failure() != null ? "the replication stream stopped" : "the replication stream is not open";
         }

@@ -24,6 +24,8 @@ import dev.tidings.server.stream.ServeDelivery;
 import dev.tidings.server.stream.SlotLag;
 import dev.tidings.server.stream.StreamStats;
 import dev.tidings.sink.SinkMetrics;
+import dev.tidings.source.Fence;
+import dev.tidings.source.Leadership;
 import dev.tidings.source.SourceConfig;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
@@ -62,6 +64,10 @@ import java.util.function.IntSupplier;
  * to the live subscribers, so the slot never holds WAL for a slow client; with them, when every
  * durable sink confirmed it (see {@link dev.tidings.pipeline.FanOutDelivery}). The slot is
  * temporary by default only without durable sinks (see {@code ServeConfigLoader}).
+ *
+ * <p>With {@code ha.enabled} a {@link Leadership} decides whether this process reads the slot: the
+ * HTTP side runs either way (a standby is healthy, not ready), the stream waits until this process
+ * leads, and the same leadership fences the durable sinks (see {@link Leadership}).
  *
  * <p>{@link #close()} is the graceful shutdown: stop reading WAL, let the durable sinks confirm what
  * was read, confirm it to PostgreSQL, close the sinks, then stop HTTP, which closes every WebSocket
@@ -113,7 +119,10 @@ public final class TidingsServer implements AutoCloseable {
         LiveCounters counters = new LiveCounters();
         StreamStats stats = new StreamStats();
         TableCatalog catalog = new TableCatalog(config.db());
-        FanOutDelivery durable = config.sinks().isEmpty() ? null : new FanOutDelivery(SinkConfig.openAll(config.sinks()));
+        Leadership leadership = config.ha().enabled()
+                ? new Leadership(config.db(), config.replication().slot(), config.ha().lease()) : null;
+        FanOutDelivery durable = config.sinks().isEmpty() ? null : new FanOutDelivery(SinkConfig.openAll(config.sinks()),
+                leadership == null ? Fence.ALWAYS : leadership);
         BroadcastService broadcasts = new BroadcastService(new LocalRooms(), config.limits().clients());
         DatabaseBroadcasts fromDatabase = new DatabaseBroadcasts(broadcasts);
         ServeDelivery delivery = new ServeDelivery(fanOut, fromDatabase::onChange, durable, stats);
@@ -125,7 +134,9 @@ public final class TidingsServer implements AutoCloseable {
                 .withSlot(config.replication().slot(), config.replication().temporary())
                 .withPublication(config.replication().publication(), config.replication().tables())
                 .withSkipOrigins(config.replication().skipOrigins())
-                .withSnapshot(config.backfill());
+                .withSnapshot(config.backfill())
+                .withLeadership(leadership)
+                .withFailoverSlot(replication.failover());
         Tidings tidings = Tidings.start(source, delivery);
         TidingsServer server;
         try {
@@ -146,8 +157,8 @@ public final class TidingsServer implements AutoCloseable {
             ServeMetrics metrics = new ServeMetrics(tidings, stats, lag, delivery, sinkMetrics, StatusReport::level, counters,
                     websocketClients);
             metrics.bind(broadcasts);
-            ServeState state = new ServeState(config, tidings, stats, lag, fanOut, counters, metrics, sinkMetrics,
-                    websocketClients, startedMillis);
+            ServeState state = new ServeState(config, tidings, leadership, stats, lag, fanOut, counters, metrics,
+                    sinkMetrics, websocketClients, startedMillis);
             websockets.setHandler(new Handler.Sequence(new ConsoleHandler(), new SseHandler(live, auth, config.server().sseKeepAlive(),
                     tidings.backfiller()), new BroadcastEndpoint(auth, broadcasts), new OperationsHandler(state, auth, config.server().metricsPublic()),
                     new BackfillsHandler(tidings.backfiller(), auth), new NotFound()));
@@ -159,13 +170,17 @@ public final class TidingsServer implements AutoCloseable {
             if (durable != null) {
                 durable.close();
             }
+            if (leadership != null) {
+                leadership.close();
+            }
             throw e;
         }
         server.watcher.start();
         lagTimer.scheduleWithFixedDelay(lag::check, 0, config.replication().lagCheck().toMillis(), TimeUnit.MILLISECONDS);
         log.info("tidings serve: listening on {}:{} (Realtime WebSocket /socket/websocket, /realtime/v1/websocket; SSE /events; "
-                        + "/health /ready /api/status /metrics); streaming {} with {} slot {}; {} durable sink{}; secure channels {}",
-                config.server().bind(), server.port(), config.db(), config.replication().temporary() ? "temporary" : "persistent",
+                        + "/health /ready /api/status /metrics); {} {} with {} slot {}; {} durable sink{}; secure channels {}",
+                config.server().bind(), server.port(), leadership == null ? "streaming" : "leading or standing by for",
+                config.db(), config.replication().temporary() ? "temporary" : "persistent",
                 config.replication().slot(), config.sinks().size(), config.sinks().size() == 1 ? "" : "s",
                 config.auth().secureChannels() ? "on" : "off");
         return server;
@@ -218,6 +233,9 @@ public final class TidingsServer implements AutoCloseable {
         lagTimer.shutdownNow();
         state.tidings().stop();
         closeSinks();
+        if (state.leadership() != null) {
+            state.leadership().close(); // a standby takes over at once
+        }
         log.info("confirmed {} to PostgreSQL; closing client connections", state.tidings().confirmed());
         try {
             jetty.stop();

@@ -131,4 +131,25 @@ class ServeConfigLoaderTest {
         m.put(key, value);
         return m;
     }
+
+    @Test
+    void standby_readers_and_failover_slots_are_opt_in_and_need_a_persistent_slot() {
+        ServeConfig plain = env(Map.of("DB_HOST", "db", "SLOT_NAME", "orders"));
+        assertThat(plain.ha().enabled()).isFalse();
+        assertThat(plain.replication().failover()).isFalse();
+
+        ServeConfig ha = env(Map.of("DB_HOST", "db", "SLOT_NAME", "orders", "TIDINGS_HA", "true",
+                "TIDINGS_HA_LEASE_SECONDS", "10", "TIDINGS_REPLICATION_FAILOVER", "true"));
+        assertThat(ha.ha().enabled()).isTrue();
+        assertThat(ha.ha().lease()).hasSeconds(10);
+        assertThat(ha.replication().failover()).isTrue();
+        assertThat(ServeConfigLoader.load(Map.of("ha.enabled", "true"), Map.of("DB_HOST", "db", "SLOT_NAME", "orders"), null).ha().enabled())
+                .as("--ha").isTrue();
+
+        assertThatThrownBy(() -> env(Map.of("DB_HOST", "db", "TIDINGS_HA", "true")))
+                .hasMessageContaining("TIDINGS_HA").hasMessageContaining("persistent replication slot")
+                .hasMessageContaining("set SLOT_NAME");
+        assertThatThrownBy(() -> env(Map.of("DB_HOST", "db", "SLOT_NAME", "orders", "TIDINGS_HA", "true", "TIDINGS_HA_LEASE_SECONDS", "1")))
+                .hasMessageContaining("TIDINGS_HA_LEASE_SECONDS");
+    }
 }

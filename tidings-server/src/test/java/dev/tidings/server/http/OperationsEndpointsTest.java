@@ -75,10 +75,11 @@ class OperationsEndpointsTest {
 
         TestPostgres.execute(db, "INSERT INTO todos (id, title) VALUES (1, 'a'), (2, 'b')", "INSERT INTO todos (id, title) VALUES (3, 'c')");
         JsonNode status = awaitStatus(server, s -> s.at("/sinks/0/delivered").asLong() == 3 && s.at("/clients/sse").asInt() == 1);
-        assertThat(fieldNames(status)).containsExactly("version", "uptime_seconds", "slot", "catch_up", "clients", "tables", "backfills",
+        assertThat(fieldNames(status)).containsExactly("version", "uptime_seconds", "role", "slot", "catch_up", "clients", "tables", "backfills",
                 "sinks");
         assertThat(fieldNames(status.get("slot"))).containsExactly("name", "temporary", "streaming", "confirmed_lsn",
                 "lag_bytes", "lag_seconds");
+        assertThat(status.at("/role").asText()).as("alone on its slot, a process leads it").isEqualTo("leader");
         assertThat(status.at("/slot/temporary").asBoolean()).isFalse();
         assertThat(status.at("/slot/streaming").asBoolean()).isTrue();
         assertThat(status.at("/slot/confirmed_lsn").asText()).matches("[0-9A-F]+/[0-9A-F]+");
