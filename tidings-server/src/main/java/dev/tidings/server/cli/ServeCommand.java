@@ -62,6 +62,9 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--log-format", paramLabel = "plain|json", description = "Log lines as plain text (default) or JSON")
     String logFormat;
 
+    @Option(names = "--log-dir", paramLabel = "DIR", description = "Keep a retained change log here, so live clients can resume")
+    String logDir;
+
     @Override
     public Integer call() throws Exception {
         Map<String, String> flags = new LinkedHashMap<>();
@@ -76,6 +79,7 @@ final class ServeCommand implements Callable<Integer> {
         flags.put("auth.jwt_secret", jwtSecret);
         flags.put("auth.jwks_url", jwksUrl);
         flags.put("log.format", logFormat);
+        flags.put("log.dir", logDir);
         ServeConfig settings = ServeConfigLoader.load(flags, System.getenv(), config);
         LogFormat.use(settings.server().logFormat());
         TidingsServer server = TidingsServer.start(settings);

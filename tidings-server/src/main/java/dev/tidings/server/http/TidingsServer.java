@@ -16,6 +16,9 @@ import dev.tidings.server.live.LiveFanOut;
 import dev.tidings.server.live.LiveService;
 import dev.tidings.server.live.OutboxWriter;
 import dev.tidings.server.live.StreamLiveness;
+import dev.tidings.server.log.ChangeLog;
+import dev.tidings.server.log.GroupCommit;
+import dev.tidings.server.log.MvStoreChangeLog;
 import dev.tidings.server.realtime.RealtimeEndpoint;
 import dev.tidings.server.realtime.TableCatalog;
 import dev.tidings.server.config.SinkConfig;
@@ -38,6 +41,7 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Executors;
@@ -78,18 +82,20 @@ public final class TidingsServer implements AutoCloseable {
     private final OutboxWriter writer;
     private final TableCatalog catalog;
     private final FanOutDelivery durable;
+    private final GroupCommit changeLog;
     private final Server jetty;
     private final Thread watcher;
     private boolean closed;
 
     private TidingsServer(ServeState state, ScheduledExecutorService timers, ScheduledExecutorService lagTimer,
-                          OutboxWriter writer, TableCatalog catalog, FanOutDelivery durable, Server jetty) {
+                          OutboxWriter writer, TableCatalog catalog, FanOutDelivery durable, GroupCommit changeLog, Server jetty) {
         this.state = state;
         this.timers = timers;
         this.lagTimer = lagTimer;
         this.writer = writer;
         this.catalog = catalog;
         this.durable = durable;
+        this.changeLog = changeLog;
         this.jetty = jetty;
         this.watcher = Thread.ofPlatform().name("tidings-stream-watch").daemon(true)
                 .unstarted(() -> watch(state.tidings(), state.fanOut()));
@@ -116,7 +122,10 @@ public final class TidingsServer implements AutoCloseable {
         FanOutDelivery durable = config.sinks().isEmpty() ? null : new FanOutDelivery(SinkConfig.openAll(config.sinks()));
         BroadcastService broadcasts = new BroadcastService(new LocalRooms(), config.limits().clients());
         DatabaseBroadcasts fromDatabase = new DatabaseBroadcasts(broadcasts);
-        ServeDelivery delivery = new ServeDelivery(fanOut, fromDatabase::onChange, durable, stats);
+        GroupCommit changeLog = config.changeLog() == null ? null : new GroupCommit(MvStoreChangeLog.open(config.changeLog().dir(),
+                new ChangeLog.Retention(config.changeLog().retention(), config.changeLog().maxBytes()), Clock.systemUTC()),
+                Duration.ofSeconds(10));
+        ServeDelivery delivery = new ServeDelivery(fanOut, fromDatabase::onChange, durable, changeLog, stats);
         ServeConfig.Replication replication = config.replication();
         SlotLag lag = new SlotLag(config.db(), replication.slot(), replication.maxLagMb(), replication.pauseOnMaxLag(),
                 delivery::pauseLive);
@@ -152,12 +161,15 @@ public final class TidingsServer implements AutoCloseable {
                     tidings.backfiller()), new BroadcastEndpoint(auth, broadcasts), new OperationsHandler(state, auth, config.server().metricsPublic()),
                     new BackfillsHandler(tidings.backfiller(), auth), new NotFound()));
             jetty.setHandler(websockets);
-            server = new TidingsServer(state, timers, lagTimer, writer, catalog, durable, jetty);
+            server = new TidingsServer(state, timers, lagTimer, writer, catalog, durable, changeLog, jetty);
             jetty.start();
         } catch (Exception e) {
             tidings.stop();
             if (durable != null) {
                 durable.close();
+            }
+            if (changeLog != null) {
+                changeLog.close();
             }
             throw e;
         }
@@ -236,6 +248,9 @@ public final class TidingsServer implements AutoCloseable {
     private void closeSinks() {
         if (durable != null) {
             durable.close();
+        }
+        if (changeLog != null) {
+            changeLog.close();
         }
     }
 
