@@ -158,7 +158,7 @@ public final class TidingsServer implements AutoCloseable {
             ServeState state = new ServeState(config, tidings, stats, lag, fanOut, counters, metrics, sinkMetrics,
                     websocketClients, startedMillis);
             websockets.setHandler(new Handler.Sequence(new ConsoleHandler(), new SseHandler(live, auth, config.server().sseKeepAlive(),
-                    tidings.backfiller()), new BroadcastEndpoint(auth, broadcasts), new OperationsHandler(state, auth, config.server().metricsPublic()),
+                    tidings.backfiller(), changeLog == null ? null : changeLog.changeLog()), new BroadcastEndpoint(auth, broadcasts), new OperationsHandler(state, auth, config.server().metricsPublic()),
                     new BackfillsHandler(tidings.backfiller(), auth), new NotFound()));
             jetty.setHandler(websockets);
             server = new TidingsServer(state, timers, lagTimer, writer, catalog, durable, changeLog, jetty);

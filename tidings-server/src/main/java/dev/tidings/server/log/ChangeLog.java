@@ -57,7 +57,7 @@ public interface ChangeLog extends AutoCloseable {
         /** The events after the id (empty: nothing newer yet). */
         record Events(List<ChangeEvent> events) implements Read {}
 
-        /** Events after the id are gone (retention) or were never logged: the reader must start over. */
+        /** Events after the id are gone (retention) or were never logged: the reader must start over. {@code oldest}: null when the log is empty. */
         record Expired(EventId oldest) implements Read {}
     }
 

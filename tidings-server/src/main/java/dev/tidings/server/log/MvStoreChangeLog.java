@@ -123,7 +123,7 @@ public final class MvStoreChangeLog implements ChangeLog {
     @Override
     public Read readAfter(EventId after, int max) {
         EventId first = events.firstKey();
-        if (after != null && first != null && first.isAfter(after)) {
+        if (after != null && (first == null || first.isAfter(after))) {
             String horizon = meta.get(HORIZON);
             if (horizon == null || EventId.parse(horizon).isAfter(after)) {
                 return new Read.Expired(first);

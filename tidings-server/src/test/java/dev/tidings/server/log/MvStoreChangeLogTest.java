@@ -148,6 +148,7 @@ class MvStoreChangeLogTest {
     @Test
     void an_id_from_before_the_log_began_is_expired_and_one_after_its_end_reads_nothing() {
         try (ChangeLog log = MvStoreChangeLog.open(dir, KEEP_ALL, Clock.systemUTC())) {
+            assertThat(log.readAfter(EventId.parse("0/100:0"), 10)).isEqualTo(new ChangeLog.Read.Expired(null));
             log.append(insert(0x200, 0));
             assertThat(log.readAfter(EventId.parse("0/100:0"), 10)).isInstanceOf(ChangeLog.Read.Expired.class);
             assertThat(events(log.readAfter(EventId.parse("0/900:0"), 10))).isEmpty();

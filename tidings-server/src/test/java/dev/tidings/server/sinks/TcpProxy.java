@@ -14,14 +14,14 @@ import java.util.concurrent.ConcurrentHashMap;
  * A TCP proxy on 127.0.0.1 for outage tests: {@link #cut()} closes every connection and refuses
  * new ones (they are accepted and closed at once) until {@link #restore()}.
  */
-final class TcpProxy implements AutoCloseable {
+public final class TcpProxy implements AutoCloseable {
     private final ServerSocket server;
     private volatile int targetPort;
     private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
     private volatile boolean down;
     private volatile boolean closed;
 
-    TcpProxy(int targetPort) throws IOException {
+    public TcpProxy(int targetPort) throws IOException {
         this.targetPort = targetPort;
         this.server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         Thread.ofPlatform().daemon(true).name("tcp-proxy-" + port()).start(this::acceptLoop);
@@ -35,11 +35,11 @@ final class TcpProxy implements AutoCloseable {
         targetPort = port;
     }
 
-    int port() {
+    public int port() {
         return server.getLocalPort();
     }
 
-    void cut() {
+    public void cut() {
         down = true;
         for (Socket s : sockets) {
             closeQuietly(s);
@@ -47,7 +47,7 @@ final class TcpProxy implements AutoCloseable {
         sockets.clear();
     }
 
-    void restore() {
+    public void restore() {
         down = false;
     }
 

@@ -1,0 +1,220 @@
+package dev.tidings.server.sse;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tidings.server.config.ServeConfigLoader;
+import dev.tidings.server.http.TidingsServer;
+import dev.tidings.server.sinks.TcpProxy;
+import dev.tidings.testing.Await;
+import dev.tidings.testing.TestPostgres;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * SSE resume from the change log with a plain HTTP client (what curl or any SSE library does):
+ * the connection is cut 5 times while 20,000 changes are committed, the client reconnects with
+ * {@code Last-Event-ID}, and what it received is every row, once, in commit order. An id the log
+ * never held gets a {@code reset}, and with {@code snapshot=true} the rows again.
+ */
+@Timeout(120)
+@Tag("postgres")
+class SseResumeTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+    private static final int CHANGES = 20_000;
+
+    @TempDir
+    static Path dir;
+    private static String db;
+    private static TidingsServer server;
+
+    @BeforeAll
+    static void start() throws Exception {
+        db = TestPostgres.newDatabase();
+        TestPostgres.execute(db, "CREATE TABLE items (id int PRIMARY KEY, note text)", "CREATE TABLE small (id int PRIMARY KEY)");
+        server = TidingsServer.start(ServeConfigLoader.load(Map.of("db.url", db, "server.port", "0", "server.bind", "127.0.0.1",
+                "replication.publication", "resume_pub", "log.dir", dir.resolve("log").toString()), Map.of(), null));
+        Await.until(Duration.ofSeconds(30), "the stream to start", server::streaming);
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    /** An SSE client that reconnects with the last id it saw, as EventSource does. */
+    static final class ResumingClient implements AutoCloseable {
+        final List<Integer> ids = new CopyOnWriteArrayList<>();
+        final List<String> resets = new CopyOnWriteArrayList<>();
+        final List<String> reads = new CopyOnWriteArrayList<>();
+        final AtomicInteger connections = new AtomicInteger();
+        private final String url;
+        private final Thread thread;
+        private volatile String lastId;
+        private volatile boolean closed;
+        private volatile InputStream body;
+
+        ResumingClient(String url, String lastId) {
+            this.url = url;
+            this.lastId = lastId;
+            this.thread = Thread.ofPlatform().daemon(true).name("sse-resuming-client").start(this::run);
+        }
+
+        private void run() {
+            while (!closed) {
+                HttpRequest.Builder r = HttpRequest.newBuilder(URI.create(url));
+                if (lastId != null) {
+                    r.header("Last-Event-ID", lastId);
+                }
+                try {
+                    HttpResponse<InputStream> response = HTTP.send(r.build(), HttpResponse.BodyHandlers.ofInputStream());
+                    if (response.statusCode() == 200) {
+                        connections.incrementAndGet();
+                        body = response.body();
+                        read(new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8)));
+                    }
+                } catch (IOException | InterruptedException e) {
+                    // cut: reconnect
+                }
+                if (!closed) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(50_000_000); // EventSource waits `retry` ms; a short pause here
+                }
+            }
+        }
+
+        private void read(BufferedReader lines) throws IOException {
+            String id = null;
+            String event = null;
+            String data = null;
+            for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+                if (line.startsWith("id: ")) {
+                    id = line.substring(4);
+                } else if (line.startsWith("event: ")) {
+                    event = line.substring(7);
+                } else if (line.startsWith("data: ")) {
+                    data = line.substring(6);
+                } else if (line.isEmpty() && event != null) {
+                    JsonNode json = JSON.readTree(data);
+                    switch (event) {
+                        case "insert" -> ids.add(json.get("record").get("id").asInt());
+                        case "read" -> reads.add(json.get("record").toString());
+                        case "reset" -> resets.add(data);
+                        default -> { }
+                    }
+                    if (id != null) {
+                        lastId = id;
+                    }
+                    id = null;
+                    event = null;
+                    data = null;
+                }
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            closed = true;
+            InputStream b = body;
+            if (b != null) {
+                b.close();
+            }
+            thread.interrupt();
+        }
+    }
+
+    @Test
+    void a_client_cut_off_five_times_during_20000_changes_gets_every_change_once_in_order() throws Exception {
+        Random random = new Random(14);
+        try (TcpProxy proxy = new TcpProxy(server.port());
+             ResumingClient client = new ResumingClient("http://127.0.0.1:" + proxy.port() + "/events?tables=public.items", null)) {
+            Await.until(Duration.ofSeconds(10), "the client to subscribe", () -> client.connections.get() == 1);
+            Thread writer = Thread.ofPlatform().name("writer").start(() -> write(CHANGES, 15));
+            for (int cut = 1; cut <= 5; cut++) {
+                int target = cut * CHANGES / 6;
+                Await.until(Duration.ofSeconds(60), () -> target + " events before cut; have " + client.ids.size(),
+                        () -> client.ids.size() >= target);
+                proxy.cut();
+                java.util.concurrent.locks.LockSupport.parkNanos(100_000_000L + random.nextInt(400_000_000)); // writes go on meanwhile
+                proxy.restore();
+            }
+            writer.join();
+            Await.until(Duration.ofSeconds(60), () -> CHANGES + " events; have " + client.ids.size(),
+                    () -> client.ids.size() >= CHANGES);
+            List<Integer> expected = new ArrayList<>();
+            for (int i = 1; i <= CHANGES; i++) {
+                expected.add(i);
+            }
+            assertThat(client.ids).as("every row once, in commit order").isEqualTo(expected);
+            assertThat(client.resets).isEmpty();
+            assertThat(client.connections.get()).as("connections: the first and one after each cut").isEqualTo(6);
+        }
+    }
+
+    @Test
+    void an_id_the_log_never_held_gets_a_reset_and_with_snapshot_the_rows_again() throws Exception {
+        TestPostgres.execute(db, "INSERT INTO small VALUES (1), (2), (3)");
+        try (ResumingClient client = new ResumingClient("http://127.0.0.1:" + server.port()
+                + "/events?tables=public.small&snapshot=true", "0/10:0")) {
+            Await.until(Duration.ofSeconds(30), () -> "3 snapshot rows after a reset; resets " + client.resets + ", reads "
+                    + client.reads, () -> client.reads.size() >= 3 && !client.resets.isEmpty());
+            assertThat(client.resets).hasSize(1);
+            assertThat(JSON.readTree(client.resets.get(0)).get("message").asText())
+                    .contains("events after 0/10:0 are no longer in the change log");
+            assertThat(client.reads).containsExactlyInAnyOrder("{\"id\":1}", "{\"id\":2}", "{\"id\":3}");
+        }
+    }
+
+    /** Inserts rows 1..n into items in transactions of 1..maxRows rows, over about 10 s. */
+    private static void write(int n, int maxRows) {
+        Random random = new Random(1);
+        try (Connection c = TestPostgres.connect(db)) {
+            c.setAutoCommit(false);
+            PreparedStatement insert = c.prepareStatement("INSERT INTO items VALUES (?, 'row ' || ?)");
+            long begin = System.nanoTime();
+            int written = 0;
+            while (written < n) {
+                int rows = Math.min(n - written, 1 + random.nextInt(maxRows));
+                for (int i = 0; i < rows; i++) {
+                    written++;
+                    insert.setInt(1, written);
+                    insert.setInt(2, written);
+                    insert.addBatch();
+                }
+                insert.executeBatch();
+                c.commit();
+                long ahead = 10_000L * written / n - (System.nanoTime() - begin) / 1_000_000;
+                if (ahead > 0) {
+                    Thread.sleep(ahead);
+                }
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
