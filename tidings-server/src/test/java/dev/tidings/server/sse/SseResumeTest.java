@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tidings.server.config.ServeConfigLoader;
 import dev.tidings.server.http.TidingsServer;
+import dev.tidings.server.realtime.NodeClient;
 import dev.tidings.server.sinks.TcpProxy;
 import dev.tidings.testing.Await;
 import dev.tidings.testing.TestPostgres;
@@ -37,8 +38,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * SSE resume from the change log with a plain HTTP client (what curl or any SSE library does):
- * the connection is cut 5 times while 20,000 changes are committed, the client reconnects with
+ * SSE resume from the change log, with a plain HTTP client (what curl or any SSE library does)
+ * and with headless Chromium's own {@code EventSource}: the connection is cut 5 times (a TCP
+ * proxy closes it) while 20,000 changes are committed, the client reconnects with
  * {@code Last-Event-ID}, and what it received is every row, once, in commit order. An id the log
  * never held gets a {@code reset}, and with {@code snapshot=true} the rows again.
  */
@@ -57,7 +59,8 @@ class SseResumeTest {
     @BeforeAll
     static void start() throws Exception {
         db = TestPostgres.newDatabase();
-        TestPostgres.execute(db, "CREATE TABLE items (id int PRIMARY KEY, note text)", "CREATE TABLE small (id int PRIMARY KEY)");
+        TestPostgres.execute(db, "CREATE TABLE items (id int PRIMARY KEY, note text)",
+                "CREATE TABLE browser_items (id int PRIMARY KEY, note text)", "CREATE TABLE small (id int PRIMARY KEY)");
         server = TidingsServer.start(ServeConfigLoader.load(Map.of("db.url", db, "server.port", "0", "server.bind", "127.0.0.1",
                 "replication.publication", "resume_pub", "log.dir", dir.resolve("log").toString()), Map.of(), null));
         Await.until(Duration.ofSeconds(30), "the stream to start", server::streaming);
@@ -154,11 +157,12 @@ class SseResumeTest {
         try (TcpProxy proxy = new TcpProxy(server.port());
              ResumingClient client = new ResumingClient("http://127.0.0.1:" + proxy.port() + "/events?tables=public.items", null)) {
             Await.until(Duration.ofSeconds(10), "the client to subscribe", () -> client.connections.get() == 1);
-            Thread writer = Thread.ofPlatform().name("writer").start(() -> write(CHANGES, 15));
+            Thread writer = Thread.ofPlatform().name("writer").start(() -> write("items", CHANGES, 15, 10));
             for (int cut = 1; cut <= 5; cut++) {
                 int target = cut * CHANGES / 6;
                 Await.until(Duration.ofSeconds(60), () -> target + " events before cut; have " + client.ids.size(),
                         () -> client.ids.size() >= target);
+                assertThat(writer.isAlive()).as("cut %d comes while the changes are being committed", cut).isTrue();
                 proxy.cut();
                 java.util.concurrent.locks.LockSupport.parkNanos(100_000_000L + random.nextInt(400_000_000)); // writes go on meanwhile
                 proxy.restore();
@@ -177,6 +181,47 @@ class SseResumeTest {
     }
 
     @Test
+    @Tag("process")
+    void chromiums_eventsource_cut_off_five_times_during_20000_changes_ends_with_the_table() throws Exception {
+        Path chromium = Path.of(System.getenv().getOrDefault("CHROMIUM", "/usr/bin/chromium"));
+        assertThat(java.nio.file.Files.isExecutable(chromium)).as("headless Chromium is needed for this test: apt-get install "
+                + "chromium (bin/test installs it)").isTrue();
+        Random random = new Random(15);
+        try (TcpProxy proxy = new TcpProxy(server.port());
+             NodeClient page = NodeClient.run(Map.of(), "eventsource-resume.js", "http://127.0.0.1:" + proxy.port(),
+                     "tables=public.browser_items")) {
+            page.await(l -> l.equals("READY"), Duration.ofSeconds(60));
+            Thread writer = Thread.ofPlatform().name("writer").start(() -> write("browser_items", CHANGES, 15, 25));
+            for (int cut = 1; cut <= 5; cut++) {
+                int target = cut * CHANGES / 6;
+                int opens = cut;
+                // cut a connection that is open: EventSource waits `retry` ms before it reconnects
+                page.await(l -> l.startsWith("COUNT ") && Integer.parseInt(l.split(" ")[1]) >= target
+                        && Integer.parseInt(l.split(" ")[3]) >= opens, Duration.ofSeconds(60));
+                assertThat(writer.isAlive()).as("cut %d comes while the changes are being committed", cut).isTrue();
+                proxy.cut();
+                java.util.concurrent.locks.LockSupport.parkNanos(100_000_000L + random.nextInt(400_000_000)); // writes go on meanwhile
+                proxy.restore();
+            }
+            writer.join();
+            String last = page.await(l -> l.startsWith("COUNT ") && Integer.parseInt(l.split(" ")[1]) >= CHANGES
+                    && Integer.parseInt(l.split(" ")[3]) >= 6, Duration.ofSeconds(60));
+            page.tell("DUMP");
+            String dump = page.await(l -> l.startsWith("IDS "), Duration.ofSeconds(30));
+            List<Integer> ids = JSON.readValue(dump.substring(4), new com.fasterxml.jackson.core.type.TypeReference<List<Integer>>() {});
+            List<Integer> table = new ArrayList<>();
+            try (Connection c = TestPostgres.connect(db); java.sql.ResultSet rs = c.createStatement()
+                    .executeQuery("SELECT id FROM browser_items ORDER BY id")) {
+                while (rs.next()) {
+                    table.add(rs.getInt(1));
+                }
+            }
+            assertThat(ids).as("the page's list is the table, in commit order, once each").isEqualTo(table);
+            assertThat(last).as("one open and one per cut, no reset").endsWith("OPENS 6 RESETS 0");
+        }
+    }
+
+    @Test
     void an_id_the_log_never_held_gets_a_reset_and_with_snapshot_the_rows_again() throws Exception {
         TestPostgres.execute(db, "INSERT INTO small VALUES (1), (2), (3)");
         try (ResumingClient client = new ResumingClient("http://127.0.0.1:" + server.port()
@@ -190,12 +235,12 @@ class SseResumeTest {
         }
     }
 
-    /** Inserts rows 1..n into items in transactions of 1..maxRows rows, over about 10 s. */
-    private static void write(int n, int maxRows) {
+    /** Inserts rows 1..n into {@code table} in transactions of 1..maxRows rows, over about {@code seconds}. */
+    private static void write(String table, int n, int maxRows, int seconds) {
         Random random = new Random(1);
         try (Connection c = TestPostgres.connect(db)) {
             c.setAutoCommit(false);
-            PreparedStatement insert = c.prepareStatement("INSERT INTO items VALUES (?, 'row ' || ?)");
+            PreparedStatement insert = c.prepareStatement("INSERT INTO " + table + " VALUES (?, 'row ' || ?)");
             long begin = System.nanoTime();
             int written = 0;
             while (written < n) {
@@ -208,7 +253,7 @@ class SseResumeTest {
                 }
                 insert.executeBatch();
                 c.commit();
-                long ahead = 10_000L * written / n - (System.nanoTime() - begin) / 1_000_000;
+                long ahead = seconds * 1000L * written / n - (System.nanoTime() - begin) / 1_000_000;
                 if (ahead > 0) {
                     Thread.sleep(ahead);
                 }
