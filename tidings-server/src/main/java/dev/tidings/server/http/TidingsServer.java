@@ -155,6 +155,9 @@ public final class TidingsServer implements AutoCloseable {
             ServeMetrics metrics = new ServeMetrics(tidings, stats, lag, delivery, sinkMetrics, StatusReport::level, counters,
                     websocketClients);
             metrics.bind(broadcasts);
+            if (changeLog != null) {
+                metrics.bind(changeLog);
+            }
             ServeState state = new ServeState(config, tidings, stats, lag, fanOut, counters, metrics, sinkMetrics,
                     websocketClients, startedMillis);
             websockets.setHandler(new Handler.Sequence(new ConsoleHandler(), new SseHandler(live, auth, config.server().sseKeepAlive(),

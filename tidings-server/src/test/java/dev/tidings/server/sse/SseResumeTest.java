@@ -60,7 +60,8 @@ class SseResumeTest {
     static void start() throws Exception {
         db = TestPostgres.newDatabase();
         TestPostgres.execute(db, "CREATE TABLE items (id int PRIMARY KEY, note text)",
-                "CREATE TABLE browser_items (id int PRIMARY KEY, note text)", "CREATE TABLE small (id int PRIMARY KEY)");
+                "CREATE TABLE browser_items (id int PRIMARY KEY, note text)", "CREATE TABLE small (id int PRIMARY KEY)",
+                "CREATE TABLE metered (id int PRIMARY KEY)");
         server = TidingsServer.start(ServeConfigLoader.load(Map.of("db.url", db, "server.port", "0", "server.bind", "127.0.0.1",
                 "replication.publication", "resume_pub", "log.dir", dir.resolve("log").toString()), Map.of(), null));
         Await.until(Duration.ofSeconds(30), "the stream to start", server::streaming);
@@ -233,6 +234,22 @@ class SseResumeTest {
                     .contains("events after 0/10:0 are no longer in the change log");
             assertThat(client.reads).containsExactlyInAnyOrder("{\"id\":1}", "{\"id\":2}", "{\"id\":3}");
         }
+    }
+
+    @Test
+    void metrics_show_what_the_log_holds_and_its_group_commits() throws Exception {
+        TestPostgres.execute(db, "INSERT INTO metered VALUES (1)");
+        Await.until(Duration.ofSeconds(30), "the log to sync an event", () -> metric("tidings_log_syncs_total") > 0
+                && metric("tidings_log_events") > 0 && metric("tidings_log_durable_lsn") > 0);
+        assertThat(metric("tidings_log_bytes")).isPositive();
+        assertThat(metric("tidings_log_sync_seconds_total")).isPositive();
+    }
+
+    private static double metric(String name) throws Exception {
+        String text = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        return text.lines().filter(l -> l.startsWith(name + " ")).mapToDouble(l -> Double.parseDouble(l.substring(name.length() + 1)))
+                .findFirst().orElse(-1);
     }
 
     /** Inserts rows 1..n into {@code table} in transactions of 1..maxRows rows, over about {@code seconds}. */
