@@ -38,7 +38,8 @@ import java.util.stream.Stream;
  * pattern: appends of increasing 8-byte keys in groups made durable together (a group commit:
  * {@code group} events, then one fsync), and range reads of {@value #RANGE} consecutive events
  * from a random key of a log of {@value #PREFILL} events (a client resuming). Each record is the
- * benchmark row's insert event in the tidings format (about 600 bytes). Scores are events/s.
+ * benchmark row's insert event in the tidings format. Scores: {@code rangeRead} in events/s,
+ * {@code append} in groups/s (times {@code group} for events/s).
  *
  * <p>Both stores get the same work: MVStore commits a version and syncs its file; RocksDB writes a
  * {@code WriteBatch} with {@code sync=true} (its write-ahead log fsynced).
