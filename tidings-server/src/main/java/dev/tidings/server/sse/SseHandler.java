@@ -289,7 +289,7 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
                 if (outbox.closing()) {
                     return null;
                 }
-                offer(event, format.supports(event.op()) ? format.toBytes(event) : null);
+                replayed(event);
                 last = EventId.of(event);
             }
             return last;
@@ -298,10 +298,17 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
         /** The last page, under the lock: not paced (it is what came while the pages were sent). */
         private EventId sendAll(List<ChangeEvent> events, EventId cursor) {
             for (ChangeEvent event : events) {
-                offer(event, format.supports(event.op()) ? format.toBytes(event) : null);
+                replayed(event);
                 cursor = EventId.of(event);
             }
             return cursor;
+        }
+
+        /** An event of the log: the log has every table, the fan-out would have given this stream only its own. */
+        private void replayed(ChangeEvent event) {
+            if (tables.matches(event.schema(), event.table())) {
+                offer(event, format.supports(event.op()) ? format.toBytes(event) : null);
+            }
         }
 
         /** Tells the client to refetch: {@code from} is the id to resume from later (null: none). */

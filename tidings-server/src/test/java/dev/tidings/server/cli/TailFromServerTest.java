@@ -73,7 +73,7 @@ class TailFromServerTest {
     @Test
     void tail_from_an_id_prints_the_events_after_it_from_the_log_then_follows_live() throws Exception {
         String db = TestPostgres.newDatabase();
-        TestPostgres.execute(db, "CREATE TABLE notes (id int PRIMARY KEY)");
+        TestPostgres.execute(db, "CREATE TABLE notes (id int PRIMARY KEY)", "CREATE TABLE others (id int PRIMARY KEY)");
         try (TidingsServer server = TidingsServer.start(ServeConfigLoader.load(Map.of("db.url", db, "server.port", "0",
                 "server.bind", "127.0.0.1", "replication.publication", "tail_pub", "log.dir", dir.toString()), Map.of(), null))) {
             Await.until(Duration.ofSeconds(30), "the stream to start", server::streaming);
@@ -82,7 +82,7 @@ class TailFromServerTest {
             Thread first = tail(new ServerTail(url, null, "tidings", List.of("public.notes"), null, live));
             Await.until(Duration.ofSeconds(10), "the first tail to subscribe", () -> server.fanOut().size() == 1);
             for (int i = 1; i <= 50; i++) {
-                TestPostgres.execute(db, "INSERT INTO notes VALUES (" + i + ")");
+                TestPostgres.execute(db, "INSERT INTO notes VALUES (" + i + ")", "INSERT INTO others VALUES (" + i + ")");
             }
             Await.until(Duration.ofSeconds(30), () -> "50 live lines, have " + live.lines.size(), () -> live.lines.size() == 50);
             String twentieth = JSON.readTree(live.lines.get(19)).get("id").asText();
