@@ -61,7 +61,8 @@ class SseResumeTest {
         db = TestPostgres.newDatabase();
         TestPostgres.execute(db, "CREATE TABLE items (id int PRIMARY KEY, note text)",
                 "CREATE TABLE browser_items (id int PRIMARY KEY, note text)", "CREATE TABLE small (id int PRIMARY KEY)",
-                "CREATE TABLE metered (id int PRIMARY KEY)");
+                "CREATE TABLE metered (id int PRIMARY KEY)",
+                "CREATE TABLE bulk (id int PRIMARY KEY)");
         server = TidingsServer.start(ServeConfigLoader.load(Map.of("db.url", db, "server.port", "0", "server.bind", "127.0.0.1",
                 "replication.publication", "resume_pub", "log.dir", dir.resolve("log").toString()), Map.of(), null));
         Await.until(Duration.ofSeconds(30), "the stream to start", server::streaming);
@@ -75,12 +76,14 @@ class SseResumeTest {
     /** An SSE client that reconnects with the last id it saw, as EventSource does. */
     static final class ResumingClient implements AutoCloseable {
         final List<Integer> ids = new CopyOnWriteArrayList<>();
+        /** record.id → System.nanoTime() when its insert event arrived. */
+        final Map<Integer, Long> arrivals = new java.util.concurrent.ConcurrentHashMap<>();
         final List<String> resets = new CopyOnWriteArrayList<>();
         final List<String> reads = new CopyOnWriteArrayList<>();
         final AtomicInteger connections = new AtomicInteger();
         private final String url;
         private final Thread thread;
-        private volatile String lastId;
+        volatile String lastId;
         private volatile boolean closed;
         private volatile InputStream body;
 
@@ -126,7 +129,11 @@ class SseResumeTest {
                 } else if (line.isEmpty() && event != null) {
                     JsonNode json = JSON.readTree(data);
                     switch (event) {
-                        case "insert" -> ids.add(json.get("record").get("id").asInt());
+                        case "insert" -> {
+                            int row = json.get("record").get("id").asInt();
+                            arrivals.put(row, System.nanoTime());
+                            ids.add(row);
+                        }
                         case "read" -> reads.add(json.get("record").toString());
                         case "reset" -> resets.add(data);
                         default -> { }
@@ -233,6 +240,32 @@ class SseResumeTest {
             assertThat(JSON.readTree(client.resets.get(0)).get("message").asText())
                     .contains("events after 0/10:0 are no longer in the change log");
             assertThat(client.reads).containsExactlyInAnyOrder("{\"id\":1}", "{\"id\":2}", "{\"id\":3}");
+        }
+    }
+
+    @Test
+    @Tag("slow")
+    void a_client_that_missed_100000_events_gets_them_all_in_order() throws Exception {
+        String url = "http://127.0.0.1:" + server.port() + "/events?tables=public.bulk";
+        String before;
+        try (ResumingClient marker = new ResumingClient(url, null)) {
+            Await.until(Duration.ofSeconds(10), "the marker client to subscribe", () -> marker.connections.get() == 1);
+            TestPostgres.execute(db, "INSERT INTO bulk VALUES (0)");
+            Await.until(Duration.ofSeconds(30), "the marker row", () -> marker.ids.size() == 1);
+            before = marker.lastId;
+        }
+        try (ResumingClient live = new ResumingClient(url, null)) {
+            Await.until(Duration.ofSeconds(10), "the live client to subscribe", () -> live.connections.get() == 1);
+            TestPostgres.execute(db, "INSERT INTO bulk SELECT generate_series(1, 100000)");
+            Await.until(Duration.ofSeconds(60), () -> "100000 live events, have " + live.ids.size(), () -> live.ids.size() == 100_000);
+        }
+        long start = System.nanoTime();
+        try (ResumingClient resumed = new ResumingClient(url, before)) {
+            Await.until(Duration.ofSeconds(60), () -> "100000 resumed events, have " + resumed.ids.size(),
+                    () -> resumed.ids.size() >= 100_000);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            System.out.printf("resume of 100000 missed events over SSE: %.2f s%n", seconds);
+            assertThat(resumed.ids).isEqualTo(java.util.stream.IntStream.rangeClosed(1, 100_000).boxed().toList());
         }
     }
 
