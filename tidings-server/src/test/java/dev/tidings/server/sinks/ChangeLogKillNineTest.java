@@ -28,7 +28,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The change log as a consumer of the ack rule, across crashes: {@code serve} with a log is
  * killed with SIGKILL at random moments while a load commits. After each kill the slot's confirmed
  * position is read and the log opened: every event of a transaction the slot confirmed must be in
- * it. At the end the log holds every committed row once, in commit order.
+ * it. At the end the log holds every committed row once, in commit order. A file sink runs beside
+ * the log, so a transaction is confirmed only when both have it.
  *
  * <p>A SIGKILL leaves what was written to the file in the page cache, so this proves that nothing
  * is acknowledged before the log wrote it, not that the fsync reached the disk.
@@ -122,7 +123,9 @@ class ChangeLogKillNineTest {
                 db: {url: "%s"}
                 replication: {slot: %s, publication: tidings}
                 log: {dir: "%s"}
-                """.formatted(s.jdbcUrl, s.slot, logDir));
+                sinks:
+                  - {name: file, type: file, path: "%s", batch: 500}
+                """.formatted(s.jdbcUrl, s.slot, logDir, dir.resolve("sink-" + run + ".jsonl")));
         return new ServeProcess(config, ServeProcess.freePort(), dir.resolve("serve-" + run + ".log"), Map.of());
     }
 }
