@@ -18,7 +18,7 @@ import java.util.Set;
  *
  * @param db          where to stream from ({@code db.*})
  * @param replication slot, publication and lag ({@code replication.*})
- * @param server      the HTTP side ({@code server.*}, {@code sse.*}, {@code metrics.*}, {@code log.*})
+ * @param server      the HTTP side ({@code server.*}, {@code sse.*}, {@code metrics.*}, {@code log.format})
  * @param auth        tokens, roles and row policies ({@code auth.*})
  * @param limits      what one live client may cost ({@code limits.*})
  * @param sinks       durable sinks; empty: live clients only ({@code sinks})

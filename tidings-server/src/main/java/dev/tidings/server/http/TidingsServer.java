@@ -64,7 +64,8 @@ import java.util.function.IntSupplier;
  *
  * <p>Acknowledgement: without durable sinks every change is acknowledged as soon as it was queued
  * to the live subscribers, so the slot never holds WAL for a slow client; with them, when every
- * durable sink confirmed it (see {@link dev.tidings.pipeline.FanOutDelivery}). The slot is
+ * durable sink confirmed it (see {@link dev.tidings.pipeline.FanOutDelivery}); with a change log
+ * ({@code log.dir}), also only once the log made it durable ({@link GroupCommit}). The slot is
  * temporary by default only without durable sinks (see {@code ServeConfigLoader}).
  *
  * <p>{@link #close()} is the graceful shutdown: stop reading WAL, let the durable sinks confirm what
@@ -119,12 +120,21 @@ public final class TidingsServer implements AutoCloseable {
         LiveCounters counters = new LiveCounters();
         StreamStats stats = new StreamStats();
         TableCatalog catalog = new TableCatalog(config.db());
-        FanOutDelivery durable = config.sinks().isEmpty() ? null : new FanOutDelivery(SinkConfig.openAll(config.sinks()));
-        BroadcastService broadcasts = new BroadcastService(new LocalRooms(), config.limits().clients());
-        DatabaseBroadcasts fromDatabase = new DatabaseBroadcasts(broadcasts);
+        // the log first: it fails fast (a directory in use), before any sink connection is opened
         GroupCommit changeLog = config.changeLog() == null ? null : new GroupCommit(MvStoreChangeLog.open(config.changeLog().dir(),
                 new ChangeLog.Retention(config.changeLog().retention(), config.changeLog().maxBytes()), Clock.systemUTC()),
                 Duration.ofSeconds(10));
+        FanOutDelivery durable;
+        try {
+            durable = config.sinks().isEmpty() ? null : new FanOutDelivery(SinkConfig.openAll(config.sinks()));
+        } catch (Exception e) {
+            if (changeLog != null) {
+                changeLog.close();
+            }
+            throw e;
+        }
+        BroadcastService broadcasts = new BroadcastService(new LocalRooms(), config.limits().clients());
+        DatabaseBroadcasts fromDatabase = new DatabaseBroadcasts(broadcasts);
         ServeDelivery delivery = new ServeDelivery(fanOut, fromDatabase::onChange, durable, changeLog, stats);
         ServeConfig.Replication replication = config.replication();
         SlotLag lag = new SlotLag(config.db(), replication.slot(), replication.maxLagMb(), replication.pauseOnMaxLag(),
