@@ -83,6 +83,9 @@ public final class MvStoreChangeLog implements ChangeLog {
                     + "; give a writable directory");
         }
         try {
+            // no background commits: sync() decides when a version is durable. MVStore still writes
+            // pages out when its unsaved memory grows, so a long transaction does not fill the heap
+            // before its commit (MvStoreChangeLogTest)
             MVStore store = new MVStore.Builder().fileName(dir.resolve("changes.mv").toString()).autoCommitDisabled().open();
             store.setRetentionTime(RETAIN_CHUNKS_MILLIS);
             return new MvStoreChangeLog(store, retention, clock);

@@ -168,6 +168,17 @@ class MvStoreChangeLogTest {
     }
 
     @Test
+    void a_long_transaction_is_written_to_the_file_before_it_commits_so_memory_stays_bounded() throws Exception {
+        try (ChangeLog log = MvStoreChangeLog.open(dir, KEEP_ALL, Clock.systemUTC())) {
+            for (int i = 0; i < 200_000; i++) {
+                log.append(insert(0x100, i));
+            }
+            assertThat(java.nio.file.Files.size(dir.resolve("changes.mv"))).as("bytes written before any sync")
+                    .isGreaterThan(log.size().bytes() / 2);
+        }
+    }
+
+    @Test
     void an_id_from_before_the_log_began_is_expired_and_one_after_its_end_reads_nothing() {
         try (ChangeLog log = MvStoreChangeLog.open(dir, KEEP_ALL, Clock.systemUTC())) {
             assertThat(log.readAfter(EventId.parse("0/100:0"), 10)).isEqualTo(new ChangeLog.Read.Expired(null));
