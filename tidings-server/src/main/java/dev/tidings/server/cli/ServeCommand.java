@@ -72,6 +72,9 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--log-format", paramLabel = "plain|json", description = "Log lines as plain text (default) or JSON")
     String logFormat;
 
+    @Option(names = "--log-dir", paramLabel = "DIR", description = "Keep a retained change log here, so live clients can resume")
+    String logDir;
+
     /** Starts the server; a port taken between the preflight check and the bind is reported the same way. */
     static TidingsServer start(ServeConfig settings) throws Exception {
         try {
@@ -99,6 +102,7 @@ final class ServeCommand implements Callable<Integer> {
         flags.put("auth.jwks_url", jwksUrl);
         flags.put("log.format", logFormat);
         flags.put("ha.enabled", ha);
+        flags.put("log.dir", logDir);
         ServeConfig settings = ServeConfigLoader.load(flags, System.getenv(), config);
         LogFormat.use(settings.server().logFormat(), settings.server().logLevel());
         List<String> unused = RealtimeEnvironment.notApplicable(System.getenv());

@@ -26,6 +26,8 @@ import java.util.concurrent.Callable;
  * with the same slot continues after the last transaction written — at most the transaction cut
  * off by a crash is written again, with the same ids. With {@code --snapshot} the current rows
  * come first as {@code read} events, merged with the changes (see {@code dev.tidings.backfill}).
+ * With {@code --server} it reads a running {@code tidings serve} instead of a slot, and with
+ * {@code --from} replays that server's change log after an event id first ({@link ServerTail}).
  */
 @Command(name = "tail", mixinStandardHelpOptions = true,
         description = "Print every committed change as a JSON line on stdout (logs go to stderr).")
@@ -49,10 +51,32 @@ final class TailCommand implements Callable<Integer> {
             description = "Most snapshot rows read per second; 0 for no limit (default: ${DEFAULT-VALUE})")
     int snapshotRate;
 
+    @Option(names = "--server", paramLabel = "URL",
+            description = "Read the events of a running tidings serve (e.g. http://localhost:4000) instead of a slot")
+    String server;
+
+    @Option(names = "--from", paramLabel = "EVENT_ID",
+            description = "With --server: first the events after this id from the server's change log, then live")
+    String from;
+
+    @Option(names = "--token", paramLabel = "JWT", description = "With --server: the token, when the server has secure channels")
+    String token;
+
     @Override
     public Integer call() throws Exception {
         EventFormat eventFormat = EventFormat.named(format);
         OutputStream stdout = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16);
+        if (server != null) {
+            if (snapshot) {
+                throw new IllegalArgumentException("--snapshot reads a slot; with --server, use the server's /events?snapshot=true");
+            }
+            new ServerTail(server, from, eventFormat.name(), source.tables.tables, token, stdout).run();
+            return 0;
+        }
+        if (from != null || token != null) {
+            throw new IllegalArgumentException((from != null ? "--from" : "--token") + " needs --server URL: a running "
+                    + "tidings serve with a change log (log.dir) replays from it");
+        }
         JsonLines lines = new JsonLines(stdout, eventFormat);
         SourceConfig config = source.config();
         Preflight.database(config.database());

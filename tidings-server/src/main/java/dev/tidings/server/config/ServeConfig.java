@@ -6,6 +6,7 @@ import dev.tidings.server.broadcast.ClientLimits;
 import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.SourceConfig;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -18,15 +19,17 @@ import java.util.Set;
  *
  * @param db          where to stream from ({@code db.*})
  * @param replication slot, publication and lag ({@code replication.*})
- * @param server      the HTTP side ({@code server.*}, {@code sse.*}, {@code metrics.*}, {@code log.*})
+ * @param server      the HTTP side ({@code server.*}, {@code sse.*}, {@code metrics.*}, {@code log.format})
  * @param auth        tokens, roles and row policies ({@code auth.*})
  * @param limits      what one live client may cost ({@code limits.*})
  * @param sinks       durable sinks; empty: live clients only ({@code sinks})
  * @param backfill    chunk size, rate, and the sinks with {@code backfill: initial} ({@code backfill.*})
  * @param ha          several processes for one slot: one leads, the others stand by ({@code ha.*})
+ * @param changeLog   the retained change log ({@code log.dir}, {@code log.retention}, {@code log.max_bytes}),
+ *                    or null: no log, live clients cannot resume
  */
 public record ServeConfig(DatabaseUrl db, Replication replication, Server server, Auth auth, Limits limits,
-                          List<SinkConfig> sinks, SourceConfig.Snapshot backfill, Ha ha) {
+                          List<SinkConfig> sinks, SourceConfig.Snapshot backfill, Ha ha, ChangeLogSettings changeLog) {
 
     /**
      * @param enabled whether this process competes for the slot's leadership (reads only while it leads)
@@ -91,4 +94,11 @@ public record ServeConfig(DatabaseUrl db, Replication replication, Server server
      * @param clients           channels, joins, broadcasts, presence and payloads of one Realtime client
      */
     public record Limits(long sendQueueBytes, int sendQueueMessages, int maxFrameBytes, ClientLimits clients) {}
+
+    /**
+     * @param dir       the directory of the log's file
+     * @param retention events older than this are removed
+     * @param maxBytes  the most bytes of events kept; the oldest go first
+     */
+    public record ChangeLogSettings(Path dir, Duration retention, long maxBytes) {}
 }

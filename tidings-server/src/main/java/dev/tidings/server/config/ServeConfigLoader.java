@@ -28,6 +28,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.text.ParseException;
 import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -174,6 +175,10 @@ public final class ServeConfigLoader {
             new Setting("log.format", "--log-format", List.of("LOG_FORMAT", "TIDINGS_LOG_FORMAT"), "plain or json (plain)"),
             new Setting("log.level", List.of("LOG_LEVEL", "TIDINGS_LOG_LEVEL"),
                     "debug, info, warning or error, and Realtime's notice/critical/alert/emergency (info)"),
+            new Setting("log.dir", "--log-dir", List.of("TIDINGS_LOG_DIR"),
+                    "directory of the retained change log; unset: no log, live clients cannot resume"),
+            new Setting("log.retention", List.of("TIDINGS_LOG_RETENTION"), "how long the log keeps events (24h)"),
+            new Setting("log.max_bytes", List.of("TIDINGS_LOG_MAX_BYTES"), "the most bytes the log keeps (1GiB)"),
             new Setting("sinks", List.of("TIDINGS_SINKS"), "durable sinks: a YAML list, or a JSON list in the environment"));
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -269,7 +274,27 @@ public final class ServeConfigLoader {
         SourceConfig.Snapshot backfill = new SourceConfig.Snapshot(v.intIn("backfill.chunk_rows", 2048, 1, 1_000_000),
                 v.intIn("backfill.rows_per_second", 0, 0, Integer.MAX_VALUE),
                 sinkTree == null ? List.of() : SinkConfig.initialBackfills(sinkTree));
-        return new ServeConfig(database, replication, server, auth(v), limits, sinks, backfill, ha(v, replication));
+        return new ServeConfig(database, replication, server, auth(v), limits, sinks, backfill, ha(v, replication), changeLog(v));
+    }
+
+    /** The retained change log, or null without {@code log.dir}. */
+    private static ServeConfig.ChangeLogSettings changeLog(Values v) {
+        ConfigValue dir = v.get("log.dir");
+        if (dir == null) {
+            for (String path : List.of("log.retention", "log.max_bytes")) {
+                if (v.get(path) != null) {
+                    throw new IllegalArgumentException(v.get(path).name() + " is set but log.dir is not: "
+                            + "set log.dir (--log-dir, TIDINGS_LOG_DIR) to a directory to keep a change log");
+                }
+            }
+            return null;
+        }
+        ConfigValue retention = v.get("log.retention");
+        Duration age = retention == null ? Duration.ofHours(24) : retention.duration(ChronoUnit.SECONDS);
+        if (age.isNegative() || age.isZero()) {
+            throw retention.expected("a positive duration, e.g. 24h");
+        }
+        return new ServeConfig.ChangeLogSettings(Path.of(dir.text()), age, v.bytes("log.max_bytes", 1L << 30, 1L << 20, Long.MAX_VALUE));
     }
 
     /** The Realtime client limits: Supabase's defaults, each 0 (off) or more. */

@@ -16,6 +16,9 @@ import dev.tidings.server.live.LiveFanOut;
 import dev.tidings.server.live.LiveService;
 import dev.tidings.server.live.OutboxWriter;
 import dev.tidings.server.live.StreamLiveness;
+import dev.tidings.server.log.ChangeLog;
+import dev.tidings.server.log.GroupCommit;
+import dev.tidings.server.log.MvStoreChangeLog;
 import dev.tidings.server.realtime.RealtimeEndpoint;
 import dev.tidings.server.realtime.TableCatalog;
 import dev.tidings.server.config.SinkConfig;
@@ -40,6 +43,7 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Executors;
@@ -62,7 +66,8 @@ import java.util.function.IntSupplier;
  *
  * <p>Acknowledgement: without durable sinks every change is acknowledged as soon as it was queued
  * to the live subscribers, so the slot never holds WAL for a slow client; with them, when every
- * durable sink confirmed it (see {@link dev.tidings.pipeline.FanOutDelivery}). The slot is
+ * durable sink confirmed it (see {@link dev.tidings.pipeline.FanOutDelivery}); with a change log
+ * ({@code log.dir}), also only once the log made it durable ({@link GroupCommit}). The slot is
  * temporary by default only without durable sinks (see {@code ServeConfigLoader}).
  *
  * <p>With {@code ha.enabled} a {@link Leadership} decides whether this process reads the slot: the
@@ -84,18 +89,20 @@ public final class TidingsServer implements AutoCloseable {
     private final OutboxWriter writer;
     private final TableCatalog catalog;
     private final FanOutDelivery durable;
+    private final GroupCommit changeLog;
     private final Server jetty;
     private final Thread watcher;
     private boolean closed;
 
     private TidingsServer(ServeState state, ScheduledExecutorService timers, ScheduledExecutorService lagTimer,
-                          OutboxWriter writer, TableCatalog catalog, FanOutDelivery durable, Server jetty) {
+                          OutboxWriter writer, TableCatalog catalog, FanOutDelivery durable, GroupCommit changeLog, Server jetty) {
         this.state = state;
         this.timers = timers;
         this.lagTimer = lagTimer;
         this.writer = writer;
         this.catalog = catalog;
         this.durable = durable;
+        this.changeLog = changeLog;
         this.jetty = jetty;
         this.watcher = Thread.ofPlatform().name("tidings-stream-watch").daemon(true)
                 .unstarted(() -> watch(state.tidings(), state.fanOut()));
@@ -121,11 +128,23 @@ public final class TidingsServer implements AutoCloseable {
         TableCatalog catalog = new TableCatalog(config.db());
         Leadership leadership = config.ha().enabled()
                 ? new Leadership(config.db(), config.replication().slot(), config.ha().lease()) : null;
-        FanOutDelivery durable = config.sinks().isEmpty() ? null : new FanOutDelivery(SinkConfig.openAll(config.sinks()),
-                leadership == null ? Fence.ALWAYS : leadership);
+        // the log first: it fails fast (a directory in use), before any sink connection is opened
+        GroupCommit changeLog = config.changeLog() == null ? null : new GroupCommit(MvStoreChangeLog.open(config.changeLog().dir(),
+                new ChangeLog.Retention(config.changeLog().retention(), config.changeLog().maxBytes()), Clock.systemUTC()),
+                Duration.ofSeconds(10));
+        FanOutDelivery durable;
+        try {
+            durable = config.sinks().isEmpty() ? null : new FanOutDelivery(SinkConfig.openAll(config.sinks()),
+                    leadership == null ? Fence.ALWAYS : leadership);
+        } catch (Exception e) {
+            if (changeLog != null) {
+                changeLog.close();
+            }
+            throw e;
+        }
         BroadcastService broadcasts = new BroadcastService(new LocalRooms(), config.limits().clients());
         DatabaseBroadcasts fromDatabase = new DatabaseBroadcasts(broadcasts);
-        ServeDelivery delivery = new ServeDelivery(fanOut, fromDatabase::onChange, durable, stats);
+        ServeDelivery delivery = new ServeDelivery(fanOut, fromDatabase::onChange, durable, changeLog, stats);
         ServeConfig.Replication replication = config.replication();
         SlotLag lag = new SlotLag(config.db(), replication.slot(), replication.maxLagMb(), replication.pauseOnMaxLag(),
                 delivery::pauseLive);
@@ -157,13 +176,16 @@ public final class TidingsServer implements AutoCloseable {
             ServeMetrics metrics = new ServeMetrics(tidings, stats, lag, delivery, sinkMetrics, StatusReport::level, counters,
                     websocketClients);
             metrics.bind(broadcasts);
+            if (changeLog != null) {
+                metrics.bind(changeLog);
+            }
             ServeState state = new ServeState(config, tidings, leadership, stats, lag, fanOut, counters, metrics,
                     sinkMetrics, websocketClients, startedMillis);
             websockets.setHandler(new Handler.Sequence(new ConsoleHandler(), new SseHandler(live, auth, config.server().sseKeepAlive(),
-                    tidings.backfiller()), new BroadcastEndpoint(auth, broadcasts), new OperationsHandler(state, auth, config.server().metricsPublic()),
+                    tidings.backfiller(), changeLog == null ? null : changeLog.changeLog()), new BroadcastEndpoint(auth, broadcasts), new OperationsHandler(state, auth, config.server().metricsPublic()),
                     new BackfillsHandler(tidings.backfiller(), auth), new NotFound()));
             jetty.setHandler(websockets);
-            server = new TidingsServer(state, timers, lagTimer, writer, catalog, durable, jetty);
+            server = new TidingsServer(state, timers, lagTimer, writer, catalog, durable, changeLog, jetty);
             jetty.start();
         } catch (Exception e) {
             tidings.stop();
@@ -172,6 +194,9 @@ public final class TidingsServer implements AutoCloseable {
             }
             if (leadership != null) {
                 leadership.close();
+            }
+            if (changeLog != null) {
+                changeLog.close();
             }
             throw e;
         }
@@ -254,6 +279,9 @@ public final class TidingsServer implements AutoCloseable {
     private void closeSinks() {
         if (durable != null) {
             durable.close();
+        }
+        if (changeLog != null) {
+            changeLog.close();
         }
     }
 

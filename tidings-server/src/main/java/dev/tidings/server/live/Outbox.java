@@ -147,6 +147,16 @@ public final class Outbox {
         return queuedBytes;
     }
 
+    /** Whether less than half of both bounds is used: a producer that can wait (a replay) offers only then. */
+    public synchronized boolean belowHalf() {
+        return queuedBytes < maxBytes / 2 && queue.size() < maxMessages / 2;
+    }
+
+    /** True once closing: nothing more is accepted. */
+    public synchronized boolean closing() {
+        return closing;
+    }
+
     /** Stops accepting messages; nothing more is written. */
     public synchronized void discard() {
         closing = true;

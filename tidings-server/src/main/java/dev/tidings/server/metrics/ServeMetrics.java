@@ -4,6 +4,7 @@ import dev.tidings.backfill.Backfiller;
 import dev.tidings.Tidings;
 import dev.tidings.base.TableName;
 import dev.tidings.server.live.LiveCounters;
+import dev.tidings.server.log.GroupCommit;
 import dev.tidings.server.stream.ServeDelivery;
 import dev.tidings.server.stream.SlotLag;
 import dev.tidings.server.stream.StreamStats;
@@ -45,6 +46,9 @@ import java.util.function.ToDoubleFunction;
  * tidings_sse_clients  tidings_sse_messages_sent_total
  * tidings_backfill_rows{backfill,schema,table}       rows a backfill delivered (and acknowledged)
  * tidings_backfill_rows_per_second{…}  tidings_backfill_seconds_left{…}  (-1: unknown)
+ * tidings_log_events  tidings_log_bytes                events and bytes the change log retains (with log.dir)
+ * tidings_log_syncs_total  tidings_log_sync_seconds_total  group commits (fsyncs) of the log, time spent in them
+ * tidings_log_durable_lsn                             commit LSN of the newest event the log made durable
  * jvm_*, process_*, system_*                          memory, GC, threads, classes, CPU, uptime
  * </pre>
  *
@@ -102,6 +106,16 @@ public final class ServeMetrics implements AutoCloseable {
             sinkGauge("tidings.sink.latency.max.seconds", s, m -> m.maxLatencyMillis() / 1000.0, "highest latency");
             sinkGauge("tidings.sink.state", s, states::level, "0 ok, 1 retrying, 2 failing");
         }
+    }
+
+    /** Adds the change log's meters. */
+    public void bind(GroupCommit changeLog) {
+        gauge("tidings.log.events", changeLog, c -> c.changeLog().size().events(), "events the change log retains");
+        gauge("tidings.log.bytes", changeLog, c -> c.changeLog().size().bytes(), "bytes of events the change log retains");
+        counter("tidings.log.syncs", changeLog, GroupCommit::syncs, "group commits (fsyncs) of the change log");
+        counter("tidings.log.sync.seconds", changeLog, c -> c.syncNanos() / 1e9, "time spent in group commits of the change log");
+        gauge("tidings.log.durable.lsn", changeLog, c -> c.durable() == null ? 0 : (double) c.durable().lsn(),
+                "commit LSN of the newest event the change log made durable, as a number");
     }
 
     /** Adds the meters of another part of the server (e.g. Broadcast and Presence). */

@@ -12,6 +12,8 @@ import dev.tidings.server.live.Filter;
 import dev.tidings.server.live.LiveFanOut;
 import dev.tidings.server.live.LiveService;
 import dev.tidings.server.live.Outbox;
+import dev.tidings.server.log.ChangeLog;
+import dev.tidings.server.log.EventId;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
@@ -46,8 +48,21 @@ import java.util.function.Consumer;
  * filter syntax, applied to every table of the stream), {@code format} ({@code tidings} default,
  * {@code debezium}, {@code cloudevents}, {@code supabase}); with secure channels a token as
  * {@code apikey}/{@code token} parameter, {@code x-api-key} or {@code Authorization: Bearer}
- * header (401/403 otherwise), whose role and row policies apply. The stream is live: there is no
- * replay, {@code Last-Event-ID} is not used. With {@code snapshot=true} the stream first carries
+ * header (401/403 otherwise), whose role and row policies apply.
+ *
+ * <p>Resume: a request with {@code Last-Event-ID} (which {@code EventSource} sends by itself when it
+ * reconnects; or the {@code last_event_id} parameter) continues exactly after that event: first
+ * what the change log holds after it, then live, with no gap and no duplicate. The hand-over: the
+ * stream subscribes first and ignores live events while it replays from the log on a virtual
+ * thread (each event is appended to the log before it is published, so every ignored event is in
+ * the log); the last page is read while holding the stream's lock, which {@link Stream#deliver}
+ * takes too, and from then on live events after the last replayed id are sent. An id the log no
+ * longer holds (retention), or any id on a server without a log, gets {@code event: reset}: the
+ * client must refetch; its {@code id:} is where the stream goes on from, and with
+ * {@code snapshot=true} the snapshot is sent again. The replay waits while the stream's send
+ * queue is half full, so a resume of many events does not overflow it.
+ *
+ * <p>With {@code snapshot=true} the stream first carries
  * the current rows of its tables as {@code read} events, merged with the live changes: a backfill of
  * its own (consumer {@code sse:<id>}), paced by this stream's send queue and removed when it ends. A comment line keeps idle streams open through
  * proxies and finds dead clients. Each stream has the same bounded send queue as a WebSocket:
@@ -56,17 +71,24 @@ import java.util.function.Consumer;
 public final class SseHandler extends Handler.Abstract.NonBlocking {
     private static final byte[] KEEPALIVE = ": keepalive\n\n".getBytes(StandardCharsets.US_ASCII);
 
+    private static final int REPLAY_PAGE = 500;
+
     private final LiveService service;
     private final Authenticator auth;
     private final Duration keepAlive;
     private final Backfiller backfiller;
+    private final ChangeLog changeLog;
 
-    /** @param backfiller the stream's backfill engine, for {@code snapshot=true}; null when there is none */
-    public SseHandler(LiveService service, Authenticator auth, Duration keepAlive, Backfiller backfiller) {
+    /**
+     * @param backfiller the stream's backfill engine, for {@code snapshot=true}; null when there is none
+     * @param changeLog  the change log clients resume from; null when there is none
+     */
+    public SseHandler(LiveService service, Authenticator auth, Duration keepAlive, Backfiller backfiller, ChangeLog changeLog) {
         this.service = service;
         this.auth = auth;
         this.keepAlive = keepAlive;
         this.backfiller = backfiller;
+        this.changeLog = changeLog;
     }
 
     @Override
@@ -91,6 +113,16 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
         boolean snapshot = "true".equals(q.getValue("snapshot"));
         if (snapshot && backfiller == null) {
             return refuse(response, callback, 400, "snapshot=true is not available on this server");
+        }
+        String lastEventId = request.getHeaders().get("Last-Event-ID");
+        if (lastEventId == null || lastEventId.isBlank()) {
+            lastEventId = q.getValue("last_event_id");
+        }
+        EventId resumeAfter;
+        try {
+            resumeAfter = lastEventId == null || lastEventId.isBlank() ? null : EventId.parse(lastEventId.strip());
+        } catch (IllegalArgumentException e) {
+            return refuse(response, callback, 400, "Last-Event-ID: " + e.getMessage());
         }
         try {
             format = EventFormat.named(q.getValue("format") == null ? "tidings" : q.getValue("format"));
@@ -119,10 +151,22 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
         response.setStatus(200);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream; charset=utf-8");
         response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
-        Stream stream = new Stream(response, callback, format, filter, grant, TableFilter.anyOf(tables));
-        stream.start();
-        if (snapshot) {
-            stream.snapshot(named);
+        Stream stream = new Stream(response, callback, format, filter, grant, TableFilter.anyOf(tables),
+                resumeAfter != null && changeLog != null);
+        if (resumeAfter == null) {
+            stream.start();
+            if (snapshot) {
+                stream.snapshot(named);
+            }
+        } else if (changeLog == null) {
+            stream.start();
+            stream.reset("this server keeps no change log (log.dir), so it cannot resume after " + resumeAfter, null);
+            if (snapshot) {
+                stream.snapshot(named);
+            }
+        } else {
+            stream.start();
+            Thread.ofVirtual().name("tidings-sse-replay").start(() -> stream.replay(resumeAfter, snapshot ? named : null));
         }
         return true;
     }
@@ -150,9 +194,17 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
         private ScheduledFuture<?> keepAliveTask;
         private volatile String consumer; // "sse:<id>" while this stream has a snapshot
         private volatile String backfill;
+        /** Whether this stream resumes from the log; then the two fields below are used under its lock. */
+        private final boolean resumed;
+        /** Live events are ignored while the log is replayed ... */
+        private boolean replaying;
+        /** ... and afterwards sent only when after this id (null: no resume, all are sent). */
+        private EventId sentUpTo;
 
         Stream(Response response, Callback callback, EventFormat format, Filter filter, AccessPolicy.Grant grant,
-               TableFilter tables) {
+               TableFilter tables, boolean resumed) {
+            this.resumed = resumed;
+            this.replaying = resumed;
             this.response = response;
             this.callback = callback;
             this.format = format;
@@ -183,15 +235,110 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
             }
         }
 
+        /**
+         * Sends what the log holds after {@code after}, then hands over to live delivery (see the
+         * class comment); on a reset, starts the snapshot of {@code snapshotTables} when not null.
+         */
+        void replay(EventId after, List<TableName> snapshotTables) {
+            EventId cursor = after;
+            try {
+                while (true) {
+                    ChangeLog.Read read = changeLog.readAfter(cursor, REPLAY_PAGE);
+                    if (read instanceof ChangeLog.Read.Events(List<ChangeEvent> events) && events.size() == REPLAY_PAGE) {
+                        cursor = send(events);
+                        if (cursor == null) {
+                            return; // the stream ended
+                        }
+                        continue;
+                    }
+                    synchronized (this) {
+                        // the last page, read while live delivery waits: nothing falls between the two
+                        read = changeLog.readAfter(cursor, Integer.MAX_VALUE);
+                        if (read instanceof ChangeLog.Read.Expired(EventId oldest)) {
+                            EventId from = changeLog.last();
+                            sentUpTo = from;
+                            replaying = false;
+                            reset("events after " + after + " are no longer in the change log (" + (oldest == null ? "it is empty"
+                                    : "its oldest is " + oldest) + "; log.retention, log.max_bytes): refetch, then go on from here", from);
+                        } else {
+                            EventId last = sendAll(((ChangeLog.Read.Events) read).events(), cursor);
+                            sentUpTo = last;
+                            replaying = false;
+                            return;
+                        }
+                    }
+                    if (snapshotTables != null) {
+                        snapshot(snapshotTables);
+                    }
+                    return;
+                }
+            } catch (RuntimeException e) {
+                streamEnded("the change log could not be read: " + e.getMessage());
+            }
+        }
+
+        /** Sends a page of the replay, waiting while the send queue is half full; the last id, or null when the stream ended. */
+        private EventId send(List<ChangeEvent> events) {
+            EventId last = null;
+            for (ChangeEvent event : events) {
+                while (!outbox.belowHalf()) {
+                    if (outbox.closing()) {
+                        return null;
+                    }
+                    java.util.concurrent.locks.LockSupport.parkNanos(2_000_000);
+                }
+                if (outbox.closing()) {
+                    return null;
+                }
+                replayed(event);
+                last = EventId.of(event);
+            }
+            return last;
+        }
+
+        /** The last page, under the lock: not paced (it is what came while the pages were sent). */
+        private EventId sendAll(List<ChangeEvent> events, EventId cursor) {
+            for (ChangeEvent event : events) {
+                replayed(event);
+                cursor = EventId.of(event);
+            }
+            return cursor;
+        }
+
+        /** An event of the log: the log has every table, the fan-out would have given this stream only its own. */
+        private void replayed(ChangeEvent event) {
+            if (tables.matches(event.schema(), event.table())) {
+                offer(event, format.supports(event.op()) ? format.toBytes(event) : null);
+            }
+        }
+
+        /** Tells the client to refetch: {@code from} is the id to resume from later (null: none). */
+        void reset(String reason, EventId from) {
+            String id = from == null ? "" : "id: " + from + "\n";
+            outbox.offer((id + "event: reset\ndata: {\"message\":" + quote(reason) + (from == null ? "" : ",\"id\":\"" + from + "\"")
+                    + "}\n\n").getBytes(StandardCharsets.UTF_8), farewell, "the client did not keep up");
+        }
+
         @Override
         public void deliver(ChangeEvent event, LiveFanOut.EventBytes bytes) {
             if (event.snapshot() != null && !event.snapshot().consumer().equals(consumer)) {
                 return; // another consumer's snapshot row
             }
-            if (!format.supports(event.op()) || !filter.matches(event) || !grant.admits(event)) {
+            if (resumed) {
+                synchronized (this) {
+                    if (replaying || (event.snapshot() == null && sentUpTo != null && !EventId.of(event).isAfter(sentUpTo))) {
+                        return; // comes, or came, from the log
+                    }
+                }
+            }
+            offer(event, format.supports(event.op()) ? bytes.in(format) : null);
+        }
+
+        /** Queues one event in this stream's format when its filters admit it ({@code json} null: the format has no such event). */
+        private void offer(ChangeEvent event, byte[] json) {
+            if (json == null || !filter.matches(event) || !grant.admits(event)) {
                 return;
             }
-            byte[] json = bytes.in(format);
             byte[] head = ("id: " + event.id() + "\nevent: " + event.op().json() + "\ndata: ").getBytes(StandardCharsets.UTF_8);
             byte[] frame = new byte[head.length + json.length + 2];
             System.arraycopy(head, 0, frame, 0, head.length);
@@ -270,8 +417,9 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
             return true;
         }
 
+        /** {@code s} as a JSON string, quotes included. */
         private static String quote(String s) {
-            return new String(com.fasterxml.jackson.core.io.JsonStringEncoder.getInstance().quoteAsString(s));
+            return '"' + new String(com.fasterxml.jackson.core.io.JsonStringEncoder.getInstance().quoteAsString(s)) + '"';
         }
     }
 }

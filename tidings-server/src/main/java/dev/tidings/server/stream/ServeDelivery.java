@@ -3,6 +3,7 @@ package dev.tidings.server.stream;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Transaction;
 import dev.tidings.pipeline.Delivery;
+import dev.tidings.server.log.GroupCommit;
 import dev.tidings.server.live.LiveFanOut;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,6 +20,10 @@ import java.util.function.Consumer;
  * {@link dev.tidings.pipeline.FanOutDelivery}: when every durable sink confirmed it) or, without
  * durable sinks, at once. One stream has one pace: while a durable sink applies backpressure, live
  * clients see changes at that pace too (see {@link #pauseLive}).
+ *
+ * <p>With a change log, each event is appended to it before live clients get it (so a client that
+ * resumes from the log right after a live event finds it there), and a transaction is acknowledged
+ * only once the log made it durable (and the durable sinks confirmed it: {@link BothAcknowledged}).
  */
 public final class ServeDelivery implements Delivery {
     private static final Logger log = LoggerFactory.getLogger(ServeDelivery.class);
@@ -27,22 +32,27 @@ public final class ServeDelivery implements Delivery {
     private final Consumer<ChangeEvent> alsoLive;
     private final Delivery durable;
     private final StreamStats stats;
+    private final GroupCommit changeLog;
+    private final BothAcknowledged both = new BothAcknowledged();
     private volatile boolean livePaused;
 
     /** @param durable the durable sinks, or null */
     public ServeDelivery(LiveFanOut live, Delivery durable, StreamStats stats) {
-        this(live, event -> {}, durable, stats);
+        this(live, event -> {}, durable, null, stats);
     }
 
     /**
      * @param alsoLive gets every change the live fan-out gets, on the same thread and like it never
      *                 holding the stream back (e.g. broadcasts from {@code realtime.messages})
-     * @param durable  the durable sinks, or null
+     * @param durable   the durable sinks, or null
+     * @param changeLog the change log, or null
      */
-    public ServeDelivery(LiveFanOut live, Consumer<ChangeEvent> alsoLive, Delivery durable, StreamStats stats) {
+    public ServeDelivery(LiveFanOut live, Consumer<ChangeEvent> alsoLive, Delivery durable, GroupCommit changeLog,
+                         StreamStats stats) {
         this.live = live;
         this.alsoLive = alsoLive;
         this.durable = durable;
+        this.changeLog = changeLog;
         this.stats = stats;
     }
 
@@ -70,6 +80,9 @@ public final class ServeDelivery implements Delivery {
     @Override
     public void change(ChangeEvent event) throws Exception {
         stats.read(event);
+        if (changeLog != null) {
+            changeLog.append(event);
+        }
         if (!livePaused) {
             try {
                 live.publish(event);
@@ -86,10 +99,16 @@ public final class ServeDelivery implements Delivery {
     @Override
     public void commit(Transaction tx, Acknowledgement ack) throws Exception {
         Acknowledgement counted = stats.delivering(tx, ack);
-        if (durable == null) {
+        if (changeLog == null && durable == null) {
             counted.acknowledge();
-        } else {
+        } else if (changeLog == null) {
             durable.commit(tx, counted);
+        } else if (durable == null) {
+            changeLog.commit(counted);
+        } else {
+            BothAcknowledged.Pending pending = both.add(counted);
+            durable.commit(tx, pending.half());
+            changeLog.commit(pending.half());
         }
     }
 }

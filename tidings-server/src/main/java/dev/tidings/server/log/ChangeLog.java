@@ -1,0 +1,73 @@
+package dev.tidings.server.log;
+
+import dev.tidings.event.ChangeEvent;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * A bounded, durable log of recent events, read by event id: what live consumers resume from.
+ * {@code tidings serve} appends every streamed event before live clients get it; a group-commit
+ * thread makes appends durable ({@link #sync}) and only then acknowledges their transactions, so
+ * the slot is never confirmed past what the log holds.
+ *
+ * <p>Threads: one appending thread ({@link #append}), one syncing thread ({@link #sync},
+ * {@link #trim}); {@link #readAfter} and the getters from any thread, concurrently with both.
+ * An appended event is readable at once, before it is durable: a live client may see it before
+ * the log has synced it, as it sees it before any sink confirmed it.
+ *
+ * <p>The single-node implementation is {@link MvStoreChangeLog}; a cluster would put a replicated
+ * log (a JetStream stream, a Kafka topic) behind the same calls.
+ */
+public interface ChangeLog extends AutoCloseable {
+
+    /**
+     * Appends one event. An event whose id is not after {@link #last()} is a redelivery (after a
+     * restart or reconnect the slot sends again what was not confirmed) and is skipped.
+     */
+    void append(ChangeEvent event);
+
+    /** Makes everything appended so far durable; returns the last durable id, or null when empty. */
+    EventId sync();
+
+    /** Removes the oldest events beyond the retention; returns how many. */
+    long trim();
+
+    /**
+     * Up to {@code max} events after {@code after}, oldest first ({@code after} null: from the
+     * oldest retained); {@link Read.Expired} when events after {@code after} were already removed
+     * or were never logged.
+     */
+    Read readAfter(EventId after, int max);
+
+    /** The newest appended id, or null when empty. */
+    EventId last();
+
+    /** The oldest retained id, or null when empty. */
+    EventId first();
+
+    /** Events and bytes retained, for metrics. */
+    Size size();
+
+    @Override
+    void close();
+
+    /** What {@link #readAfter} found. */
+    sealed interface Read {
+        /** The events after the id (empty: nothing newer yet). */
+        record Events(List<ChangeEvent> events) implements Read {}
+
+        /** Events after the id are gone (retention) or were never logged: the reader must start over. {@code oldest}: null when the log is empty. */
+        record Expired(EventId oldest) implements Read {}
+    }
+
+    /**
+     * @param maxAge   events older than this are removed
+     * @param maxBytes the most bytes of records kept; the oldest go first
+     */
+    record Retention(Duration maxAge, long maxBytes) {
+        public static final Retention DEFAULT = new Retention(Duration.ofHours(24), 1L << 30);
+    }
+
+    record Size(long events, long bytes) {}
+}
