@@ -100,7 +100,7 @@ public final class Tidings implements AutoCloseable {
 
     /**
      * Starts streaming into a {@link Delivery} that acknowledges by itself, e.g. a
-     * {@link dev.tidings.pipeline.FanOutDelivery} over durable sinks; returns at once. Close the
+     * {@link dev.tidings.pipeline.SinkFanOut} over durable sinks; returns at once. Close the
      * delivery after this has stopped.
      */
     public static Tidings start(SourceConfig config, Delivery delivery) {

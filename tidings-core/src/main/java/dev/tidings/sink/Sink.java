@@ -6,7 +6,7 @@ import java.util.concurrent.CompletableFuture;
 /**
  * A durable destination for change events: a broker, an HTTP endpoint, a file. A sink only
  * writes; ordering, batching, the in-flight window, retries and acknowledgement to PostgreSQL are
- * done around it by the fan-out delivery ({@code dev.tidings.pipeline.FanOutDelivery}).
+ * done around it by the fan-out delivery ({@code dev.tidings.pipeline.SinkFanOut}).
  *
  * <p>Threads: {@link #send} is called by one thread per sink, in commit order, with at most
  * {@link SinkSettings#maxInFlight()} batches not yet completed. A batch that completes

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.tidings.Tidings;
-import dev.tidings.pipeline.FanOutDelivery;
+import dev.tidings.pipeline.SinkFanOut;
 import dev.tidings.server.config.SinkConfig;
 import dev.tidings.sink.SinkMetrics;
 import dev.tidings.source.DatabaseUrl;
@@ -74,7 +74,7 @@ final class SinksCommand implements Callable<Integer> {
     }
 
     private static int run(SourceConfig source, List<SinkConfig> sinks) throws Exception {
-        FanOutDelivery delivery = new FanOutDelivery(SinkConfig.openAll(sinks));
+        SinkFanOut delivery = new SinkFanOut(SinkConfig.openAll(sinks));
         Tidings tidings = Tidings.start(source, delivery);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             tidings.stop();

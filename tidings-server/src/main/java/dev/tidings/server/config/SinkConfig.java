@@ -8,7 +8,7 @@ import dev.tidings.base.TableName;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.EventFormat;
 import dev.tidings.event.Op;
-import dev.tidings.pipeline.FanOutDelivery;
+import dev.tidings.pipeline.SinkFanOut;
 import dev.tidings.server.sinks.DeadLetterFile;
 import dev.tidings.server.sinks.FileSink;
 import dev.tidings.server.sinks.KafkaSink;
@@ -220,19 +220,19 @@ public sealed interface SinkConfig {
     }
 
     /** The sink with its settings, as the durable fan-out takes it. */
-    default FanOutDelivery.Target target() throws Exception {
-        return new FanOutDelivery.Target(open(), settings());
+    default SinkFanOut.Target target() throws Exception {
+        return new SinkFanOut.Target(open(), settings());
     }
 
     /** Opens every sink; closes the ones already open when one fails. */
-    static List<FanOutDelivery.Target> openAll(List<SinkConfig> configs) throws Exception {
-        List<FanOutDelivery.Target> targets = new ArrayList<>();
+    static List<SinkFanOut.Target> openAll(List<SinkConfig> configs) throws Exception {
+        List<SinkFanOut.Target> targets = new ArrayList<>();
         try {
             for (SinkConfig c : configs) {
                 targets.add(c.target());
             }
         } catch (Exception e) {
-            for (FanOutDelivery.Target t : targets) {
+            for (SinkFanOut.Target t : targets) {
                 t.sink().close();
             }
             throw e;

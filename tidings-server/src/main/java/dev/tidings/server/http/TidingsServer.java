@@ -2,7 +2,7 @@ package dev.tidings.server.http;
 
 import dev.tidings.Tidings;
 import dev.tidings.base.Version;
-import dev.tidings.pipeline.FanOutDelivery;
+import dev.tidings.pipeline.SinkFanOut;
 import dev.tidings.server.broadcast.BroadcastService;
 import dev.tidings.server.broadcast.DatabaseBroadcasts;
 import dev.tidings.server.broadcast.LocalRooms;
@@ -66,7 +66,7 @@ import java.util.function.IntSupplier;
  *
  * <p>Acknowledgement: without durable sinks every change is acknowledged as soon as it was queued
  * to the live subscribers, so the slot never holds WAL for a slow client; with them, when every
- * durable sink confirmed it (see {@link dev.tidings.pipeline.FanOutDelivery}); with a change log
+ * durable sink confirmed it (see {@link dev.tidings.pipeline.SinkFanOut}); with a change log
  * ({@code log.dir}), also only once the log made it durable ({@link GroupCommit}). The slot is
  * temporary by default only without durable sinks (see {@code ServeConfigLoader}).
  *
@@ -88,14 +88,14 @@ public final class TidingsServer implements AutoCloseable {
     private final ScheduledExecutorService lagTimer;
     private final OutboxWriter writer;
     private final TableCatalog catalog;
-    private final FanOutDelivery durable;
+    private final SinkFanOut durable;
     private final GroupCommit changeLog;
     private final Server jetty;
     private final Thread watcher;
     private boolean closed;
 
     private TidingsServer(ServeState state, ScheduledExecutorService timers, ScheduledExecutorService lagTimer,
-                          OutboxWriter writer, TableCatalog catalog, FanOutDelivery durable, GroupCommit changeLog, Server jetty) {
+                          OutboxWriter writer, TableCatalog catalog, SinkFanOut durable, GroupCommit changeLog, Server jetty) {
         this.state = state;
         this.timers = timers;
         this.lagTimer = lagTimer;
@@ -132,9 +132,9 @@ public final class TidingsServer implements AutoCloseable {
         GroupCommit changeLog = config.changeLog() == null ? null : new GroupCommit(MvStoreChangeLog.open(config.changeLog().dir(),
                 new ChangeLog.Retention(config.changeLog().retention(), config.changeLog().maxBytes()), Clock.systemUTC()),
                 Duration.ofSeconds(10));
-        FanOutDelivery durable;
+        SinkFanOut durable;
         try {
-            durable = config.sinks().isEmpty() ? null : new FanOutDelivery(SinkConfig.openAll(config.sinks()),
+            durable = config.sinks().isEmpty() ? null : new SinkFanOut(SinkConfig.openAll(config.sinks()),
                     leadership == null ? Fence.ALWAYS : leadership);
         } catch (Exception e) {
             if (changeLog != null) {

@@ -19,7 +19,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 /**
  * The live fan-out: hands each committed change to the live subscribers (WebSocket channels, SSE
  * streams) that asked for its table. (The durable fan-out to sinks is the core's
- * {@code FanOutDelivery}; {@code ServeDelivery} feeds both.)
+ * {@code SinkFanOut}; {@code ServeDelivery} feeds both.)
  *
  * <p>Design. Runs on the replication stream's delivery thread and never blocks it: subscribers
  * only enqueue into their own bounded {@link Outbox}. Subscriptions are indexed by table, by

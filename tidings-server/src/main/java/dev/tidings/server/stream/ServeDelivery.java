@@ -13,11 +13,11 @@ import java.util.function.Consumer;
 /**
  * The serve delivery: the one {@link Delivery} of {@code tidings serve}'s replication stream. Every
  * change goes to the live fan-out ({@link LiveFanOut}: WebSocket, SSE) and, when sinks are
- * configured, to the durable fan-out (the core's {@code FanOutDelivery} over the sinks).
+ * configured, to the durable fan-out (the core's {@code SinkFanOut} over the sinks).
  *
  * <p>The live side never holds back acknowledgement: it only enqueues into each client's bounded
  * queue, and its failures are logged and swallowed. A transaction is acknowledged by the durable side (a
- * {@link dev.tidings.pipeline.FanOutDelivery}: when every durable sink confirmed it) or, without
+ * {@link dev.tidings.pipeline.SinkFanOut}: when every durable sink confirmed it) or, without
  * durable sinks, at once. One stream has one pace: while a durable sink applies backpressure, live
  * clients see changes at that pace too (see {@link #pauseLive}).
  *

@@ -2,7 +2,7 @@ package dev.tidings.server.sinks;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tidings.Tidings;
-import dev.tidings.pipeline.FanOutDelivery;
+import dev.tidings.pipeline.SinkFanOut;
 import dev.tidings.server.config.SinkConfig;
 import dev.tidings.server.sinks.FakeWebhookReceiver.Answer;
 import dev.tidings.source.DatabaseUrl;
@@ -50,7 +50,7 @@ class RestartUnderBackpressureTest {
         TestPostgres.execute(url, "CREATE TABLE watched (id int PRIMARY KEY)", "CREATE TABLE other (id int PRIMARY KEY)");
         try (FakeWebhookReceiver receiver = new FakeWebhookReceiver()) {
             receiver.answer = r -> new Answer(503, Map.of()); // stalled: retried until it answers 2xx
-            FanOutDelivery delivery = new FanOutDelivery(SinkConfig.openAll(SinkConfig.parseAll(Map.of("sinks", List.of(
+            SinkFanOut delivery = new SinkFanOut(SinkConfig.openAll(SinkConfig.parseAll(Map.of("sinks", List.of(
                     Map.of("name", "hook", "type", "webhook", "url", receiver.url(), "queue", 10,
                             "retry", Map.of("initial_backoff", "100ms", "max_backoff", "500ms")))))));
             SourceConfig config = SourceConfig.of(DatabaseUrl.parse(url)).withSlot("stalled", false)

@@ -2,7 +2,7 @@ package dev.tidings.server.sinks;
 
 import dev.tidings.server.config.SinkConfig;
 import dev.tidings.Tidings;
-import dev.tidings.pipeline.FanOutDelivery;
+import dev.tidings.pipeline.SinkFanOut;
 import dev.tidings.source.SourceConfig;
 import dev.tidings.testing.Await;
 import dev.tidings.testing.Streams;
@@ -16,7 +16,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** One call: a fresh database and Tidings streaming it into sinks from a config tree. */
 final class SinkHarness implements AutoCloseable {
     final Streams db;
-    FanOutDelivery delivery;
+    SinkFanOut delivery;
     Tidings tidings;
 
     SinkHarness(String... setupSql) {
@@ -29,7 +29,7 @@ final class SinkHarness implements AutoCloseable {
     }
 
     SinkHarness start(SourceConfig config, List<Map<String, Object>> sinks) throws Exception {
-        delivery = new FanOutDelivery(SinkConfig.openAll(SinkConfig.parseAll(Map.of("sinks", sinks))));
+        delivery = new SinkFanOut(SinkConfig.openAll(SinkConfig.parseAll(Map.of("sinks", sinks))));
         tidings = Tidings.start(config, delivery);
         Await.until(Duration.ofSeconds(30), "stream did not start", () -> tidings.streaming() || tidings.failure() != null);
         assertThat(tidings.failure()).isNull();

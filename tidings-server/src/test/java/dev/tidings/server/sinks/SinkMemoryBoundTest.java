@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.tidings.Tidings;
-import dev.tidings.pipeline.FanOutDelivery;
+import dev.tidings.pipeline.SinkFanOut;
 import dev.tidings.server.config.SinkConfig;
 import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.SourceConfig;
@@ -116,7 +116,7 @@ class SinkMemoryBoundTest {
     /** The child: Tidings with one webhook sink (default queue and batch), streaming until killed. Args: JDBC URL, slot, webhook URL. */
     public static final class StalledSinkConsumer {
         public static void main(String[] args) throws Exception {
-            FanOutDelivery delivery = new FanOutDelivery(SinkConfig.openAll(SinkConfig.parseAll(Map.of("sinks", List.of(
+            SinkFanOut delivery = new SinkFanOut(SinkConfig.openAll(SinkConfig.parseAll(Map.of("sinks", List.of(
                     Map.of("name", "hook", "type", "webhook", "url", args[2],
                             "retry", Map.of("initial_backoff", "100ms", "max_backoff", "500ms")))))));
             Tidings tidings = Tidings.start(SourceConfig.of(DatabaseUrl.parse(args[0])).withSlot(args[1], false), delivery);

@@ -308,10 +308,10 @@ class SourceFaultsTest {
     /** Tidings with a file sink on a database outside the shared test server. */
     static final class SinkHarnessLite implements AutoCloseable {
         final dev.tidings.Tidings tidings;
-        final dev.tidings.pipeline.FanOutDelivery delivery;
+        final dev.tidings.pipeline.SinkFanOut delivery;
 
         SinkHarnessLite(String url, String slot, Path file) throws Exception {
-            delivery = new dev.tidings.pipeline.FanOutDelivery(SinkConfig.openAll(SinkConfig.parseAll(Map.of("sinks",
+            delivery = new dev.tidings.pipeline.SinkFanOut(SinkConfig.openAll(SinkConfig.parseAll(Map.of("sinks",
                     List.of(Map.of("name", "file", "type", "file", "path", file.toString()))))));
             tidings = dev.tidings.Tidings.start(SourceConfig.of(DatabaseUrl.parse(url)).withSlot(slot, false)
                     .withTimeouts(Duration.ofSeconds(10), Duration.ofSeconds(1)), delivery);

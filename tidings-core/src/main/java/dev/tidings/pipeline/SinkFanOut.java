@@ -43,8 +43,8 @@ import java.util.List;
  *
  * <p>Close it after the {@link Pipeline} that drives it has stopped.
  */
-public final class FanOutDelivery implements Delivery, AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(FanOutDelivery.class);
+public final class SinkFanOut implements Delivery, AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(SinkFanOut.class);
 
     private final List<SinkChannel> channels = new ArrayList<>();
     private final List<Sink> sinks = new ArrayList<>();
@@ -60,12 +60,12 @@ public final class FanOutDelivery implements Delivery, AutoCloseable {
     /** A sink and how to drive it. */
     public record Target(Sink sink, SinkSettings settings) {}
 
-    public FanOutDelivery(List<Target> targets) {
+    public SinkFanOut(List<Target> targets) {
         this(targets, Fence.ALWAYS);
     }
 
     /** Sinks that send only while {@code fence} holds. */
-    public FanOutDelivery(List<Target> targets, Fence fence) {
+    public SinkFanOut(List<Target> targets, Fence fence) {
         if (targets.isEmpty()) {
             throw new IllegalArgumentException("no sinks configured");
         }

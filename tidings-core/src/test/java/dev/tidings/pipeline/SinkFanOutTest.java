@@ -31,7 +31,7 @@ import static dev.tidings.testing.TypeOids.*;
 
 /** The fan-out without a database: sinks whose confirmations the test controls. */
 @Tag("unit")
-class FanOutDeliveryTest {
+class SinkFanOutTest {
     static final List<Column> COLUMNS = List.of(new Column("id", "int8", INT8, true));
 
     /** A sink that confirms only when the test says so. */
@@ -121,7 +121,7 @@ class FanOutDeliveryTest {
                 .withRetry(new RetryPolicy(0, Duration.ZERO, Duration.ofMillis(1), Duration.ofMillis(5), RetryPolicy.GiveUp.STOP), null);
     }
 
-    static void deliver(FanOutDelivery d, Acks acks, long xid, String table, int changes) throws Exception {
+    static void deliver(SinkFanOut d, Acks acks, long xid, String table, int changes) throws Exception {
         Transaction tx = tx(xid);
         d.begin(tx);
         for (int i = 0; i < changes; i++) {
@@ -135,8 +135,8 @@ class FanOutDeliveryTest {
         ManualSink a = new ManualSink();
         ManualSink b = new ManualSink();
         Acks acks = new Acks();
-        try (FanOutDelivery d = new FanOutDelivery(List.of(new FanOutDelivery.Target(a, oneByOne("a")),
-                new FanOutDelivery.Target(b, oneByOne("b"))))) {
+        try (SinkFanOut d = new SinkFanOut(List.of(new SinkFanOut.Target(a, oneByOne("a")),
+                new SinkFanOut.Target(b, oneByOne("b"))))) {
             deliver(d, acks, 1, "t", 2);
             deliver(d, acks, 2, "t", 1);
             await(() -> a.futures.size() == 3 && b.futures.size() == 3);
@@ -160,8 +160,8 @@ class FanOutDeliveryTest {
         ManualSink everything = new ManualSink();
         Acks acks = new Acks();
         SinkSettings onlyOrders = oneByOne("orders").withFilter(e -> e.table().equals("orders"));
-        try (FanOutDelivery d = new FanOutDelivery(List.of(new FanOutDelivery.Target(orders, onlyOrders),
-                new FanOutDelivery.Target(everything, oneByOne("all"))))) {
+        try (SinkFanOut d = new SinkFanOut(List.of(new SinkFanOut.Target(orders, onlyOrders),
+                new SinkFanOut.Target(everything, oneByOne("all"))))) {
             deliver(d, acks, 1, "users", 1);
             everything.confirm(0);
             await(() -> acks.acknowledged.size() == 1);
@@ -174,9 +174,9 @@ class FanOutDeliveryTest {
         ManualSink a = new ManualSink();
         ManualSink b = new ManualSink();
         ManualSink c = new ManualSink();
-        try (FanOutDelivery d = new FanOutDelivery(List.of(new FanOutDelivery.Target(a, oneByOne("a")),
-                new FanOutDelivery.Target(b, oneByOne("b")),
-                new FanOutDelivery.Target(c, oneByOne("c").withFormat(EventFormat.named("debezium")))))) {
+        try (SinkFanOut d = new SinkFanOut(List.of(new SinkFanOut.Target(a, oneByOne("a")),
+                new SinkFanOut.Target(b, oneByOne("b")),
+                new SinkFanOut.Target(c, oneByOne("c").withFormat(EventFormat.named("debezium")))))) {
             deliver(d, new Acks(), 1, "t", 1);
             await(() -> !a.sent.isEmpty() && !b.sent.isEmpty() && !c.sent.isEmpty());
             assertThat(a.sent.get(0).body()).isSameAs(b.sent.get(0).body());
@@ -188,7 +188,7 @@ class FanOutDeliveryTest {
     void a_failed_batch_is_sent_again_with_the_same_ids_and_then_acknowledged() throws Exception {
         FlakySink flaky = new FlakySink(3);
         Acks acks = new Acks();
-        try (FanOutDelivery d = new FanOutDelivery(List.of(new FanOutDelivery.Target(flaky, oneByOne("flaky"))))) {
+        try (SinkFanOut d = new SinkFanOut(List.of(new SinkFanOut.Target(flaky, oneByOne("flaky"))))) {
             deliver(d, acks, 1, "t", 1);
             deliver(d, acks, 2, "t", 1);
             await(() -> acks.acknowledged.size() == 2);
@@ -206,7 +206,7 @@ class FanOutDeliveryTest {
         Acks acks = new Acks();
         SinkSettings threeTries = oneByOne("orders-hook")
                 .withRetry(new RetryPolicy(3, Duration.ZERO, Duration.ofMillis(1), Duration.ofMillis(2), RetryPolicy.GiveUp.STOP), null);
-        try (FanOutDelivery d = new FanOutDelivery(List.of(new FanOutDelivery.Target(down, threeTries)))) {
+        try (SinkFanOut d = new SinkFanOut(List.of(new SinkFanOut.Target(down, threeTries)))) {
             deliver(d, acks, 1, "t", 1);
             await(() -> acks.failure != null);
             assertThat(acks.failure).isInstanceOf(SinkFailedException.class)
@@ -226,7 +226,7 @@ class FanOutDeliveryTest {
         SinkSettings settings = oneByOne("hook").withRetry(
                 new RetryPolicy(2, Duration.ZERO, Duration.ofMillis(1), Duration.ofMillis(2), RetryPolicy.GiveUp.DEAD_LETTER),
                 (sink, batch, cause) -> batch.forEach(m -> deadLetters.add(sink + " " + m.id() + " " + cause.getMessage())));
-        try (FanOutDelivery d = new FanOutDelivery(List.of(new FanOutDelivery.Target(down, settings)))) {
+        try (SinkFanOut d = new SinkFanOut(List.of(new SinkFanOut.Target(down, settings)))) {
             deliver(d, acks, 1, "t", 1);
             deliver(d, acks, 2, "t", 1);
             await(() -> acks.acknowledged.size() == 2);
@@ -241,7 +241,7 @@ class FanOutDeliveryTest {
         ManualSink stuck = new ManualSink();
         SinkSettings small = oneByOne("stuck").withWindow(1, 1, 3);
         AtomicInteger delivered = new AtomicInteger();
-        try (FanOutDelivery d = new FanOutDelivery(List.of(new FanOutDelivery.Target(stuck, small)))) {
+        try (SinkFanOut d = new SinkFanOut(List.of(new SinkFanOut.Target(stuck, small)))) {
             Thread producer = Thread.ofPlatform().start(() -> {
                 try {
                     for (int i = 1; i <= 100; i++) {
