@@ -54,7 +54,7 @@ class KubernetesManifestsTest {
         for (String file : List.of("deployment.yaml", "service.yaml", "secret.example.yaml", "kustomization.yaml")) {
             Files.copy(MANIFESTS.resolve(file), dir.resolve(file));
         }
-        edit(dir.resolve("deployment.yaml"), "  replicas: 1\n", "  replicas: one\n");
+        edit(dir.resolve("deployment.yaml"), "  replicas: 2\n", "  replicas: two\n");
         edit(dir.resolve("deployment.yaml"), "              path: /ready\n              port: http\n", "              path: /ready\n              port: metrics\n");
         edit(dir.resolve("service.yaml"), "  selector:\n    app.kubernetes.io/name: tidings\n", "  selector:\n    app.kubernetes.io/name: tiding\n");
 
