@@ -74,7 +74,8 @@ class OperationsEndpointsTest {
         open.add(sse.body());
 
         TestPostgres.execute(db, "INSERT INTO todos (id, title) VALUES (1, 'a'), (2, 'b')", "INSERT INTO todos (id, title) VALUES (3, 'c')");
-        JsonNode status = awaitStatus(server, s -> s.at("/sinks/0/delivered").asLong() == 3 && s.at("/clients/sse").asInt() == 1);
+        JsonNode status = awaitStatus(server, s -> s.at("/sinks/0/delivered").asLong() == 3 && s.at("/clients/sse").asInt() == 1
+                && s.at("/tables/0/events").asLong() == 3);
         assertThat(fieldNames(status)).containsExactly("version", "uptime_seconds", "role", "slot", "catch_up", "clients", "tables", "backfills",
                 "sinks");
         assertThat(fieldNames(status.get("slot"))).containsExactly("name", "temporary", "streaming", "confirmed_lsn",

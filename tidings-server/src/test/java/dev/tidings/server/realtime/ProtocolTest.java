@@ -230,6 +230,6 @@ class ProtocolTest {
                 java.net.http.HttpRequest.newBuilder(java.net.URI.create(serve.http("/health"))).build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString());
         assertThat(response.statusCode()).isEqualTo(200);
-        assertThat(response.body()).startsWith("{\"status\":\"ok\",\"streaming\":true,");
+        assertThat(response.body()).startsWith("{\"status\":\"ok\",\"role\":\"leader\",\"streaming\":true,");
     }
 }

@@ -116,10 +116,10 @@ class TokenRulesTest {
             JsonNode noRole = c.awaitReply("1");
             assertThat(noRole.at("/payload/status").asText()).isEqualTo("error");
             assertThat(noRole.at("/payload/response/reason").asText())
-                    .isEqualTo("Fields `role` and `exp` are required in JWT (this token has no `role`)");
+                    .isEqualTo("InvalidJWTToken: Fields `role` and `exp` are required in JWT (this token has no `role`)");
             c.send(RawSocket.join("realtime:public:todos", "2", "{\"access_token\":\"sb_publishable_abc\"}"));
             assertThat(c.awaitReply("2").at("/payload/response/reason").asText())
-                    .startsWith("The token provided is not a valid JWT: sb_publishable_… is a Supabase API key");
+                    .startsWith("InvalidJWTToken: The token provided is not a valid JWT: sb_publishable_… is a Supabase API key");
             c.send(RawSocket.join("realtime:public:todos", "3", "{\"access_token\":\"" + eddsa(claims().build()) + "\"}"));
             assertThat(c.awaitReply("3").at("/payload/status").asText()).isEqualTo("ok");
         }
