@@ -65,7 +65,7 @@ class ReleaseArchiveTest {
             Matcher console = Pattern.compile("console +http://localhost:(\\d+)/").matcher(banner);
             assertThat(console.find()).as(banner).isTrue();
             Await.until(Duration.ofSeconds(60), "five demo events on stdout",
-                    () -> Files.readAllLines(out).stream().filter(l -> l.contains("\"schema\":\"demo\"")).count() >= 5);
+                    () -> Files.readAllLines(out).stream().filter(l -> l.contains("\"schema\":\"public\"")).count() >= 5);
             String status = HTTP.send(HttpRequest.newBuilder(URI.create("http://localhost:" + console.group(1) + "/api/status")).build(),
                     HttpResponse.BodyHandlers.ofString()).body();
             assertThat(status).contains("\"version\":\"" + VERSION + "\"").contains("\"streaming\":true");
