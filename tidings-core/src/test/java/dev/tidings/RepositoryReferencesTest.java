@@ -25,7 +25,7 @@ class RepositoryReferencesTest {
     private static final Pattern LINK = Pattern.compile("\\]\\(([^)\\s]+)\\)");
     private static final Pattern DOCS_PATH = Pattern.compile("\\bdocs/[\\w.-]+\\.(?:md|txt)\\b");
     private static final Pattern OUTSIDE = Pattern.compile(
-            "\\.\\./shared|shared/docs|(?-i:\\bARCHITECTURE\\.md)|\\bissue \\d+|\\bthe seed\\b|\\bseed's|realtime-frames\\.txt",
+            "\\.\\./sh[a]red|sh[a]red/docs|(?-i:\\bARCHITECTURE\\.md)|\\bissue \\d+|\\bthe s[e]ed\\b|\\bs[e]ed's|realtime-frames\\.txt",
             Pattern.CASE_INSENSITIVE);
 
     @Test
