@@ -13,7 +13,6 @@ import org.apache.kafka.common.test.TestKitNodes;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import dev.tidings.testing.Await;
@@ -104,9 +103,6 @@ class KafkaSinkTest {
      * broker is back. Still nothing lost, nothing reordered, nothing confirmed meanwhile.
      */
     @Test
-    @Disabled("reorders now and then: when the producer expires a batch, a later batch of the same sink batch can still "
-            + "reach the broker before the sink sends the expired records again (seen in CI: row 5 of load_1 first delivered "
-            + "before rows 1-4). Nothing is lost; first-delivery order is not yet guaranteed past delivery_timeout")
     void a_broker_outage_longer_than_the_delivery_timeout_loses_nothing_and_reorders_nothing() throws Exception {
         Duration deliveryTimeout = Duration.ofSeconds(2);
         assertThat(Duration.ofSeconds(SinkOutage.SECONDS)).as("the outage outlasts the delivery timeout")
