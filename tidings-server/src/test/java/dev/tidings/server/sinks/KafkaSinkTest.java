@@ -15,6 +15,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+import dev.tidings.sink.RouteTemplate;
+import dev.tidings.sink.SinkMessage;
 import dev.tidings.testing.Await;
 import dev.tidings.testing.TcpProxy;
 
@@ -27,8 +29,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The Kafka sink against a real KRaft broker started in this JVM from the Kafka artifacts. */
 @Tag("postgres")
@@ -112,17 +118,106 @@ class KafkaSinkTest {
         System.out.printf("broker down (delivery timeout %d ms): %d retries%n", deliveryTimeout.toMillis(), retried);
     }
 
+    /**
+     * What the fan-out does around a failed batch, played by hand against a broker behind a proxy:
+     * batch A times out while the broker is unreachable; B and C, sent after it (as the fan-out may
+     * before it sees the failure), fail at once without being sent, C even with the broker back;
+     * then A, B and C are sent again in order and land in that order. A batch given up on (E,
+     * dead-lettered) does not hold back the ones after it.
+     */
+    @Test
+    void batches_sent_after_one_that_timed_out_are_held_back_until_it_is_sent_again_or_given_up() throws Exception {
+        try (TcpProxy proxy = new TcpProxy(0); KafkaClusterTestKit broker = behind(proxy)) {
+            String viaProxy = "localhost:" + proxy.port();
+            try (Admin admin = Admin.create(Map.of("bootstrap.servers", viaProxy))) {
+                admin.createTopics(List.of(new NewTopic("held", 1, (short) 1))).all().get();
+            }
+            KafkaSink sink = new KafkaSink(viaProxy, RouteTemplate.parse("held"), Duration.ofSeconds(2), Map.of());
+            try {
+                deliver(sink, batch(0, 1)); // the producer knows the topic
+                proxy.cut();
+                CompletableFuture<Void> a = sink.send(batch(1, 10));
+                assertThatThrownBy(() -> a.get(30, TimeUnit.SECONDS)).hasMessageContaining("Kafka:")
+                        .hasMessageNotContaining("held back");
+                assertThatThrownBy(() -> sink.send(batch(11, 10)).getNow(null)).as("B, sent after A failed")
+                        .hasMessageContaining("held back until the batch that failed before it (from event 0/1000:1)");
+                proxy.restore();
+                assertThatThrownBy(() -> sink.send(batch(21, 10)).getNow(null)).as("C, with the broker back")
+                        .hasMessageContaining("held back");
+                deliver(sink, batch(1, 10));
+                deliver(sink, batch(11, 10));
+                deliver(sink, batch(21, 10));
+
+                proxy.cut();
+                CompletableFuture<Void> e = sink.send(batch(31, 10));
+                assertThatThrownBy(() -> e.get(30, TimeUnit.SECONDS)).hasMessageNotContaining("held back");
+                assertThatThrownBy(() -> sink.send(batch(41, 10)).getNow(null)).hasMessageContaining("held back");
+                proxy.restore();
+                deliver(sink, batch(41, 10)); // as the fan-out does once E is dead-lettered
+                deliver(sink, batch(51, 10));
+            } finally {
+                sink.close();
+            }
+            List<Integer> first = new ArrayList<>();
+            for (ConsumerRecord<String, String> r : consumeDistinct(viaProxy, "held", 51)) {
+                int index = Integer.parseInt(r.value());
+                if (!first.contains(index)) {
+                    first.add(index);
+                }
+            }
+            List<Integer> expected = new ArrayList<>();
+            for (int i = 0; i <= 60; i++) {
+                if (i < 31 || i > 40) {
+                    expected.add(i);
+                }
+            }
+            assertThat(first).as("first copies, in the order sent; E's never, nothing of B or C before A").isEqualTo(expected);
+        }
+    }
+
+    /** Sends {@code batch} until the broker acknowledged it, as the fan-out retries (a new producer can be slow to start). */
+    private static void deliver(KafkaSink sink, List<SinkMessage> batch) {
+        Await.until(Duration.ofSeconds(60), "batch from " + batch.get(0).id() + " delivered", () -> {
+            try {
+                sink.send(batch).get(30, TimeUnit.SECONDS);
+                return true;
+            } catch (ExecutionException e) {
+                assertThat(e).hasMessageNotContaining("held back");
+                return false;
+            }
+        });
+    }
+
+    /** {@code n} events with ids {@code 0/1000:<from>} on, each with its index as body. */
+    private static List<SinkMessage> batch(int from, int n) {
+        List<SinkMessage> out = new ArrayList<>();
+        for (int i = from; i < from + n; i++) {
+            out.add(new SinkMessage(BrokerSinksTest.sampleEvent("0/1000:" + i), Integer.toString(i).getBytes(StandardCharsets.UTF_8)));
+        }
+        return out;
+    }
+
+    /** A broker of its own that advertises {@code proxy} as its listener, so that cutting the proxy cuts every connection. */
+    private static KafkaClusterTestKit behind(TcpProxy proxy) throws Exception {
+        KafkaClusterTestKit broker = new KafkaClusterTestKit.Builder(new TestKitNodes.Builder().setCombined(true)
+                .setNumBrokerNodes(1).setNumControllerNodes(1).build())
+                .setConfigProp("advertised.listeners", "EXTERNAL://localhost:" + proxy.port()).build();
+        try {
+            broker.format();
+            broker.startup();
+            broker.waitForReadyBrokers();
+        } catch (Exception e) {
+            broker.close();
+            throw e;
+        }
+        proxy.target(Integer.parseInt(broker.bootstrapServers().replaceAll(".*:", "")));
+        return broker;
+    }
+
     /** Runs the outage with these extra sink settings; returns how often the sink retried a batch. */
     private static long brokerDownUnderLoad(Map<String, Object> settings) throws Exception {
         try (TcpProxy proxy = new TcpProxy(0)) {
-            KafkaClusterTestKit broker = new KafkaClusterTestKit.Builder(new TestKitNodes.Builder().setCombined(true)
-                    .setNumBrokerNodes(1).setNumControllerNodes(1).build())
-                    .setConfigProp("advertised.listeners", "EXTERNAL://localhost:" + proxy.port()).build();
-            try (broker; SinkHarness h = new SinkHarness()) {
-                broker.format();
-                broker.startup();
-                broker.waitForReadyBrokers();
-                proxy.target(Integer.parseInt(broker.bootstrapServers().replaceAll(".*:", "")));
+            try (KafkaClusterTestKit broker = behind(proxy); SinkHarness h = new SinkHarness()) {
                 String viaProxy = "localhost:" + proxy.port();
                 ChangeLoad load = new ChangeLoad(h.db.jdbcUrl, 2);
                 try (Admin admin = Admin.create(Map.of("bootstrap.servers", viaProxy))) {
