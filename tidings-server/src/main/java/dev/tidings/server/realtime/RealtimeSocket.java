@@ -8,6 +8,8 @@ import dev.tidings.server.broadcast.BroadcastService;
 import dev.tidings.server.broadcast.ClientLimiter;
 import dev.tidings.server.live.LiveService;
 import dev.tidings.server.live.Outbox;
+import dev.tidings.server.log.ChangeLog;
+import dev.tidings.server.log.EventId;
 import org.eclipse.jetty.websocket.api.Session;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,6 +49,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
     private final TableCatalog catalog;
     private final BroadcastService broadcasts;
     private final ClientLimiter limiter;
+    private final ChangeLog changeLog;
     private final PhoenixFrame.Vsn vsn;
     /** The token presented at connect; a join without a token of its own uses it. */
     private final String connectToken;
@@ -66,6 +69,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
         this.catalog = service.catalog();
         this.broadcasts = service.broadcasts();
         this.limiter = broadcasts.newClient();
+        this.changeLog = service.changeLog();
         this.vsn = vsn;
         this.connectToken = connectToken;
     }
@@ -235,6 +239,13 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
             return;
         }
         join = join.resolve(catalog);
+        EventId resumeFrom;
+        try {
+            resumeFrom = join.legacy() || join.bindings().isEmpty() ? null : ChangeReplay.position(config);
+        } catch (IllegalArgumentException e) {
+            reply(f, "error", Map.of("reason", coded("InvalidResumePosition", e.getMessage())));
+            return;
+        }
         Channel channel = new Channel(outlet, live.timers(), vsn, topic, f.joinRef(), join.legacy(), join.bindings(),
                 access.grant(), token);
         RoomMember member = new RoomMember(channel, this, vsn, BroadcastService.options(join.legacy() ? null : config));
@@ -243,7 +254,14 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
         broadcasts.join(member);
         reply(f, "ok", Map.of("postgres_changes", join.echo()));
         member.joined();
+        if (resumeFrom != null) {
+            channel.holdLive();
+        }
         live.fanOut().subscribe(channel, channel.tables);
+        if (resumeFrom != null) {
+            Outbox o = outbox;
+            ChangeReplay.start(changeLog, channel, resumeFrom, o::belowHalf);
+        }
         if (access.token() != null) {
             channel.expireAt(access.expiresAt(), () -> shut(channel, "Token has expired"));
         }
