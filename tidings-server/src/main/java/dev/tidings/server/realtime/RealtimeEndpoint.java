@@ -1,6 +1,7 @@
 package dev.tidings.server.realtime;
 
 import dev.tidings.server.auth.Authenticator;
+import dev.tidings.server.broadcast.BroadcastHistory;
 import dev.tidings.server.broadcast.BroadcastService;
 import dev.tidings.server.live.LiveService;
 import dev.tidings.server.log.ChangeLog;
@@ -36,7 +37,8 @@ public final class RealtimeEndpoint implements WebSocketCreator {
      */
     public RealtimeEndpoint(LiveService live, Authenticator auth, TableCatalog catalog, BroadcastService broadcasts,
                             ChangeLog changeLog) {
-        this.service = new RealtimeService(live, auth, catalog, broadcasts, changeLog);
+        this.service = new RealtimeService(live, auth, catalog, broadcasts, changeLog,
+                catalog == null ? null : new BroadcastHistory(catalog.database()));
     }
 
     /** Maps the Realtime paths of {@code container} to this endpoint, with its frame and idle limits. */

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.tidings.server.auth.Authenticator;
 import dev.tidings.server.auth.TokenVerifier;
 import dev.tidings.server.broadcast.BinaryPush;
+import dev.tidings.server.broadcast.BroadcastHistory;
 import dev.tidings.server.broadcast.BroadcastService;
 import dev.tidings.server.broadcast.ClientLimiter;
 import dev.tidings.server.live.LiveService;
@@ -50,6 +51,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
     private final BroadcastService broadcasts;
     private final ClientLimiter limiter;
     private final ChangeLog changeLog;
+    private final BroadcastHistory history;
     private final PhoenixFrame.Vsn vsn;
     /** The token presented at connect; a join without a token of its own uses it. */
     private final String connectToken;
@@ -70,6 +72,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
         this.broadcasts = service.broadcasts();
         this.limiter = broadcasts.newClient();
         this.changeLog = service.changeLog();
+        this.history = service.history();
         this.vsn = vsn;
         this.connectToken = connectToken;
     }
@@ -249,6 +252,15 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
         Channel channel = new Channel(outlet, live.timers(), vsn, topic, f.joinRef(), join.legacy(), join.bindings(),
                 access.grant(), token);
         RoomMember member = new RoomMember(channel, this, vsn, BroadcastService.options(join.legacy() ? null : config));
+        try {
+            BroadcastHistory.Request replay = join.legacy() ? null : BroadcastHistory.request(config);
+            if (replay != null) {
+                member.replayed(broadcasts.replay(member, history, config.path("private").asBoolean(false), replay));
+            }
+        } catch (BroadcastHistory.Refused e) {
+            reply(f, "error", Map.of("reason", e.getMessage()));
+            return;
+        }
         channels.put(topic, channel);
         members.put(topic, member);
         broadcasts.join(member);
