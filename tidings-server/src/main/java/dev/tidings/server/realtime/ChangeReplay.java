@@ -18,8 +18,8 @@ import java.util.function.BooleanSupplier;
  * <p>The hand-over, as the SSE resume's: the channel subscribes holding live delivery
  * ({@link Channel#holdLive}), so it ignores live changes while pages of the log are sent on a
  * virtual thread (each change is appended to the log before it is published, so every ignored one
- * is in the log); the last page is read and sent while holding the channel's lock, which live
- * delivery takes too, and from then on live changes after the last replayed id are sent. A page
+ * is in the log); the last page is read and sent while holding the channel's hand-over lock, which
+ * live delivery takes too, and from then on live changes after the last replayed id are sent. A page
  * waits while the connection's send queue is half full, so a long resume does not overflow it.
  *
  * <p>An id the log no longer holds (retention), or any id on a server without a log, gets a
@@ -58,7 +58,7 @@ final class ChangeReplay {
      */
     static void start(ChangeLog log, Channel channel, EventId after, BooleanSupplier room) {
         if (log == null) {
-            synchronized (channel) {
+            synchronized (channel.handover) {
                 channel.push("system", SystemMessages.resumeReset(channel.topic, "this server keeps no change log (log.dir),"
                         + " so it cannot resume after " + after + ": refetch", null));
                 channel.goLive(null);
@@ -86,7 +86,7 @@ final class ChangeReplay {
                     }
                     continue;
                 }
-                synchronized (channel) {
+                synchronized (channel.handover) {
                     // the last page, read while live delivery waits: nothing falls between the two
                     read = log.readAfter(cursor, Integer.MAX_VALUE);
                     if (read instanceof ChangeLog.Read.Expired(EventId oldest)) {
@@ -106,7 +106,7 @@ final class ChangeReplay {
                 }
             }
         } catch (RuntimeException e) {
-            synchronized (channel) {
+            synchronized (channel.handover) {
                 channel.goLive(log.last());
                 channel.streamEnded("the change log could not be read to resume after " + after + ": " + e.getMessage());
             }

@@ -38,7 +38,7 @@ import static dev.tidings.server.realtime.PhoenixFrame.ascii;
  * (realtime-js hands it to the callback as its second argument; see docs/realtime-protocol.md),
  * which a client keeps to resume from. A resuming channel ({@link #holdLive}) ignores live changes
  * while {@link ChangeReplay} sends it what the change log holds, and afterwards those up to the
- * last replayed id ({@link #goLive}): both are decided under the channel's lock.
+ * last replayed id ({@link #goLive}): both are decided under the {@link #handover} lock.
  *
  * <p>A channel writes through its connection's {@link Outlet}, never back into the socket.
  * {@link #deliver} runs on the fan-out thread; the rest on the connection's threads. The grant
@@ -74,7 +74,12 @@ final class Channel implements LiveFanOut.Subscriber {
     private volatile String token;
     private volatile boolean closed;
     private ScheduledFuture<?> expiry;
-    /** Whether this channel resumes from the change log; then the two fields below are used under its lock. */
+    /**
+     * The lock of the hand-over from the replay to live delivery, apart from the channel's own (which
+     * {@link #close} takes when a full send queue closes every channel of the connection).
+     */
+    final Object handover = new Object();
+    /** Whether this channel resumes from the change log; then the two fields below are used under {@link #handover}. */
     private volatile boolean resumed;
     /** Live changes are ignored while the log is replayed ... */
     private boolean replaying;
@@ -137,15 +142,19 @@ final class Channel implements LiveFanOut.Subscriber {
     }
 
     /** Makes live delivery wait for the replay of the change log; called before the channel subscribes. */
-    synchronized void holdLive() {
-        resumed = true;
-        replaying = true;
+    void holdLive() {
+        synchronized (handover) {
+            resumed = true;
+            replaying = true;
+        }
     }
 
-    /** Ends the replay: from now on live changes after {@code last} are sent (null: every one). Under the lock. */
-    synchronized void goLive(EventId last) {
-        sentUpTo = last;
-        replaying = false;
+    /** Ends the replay: from now on live changes after {@code last} are sent (null: every one). */
+    void goLive(EventId last) {
+        synchronized (handover) {
+            sentUpTo = last;
+            replaying = false;
+        }
     }
 
     @Override
@@ -167,8 +176,10 @@ final class Channel implements LiveFanOut.Subscriber {
     }
 
     /** True when the change comes, or came, from the log's replay. */
-    private synchronized boolean fromLog(ChangeEvent event) {
-        return replaying || sentUpTo != null && !EventId.of(event).isAfter(sentUpTo);
+    private boolean fromLog(ChangeEvent event) {
+        synchronized (handover) {
+            return replaying || sentUpTo != null && !EventId.of(event).isAfter(sentUpTo);
+        }
     }
 
     /** Queues the pushes of {@code event}; {@code bytes} null: a replayed change, encoded for this channel alone. */
