@@ -1,5 +1,7 @@
 package dev.tidings.server.realtime;
 
+import dev.tidings.server.log.EventId;
+
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -34,7 +36,7 @@ final class SystemMessages {
      * {@code id} is the position the channel goes on from (what to resume from next), null when none.
      * Status {@code reset}, as SSE's {@code event: reset}: the channel stays subscribed.
      */
-    static Map<String, Object> resumeReset(String topic, String why, dev.tidings.server.log.EventId id) {
+    static Map<String, Object> resumeReset(String topic, String why, EventId id) {
         Map<String, Object> system = message("postgres_changes", "reset", "ResumeExpired: " + why, topic);
         system.put("id", id == null ? null : id.toString());
         return system;
