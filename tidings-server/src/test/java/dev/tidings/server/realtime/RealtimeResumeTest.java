@@ -45,7 +45,8 @@ class RealtimeResumeTest {
     @BeforeAll
     static void start() throws Exception {
         serve = ServeHarness.start(Map.of("log.dir", dir.resolve("log").toString()));
-        serve.sql("CREATE TABLE resumed (id int PRIMARY KEY, note text)", "CREATE TABLE filtered (id int PRIMARY KEY)");
+        serve.sql("CREATE TABLE resumed (id int PRIMARY KEY, note text)", "CREATE TABLE filtered (id int PRIMARY KEY)",
+                "CREATE TABLE bulk (id int PRIMARY KEY)");
     }
 
     @AfterAll
@@ -162,5 +163,45 @@ class RealtimeResumeTest {
             assertThat(reply.at("/4/response/reason").asText()).startsWith("InvalidResumePosition: config.postgres_changes_options"
                     + ".resume_from: 'yesterday' is not an event id; an id looks like 0/1A2B3C4:2");
         }
+    }
+
+    @Test
+    @Tag("slow")
+    void a_channel_that_missed_100000_changes_gets_them_all_in_order() throws Exception {
+        String join = "[\"1\",\"1\",\"realtime:bulk\",\"phx_join\",{\"config\":{\"postgres_changes\":"
+                + "[{\"event\":\"INSERT\",\"schema\":\"public\",\"table\":\"bulk\"}]%s}}]";
+        String before;
+        try (RawSocket marker = RawSocket.open(serve.ws("vsn=2.0.0"))) {
+            marker.send(join.formatted(""));
+            marker.await(n -> n.get(3).asText().equals("phx_reply"));
+            serve.sql("INSERT INTO bulk VALUES (0)");
+            before = marker.await(n -> n.get(3).asText().equals("postgres_changes")).get(1).asText();
+        }
+        double live;
+        try (RawSocket connected = RawSocket.open(serve.ws("vsn=2.0.0"))) {
+            connected.send(join.formatted(""));
+            connected.await(n -> n.get(3).asText().equals("phx_reply"));
+            serve.sql("INSERT INTO bulk SELECT generate_series(1, 100000)");
+            live = receive(connected, System.nanoTime());
+        }
+        List<Double> resumes = new ArrayList<>();
+        for (int run = 0; run < 3; run++) {
+            try (RawSocket resumed = RawSocket.open(serve.ws("vsn=2.0.0"))) {
+                long start = System.nanoTime();
+                resumed.send(join.formatted(",\"postgres_changes_options\":{\"resume_from\":\"" + before + "\"}"));
+                resumes.add(receive(resumed, start));
+            }
+        }
+        System.out.printf("100000 changes to a Realtime channel: live (from the INSERT's start) %.2f s; resume after missing them"
+                + " %s s, median %.2f s%n", live, resumes, resumes.stream().sorted().toList().get(1));
+    }
+
+    /** Receives the 100,000 bulk inserts in order, parsing each push; the seconds since {@code start}. */
+    private static double receive(RawSocket socket, long start) throws Exception {
+        for (int expected = 1; expected <= 100_000; expected++) {
+            JsonNode push = socket.await(n -> n.get(3).asText().equals("postgres_changes"));
+            assertThat(push.at("/4/data/record/id").asInt()).isEqualTo(expected);
+        }
+        return (System.nanoTime() - start) / 1e9;
     }
 }
