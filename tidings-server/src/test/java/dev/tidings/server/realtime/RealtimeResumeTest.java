@@ -95,6 +95,22 @@ class RealtimeResumeTest {
         }
     }
 
+    @Test
+    @Tag("process")
+    void realtime_js_resuming_from_an_id_the_log_does_not_hold_takes_the_reset_id_and_goes_on_live() throws Exception {
+        serve.sqlSettled("INSERT INTO notes (body) VALUES ('so that the log is not empty')");
+        try (NodeClient client = NodeClient.run(Map.of(), "resume-listen.js", serve.socket(), "filtered", "0/10:0")) {
+            String reset = client.await(l -> l.startsWith("SYSTEM ") && l.contains("\"status\":\"reset\""), Duration.ofSeconds(30));
+            String from = JSON.readTree(reset.substring(7)).get("id").asText();
+            serve.sql("INSERT INTO filtered VALUES (700)");
+            client.await(l -> l.startsWith("COUNT 1 JOINS 1 RESETS 1"), Duration.ofSeconds(30));
+            client.tell("DUMP");
+            assertThat(client.await("IDS ")).isEqualTo("IDS [700]");
+            EventId last = EventId.parse(client.await("LAST ").substring(5));
+            assertThat(last.isAfter(EventId.parse(from))).as("the kept id moved on from the reset's").isTrue();
+        }
+    }
+
     /** The number after the {@code index}-th space of a COUNT line. */
     private static int count(String line, int index) {
         return Integer.parseInt(line.split(" ")[index]);
