@@ -37,13 +37,16 @@ public final class BroadcastMessage {
     private final boolean binaryPayload;
     private final byte[] meta;
     private final Member sender;
+    /** The {@code realtime.messages} row id of a message from the database, else null. */
+    private final String storedId;
     private volatile Framing firstFraming;
     private volatile byte[] firstFrame;
     private volatile Framing secondFraming;
     private volatile byte[] secondFrame;
 
     private BroadcastMessage(String topic, String event, byte[] payload, boolean user, boolean binaryPayload, byte[] meta,
-                             Member sender) {
+                             Member sender, String storedId) {
+        this.storedId = storedId;
         this.topic = topic;
         this.event = event;
         this.payload = payload;
@@ -60,12 +63,28 @@ public final class BroadcastMessage {
      * @param sender  the member that sent it (left out unless it asked for its own broadcasts), or null
      */
     public static BroadcastMessage user(String topic, String event, byte[] payload, boolean binary, byte[] meta, Member sender) {
-        return new BroadcastMessage(topic, event, payload, true, binary, meta, sender);
+        return new BroadcastMessage(topic, event, payload, true, binary, meta, sender, null);
+    }
+
+    /**
+     * A user broadcast of a {@code realtime.messages} row, with metadata {@code {"id": id}}, and
+     * {@code "replayed": true} when it is sent again from the table ({@link BroadcastHistory}).
+     */
+    static BroadcastMessage stored(String topic, String event, byte[] payload, boolean binary, String id, boolean replayed) {
+        ObjectNode meta = JSON.createObjectNode().put("id", id);
+        if (replayed) {
+            meta.put("replayed", true);
+        }
+        try {
+            return new BroadcastMessage(topic, event, payload, true, binary, JSON.writeValueAsBytes(meta), null, id);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** A text broadcast push relayed as it came: {@code envelope} is its JSON payload object. */
     public static BroadcastMessage envelope(String topic, byte[] envelope, Member sender) {
-        return new BroadcastMessage(topic, "broadcast", envelope, false, false, null, sender);
+        return new BroadcastMessage(topic, "broadcast", envelope, false, false, null, sender, null);
     }
 
     public String topic() {
@@ -74,6 +93,11 @@ public final class BroadcastMessage {
 
     Member sender() {
         return sender;
+    }
+
+    /** The {@code realtime.messages} row id of a message from the database, else null. */
+    String storedId() {
+        return storedId;
     }
 
     /** The size counted against the payload and bytes-per-second limits. */

@@ -88,6 +88,29 @@ public final class BroadcastService implements MeterBinder {
         rooms.join(member);
     }
 
+    /**
+     * Sends {@code member} the stored broadcasts its join's {@code config.broadcast.replay} asks for
+     * (held until the join reply) and returns their ids; call before {@link #join}, and have the
+     * member skip live copies of those ids ({@link Member#replayed}).
+     *
+     * @param history null when the server reads no database
+     */
+    public java.util.Set<String> replay(Member member, BroadcastHistory history, boolean isPrivate, BroadcastHistory.Request request)
+            throws BroadcastHistory.Refused {
+        if (history == null) {
+            throw new BroadcastHistory.Refused("UnableToReplayMessages: this server reads no database to replay from");
+        }
+        java.util.Set<String> ids = new java.util.HashSet<>();
+        for (BroadcastMessage message : history.read(member.subTopic(), isPrivate, request)) {
+            byte[] frame = message.frame(member.framing());
+            if (frame != null) {
+                member.send(frame);
+                ids.add(message.storedId());
+            }
+        }
+        return ids;
+    }
+
     public void leave(Member member) {
         rooms.leave(member);
     }

@@ -59,7 +59,6 @@ public final class DatabaseBroadcasts {
             return;
         }
         String id = string(row.json("id"));
-        byte[] meta = id == null ? null : ("{\"id\":" + row.json("id") + "}").getBytes(StandardCharsets.UTF_8);
         String binary = string(row.json("binary_payload"));
         String payload = row.json("payload");
         boolean isBinary = binary != null;
@@ -68,7 +67,8 @@ public final class DatabaseBroadcasts {
         if (body == null || service.tooLarge(body.length) || !service.admitServerEvent()) {
             return;
         }
-        service.publish(BroadcastMessage.user(topic, name, body, isBinary, meta, null), BroadcastService.Source.DATABASE);
+        service.publish(id == null ? BroadcastMessage.user(topic, name, body, isBinary, null, null)
+                : BroadcastMessage.stored(topic, name, body, isBinary, id, false), BroadcastService.Source.DATABASE);
     }
 
     /** The text of a JSON string value, or null for SQL NULL, an absent column or a non-string. */

@@ -72,7 +72,7 @@ public final class LocalRooms implements Rooms {
         Member sender = message.sender();
         int n = 0;
         for (Member m : room.members) {
-            if (m == sender && !m.options().self()) {
+            if (m == sender && !m.options().self() || message.storedId() != null && m.replayed(message.storedId())) {
                 continue;
             }
             byte[] frame = message.frame(m.framing());

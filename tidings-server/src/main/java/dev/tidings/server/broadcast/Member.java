@@ -27,6 +27,9 @@ public interface Member {
     /** Ends the channel from the server's side: a {@code system} error with {@code reason}, then {@code phx_close}. */
     void shut(String reason);
 
+    /** Whether the {@code realtime.messages} row {@code id} was replayed to this member at join (then it is not sent again). */
+    boolean replayed(String id);
+
     /** The per-connection counters that limits are checked against. */
     ClientLimiter limiter();
 

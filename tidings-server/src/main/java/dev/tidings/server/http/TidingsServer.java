@@ -168,7 +168,8 @@ public final class TidingsServer implements AutoCloseable {
             connector.setPort(config.server().port());
             connector.setIdleTimeout(Duration.ofSeconds(120).toMillis());
             jetty.addConnector(connector);
-            RealtimeEndpoint realtime = new RealtimeEndpoint(live, auth, catalog, broadcasts);
+            RealtimeEndpoint realtime = new RealtimeEndpoint(live, auth, catalog, broadcasts,
+                    changeLog == null ? null : changeLog.changeLog());
             WebSocketUpgradeHandler websockets = WebSocketUpgradeHandler.from(jetty,
                     container -> realtime.install(container, config.limits().maxFrameBytes()));
             IntSupplier websocketClients = () -> websockets.getServerWebSocketContainer().getOpenSessions().size();

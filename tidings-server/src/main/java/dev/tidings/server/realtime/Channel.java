@@ -7,6 +7,7 @@ import dev.tidings.event.Row;
 import dev.tidings.event.EventFormat;
 import dev.tidings.server.auth.AccessPolicy;
 import dev.tidings.server.live.LiveFanOut;
+import dev.tidings.server.log.EventId;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -32,6 +33,12 @@ import static dev.tidings.server.realtime.PhoenixFrame.ascii;
  * when the matched bindings {@code select} columns: then this channel serializes its own
  * projection of the change (only the selected columns in {@code columns}, {@code record} and
  * {@code old_record}).
+ *
+ * <p>Each {@code postgres_changes} push carries the change's event id as the message's {@code ref}
+ * (realtime-js hands it to the callback as its second argument; see docs/realtime-protocol.md),
+ * which a client keeps to resume from. A resuming channel ({@link #holdLive}) ignores live changes
+ * while {@link ChangeReplay} sends it what the change log holds, and afterwards those up to the
+ * last replayed id ({@link #goLive}): both are decided under the {@link #handover} lock.
  *
  * <p>A channel writes through its connection's {@link Outlet}, never back into the socket.
  * {@link #deliver} runs on the fan-out thread; the rest on the connection's threads. The grant
@@ -67,6 +74,17 @@ final class Channel implements LiveFanOut.Subscriber {
     private volatile String token;
     private volatile boolean closed;
     private ScheduledFuture<?> expiry;
+    /**
+     * The lock of the hand-over from the replay to live delivery, apart from the channel's own (which
+     * {@link #close} takes when a full send queue closes every channel of the connection).
+     */
+    final Object handover = new Object();
+    /** Whether this channel resumes from the change log; then the two fields below are used under {@link #handover}. */
+    private volatile boolean resumed;
+    /** Live changes are ignored while the log is replayed ... */
+    private boolean replaying;
+    /** ... and afterwards sent only when after this id (null: all are sent). */
+    private EventId sentUpTo;
 
     Channel(Outlet outlet, ScheduledExecutorService timers, PhoenixFrame.Vsn vsn, String topic, String joinRef,
             boolean legacy, List<Binding> bindings, AccessPolicy.Grant grant, String token) {
@@ -123,11 +141,49 @@ final class Channel implements LiveFanOut.Subscriber {
         }
     }
 
+    /** Makes live delivery wait for the replay of the change log; called before the channel subscribes. */
+    void holdLive() {
+        synchronized (handover) {
+            resumed = true;
+            replaying = true;
+        }
+    }
+
+    /** Ends the replay: from now on live changes after {@code last} are sent (null: every one). */
+    void goLive(EventId last) {
+        synchronized (handover) {
+            sentUpTo = last;
+            replaying = false;
+        }
+    }
+
     @Override
     public void deliver(ChangeEvent event, LiveFanOut.EventBytes bytes) {
-        if (closed || !SUPABASE.supports(event.op()) || !grant.admits(event)) {
-            return;
+        if (admits(event) && !(resumed && fromLog(event))) {
+            send(event, bytes);
         }
+    }
+
+    /** A change read from the change log while resuming: sent as a live one would be. */
+    void replayed(ChangeEvent event) {
+        if (admits(event)) {
+            send(event, null);
+        }
+    }
+
+    private boolean admits(ChangeEvent event) {
+        return !closed && SUPABASE.supports(event.op()) && grant.admits(event);
+    }
+
+    /** True when the change comes, or came, from the log's replay. */
+    private boolean fromLog(ChangeEvent event) {
+        synchronized (handover) {
+            return replaying || sentUpTo != null && !EventId.of(event).isAfter(sentUpTo);
+        }
+    }
+
+    /** Queues the pushes of {@code event}; {@code bytes} null: a replayed change, encoded for this channel alone. */
+    private void send(ChangeEvent event, LiveFanOut.EventBytes bytes) {
         if (legacy) {
             if (bindings.get(0).matches(event)) {
                 FrameKey typed = legacyTyped[switch (event.op()) {
@@ -135,8 +191,8 @@ final class Channel implements LiveFanOut.Subscriber {
                     case UPDATE -> 1;
                     default -> 2;
                 }];
-                outlet.sendFrame(frame(legacyStar, bytes, null, null));
-                outlet.sendFrame(frame(typed, bytes, null, null));
+                outlet.sendFrame(frame(legacyStar, event, bytes, null, null));
+                outlet.sendFrame(frame(typed, event, bytes, null, null));
             }
             return;
         }
@@ -172,11 +228,16 @@ final class Channel implements LiveFanOut.Subscriber {
         }
         if (selected != null && !everyColumn) {
             byte[] payload = SUPABASE.toBytes(project(event, selected));
-            outlet.sendFrame(WireFrames.text(vsn.encode(NULL, NULL, topicJson, key.event, payload,
+            outlet.sendFrame(WireFrames.text(vsn.encode(NULL, ref(event), topicJson, key.event, payload,
                     concat(IDS, ascii(key.ids), DATA), END)));
             return;
         }
-        outlet.sendFrame(frame(key, bytes, IDS, DATA));
+        outlet.sendFrame(frame(key, event, bytes, IDS, DATA));
+    }
+
+    /** The event id as the JSON text of a push's {@code ref}. */
+    private static String ref(ChangeEvent event) {
+        return '"' + event.id() + '"';
     }
 
     /** The change with only the {@code selected} columns, in the table's order. */
@@ -199,18 +260,20 @@ final class Channel implements LiveFanOut.Subscriber {
     }
 
     /**
-     * The push of the event under {@code key}, encoded by the first channel that asks and shared:
-     * the supabase JSON as the payload, or as {@code {"ids":[…],"data":…}} when {@code ids} is given.
+     * The push of the event under {@code key}, encoded by the first channel that asks and shared
+     * ({@code bytes} null: encoded for this channel only): the supabase JSON as the payload, or as
+     * {@code {"ids":[…],"data":…}} with the event id as {@code ref} when {@code ids} is given.
      */
-    private byte[] frame(FrameKey key, LiveFanOut.EventBytes bytes, byte[] ids, byte[] data) {
-        byte[] frame = bytes.frame(key);
+    private byte[] frame(FrameKey key, ChangeEvent event, LiveFanOut.EventBytes bytes, byte[] ids, byte[] data) {
+        byte[] frame = bytes == null ? null : bytes.frame(key);
         if (frame != null) {
             return frame;
         }
-        byte[] payload = bytes.in(SUPABASE);
-        return bytes.keep(key, WireFrames.text(ids == null
+        byte[] payload = bytes == null ? SUPABASE.toBytes(event) : bytes.in(SUPABASE);
+        frame = WireFrames.text(ids == null
                 ? key.vsn.encode(NULL, NULL, topicJson, key.event, payload)
-                : key.vsn.encode(NULL, NULL, topicJson, key.event, payload, concat(ids, ascii(key.ids), data), END)));
+                : key.vsn.encode(NULL, ref(event), topicJson, key.event, payload, concat(ids, ascii(key.ids), data), END));
+        return bytes == null ? frame : bytes.keep(key, frame);
     }
 
     /** What makes two channels' frames of one event byte-identical (see {@link LiveFanOut.EventBytes#frame}). */

@@ -1,8 +1,10 @@
 package dev.tidings.server.realtime;
 
 import dev.tidings.server.auth.Authenticator;
+import dev.tidings.server.broadcast.BroadcastHistory;
 import dev.tidings.server.broadcast.BroadcastService;
 import dev.tidings.server.live.LiveService;
+import dev.tidings.server.log.ChangeLog;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -31,9 +33,12 @@ public final class RealtimeEndpoint implements WebSocketCreator {
     /**
      * @param catalog    column types for checking filters at join; null to skip the checks
      * @param broadcasts Broadcast and Presence of the server
+     * @param changeLog  the change log channels resume from; null when there is none
      */
-    public RealtimeEndpoint(LiveService live, Authenticator auth, TableCatalog catalog, BroadcastService broadcasts) {
-        this.service = new RealtimeService(live, auth, catalog, broadcasts);
+    public RealtimeEndpoint(LiveService live, Authenticator auth, TableCatalog catalog, BroadcastService broadcasts,
+                            ChangeLog changeLog) {
+        this.service = new RealtimeService(live, auth, catalog, broadcasts, changeLog,
+                catalog == null ? null : new BroadcastHistory(catalog.database()));
     }
 
     /** Maps the Realtime paths of {@code container} to this endpoint, with its frame and idle limits. */

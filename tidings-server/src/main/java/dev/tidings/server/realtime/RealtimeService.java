@@ -1,8 +1,10 @@
 package dev.tidings.server.realtime;
 
 import dev.tidings.server.auth.Authenticator;
+import dev.tidings.server.broadcast.BroadcastHistory;
 import dev.tidings.server.broadcast.BroadcastService;
 import dev.tidings.server.live.LiveService;
+import dev.tidings.server.log.ChangeLog;
 
 /**
  * What every Realtime connection of one server shares.
@@ -11,5 +13,8 @@ import dev.tidings.server.live.LiveService;
  * @param auth    tokens and grants
  * @param catalog column types for checking filters at join; null to skip the checks
  * @param broadcasts Broadcast and Presence, and the limits of each connection
+ * @param changeLog  the change log channels resume from ({@link ChangeReplay}); null when there is none
+ * @param history    the stored broadcasts a join may ask to replay; null when the server reads no database
  */
-record RealtimeService(LiveService live, Authenticator auth, TableCatalog catalog, BroadcastService broadcasts) {}
+record RealtimeService(LiveService live, Authenticator auth, TableCatalog catalog, BroadcastService broadcasts,
+                       ChangeLog changeLog, BroadcastHistory history) {}

@@ -4,10 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.tidings.server.auth.Authenticator;
 import dev.tidings.server.auth.TokenVerifier;
 import dev.tidings.server.broadcast.BinaryPush;
+import dev.tidings.server.broadcast.BroadcastHistory;
 import dev.tidings.server.broadcast.BroadcastService;
 import dev.tidings.server.broadcast.ClientLimiter;
 import dev.tidings.server.live.LiveService;
 import dev.tidings.server.live.Outbox;
+import dev.tidings.server.log.ChangeLog;
+import dev.tidings.server.log.EventId;
 import org.eclipse.jetty.websocket.api.Session;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,6 +50,8 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
     private final TableCatalog catalog;
     private final BroadcastService broadcasts;
     private final ClientLimiter limiter;
+    private final ChangeLog changeLog;
+    private final BroadcastHistory history;
     private final PhoenixFrame.Vsn vsn;
     /** The token presented at connect; a join without a token of its own uses it. */
     private final String connectToken;
@@ -66,6 +71,8 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
         this.catalog = service.catalog();
         this.broadcasts = service.broadcasts();
         this.limiter = broadcasts.newClient();
+        this.changeLog = service.changeLog();
+        this.history = service.history();
         this.vsn = vsn;
         this.connectToken = connectToken;
     }
@@ -235,15 +242,38 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
             return;
         }
         join = join.resolve(catalog);
+        EventId resumeFrom;
+        try {
+            resumeFrom = join.legacy() || join.bindings().isEmpty() ? null : ChangeReplay.position(config);
+        } catch (IllegalArgumentException e) {
+            reply(f, "error", Map.of("reason", coded("InvalidResumePosition", e.getMessage())));
+            return;
+        }
         Channel channel = new Channel(outlet, live.timers(), vsn, topic, f.joinRef(), join.legacy(), join.bindings(),
                 access.grant(), token);
         RoomMember member = new RoomMember(channel, this, vsn, BroadcastService.options(join.legacy() ? null : config));
+        try {
+            BroadcastHistory.Request replay = join.legacy() ? null : BroadcastHistory.request(config);
+            if (replay != null) {
+                member.replayed(broadcasts.replay(member, history, config.path("private").asBoolean(false), replay));
+            }
+        } catch (BroadcastHistory.Refused e) {
+            reply(f, "error", Map.of("reason", e.getMessage()));
+            return;
+        }
         channels.put(topic, channel);
         members.put(topic, member);
         broadcasts.join(member);
         reply(f, "ok", Map.of("postgres_changes", join.echo()));
         member.joined();
+        if (resumeFrom != null) {
+            channel.holdLive();
+        }
         live.fanOut().subscribe(channel, channel.tables);
+        if (resumeFrom != null) {
+            Outbox o = outbox;
+            ChangeReplay.start(changeLog, channel, resumeFrom, o::belowHalf);
+        }
         if (access.token() != null) {
             channel.expireAt(access.expiresAt(), () -> shut(channel, "Token has expired"));
         }

@@ -6,6 +6,7 @@ import dev.tidings.server.broadcast.Member;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 import static dev.tidings.server.realtime.PhoenixFrame.NULL;
 
@@ -27,6 +28,8 @@ final class RoomMember implements Member {
     private final RealtimeSocket socket;
     private final PhoenixFrame.Vsn vsn;
     private final Options options;
+    /** The ids of the {@code realtime.messages} rows replayed at join; set before the room is joined. */
+    private volatile Set<String> replayed = Set.of();
     /** Frames held until the join reply is queued; null once it is. Guarded by this. */
     private List<byte[]> early = new ArrayList<>();
 
@@ -82,6 +85,16 @@ final class RoomMember implements Member {
     @Override
     public void shut(String reason) {
         socket.shut(channel, reason);
+    }
+
+    @Override
+    public boolean replayed(String id) {
+        return replayed.contains(id);
+    }
+
+    /** Remembers what {@link dev.tidings.server.broadcast.BroadcastService#replay} sent, so live copies are skipped. */
+    void replayed(Set<String> ids) {
+        replayed = Set.copyOf(ids);
     }
 
     @Override

@@ -1,5 +1,7 @@
 package dev.tidings.server.realtime;
 
+import dev.tidings.server.log.EventId;
+
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -27,6 +29,17 @@ final class SystemMessages {
     /** The answer to {@code config.broadcast.replication_ready}: the replication stream is live. */
     static Map<String, Object> replicationReady(String topic) {
         return message("system", "ok", "Replication connection established", topic);
+    }
+
+    /**
+     * A resume that cannot be served: the changes after the client's id are gone, so it must refetch;
+     * {@code id} is the position the channel goes on from (what to resume from next), null when none.
+     * Status {@code reset}, as SSE's {@code event: reset}: the channel stays subscribed.
+     */
+    static Map<String, Object> resumeReset(String topic, String why, EventId id) {
+        Map<String, Object> system = message("postgres_changes", "reset", "ResumeExpired: " + why, topic);
+        system.put("id", id == null ? null : id.toString());
+        return system;
     }
 
     /** Why the server ends the channel of {@code topic}. */

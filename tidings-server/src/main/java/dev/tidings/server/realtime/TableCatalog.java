@@ -43,6 +43,11 @@ public final class TableCatalog {
         this.conditions = new DatabaseConditions(database);
     }
 
+    /** The database this catalog reads. */
+    DatabaseUrl database() {
+        return database;
+    }
+
     public DatabaseConditions conditions() {
         return conditions;
     }

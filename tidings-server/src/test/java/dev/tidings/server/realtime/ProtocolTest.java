@@ -232,4 +232,20 @@ class ProtocolTest {
         assertThat(response.statusCode()).isEqualTo(200);
         assertThat(response.body()).startsWith("{\"status\":\"ok\",\"role\":\"leader\",\"streaming\":true,");
     }
+
+    @Test
+    void on_a_server_without_a_change_log_a_resume_gets_a_reset_and_live_changes() throws Exception {
+        try (RawSocket c = RawSocket.open(serve.ws("vsn=2.0.0"))) {
+            c.send("[\"1\",\"1\",\"realtime:nolog\",\"phx_join\",{\"config\":{\"postgres_changes\":[{\"event\":\"*\","
+                    + "\"schema\":\"public\",\"table\":\"notes\"}],\"postgres_changes_options\":{\"resume_from\":\"0/1A2B3C4:2\"}}}]");
+            assertThat(c.await(n -> n.get(3).asText().equals("phx_reply")).at("/4/status").asText()).isEqualTo("ok");
+            JsonNode reset = c.await(n -> n.get(3).asText().equals("system") && n.at("/4/status").asText().equals("reset"));
+            assertThat(reset.at("/4/message").asText()).isEqualTo("ResumeExpired: this server keeps no change log (log.dir), so it"
+                    + " cannot resume after 0/1A2B3C4:2: refetch");
+            assertThat(reset.at("/4/id").isNull()).isTrue();
+            serve.sql("INSERT INTO notes (body) VALUES ('after the reset')");
+            assertThat(c.await(n -> n.get(3).asText().equals("postgres_changes")).at("/4/data/record/body").asText())
+                    .isEqualTo("after the reset");
+        }
+    }
 }
