@@ -1,11 +1,15 @@
 package dev.tidings.server.sinks;
 
+import dev.tidings.base.Lsn;
+import dev.tidings.testing.Await;
 import dev.tidings.testing.TestPostgres;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -25,6 +29,7 @@ final class ChangeLoad implements AutoCloseable {
     private Thread thread;
     private volatile Throwable failure;
     private volatile boolean stop;
+    private volatile Lsn start;
 
     ChangeLoad(String jdbcUrl, int tables) {
         this.jdbcUrl = jdbcUrl;
@@ -40,6 +45,10 @@ final class ChangeLoad implements AutoCloseable {
         thread = Thread.ofPlatform().name("change-load").start(() -> {
             try (Connection c = TestPostgres.connect(jdbcUrl)) {
                 c.setAutoCommit(false);
+                try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("SELECT pg_current_wal_insert_lsn()::text")) {
+                    r.next();
+                    start = Lsn.parse(r.getString(1));
+                }
                 long begin = System.nanoTime();
                 PreparedStatement[] inserts = new PreparedStatement[tables];
                 for (int t = 0; t < tables; t++) {
@@ -69,6 +78,20 @@ final class ChangeLoad implements AutoCloseable {
             }
         });
         return this;
+    }
+
+    /**
+     * The WAL insert position just before the load's first change, once the load has started: no
+     * position past it may be confirmed while the load is undelivered. (Taken before the load rather
+     * than by the caller, since the server writes records of its own, e.g. running transactions,
+     * that an idle stream may rightly confirm while the load thread is still connecting.)
+     */
+    Lsn startLsn() {
+        Await.until(Duration.ofSeconds(30), "the load to start", () -> start != null || failure != null);
+        if (start == null) {
+            throw new AssertionError("load failed", failure);
+        }
+        return start;
     }
 
     void await() throws Exception {

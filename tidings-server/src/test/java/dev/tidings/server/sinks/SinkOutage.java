@@ -30,10 +30,10 @@ final class SinkOutage {
     /** Runs the outage with {@code changes} changes of {@code load}; returns when the load is committed and flushed. */
     static void run(SinkHarness h, ChangeLoad load, int changes, Sink sink) throws Exception {
         sink.down();
-        // an idle stream may still confirm WAL written before the load (the server's own records), not past it
-        Lsn beforeLoad = Lsn.parse(h.db.queryValue("SELECT pg_current_wal_insert_lsn()::text"));
         long start = System.nanoTime();
         load.start(changes, 40, 4);
+        // an idle stream may still confirm WAL written before the load (the server's own records), not past it
+        Lsn beforeLoad = load.startLsn();
         Thread.sleep(Math.max(5, SECONDS - 3) * 1000L); // the outage itself
         awaitPaused(h);
         Lsn confirmed = h.db.confirmedFlush();
