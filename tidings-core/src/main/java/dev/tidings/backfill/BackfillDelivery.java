@@ -9,6 +9,7 @@ import dev.tidings.event.Transaction;
 import dev.tidings.pipeline.Delivery;
 import dev.tidings.base.Lsn;
 
+import java.util.ArrayDeque;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -33,14 +34,20 @@ import java.util.concurrent.CompletableFuture;
  * what the consumer sees, because every change committed after the read's snapshot was taken is
  * committed after the low watermark, and reaches this class before the high watermark.
  *
+ * <p>Two chunks may be in flight: the engine reads the next chunk while the rows of the previous
+ * one are delivered. Their windows never overlap (the next low watermark is written after the
+ * previous high one), so at most one window is open at a time, and each chunk keeps its own rows,
+ * changed keys and acknowledgement.
+ *
  * <p>Threads: {@link #expect}, {@link #rowsRead} and {@link #clear} come from the engine's
- * thread; the {@link Delivery} methods from the pipeline's delivery thread. At most one chunk is
- * in flight; memory is bounded by its rows.
+ * thread; the {@link Delivery} methods from the pipeline's delivery thread. Memory is bounded by
+ * the rows of the chunks in flight.
  */
 public final class BackfillDelivery implements Delivery {
     private final Delivery delegate;
     private final Object lock = new Object();
-    private Chunk chunk; // guarded by lock
+    private final ArrayDeque<Chunk> chunks = new ArrayDeque<>(2); // guarded by lock; in watermark order
+    private Chunk open; // delivery thread only: the chunk between its low and high watermark
 
     public BackfillDelivery(Delivery delegate) {
         this.delegate = delegate;
@@ -57,7 +64,6 @@ public final class BackfillDelivery implements Delivery {
         private List<String> keys;
         private boolean last;
         private final Set<String> changed = new HashSet<>(); // delivery thread only
-        private boolean open;
         private boolean truncated;
         private Lsn emittedIn;
         private int emitted;
@@ -81,7 +87,7 @@ public final class BackfillDelivery implements Delivery {
 
     void expect(Chunk c) {
         synchronized (lock) {
-            chunk = c;
+            chunks.addLast(c);
         }
     }
 
@@ -96,9 +102,7 @@ public final class BackfillDelivery implements Delivery {
 
     void clear(Chunk c) {
         synchronized (lock) {
-            if (chunk == c) {
-                chunk = null;
-            }
+            chunks.remove(c);
         }
     }
 
@@ -107,9 +111,27 @@ public final class BackfillDelivery implements Delivery {
         return Watermarks.isWatermarkTable(event);
     }
 
-    private Chunk current() {
+    /** The chunk in flight whose watermarks carry {@code mark} (without its :low or :high), or null. */
+    private Chunk chunk(String mark) {
         synchronized (lock) {
-            return chunk;
+            for (Chunk c : chunks) {
+                if (mark.equals(c.mark)) {
+                    return c;
+                }
+            }
+            return null;
+        }
+    }
+
+    /** The chunk whose rows were emitted in the transaction committed at {@code commitLsn}, or null. */
+    private Chunk emittedIn(Lsn commitLsn) {
+        synchronized (lock) {
+            for (Chunk c : chunks) {
+                if (commitLsn.equals(c.emittedIn)) {
+                    return c;
+                }
+            }
+            return null;
         }
     }
 
@@ -128,8 +150,8 @@ public final class BackfillDelivery implements Delivery {
         if (Watermarks.isWatermarkTable(event)) {
             return;
         }
-        Chunk c = current();
-        if (c != null && c.open && c.table.name().table().equals(event.table())
+        Chunk c = open;
+        if (c != null && c.table.name().table().equals(event.table())
                 && c.table.name().schema().equals(event.schema())) {
             noteChange(c, event);
         }
@@ -138,9 +160,9 @@ public final class BackfillDelivery implements Delivery {
 
     @Override
     public void commit(Transaction tx, Acknowledgement ack) throws Exception {
-        Chunk c = current();
+        Chunk c = emittedIn(tx.commitLsn());
         Acknowledgement out = ack;
-        if (c != null && c.emittedIn != null && c.emittedIn.equals(tx.commitLsn())) {
+        if (c != null) {
             int rows = c.emitted;
             out = new Acknowledgement() {
                 @Override
@@ -160,18 +182,22 @@ public final class BackfillDelivery implements Delivery {
     }
 
     private void onMark(String mark, ChangeEvent watermark) throws Exception {
-        Chunk c = current();
+        int colon = mark.lastIndexOf(':');
+        Chunk c = colon < 0 ? null : chunk(mark.substring(0, colon));
         if (c == null) {
-            return;
+            return; // a mark of another run or of a chunk no longer in flight
         }
-        if (mark.equals(c.mark + ":low")) {
+        if (mark.endsWith(":low")) {
             c.changed.clear();
             c.truncated = false;
-            c.open = true;
+            open = c;
             return;
         }
-        if (!mark.equals(c.mark + ":high")) {
-            return; // a mark of another run or an earlier chunk
+        if (!mark.endsWith(":high")) {
+            return;
+        }
+        if (open == c) {
+            open = null;
         }
         List<Row> rows;
         List<String> keys;
@@ -202,7 +228,6 @@ public final class BackfillDelivery implements Delivery {
                     new SnapshotRead(c.backfill, c.consumer, c.number, last && i == lastKept)));
             emitted++;
         }
-        c.open = false;
         c.emittedIn = watermark.tx().commitLsn();
         c.emitted = emitted;
     }

@@ -39,10 +39,12 @@ import java.util.function.Consumer;
  * ({@link BackfillStore}): the engine works through the running entries of its slot one table at
  * a time, and polls for new ones (from {@link #submit}, {@code tidings backfill} or another
  * process). Per chunk: register it, low watermark, {@code SELECT} up to {@code chunkRows + 1}
- * rows after the last key, hand over {@code chunkRows} of them, high watermark, wait until the
- * consumer acknowledged the chunk's transaction, then store the chunk's last key. A crash at any
- * point repeats at most the chunk in flight. The state is re-read before each chunk, so pause and
- * cancel take effect from anywhere within one chunk. At most one chunk is held in memory.
+ * rows after the last key, hand over {@code chunkRows} of them, high watermark; then wait until
+ * the consumer acknowledged the previous chunk's transaction and store that chunk's last key. So
+ * the next chunk is read and converted while the previous one is delivered (the backfill is
+ * CPU-bound on both sides), and the chunk keys are stored in order. A crash at any point repeats
+ * at most the two chunks in flight. The state is re-read before each chunk, so pause and cancel
+ * take effect from anywhere within one chunk. At most two chunks are held in memory.
  *
  * <p>Throttle: at most {@code maxRowsPerSecond} rows per second over the run (0: no limit).
  * Failures of the connection are retried with backoff; a table that cannot be backfilled (no key)
@@ -347,42 +349,72 @@ public final class Backfiller {
                 lastKey == null ? "starts" : "resumes", chunkNumber);
         String sql = table.chunkQuery(true, entry.condition());
         String firstSql = table.chunkQuery(false, entry.condition());
-        while (running) {
-            BackfillStore.Entry now = BackfillStore.load(c, slot, entry.backfill(), entry.table());
-            if (now == null || !"running".equals(now.state())) {
-                return;
-            }
-            BooleanSupplier gate = gates.get(entry.consumer());
-            if (gate != null && !gate.getAsBoolean()) {
-                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
-                continue;
-            }
-            BackfillDelivery.Chunk chunk = new BackfillDelivery.Chunk(run + ":" + (++sequence), table,
-                    entry.backfill(), entry.consumer(), chunkNumber);
-            window.expect(chunk);
-            try {
-                watermarks.write(c, chunk.mark + ":low");
-                Read read = read(c, table, lastKey == null ? firstSql : sql, lastKey, values);
-                window.rowsRead(chunk, read.rows, read.keys, read.last);
-                watermarks.write(c, chunk.mark + ":high");
-                if (!awaitDelivered(chunk)) {
-                    return;
+        Pending pending = null; // the chunk read last, until its delivery is acknowledged and stored
+        try {
+            while (running) {
+                BackfillStore.Entry now = BackfillStore.load(c, slot, entry.backfill(), entry.table());
+                if (now == null || !"running".equals(now.state())) {
+                    break;
                 }
-                BackfillStore.chunkDone(c, now, read.lastKey == null ? lastKey : read.lastKey, read.rows.size(),
-                        read.last);
+                BooleanSupplier gate = gates.get(entry.consumer());
+                if (gate != null && !gate.getAsBoolean()) {
+                    LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(10));
+                    continue;
+                }
+                BackfillDelivery.Chunk chunk = new BackfillDelivery.Chunk(run + ":" + (++sequence), table,
+                        entry.backfill(), entry.consumer(), chunkNumber++);
+                window.expect(chunk);
+                Read read;
+                try {
+                    watermarks.write(c, chunk.mark + ":low");
+                    read = read(c, table, lastKey == null ? firstSql : sql, lastKey, values);
+                    window.rowsRead(chunk, read.rows, read.keys, read.last);
+                    watermarks.write(c, chunk.mark + ":high");
+                } catch (SQLException | RuntimeException e) {
+                    window.clear(chunk);
+                    throw e;
+                }
                 lastKey = read.lastKey == null ? lastKey : read.lastKey;
                 runRows += read.rows.size();
-                rate.rows += read.rows.size();
-                chunkNumber++;
-                if (read.last) {
-                    log.info("backfill {} of {} done: {} rows in {} chunks", entry.backfill(), entry.table(),
-                            now.rows() + read.rows.size(), chunkNumber);
+                Pending previous = pending;
+                pending = new Pending(chunk, read, lastKey);
+                if (previous != null && !stored(c, entry, previous, rate)) {
                     return;
                 }
-            } finally {
-                window.clear(chunk);
+                if (read.last) {
+                    break;
+                }
+                throttle(runStart, runRows);
             }
-            throttle(runStart, runRows);
+            if (pending != null && stored(c, entry, pending, rate) && pending.read.last) {
+                log.info("backfill {} of {} done: {} chunks", entry.backfill(), entry.table(), chunkNumber);
+            }
+        } finally {
+            if (pending != null) {
+                window.clear(pending.chunk);
+            }
+        }
+    }
+
+    /** A chunk handed to the stream whose key is stored once the consumer acknowledged it. */
+    private record Pending(BackfillDelivery.Chunk chunk, Read read, String[] lastKey) {}
+
+    /**
+     * Waits until the consumer acknowledged {@code p}'s rows, then stores its last key in
+     * {@code entry}'s state; false when the engine stopped or the delivery failed first (the next start
+     * reads the chunk again).
+     */
+    private boolean stored(Connection c, BackfillStore.Entry entry, Pending p, Rate rate) throws SQLException,
+            InterruptedException {
+        try {
+            if (!awaitDelivered(p.chunk)) {
+                return false;
+            }
+            BackfillStore.chunkDone(c, entry, p.lastKey, p.read.rows.size(), p.read.last);
+            rate.rows += p.read.rows.size();
+            return true;
+        } finally {
+            window.clear(p.chunk);
         }
     }
 

@@ -38,14 +38,14 @@ public record SourceConfig(DatabaseUrl database, String slot, String publication
      * Snapshots and backfills on this stream: the current rows of {@code tables} (or every table
      * the stream covers) as {@code read} events, merged into the live changes with no gap.
      *
-     * @param chunkRows        rows read per chunk (memory is bounded by one chunk)
+     * @param chunkRows        rows read per chunk (memory is bounded by two chunks)
      * @param maxRowsPerSecond the most rows read per second; 0 for no limit
      * @param initialFor       the consumers that get an initial snapshot, once per slot: {@code ""}
      *                         for the whole stream, or consumer (sink) names; empty: none, the
      *                         stream only runs backfills asked for later
      */
     public record Snapshot(int chunkRows, int maxRowsPerSecond, List<String> initialFor) {
-        public static final Snapshot DEFAULT = new Snapshot(2048, 0);
+        public static final Snapshot DEFAULT = new Snapshot(4096, 0);
 
         public Snapshot {
             if (chunkRows < 1) {

@@ -15,6 +15,30 @@ final class JsonText {
 
     private JsonText() {}
 
+    /**
+     * {@link #appendString(StringBuilder, CharSequence)} for a String: most text values need no
+     * escaping, and those are copied whole (one array copy) after a scan that the JIT keeps
+     * monomorphic, instead of being appended in pieces through {@link CharSequence}.
+     */
+    static void appendString(StringBuilder out, String s) {
+        if (needsEscaping(s)) {
+            appendString(out, (CharSequence) s);
+        } else {
+            out.append('"').append(s).append('"');
+        }
+    }
+
+    /** Whether {@code s} holds a character that JSON strings escape: a control character, {@code "} or {@code \}. */
+    static boolean needsEscaping(String s) {
+        for (int i = 0, len = s.length(); i < len; i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 || c == '"' || c == '\\') {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Appends {@code s} as a JSON string, escaped exactly as PostgreSQL's {@code escape_json}. */
     static void appendString(StringBuilder out, CharSequence s) {
         out.append('"');

@@ -23,7 +23,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * {@code bin/bench backfill}: what a snapshot costs, measured on {@code tidings tail --snapshot} as
- * a real process (its own JVM, default heap) against an embedded PostgreSQL:
+ * users run it ({@code bin/tidings}, with its JVM defaults: 128 MB heap, serial collector; add JVM
+ * options such as a flight recording through {@code TIDINGS_JAVA_OPTS}) against an embedded PostgreSQL:
  *
  * <ol>
  *   <li>rows/s of a snapshot of {@code --rows} rows of about 200 bytes, against
@@ -35,7 +36,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * </ol>
  *
  * Options: {@code --rows N} (1000000), {@code --rss-rows N} (1000000), {@code --reps N} (3),
- * {@code --tx-rate N} (500), {@code --chunk N} (2048).
+ * {@code --tx-rate N} (500), {@code --chunk N} (4096).
  */
 public final class BackfillBenchmark {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -47,7 +48,7 @@ public final class BackfillBenchmark {
         long rssRows = option(args, "--rss-rows", 1_000_000);
         int reps = (int) option(args, "--reps", 3);
         int txRate = (int) option(args, "--tx-rate", 500);
-        int chunk = (int) option(args, "--chunk", 2048);
+        int chunk = (int) option(args, "--chunk", 4096);
         try (BenchPostgres pg = new BenchPostgres()) {
             System.out.printf(Locale.ROOT, "PostgreSQL %s; %d CPUs; load average %s%n", pg.version(),
                     Runtime.getRuntime().availableProcessors(), loadAverage());
@@ -103,8 +104,7 @@ public final class BackfillBenchmark {
      */
     private static Run snapshot(BenchPostgres pg, String table, long rows, int chunk, int txRate, String slot)
             throws Exception {
-        List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
-                System.getProperty("java.class.path"), "dev.tidings.server.cli.Main", "tail", "--db", pg.jdbcUrl(),
+        List<String> cmd = List.of(Path.of("bin", "tidings").toAbsolutePath().toString(), "tail", "--db", pg.jdbcUrl(),
                 "--slot", slot, "--temporary", "--publication", "bf_pub", "--tables", "public." + table + ",public.bf_live",
                 "--snapshot", "--snapshot-chunk", String.valueOf(chunk));
         Process tail = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();

@@ -43,7 +43,7 @@ final class TailCommand implements Callable<Integer> {
             + "with the live changes; once per slot, resumed after a crash")
     boolean snapshot;
 
-    @Option(names = "--snapshot-chunk", defaultValue = "2048", paramLabel = "ROWS",
+    @Option(names = "--snapshot-chunk", defaultValue = "4096", paramLabel = "ROWS",
             description = "Rows read per snapshot chunk (default: ${DEFAULT-VALUE})")
     int snapshotChunk;
 

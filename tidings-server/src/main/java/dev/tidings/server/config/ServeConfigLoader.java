@@ -167,7 +167,7 @@ public final class ServeConfigLoader {
             new Setting("limits.server_events_per_second", List.of("TIDINGS_MAX_SERVER_EVENTS_PER_SECOND"),
                     "broadcasts per second, whole server (0: off)"),
             new Setting("sse.keepalive_seconds", List.of("TIDINGS_SSE_KEEPALIVE_SECONDS"), "seconds (15)"),
-            new Setting("backfill.chunk_rows", List.of("TIDINGS_BACKFILL_CHUNK_ROWS"), "rows per backfill chunk (2048)"),
+            new Setting("backfill.chunk_rows", List.of("TIDINGS_BACKFILL_CHUNK_ROWS"), "rows per backfill chunk (4096)"),
             new Setting("backfill.rows_per_second", List.of("TIDINGS_BACKFILL_ROWS_PER_SECOND"),
                     "most backfill rows per second; 0: no limit (0)"),
             new Setting("metrics.public", List.of("TIDINGS_METRICS_PUBLIC"),
@@ -271,7 +271,7 @@ public final class ServeConfigLoader {
                 v.bytes("limits.send_queue_bytes", 4 << 20, 1024, Integer.MAX_VALUE),
                 v.intIn("limits.send_queue_messages", 10_000, 1, Integer.MAX_VALUE),
                 (int) v.bytes("limits.max_frame_bytes", 1 << 20, 256, 64 << 20), clientLimits(v));
-        SourceConfig.Snapshot backfill = new SourceConfig.Snapshot(v.intIn("backfill.chunk_rows", 2048, 1, 1_000_000),
+        SourceConfig.Snapshot backfill = new SourceConfig.Snapshot(v.intIn("backfill.chunk_rows", 4096, 1, 1_000_000),
                 v.intIn("backfill.rows_per_second", 0, 0, Integer.MAX_VALUE),
                 sinkTree == null ? List.of() : SinkConfig.initialBackfills(sinkTree));
         return new ServeConfig(database, replication, server, auth(v), limits, sinks, backfill, ha(v, replication), changeLog(v));
