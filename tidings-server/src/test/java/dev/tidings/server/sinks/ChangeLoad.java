@@ -29,7 +29,7 @@ final class ChangeLoad implements AutoCloseable {
     private Thread thread;
     private volatile Throwable failure;
     private volatile boolean stop;
-    private volatile Lsn start;
+    private volatile Lsn firstCommit;
 
     ChangeLoad(String jdbcUrl, int tables) {
         this.jdbcUrl = jdbcUrl;
@@ -45,10 +45,6 @@ final class ChangeLoad implements AutoCloseable {
         thread = Thread.ofPlatform().name("change-load").start(() -> {
             try (Connection c = TestPostgres.connect(jdbcUrl)) {
                 c.setAutoCommit(false);
-                try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("SELECT pg_current_wal_insert_lsn()::text")) {
-                    r.next();
-                    start = Lsn.parse(r.getString(1));
-                }
                 long begin = System.nanoTime();
                 PreparedStatement[] inserts = new PreparedStatement[tables];
                 for (int t = 0; t < tables; t++) {
@@ -63,6 +59,12 @@ final class ChangeLoad implements AutoCloseable {
                         inserts[t].addBatch();
                     }
                     inserts[t].executeBatch();
+                    if (firstCommit == null) {
+                        try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("SELECT pg_current_wal_insert_lsn()::text")) {
+                            r.next();
+                            firstCommit = Lsn.parse(r.getString(1));
+                        }
+                    }
                     c.commit();
                     next[t] += rows;
                     committed.addAndGet(rows);
@@ -81,17 +83,18 @@ final class ChangeLoad implements AutoCloseable {
     }
 
     /**
-     * The WAL insert position just before the load's first change, once the load has started: no
-     * position past it may be confirmed while the load is undelivered. (Taken before the load rather
-     * than by the caller, since the server writes records of its own, e.g. running transactions,
-     * that an idle stream may rightly confirm while the load thread is still connecting.)
+     * Once the load has started: a position at or before the commit record of its first
+     * transaction (read in that transaction just before it commits), so no confirmed position may
+     * pass it while the load is undelivered. Positions before it may rightly be confirmed: the
+     * server's own records, and records of the still uncommitted first transaction, which the
+     * walsender reports in keepalives once it has read them and which decoding does not skip.
      */
-    Lsn startLsn() {
-        Await.until(Duration.ofSeconds(30), "the load to start", () -> start != null || failure != null);
-        if (start == null) {
+    Lsn firstCommitBound() {
+        Await.until(Duration.ofSeconds(30), "the load to start", () -> firstCommit != null || failure != null);
+        if (firstCommit == null) {
             throw new AssertionError("load failed", failure);
         }
-        return start;
+        return firstCommit;
     }
 
     void await() throws Exception {
