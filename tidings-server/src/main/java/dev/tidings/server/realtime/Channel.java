@@ -1,6 +1,5 @@
 package dev.tidings.server.realtime;
 
-import dev.tidings.base.TableFilter;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Column;
 import dev.tidings.event.Row;
@@ -65,7 +64,6 @@ final class Channel implements LiveFanOut.Subscriber {
     final String joinRef;
     final boolean legacy;
     final List<Binding> bindings;
-    final TableFilter tables;
     /** Frame keys of the common cases, made once: legacy {@code *} and each type; all bindings matched. */
     private final FrameKey legacyStar;
     private final FrameKey[] legacyTyped;
@@ -97,7 +95,6 @@ final class Channel implements LiveFanOut.Subscriber {
         this.joinRef = joinRef;
         this.legacy = legacy;
         this.bindings = List.copyOf(bindings);
-        this.tables = TableFilter.anyOf(bindings.stream().map(Binding::tables).toList());
         this.grant = grant;
         this.token = token;
         this.legacyStar = new FrameKey(vsn, this.topic, "*", "");
@@ -105,6 +102,11 @@ final class Channel implements LiveFanOut.Subscriber {
                 new FrameKey(vsn, this.topic, "UPDATE", ""), new FrameKey(vsn, this.topic, "DELETE", "")};
         String ids = String.join(",", this.bindings.stream().map(b -> Integer.toString(b.id())).toList());
         this.allMatched = new FrameKey(vsn, this.topic, "postgres_changes", ids.intern());
+    }
+
+    /** What the channel subscribes to: each binding's tables, narrowed by its filter. */
+    List<LiveFanOut.Interest> interests() {
+        return bindings.stream().map(b -> new LiveFanOut.Interest(b.tables(), b.filter())).toList();
     }
 
     void grant(AccessPolicy.Grant grant, String token) {
