@@ -12,7 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The fan-out cases (loads f and g) and the broadcast cases (h and i): {@code tidings serve}
+ * The fan-out cases (loads f, g, and j to l with filters) and the broadcast cases (h and i): {@code tidings serve}
  * launched as a user launches it (the same launcher as tail, so {@code bin/tidings} with its
  * defaults), and {@link WebSocketClients} in a JVM of its own. Once every client has joined, the
  * paced load runs — database changes, whose commit → receive the clients measure, or the clients'
@@ -55,6 +55,9 @@ final class FanOutRun {
                     WebSocketClients.class.getName(), "ws://127.0.0.1:" + port + "/socket/websocket?vsn=1.0.0",
                     Integer.toString(load.clients()),
                     Long.toString(broadcast ? load.expectedDeliveries() / load.clients() : load.events())));
+            if (load.kind() == Load.Kind.FILTERED) {
+                c.add("filtered");
+            }
             if (broadcast) {
                 c.addAll(List.of(Integer.toString(load.txSize()), Integer.toString(load.events()),
                         Integer.toString(load.txPerSecond())));
@@ -77,7 +80,14 @@ final class FanOutRun {
                 clients.getOutputStream().flush();
                 rate = sent.get((long) load.events() / load.txPerSecond() + 60, TimeUnit.SECONDS);
             } else {
+                long cpuBefore = sampler.now().cpuMillis();
                 rate = load.runLive(loader);
+                if (load.kind() == Load.Kind.FILTERED) {
+                    BenchPostgres.sleep(1_000); // the last changes reach the clients
+                    long cpu = sampler.now().cpuMillis() - cpuBefore;
+                    System.err.printf("load %s rep %d: serve used %.2f s of CPU during the load, %.1f µs per change%n",
+                            load.name(), rep, cpu / 1e3, cpu * 1e3 / load.events());
+                }
             }
             long[] r;
             try {
