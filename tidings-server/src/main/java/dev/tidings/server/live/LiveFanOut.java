@@ -4,10 +4,9 @@ import dev.tidings.base.TableFilter;
 import dev.tidings.base.TableName;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.EventFormat;
+import dev.tidings.event.Row;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import dev.tidings.event.Row;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -30,8 +29,8 @@ import java.util.function.Consumer;
  * and the same bytes go to every subscriber.
  *
  * <p>This consumer is live, not durable: returning from {@link #publish} acknowledges, whether or
- * not any socket wrote the change out. Registration is thread-safe (copy-on-write lists and arrays: joins are
- * rare, changes are many).
+ * not any socket wrote the change out. Registration is thread-safe (copy-on-write lists and
+ * arrays: joins are rare, changes are many).
  */
 public final class LiveFanOut {
     private static final Logger log = LoggerFactory.getLogger(LiveFanOut.class);
