@@ -50,6 +50,8 @@ final class FanOutRun {
                 }
                 BenchPostgres.sleep(20);
             }
+            boolean filtered = load.kind() == Load.Kind.FILTERED;
+            long heapBefore = filtered ? liveHeap(server.pid()) : 0;
             boolean broadcast = load.kind() == Load.Kind.BROADCAST;
             List<String> c = new ArrayList<>(List.of(settings.java(), "-Xmx1g", "-cp", settings.classpath(),
                     WebSocketClients.class.getName(), "ws://127.0.0.1:" + port + "/socket/websocket?vsn=1.0.0",
@@ -74,6 +76,11 @@ final class FanOutRun {
                         + "-clients.log)", sampler.now());
             }
             BenchPostgres.sleep(500);
+            if (filtered) {
+                long heap = liveHeap(server.pid()) - heapBefore;
+                System.err.printf("load %s rep %d: live heap of serve after %,d clients joined: +%,d KB, %,d bytes per"
+                        + " connection%n", load.name(), rep, load.clients(), heap / 1024, heap / load.clients());
+            }
             double rate;
             if (broadcast) {
                 clients.getOutputStream().write("send\n".getBytes(StandardCharsets.US_ASCII));
@@ -158,6 +165,27 @@ final class FanOutRun {
             result.completeExceptionally(gone);
             sent.completeExceptionally(gone);
         });
+    }
+
+    /**
+     * The live objects of the JVM {@code pid} in bytes, from the total of {@code jcmd GC.class_histogram}
+     * (which collects first, so garbage does not count); 0 when jcmd cannot tell.
+     */
+    private long liveHeap(long pid) throws IOException, InterruptedException {
+        String jcmd = java.nio.file.Path.of(settings.java()).resolveSibling("jcmd").toString();
+        Process p = new ProcessBuilder(jcmd, Long.toString(pid), "GC.class_histogram").redirectErrorStream(true).start();
+        String total = null;
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                if (line.startsWith("Total")) {
+                    total = line;
+                }
+            }
+        }
+        p.waitFor(30, TimeUnit.SECONDS);
+        String[] f = total == null ? new String[0] : total.trim().split("\\s+");
+        return f.length == 3 ? Long.parseLong(f[2]) : 0;
     }
 
     private static boolean listening(int port) {
