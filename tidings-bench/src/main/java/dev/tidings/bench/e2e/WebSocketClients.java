@@ -146,11 +146,12 @@ public final class WebSocketClients {
             selectors.add(Selector.open());
             samples.add(new Samples());
         }
+        long connecting = System.nanoTime();
         for (int i = 0; i < clients; i++) {
             Conn c = connect(uri, samples.get(i % threads));
             conns.add(c);
         }
-        System.err.println(clients + " clients connected");
+        System.err.printf("%d clients connected in %.2f s%n", clients, (System.nanoTime() - connecting) / 1e9);
         for (int i = 0; i < conns.size(); i++) {
             Conn c = conns.get(i);
             c.channel.configureBlocking(false);
@@ -187,6 +188,7 @@ public final class WebSocketClients {
             throw new IllegalStateException("joins not answered ok within 60 s: " + joined.getCount() + " missing; "
                     + joinFailure);
         }
+        System.err.printf("%d clients connected and joined in %.2f s%n", clients, (System.nanoTime() - connecting) / 1e9);
         Thread.ofPlatform().daemon().name("stdin").start(() -> {
             try {
                 java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(System.in));
