@@ -68,9 +68,12 @@ public final class Benchmark {
                 for (int rep = 0; rep < options.reps(); rep++) {
                     List<Peer> order = rotated(peers, rep);
                     order.remove(Peer.SERVE); // the fan-out loads only
-                    if (load.kind() == Load.Kind.FANOUT || load.kind() == Load.Kind.BROADCAST) {
+                    if (load.viaServe()) {
                         pg.dropSlots();
                         pg.resetTable();
+                        try (Connection c = pg.connect()) {
+                            load.prepare(c);
+                        }
                         pg.createSlots(List.of(Peer.SERVE.slot()));
                         try (Connection loader = pg.connect()) {
                             results.add(report(fanOut.run(load, rep, loader)));
@@ -114,7 +117,7 @@ public final class Benchmark {
     private static Measurement report(Measurement m) {
         if (!m.ok()) {
             System.err.printf("  %-40s load %s rep %d FAILED: %s%n", m.peer().label, m.load().name(), m.rep(), m.error());
-        } else if (m.load().kind() == Load.Kind.FANOUT || m.load().kind() == Load.Kind.BROADCAST) {
+        } else if (m.load().viaServe()) {
             long[] l = m.latencyMicros();
             System.err.printf("  %-40s load %s rep %d: %d clients, %d deliveries, %d disconnected, p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms, RSS %d MB, CPU %.1f s (load %.0f tx/s)%n",
                     m.peer().label, m.load().name(), m.rep(), l[6], l[4], l[5], l[0] / 1e3, l[3] / 1e3, l[1] / 1e3, l[2] / 1e3,
@@ -141,7 +144,10 @@ public final class Benchmark {
             case "g" -> Load.g(scale);
             case "h" -> Load.h(scale);
             case "i" -> Load.i(scale);
-            default -> throw new IllegalArgumentException("unknown load " + name + "; use a, b, c, d, e, f, g, h, i");
+            case "j" -> Load.j(scale);
+            case "k" -> Load.k(scale);
+            case "l" -> Load.l(scale);
+            default -> throw new IllegalArgumentException("unknown load " + name + "; use a, b, c, d, e, f, g, h, i, j, k, l");
         };
     }
 

@@ -12,7 +12,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The fan-out cases (loads f and g) and the broadcast cases (h and i): {@code tidings serve}
+ * The fan-out cases (loads f, g, and j to l with filters) and the broadcast cases (h and i): {@code tidings serve}
  * launched as a user launches it (the same launcher as tail, so {@code bin/tidings} with its
  * defaults), and {@link WebSocketClients} in a JVM of its own. Once every client has joined, the
  * paced load runs — database changes, whose commit → receive the clients measure, or the clients'
@@ -50,11 +50,16 @@ final class FanOutRun {
                 }
                 BenchPostgres.sleep(20);
             }
+            boolean filtered = load.kind() == Load.Kind.FILTERED;
+            long heapBefore = filtered ? liveHeap(server.pid()) : 0;
             boolean broadcast = load.kind() == Load.Kind.BROADCAST;
             List<String> c = new ArrayList<>(List.of(settings.java(), "-Xmx1g", "-cp", settings.classpath(),
                     WebSocketClients.class.getName(), "ws://127.0.0.1:" + port + "/socket/websocket?vsn=1.0.0",
                     Integer.toString(load.clients()),
                     Long.toString(broadcast ? load.expectedDeliveries() / load.clients() : load.events())));
+            if (load.kind() == Load.Kind.FILTERED) {
+                c.add("filtered");
+            }
             if (broadcast) {
                 c.addAll(List.of(Integer.toString(load.txSize()), Integer.toString(load.events()),
                         Integer.toString(load.txPerSecond())));
@@ -71,13 +76,25 @@ final class FanOutRun {
                         + "-clients.log)", sampler.now());
             }
             BenchPostgres.sleep(500);
+            if (filtered) {
+                long heap = liveHeap(server.pid()) - heapBefore;
+                System.err.printf("load %s rep %d: live heap of serve after %,d clients joined: +%,d KB, %,d bytes per"
+                        + " connection%n", load.name(), rep, load.clients(), heap / 1024, heap / load.clients());
+            }
             double rate;
             if (broadcast) {
                 clients.getOutputStream().write("send\n".getBytes(StandardCharsets.US_ASCII));
                 clients.getOutputStream().flush();
                 rate = sent.get((long) load.events() / load.txPerSecond() + 60, TimeUnit.SECONDS);
             } else {
+                long cpuBefore = sampler.now().cpuMillis();
                 rate = load.runLive(loader);
+                if (load.kind() == Load.Kind.FILTERED) {
+                    BenchPostgres.sleep(1_000); // the last changes reach the clients
+                    long cpu = sampler.now().cpuMillis() - cpuBefore;
+                    System.err.printf("load %s rep %d: serve used %.2f s of CPU during the load, %.1f µs per change%n",
+                            load.name(), rep, cpu / 1e3, cpu * 1e3 / load.events());
+                }
             }
             long[] r;
             try {
@@ -148,6 +165,27 @@ final class FanOutRun {
             result.completeExceptionally(gone);
             sent.completeExceptionally(gone);
         });
+    }
+
+    /**
+     * The live objects of the JVM {@code pid} in bytes, from the total of {@code jcmd GC.class_histogram}
+     * (which collects first, so garbage does not count); 0 when jcmd cannot tell.
+     */
+    private long liveHeap(long pid) throws IOException, InterruptedException {
+        String jcmd = java.nio.file.Path.of(settings.java()).resolveSibling("jcmd").toString();
+        Process p = new ProcessBuilder(jcmd, Long.toString(pid), "GC.class_histogram").redirectErrorStream(true).start();
+        String total = null;
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                if (line.startsWith("Total")) {
+                    total = line;
+                }
+            }
+        }
+        p.waitFor(30, TimeUnit.SECONDS);
+        String[] f = total == null ? new String[0] : total.trim().split("\\s+");
+        return f.length == 3 ? Long.parseLong(f[2]) : 0;
     }
 
     private static boolean listening(int port) {

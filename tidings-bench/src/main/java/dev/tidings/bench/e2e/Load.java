@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
@@ -21,8 +22,15 @@ record Load(String name, Kind kind, int events, int txSize, String description, 
      * FANOUT: a paced live load like LIVE, delivered by tidings serve to WebSocket clients.
      * BROADCAST: the WebSocket clients, joined in rooms, send each other {@code events} broadcasts
      * at {@code txPerSecond} through tidings serve (no database load).
+     * FILTERED: like FANOUT, but client {@code k} subscribes with {@code id=eq.k} and the load
+     * updates random rows among {@code 1..clients}, so each change matches one client.
      */
-    enum Kind { INSERT, UPDATE, LIVE, FANOUT, BROADCAST }
+    enum Kind { INSERT, UPDATE, LIVE, FANOUT, BROADCAST, FILTERED }
+
+    /** Whether tidings serve delivers this load to WebSocket clients ({@link FanOutRun}). */
+    boolean viaServe() {
+        return kind == Kind.FANOUT || kind == Kind.BROADCAST || kind == Kind.FILTERED;
+    }
 
     Load(String name, Kind kind, int events, int txSize, String description) {
         this(name, kind, events, txSize, description, LIVE_TX_PER_SECOND, 0);
@@ -60,6 +68,25 @@ record Load(String name, Kind kind, int events, int txSize, String description, 
     }
 
     /** Broadcast: 500 clients on one topic, 1,000 messages/s for 10 s, each to all 500 (the sender too). */
+    static Load j(int scale) {
+        return filtered("j", 100, scale);
+    }
+
+    static Load k(int scale) {
+        return filtered("k", 2_000, scale);
+    }
+
+    static Load l(int scale) {
+        return filtered("l", 10_000, scale);
+    }
+
+    private static Load filtered(String name, int clients, int scale) {
+        int n = Math.max(1, clients / scale);
+        return new Load(name, Kind.FILTERED, LIVE_TX_PER_SECOND * 10 / scale, 1, String.format(Locale.ROOT,
+                "2,000 updates/s of random rows for 10 s → tidings serve → %,d WebSocket clients, each id=eq.<its row>", n),
+                LIVE_TX_PER_SECOND, n);
+    }
+
     static Load h(int scale) {
         int clients = Math.max(1, 500 / scale);
         return new Load("h", Kind.BROADCAST, 10_000 / scale, clients,
@@ -75,7 +102,11 @@ record Load(String name, Kind kind, int events, int txSize, String description, 
 
     /** Every delivery the clients must receive together. */
     long expectedDeliveries() {
-        return kind == Kind.BROADCAST ? (long) events * txSize : (long) events * clients;
+        return switch (kind) {
+            case BROADCAST -> (long) events * txSize;
+            case FILTERED -> events;
+            default -> (long) events * clients;
+        };
     }
 
     static Load e(int scale) {
@@ -87,6 +118,11 @@ record Load(String name, Kind kind, int events, int txSize, String description, 
 
     /** What must be in the table before the slots are created (updates need rows to update). */
     void prepare(Connection c) throws SQLException {
+        if (kind == Kind.FILTERED) {
+            try (Statement s = c.createStatement()) {
+                s.execute("INSERT INTO bench SELECT " + VALUES.formatted() + " FROM generate_series(1, " + clients + ") g");
+            }
+        }
         if (kind == Kind.UPDATE) {
             try (Statement s = c.createStatement()) {
                 s.execute("INSERT INTO bench SELECT " + VALUES.formatted() + " FROM generate_series(1, " + events + ") g");
@@ -120,7 +156,7 @@ record Load(String name, Kind kind, int events, int txSize, String description, 
                     }
                 }
             }
-            case LIVE, FANOUT -> throw new IllegalStateException("paced loads run with runLive");
+            case LIVE, FANOUT, FILTERED -> throw new IllegalStateException("paced loads run with runLive");
             case BROADCAST -> throw new IllegalStateException("the broadcast clients send their own load");
         }
         c.setAutoCommit(true);
@@ -137,8 +173,10 @@ record Load(String name, Kind kind, int events, int txSize, String description, 
             s.execute("SET synchronous_commit = on");
         }
         long interval = TimeUnit.SECONDS.toNanos(1) / txPerSecond;
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO bench SELECT " + VALUES.formatted()
-                + " FROM generate_series(?, ?) g")) {
+        java.util.Random rows = new java.util.Random(42);
+        try (PreparedStatement ps = c.prepareStatement(kind == Kind.FILTERED
+                ? "UPDATE bench SET n = n + 1 WHERE id = ? AND ? > 0"
+                : "INSERT INTO bench SELECT " + VALUES.formatted() + " FROM generate_series(?, ?) g")) {
             long start = System.nanoTime();
             for (int i = 0; i < events; i++) {
                 long due = start + i * interval;
@@ -146,8 +184,9 @@ record Load(String name, Kind kind, int events, int txSize, String description, 
                 if (wait > 0) {
                     LockSupport.parkNanos(wait);
                 }
-                ps.setInt(1, i + 1);
-                ps.setInt(2, i + 1);
+                int row = kind == Kind.FILTERED ? 1 + rows.nextInt(clients) : i + 1;
+                ps.setInt(1, row);
+                ps.setInt(2, row);
                 ps.executeUpdate();
             }
             return events / ((System.nanoTime() - start) / 1e9);

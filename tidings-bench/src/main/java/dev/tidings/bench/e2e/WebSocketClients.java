@@ -44,11 +44,19 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * per-client rate limits); every member of the room, the sender too, counts it, and latency is
  * receive − send time (one clock: same process). {@code @@ SENT <messages/s achieved>} once sent.
  *
- * <p>Usage: {@code WebSocketClients <ws-url> <clients> <expected-per-client> [<room-size> <messages> <per-second>]}
+ * <p>Filtered mode ({@code filtered} as the fourth argument): client {@code k} (from 1) joins with
+ * the filter {@code id=eq.k}, and {@code expected} is the deliveries of all clients together.
+ *
+ * <p>Usage: {@code WebSocketClients <ws-url> <clients> <expected-per-client> [<room-size> <messages> <per-second>]},
+ * or {@code WebSocketClients <ws-url> <clients> <expected-in-all> filtered}
  */
 public final class WebSocketClients {
     private static final String JOIN = "{\"topic\":\"realtime:bench\",\"event\":\"phx_join\",\"payload\":{\"config\":"
             + "{\"postgres_changes\":[{\"event\":\"*\",\"schema\":\"public\",\"table\":\"bench\"}]}},\"ref\":\"1\",\"join_ref\":\"1\"}";
+    /** The filtered mode's join of client {@code k}: its own row only. */
+    private static final String FILTERED_JOIN = "{\"topic\":\"realtime:bench\",\"event\":\"phx_join\",\"payload\":"
+            + "{\"config\":{\"postgres_changes\":[{\"event\":\"*\",\"schema\":\"public\",\"table\":\"bench\","
+            + "\"filter\":\"id=eq.%d\"}]}},\"ref\":\"1\",\"join_ref\":\"1\"}";
     private static final String HEARTBEAT = "{\"topic\":\"phoenix\",\"event\":\"heartbeat\",\"payload\":{},\"ref\":\"hb\"}";
     private static final int BUCKETS = 600_000; // 0.1 ms each: up to 60 s
 
@@ -62,6 +70,9 @@ public final class WebSocketClients {
     private final int roomSize;
     private final int messages;
     private final int perSecond;
+    /** Filtered mode: each client its own row; {@link #expected} counts every client's deliveries. */
+    private final boolean filtered;
+    private final java.util.concurrent.atomic.AtomicLong receivedInAll = new java.util.concurrent.atomic.AtomicLong();
     private final List<Conn> conns = new ArrayList<>();
     /** One per selector thread, written only by it: no cache line is shared per delivery. */
     private final List<Samples> samples = new ArrayList<>();
@@ -96,8 +107,9 @@ public final class WebSocketClients {
         }
     }
 
-    private WebSocketClients(int clients, long expected, int roomSize, int messages, int perSecond) {
+    private WebSocketClients(int clients, long expected, boolean filtered, int roomSize, int messages, int perSecond) {
         this.clients = clients;
+        this.filtered = filtered;
         this.expected = expected;
         this.roomSize = roomSize;
         this.messages = messages;
@@ -110,8 +122,9 @@ public final class WebSocketClients {
         int clients = Integer.parseInt(args[1]);
         long expected = Long.parseLong(args[2]);
         WebSocketClients run = args.length >= 6
-                ? new WebSocketClients(clients, expected, Integer.parseInt(args[3]), Integer.parseInt(args[4]), Integer.parseInt(args[5]))
-                : new WebSocketClients(clients, expected, 0, 0, 0);
+                ? new WebSocketClients(clients, expected, false, Integer.parseInt(args[3]), Integer.parseInt(args[4]),
+                        Integer.parseInt(args[5]))
+                : new WebSocketClients(clients, expected, args.length == 4 && args[3].equals("filtered"), 0, 0, 0);
         try {
             run.run(url);
         } catch (Throwable t) {
@@ -133,11 +146,12 @@ public final class WebSocketClients {
             selectors.add(Selector.open());
             samples.add(new Samples());
         }
+        long connecting = System.nanoTime();
         for (int i = 0; i < clients; i++) {
             Conn c = connect(uri, samples.get(i % threads));
             conns.add(c);
         }
-        System.err.println(clients + " clients connected");
+        System.err.printf("%d clients connected in %.2f s%n", clients, (System.nanoTime() - connecting) / 1e9);
         for (int i = 0; i < conns.size(); i++) {
             Conn c = conns.get(i);
             c.channel.configureBlocking(false);
@@ -147,7 +161,7 @@ public final class WebSocketClients {
             Thread.ofPlatform().daemon().name("clients-io").start(() -> loop(sel));
         }
         for (int i = 0; i < conns.size(); i++) {
-            conns.get(i).send(roomSize == 0 ? JOIN : "{\"topic\":\"realtime:room-" + i / roomSize + "\",\"event\":\"phx_join\","
+            conns.get(i).send(filtered ? FILTERED_JOIN.formatted(i + 1) : roomSize == 0 ? JOIN : "{\"topic\":\"realtime:room-" + i / roomSize + "\",\"event\":\"phx_join\","
                     + "\"payload\":{\"config\":{\"broadcast\":{\"self\":true},\"postgres_changes\":[]}},\"ref\":\"1\",\"join_ref\":\"1\"}");
         }
         Thread.ofPlatform().daemon().name("progress").start(() -> {
@@ -174,6 +188,7 @@ public final class WebSocketClients {
             throw new IllegalStateException("joins not answered ok within 60 s: " + joined.getCount() + " missing; "
                     + joinFailure);
         }
+        System.err.printf("%d clients connected and joined in %.2f s%n", clients, (System.nanoTime() - connecting) / 1e9);
         Thread.ofPlatform().daemon().name("stdin").start(() -> {
             try {
                 java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(System.in));
@@ -401,7 +416,10 @@ public final class WebSocketClients {
                 commitMicros = epochMicros(b, at + COMMIT.length);
             }
             samples.add(now, Math.min(BUCKETS, Math.max(0, (now - commitMicros) / 100)));
-            if (++received == expected && !rehearsal && complete.incrementAndGet() == clients) {
+            if (rehearsal) {
+                ++received;
+            } else if (filtered ? receivedInAll.incrementAndGet() == expected
+                    : ++received == expected && complete.incrementAndGet() == clients) {
                 report();
             }
         }

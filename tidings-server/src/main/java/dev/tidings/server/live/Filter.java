@@ -7,9 +7,11 @@ import dev.tidings.event.Row;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
@@ -203,6 +205,17 @@ public final class Filter {
                 }
             }
             return new InProcess(kind, enumLabels, literals, null);
+        }
+
+        /** The keys of the non-null literals (see {@link TypedValue#key}). */
+        Set<Object> keys() {
+            Set<Object> keys = new HashSet<>();
+            for (Object l : literals) {
+                if (l != null) {
+                    keys.add(TypedValue.key(l));
+                }
+            }
+            return Set.copyOf(keys);
         }
 
         @Override
@@ -542,12 +555,60 @@ public final class Filter {
         return conditions.isEmpty();
     }
 
+    /**
+     * How a value of a row is read to look it up in a fan-out index: as {@code kind} (enums by
+     * {@code enumLabels}), and for an unresolved condition ({@code ofChangeType}) only when the
+     * change's column type reads as {@code kind}, as {@link Condition#test} decides.
+     */
+    record Reading(TypedValue.Kind kind, List<String> enumLabels, boolean ofChangeType) {
+        /** The row value's key, equal to a literal's key exactly when they compare equal; null if unreadable. */
+        Object key(String json) {
+            return TypedValue.key(TypedValue.fromJson(json, kind, enumLabels));
+        }
+    }
+
+    /** Under {@code reading}, the row's {@code column} must have one of {@code keys} for the filter to match. */
+    record IndexKeys(String column, Reading reading, Set<Object> keys) {}
+
+    /**
+     * What the fan-out may index this filter by: the literal keys of its first condition that is a
+     * plain {@code eq} or {@code in} decided in process, one entry per reading (an unresolved
+     * condition has one per type it may meet). A row whose value is none of them does not match.
+     * Null when no condition is indexable: such a filter is tested on every change.
+     */
+    List<IndexKeys> indexKeys() {
+        for (Condition c : conditions) {
+            if (c.negated || (c.operator != Operator.EQ && c.operator != Operator.IN)) {
+                continue;
+            }
+            if (c.resolved instanceof InProcess p) {
+                return List.of(new IndexKeys(c.column, new Reading(p.kind(), p.enumLabels(), false), p.keys()));
+            }
+            if (c.resolved == null) {
+                List<IndexKeys> perType = new ArrayList<>();
+                for (TypedValue.Kind kind : TypedValue.Kind.values()) {
+                    InProcess p = kind == TypedValue.Kind.ENUM ? null : InProcess.of(c, kind, null);
+                    if (p != null) {
+                        perType.add(new IndexKeys(c.column, new Reading(kind, null, true), p.keys()));
+                    }
+                }
+                return perType;
+            }
+        }
+        return null;
+    }
+
+    /** The row a filter is tested on: the new one, the old one for deletes; null when the change has none. */
+    static Row rowOf(ChangeEvent event) {
+        return event.op() == Op.DELETE ? event.oldRecord() : event.record();
+    }
+
     /** True when every condition holds for the event's row (the old row for deletes). */
     public boolean matches(ChangeEvent event) {
         if (conditions.isEmpty()) {
             return true;
         }
-        Row row = event.op() == Op.DELETE ? event.oldRecord() : event.record();
+        Row row = rowOf(event);
         if (row == null) {
             return false;
         }
@@ -561,7 +622,7 @@ public final class Filter {
         return true;
     }
 
-    private static int indexOf(List<Column> columns, String name) {
+    static int indexOf(List<Column> columns, String name) {
         for (int i = 0; i < columns.size(); i++) {
             if (columns.get(i).name().equals(name)) {
                 return i;

@@ -4,17 +4,15 @@ import dev.tidings.base.TableFilter;
 import dev.tidings.base.TableName;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.EventFormat;
+import dev.tidings.event.Row;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 
 /**
  * The live fan-out: hands each committed change to the live subscribers (WebSocket channels, SSE
@@ -22,16 +20,17 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * {@code SinkFanOut}; {@code ServeDelivery} feeds both.)
  *
  * <p>Design. Runs on the replication stream's delivery thread and never blocks it: subscribers
- * only enqueue into their own bounded {@link Outbox}. Subscriptions are indexed by table, by
- * schema and "everything", so a change costs a look-up plus the subscribers that asked for its
- * table — unrelated subscribers cost nothing. Each subscriber registers under the parts of its
- * {@link TableFilter}, which do not overlap (a channel with a schema-wide binding is not also
- * listed under that schema's tables), so it sees each change once. An event is serialized at most once per format
- * ({@link EventBytes}), lazily, and the same bytes go to every subscriber.
+ * only enqueue into their own bounded {@link Outbox}. Subscriptions are kept per table, per
+ * schema and for "everything" ({@link Audience}), and within each by the values their row filters
+ * ask for ({@code id=eq.5} is listed under {@code id} = 5), so a change costs a few look-ups plus
+ * the subscribers that may match it — not a test per subscriber of its table. A subscriber may be
+ * reached along several ways (two bindings, a table and its schema); a stamp per publish hands it
+ * each change once. An event is serialized at most once per format ({@link EventBytes}), lazily,
+ * and the same bytes go to every subscriber.
  *
  * <p>This consumer is live, not durable: returning from {@link #publish} acknowledges, whether or
- * not any socket wrote the change out. Registration is thread-safe (copy-on-write lists: joins are
- * rare, changes are many).
+ * not any socket wrote the change out. Registration is thread-safe (copy-on-write lists and
+ * arrays: joins are rare, changes are many).
  */
 public final class LiveFanOut {
     private static final Logger log = LoggerFactory.getLogger(LiveFanOut.class);
@@ -97,85 +96,123 @@ public final class LiveFanOut {
         }
     }
 
-    private final Map<TableName, List<Subscriber>> byTable = new ConcurrentHashMap<>();
-    private final Map<String, List<Subscriber>> bySchema = new ConcurrentHashMap<>();
-    private final List<Subscriber> everything = new CopyOnWriteArrayList<>();
+    /**
+     * What a subscriber asks for: the changes of {@code tables} whose rows may pass {@code rows}.
+     * The fan-out uses the filter to narrow who is reached; the subscriber still decides.
+     */
+    public record Interest(TableFilter tables, Filter rows) {}
 
-    /** Registers {@code subscriber} for the changes of {@code tables}, each change once. */
+    /** A subscriber as the audiences list it; {@code reached} is the last publish that reached it (fan-out thread only). */
+    static final class Entry {
+        final Subscriber subscriber;
+        long reached;
+
+        Entry(Subscriber subscriber) {
+            this.subscriber = subscriber;
+        }
+    }
+
+    private record Registration(Entry entry, List<Interest> interests) {}
+
+    private final Map<TableName, Audience> byTable = new ConcurrentHashMap<>();
+    private final Map<String, Audience> bySchema = new ConcurrentHashMap<>();
+    private final Audience everything = new Audience();
+    private final Map<Subscriber, Registration> registrations = new ConcurrentHashMap<>();
+    /** Counts publishes; only the fan-out thread touches it. */
+    private long published;
+
+    /** Registers {@code subscriber} for every change of {@code tables}. */
     public void subscribe(Subscriber subscriber, TableFilter tables) {
-        for (List<Subscriber> list : lists(tables)) {
-            list.add(subscriber);
+        subscribe(subscriber, List.of(new Interest(tables, Filter.NONE)));
+    }
+
+    /**
+     * Registers {@code subscriber} for the changes its {@code interests} may want; it gets each
+     * change once, however many interests lead to it.
+     *
+     * @throws IllegalStateException when it is subscribed already
+     */
+    public void subscribe(Subscriber subscriber, List<Interest> interests) {
+        Registration r = new Registration(new Entry(subscriber), List.copyOf(interests));
+        if (registrations.putIfAbsent(subscriber, r) != null) {
+            throw new IllegalStateException(subscriber + " is subscribed already; unsubscribe it first");
+        }
+        for (Interest i : r.interests()) {
+            for (Audience a : audiences(i.tables())) {
+                a.add(r.entry(), i.rows());
+            }
         }
     }
 
-    public void unsubscribe(Subscriber subscriber, TableFilter tables) {
-        for (List<Subscriber> list : lists(tables)) {
-            list.remove(subscriber);
+    /** Ends {@code subscriber}'s subscription; nothing happens when it has none. */
+    public void unsubscribe(Subscriber subscriber) {
+        Registration r = registrations.remove(subscriber);
+        if (r == null) {
+            return;
+        }
+        for (Interest i : r.interests()) {
+            for (Audience a : audiences(i.tables())) {
+                a.remove(r.entry(), i.rows());
+            }
         }
     }
 
-    /** The lists a subscriber to {@code tables} is in: disjoint, as {@link TableFilter} is normalized. */
-    private List<List<Subscriber>> lists(TableFilter tables) {
+    private List<Audience> audiences(TableFilter tables) {
         if (tables.all()) {
             return List.of(everything);
         }
-        List<List<Subscriber>> lists = new ArrayList<>();
+        List<Audience> audiences = new ArrayList<>();
         for (String schema : tables.schemas()) {
-            lists.add(bySchema.computeIfAbsent(schema, k -> new CopyOnWriteArrayList<>()));
+            audiences.add(bySchema.computeIfAbsent(schema, k -> new Audience()));
         }
         for (TableName table : tables.tables()) {
-            lists.add(byTable.computeIfAbsent(table, k -> new CopyOnWriteArrayList<>()));
+            audiences.add(byTable.computeIfAbsent(table, k -> new Audience()));
         }
-        return lists;
+        return audiences;
     }
 
-    /** Hands {@code event} to the subscribers of its table; on the stream's delivery thread, never blocks. */
+    /** Hands {@code event} to the subscribers that may want it; on the stream's delivery thread, never blocks. */
     public void publish(ChangeEvent event) {
-        List<Subscriber> table = byTable.get(event.tableName());
-        List<Subscriber> schema = bySchema.get(event.schema());
+        Audience table = byTable.get(event.tableName());
+        Audience schema = bySchema.get(event.schema());
         if (everything.isEmpty() && (table == null || table.isEmpty()) && (schema == null || schema.isEmpty())) {
             return;
         }
         EventBytes bytes = new EventBytes(event);
-        deliver(everything, event, bytes);
+        long stamp = ++published;
+        Row row = Filter.rowOf(event);
+        Consumer<Entry> visit = e -> {
+            if (e.reached != stamp) {
+                e.reached = stamp;
+                deliver(e.subscriber, event, bytes);
+            }
+        };
+        everything.reach(event, row, visit);
         if (schema != null) {
-            deliver(schema, event, bytes);
+            schema.reach(event, row, visit);
         }
         if (table != null) {
-            deliver(table, event, bytes);
+            table.reach(event, row, visit);
         }
     }
 
-    private static void deliver(List<Subscriber> subscribers, ChangeEvent event, EventBytes bytes) {
-        for (Subscriber s : subscribers) {
-            try {
-                s.deliver(event, bytes);
-            } catch (RuntimeException e) {
-                log.warn("subscriber {} failed on event {}; it is skipped", s, event.id(), e);
-            }
+    private static void deliver(Subscriber s, ChangeEvent event, EventBytes bytes) {
+        try {
+            s.deliver(event, bytes);
+        } catch (RuntimeException e) {
+            log.warn("subscriber {} failed on event {}; it is skipped", s, event.id(), e);
         }
     }
 
     /** Tells every subscriber that the stream ended. */
     public void streamEnded(String reason) {
-        Set<Subscriber> all = Collections.newSetFromMap(new IdentityHashMap<>());
-        all.addAll(everything);
-        bySchema.values().forEach(all::addAll);
-        byTable.values().forEach(all::addAll);
-        for (Subscriber s : all) {
+        for (Subscriber s : registrations.keySet()) {
             s.streamEnded(reason);
         }
     }
 
-    /** How many subscriptions are registered (for tests and health). */
+    /** How many subscribers are registered (for tests and health). */
     public int size() {
-        int n = everything.size();
-        for (List<Subscriber> l : bySchema.values()) {
-            n += l.size();
-        }
-        for (List<Subscriber> l : byTable.values()) {
-            n += l.size();
-        }
-        return n;
+        return registrations.size();
     }
 }

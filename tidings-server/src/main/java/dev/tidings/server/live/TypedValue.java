@@ -131,6 +131,17 @@ final class TypedValue {
         return (Comparable<Object>) read(text, kind, enumLabels);
     }
 
+    /**
+     * {@code value} (as read here) as a hash key: two keys are equal exactly when the values compare
+     * equal, which {@code equals} alone misses for decimals of different scale ({@code 1.0}, {@code 1}).
+     */
+    static Object key(Object value) {
+        if (value instanceof Ranked r && (Object) r.value() instanceof BigDecimal d) {
+            return Ranked.of(d.signum() == 0 ? BigDecimal.ZERO : d.stripTrailingZeros());
+        }
+        return value;
+    }
+
     /** The filter literal read as a value of {@code kind}, or null when it is not one. */
     static Object literal(String text, Kind kind, List<String> enumLabels) {
         return read(text, kind, enumLabels);

@@ -1,6 +1,5 @@
 package dev.tidings.server.realtime;
 
-import dev.tidings.base.TableFilter;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Column;
 import dev.tidings.event.Row;
@@ -26,8 +25,9 @@ import static dev.tidings.server.realtime.PhoenixFrame.ascii;
  * One joined topic of one connection, subscribed in the {@link LiveFanOut} for its bindings' tables.
  *
  * <p>A legacy channel ({@code realtime:public:todos}) has one implied binding and gets each change
- * twice, as event {@code *} (what 0.x clients listen to) and as {@code INSERT}/{@code UPDATE}/
- * {@code DELETE}; 1.x clients act on the second only. A {@code postgres_changes} channel gets one
+ * as {@code INSERT}/{@code UPDATE}/{@code DELETE}, and a 0.x client (its join carries no
+ * {@code join_ref}) also as event {@code *}, which its {@code on('*')} listens to; 1.x and 2.x
+ * ignore that copy, so they are not sent it. A {@code postgres_changes} channel gets one
  * {@code postgres_changes} push per change with the ids of every binding it matched. Both carry
  * the {@code supabase} serialization of the change, made once per event for all channels — except
  * when the matched bindings {@code select} columns: then this channel serializes its own
@@ -64,8 +64,9 @@ final class Channel implements LiveFanOut.Subscriber {
     final byte[] topicJson;
     final String joinRef;
     final boolean legacy;
+    /** A legacy channel of a 0.x client, which needs every change also as event {@code *}. */
+    private final boolean starFrames;
     final List<Binding> bindings;
-    final TableFilter tables;
     /** Frame keys of the common cases, made once: legacy {@code *} and each type; all bindings matched. */
     private final FrameKey legacyStar;
     private final FrameKey[] legacyTyped;
@@ -96,8 +97,8 @@ final class Channel implements LiveFanOut.Subscriber {
         this.topicJson = PhoenixFrame.quote(topic);
         this.joinRef = joinRef;
         this.legacy = legacy;
+        this.starFrames = legacy && joinRef.equals(NULL);
         this.bindings = List.copyOf(bindings);
-        this.tables = TableFilter.anyOf(bindings.stream().map(Binding::tables).toList());
         this.grant = grant;
         this.token = token;
         this.legacyStar = new FrameKey(vsn, this.topic, "*", "");
@@ -105,6 +106,11 @@ final class Channel implements LiveFanOut.Subscriber {
                 new FrameKey(vsn, this.topic, "UPDATE", ""), new FrameKey(vsn, this.topic, "DELETE", "")};
         String ids = String.join(",", this.bindings.stream().map(b -> Integer.toString(b.id())).toList());
         this.allMatched = new FrameKey(vsn, this.topic, "postgres_changes", ids.intern());
+    }
+
+    /** What the channel subscribes to: each binding's tables, narrowed by its filter. */
+    List<LiveFanOut.Interest> interests() {
+        return bindings.stream().map(b -> new LiveFanOut.Interest(b.tables(), b.filter())).toList();
     }
 
     void grant(AccessPolicy.Grant grant, String token) {
@@ -191,7 +197,9 @@ final class Channel implements LiveFanOut.Subscriber {
                     case UPDATE -> 1;
                     default -> 2;
                 }];
-                outlet.sendFrame(frame(legacyStar, event, bytes, null, null));
+                if (starFrames) {
+                    outlet.sendFrame(frame(legacyStar, event, bytes, null, null));
+                }
                 outlet.sendFrame(frame(typed, event, bytes, null, null));
             }
             return;

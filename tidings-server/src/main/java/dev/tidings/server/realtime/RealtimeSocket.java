@@ -269,7 +269,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
         if (resumeFrom != null) {
             channel.holdLive();
         }
-        live.fanOut().subscribe(channel, channel.tables);
+        live.fanOut().subscribe(channel, channel.interests());
         if (resumeFrom != null) {
             Outbox o = outbox;
             ChangeReplay.start(changeLog, channel, resumeFrom, o::belowHalf);
@@ -356,7 +356,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
 
     private void unsubscribe(Channel c) {
         c.close();
-        live.fanOut().unsubscribe(c, c.tables);
+        live.fanOut().unsubscribe(c);
         RoomMember m = members.get(c.topic);
         if (m != null && m.channel() == c && members.remove(c.topic, m)) {
             broadcasts.leave(m);

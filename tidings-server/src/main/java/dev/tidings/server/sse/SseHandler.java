@@ -217,7 +217,7 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
         void start() {
             service.counters().sseOpened();
             outbox.offer("retry: 2000\n\n".getBytes(StandardCharsets.US_ASCII), null, null);
-            service.fanOut().subscribe(this, tables);
+            service.fanOut().subscribe(this, List.of(new LiveFanOut.Interest(tables, filter)));
             long ms = keepAlive.toMillis();
             keepAliveTask = service.timers().scheduleWithFixedDelay(() -> outbox.offer(KEEPALIVE, null, null),
                     ms, ms, TimeUnit.MILLISECONDS);
@@ -394,7 +394,7 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
             if (!ended.compareAndSet(false, true)) {
                 return false;
             }
-            service.fanOut().unsubscribe(this, tables);
+            service.fanOut().unsubscribe(this);
             service.counters().sseClosed();
             if (keepAliveTask != null) {
                 keepAliveTask.cancel(false);

@@ -139,10 +139,33 @@ class ProtocolTest {
             assertThat(reply.at("/payload/response/reason").asText()).isEqualTo("unknown event 'shout'");
             int id = nextId++;
             serve.sql("INSERT INTO todos (id) VALUES (" + id + ")");
-            assertThat(c.awaitEvent("*").at("/payload/record/id").asInt()).isEqualTo(id);
-            assertThat(c.awaitEvent("INSERT").at("/payload/type").asText()).isEqualTo("INSERT");
+            assertThat(c.awaitEvent("INSERT").at("/payload/record/id").asInt()).isEqualTo(id);
         }
         bystanderStillReceives();
+    }
+
+    @Test
+    void a_legacy_channel_sends_the_star_copy_only_to_0x_clients_which_join_without_a_join_ref() throws Exception {
+        try (RawSocket v0 = RawSocket.open(serve.ws("")); RawSocket v1 = RawSocket.open(serve.ws("vsn=1.0.0"))) {
+            v0.send("{\"topic\":\"realtime:public:todos\",\"event\":\"phx_join\",\"payload\":{},\"ref\":\"1\"}");
+            v0.awaitReply("1");
+            v1.send(RawSocket.join("realtime:public:todos", "1", "{}"));
+            v1.awaitReply("1");
+            int first = nextId;
+            int last = first + 2;
+            for (int id = first; id <= last; id++) {
+                serve.sql("INSERT INTO todos (id) VALUES (" + id + ")");
+            }
+            nextId = last + 1;
+            java.util.function.Predicate<JsonNode> lastInsert = n -> n.path("event").asText().equals("INSERT")
+                    && n.at("/payload/record/id").asInt() == last;
+            List<String> v0Events = v0.until(lastInsert).stream().map(n -> n.path("event").asText())
+                    .filter(e -> !e.equals("system")).toList();
+            List<String> v1Events = v1.until(lastInsert).stream().map(n -> n.path("event").asText())
+                    .filter(e -> !e.equals("system")).toList();
+            assertThat(v0Events).as("0.x: two frames per change").containsExactly("*", "INSERT", "*", "INSERT", "*", "INSERT");
+            assertThat(v1Events).as("1.x: one frame per change").containsExactly("INSERT", "INSERT", "INSERT");
+        }
     }
 
     @Test

@@ -115,7 +115,7 @@ final class ServeHarness implements AutoCloseable {
             sql(all.toArray(String[]::new));
             Await.until(Duration.ofSeconds(30), "the changes to pass through the fan-out", seen::get);
         } finally {
-            server.fanOut().unsubscribe(marker, settled);
+            server.fanOut().unsubscribe(marker);
         }
     }
 
