@@ -25,9 +25,9 @@ import java.util.concurrent.ConcurrentMap;
  * <p>Storage: the definitions ({@code consumer.groups}), cursors ({@code consumer.cursors}) and
  * pending events of every group live in maps of the change log's own file, so the log's group
  * commit makes them durable with the events, and a version on disk never has a cursor past an
- * event it lacks. An acknowledgement is answered only after the next group commit
- * ({@link GroupCommit#commit}): acknowledged means acknowledged across a kill -9, and concurrent
- * acknowledgements share one fsync.
+ * event it lacks. An acknowledgement, and a receive that hands out events, is answered only
+ * after the next group commit ({@link GroupCommit#commit}): acknowledged means acknowledged
+ * across a kill -9, a delivery number is never reused, and concurrent requests share one fsync.
  *
  * <p>The {@code tidings-consumers} thread reads new events into the groups when the stream
  * commits a transaction, expires visibility timeouts, answers long polls that time out, and
@@ -158,7 +158,9 @@ public final class ConsumerGroups implements AutoCloseable {
         long now = System.nanoTime();
         List<Delivery> taken = g.take(max, now);
         if (!taken.isEmpty() || wait.isZero()) {
-            return CompletableFuture.completedFuture(new Receipt.Events(taken, EventFormat.named(g.spec.format())));
+            CompletableFuture<Receipt> answer = new CompletableFuture<>();
+            answerDurably(answer, new Receipt.Events(taken, EventFormat.named(g.spec.format())));
+            return answer;
         }
         CompletableFuture<Receipt> answer = new CompletableFuture<>();
         synchronized (waiters) {
@@ -171,22 +173,34 @@ public final class ConsumerGroups implements AutoCloseable {
     /** Acknowledges; the answer completes once the acknowledgements are durable. */
     public CompletableFuture<Answer> ack(String name, List<String> ackIds) {
         List<AckId> ids = parse(ackIds);
-        Group g = group(name);
-        List<String> refused = g.ack(ids);
+        List<String> refused = group(name).ack(ids);
         CompletableFuture<Answer> answer = new CompletableFuture<>();
+        answerDurably(answer, new Answer(ids.size() - refused.size(), refused));
+        wake(); // rows freed, room for more events, durable transactions to settle
+        return answer;
+    }
+
+    /**
+     * Completes {@code future} with {@code value} after the next group commit of the log's file:
+     * an acknowledgement is not lost once answered, and a delivery number is never handed out
+     * twice (after a kill -9 the next delivery of an event counts on from what its worker got).
+     */
+    private <T> void answerDurably(CompletableFuture<? super T> future, T value) {
+        if (value instanceof Receipt.Events events && events.deliveries().isEmpty()) {
+            future.complete(value);
+            return;
+        }
         commits.commit(new Acknowledgement() {
             @Override
             public void acknowledge() {
-                answer.complete(new Answer(ids.size() - refused.size(), refused));
+                future.complete(value);
             }
 
             @Override
             public void fail(Exception cause) {
-                answer.completeExceptionally(cause);
+                future.completeExceptionally(cause);
             }
         });
-        wake(); // rows freed, room for more events, durable transactions to settle
-        return answer;
     }
 
     /** Hands events back to the group: again at once, or after {@code delay}. */
@@ -295,7 +309,7 @@ public final class ConsumerGroups implements AutoCloseable {
                     if (taken.isEmpty() && w.deadline() - now > 0) {
                         continue; // another waiter took them
                     }
-                    answers.add(() -> w.answer().complete(new Receipt.Events(taken, EventFormat.named(g.spec.format()))));
+                    answers.add(() -> answerDurably(w.answer(), new Receipt.Events(taken, EventFormat.named(g.spec.format()))));
                 } else {
                     continue;
                 }

@@ -165,7 +165,8 @@ final class ConsumersHandler extends Handler.Abstract {
             if (cause instanceof ConsumerGroups.UnknownGroup) {
                 AdminApi.write(response, callback, 404, AdminApi.error(cause.getMessage()));
             } else if (cause != null) {
-                AdminApi.write(response, callback, 500, AdminApi.error(cause.toString()));
+                AdminApi.write(response, callback, 503, AdminApi.error("the group's state could not be made durable: "
+                        + cause.getMessage() + "; receive again (the events come back after the visibility timeout)"));
             } else if (receipt instanceof ConsumerGroups.Receipt.Reset(var oldest)) {
                 ObjectNode o = AdminApi.JSON.createObjectNode();
                 o.put("error", "the change log no longer holds the events after this group's position (retention): "
