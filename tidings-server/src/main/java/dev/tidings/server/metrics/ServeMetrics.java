@@ -69,6 +69,8 @@ public final class ServeMetrics implements AutoCloseable {
     private volatile Map<String, Backfiller.Progress> backfills = Map.of();
     private volatile Map<String, GroupStatus> consumers = Map.of();
     private ConsumerGroups groups;
+    /** The groups whose meters are registered (on the scraping thread; scrapes do not overlap: {@link #scrape} is synchronized). */
+    private final java.util.Set<String> consumerMeters = new java.util.HashSet<>();
 
     /** What a sink's state is, as {@code /api/status} and {@code /ready} see it. */
     public interface SinkStates {
@@ -137,7 +139,7 @@ public final class ServeMetrics implements AutoCloseable {
     }
 
     /** The metrics in the Prometheus text format. */
-    public String scrape() {
+    public synchronized String scrape() {
         for (Map.Entry<TableName, Long> e : stats.eventsByTable().entrySet()) {
             TableName t = e.getKey();
             FunctionCounter.builder("tidings.events.read", stats, s -> s.events(t))
@@ -193,9 +195,13 @@ public final class ServeMetrics implements AutoCloseable {
             String group = m.getId().getTag("group");
             if (m.getId().getName().startsWith("tidings.consumer.") && group != null && !byName.containsKey(group)) {
                 registry.remove(m);
+                consumerMeters.remove(group);
             }
         }
         for (String group : byName.keySet()) {
+            if (!consumerMeters.add(group)) {
+                continue;
+            }
             Gauge.builder("tidings.consumer.pending", this, m -> consumer(m, group, GroupStatus::pending)).tag("group", group)
                     .description("events the group read and has not acknowledged").register(registry);
             Gauge.builder("tidings.consumer.in.flight", this, m -> consumer(m, group, GroupStatus::inFlight)).tag("group", group)
