@@ -2,6 +2,7 @@ package dev.tidings.server.consumers;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tidings.base.Identifiers;
 import dev.tidings.base.TableName;
@@ -109,10 +110,8 @@ public record GroupSpec(String name, List<TableName> tables, String filter, bool
     public ObjectNode json() {
         ObjectNode o = JSON.createObjectNode();
         o.put("name", name);
-        tables.forEach(t -> o.withArray("tables").add(t.toString()));
-        if (tables.isEmpty()) {
-            o.putArray("tables");
-        }
+        ArrayNode names = o.putArray("tables");
+        tables.forEach(t -> names.add(t.toString()));
         o.put("filter", filter);
         o.put("durable", durable);
         o.put("visibility_timeout", visibilityTimeout.toMillis() + "ms");

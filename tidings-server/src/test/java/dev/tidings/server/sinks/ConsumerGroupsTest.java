@@ -245,9 +245,7 @@ class ConsumerGroupsTest {
     }
 
     private void insert(int from, int count) {
-        StringBuilder sql = new StringBuilder("INSERT INTO items SELECT g, 1 FROM generate_series(")
-                .append(from).append(", ").append(from + count - 1).append(") g");
-        db.sql(sql.toString());
+        db.sql("INSERT INTO items SELECT g, 1 FROM generate_series(" + from + ", " + (from + count - 1) + ") g");
     }
 
     /** Inserts the rows (first call) or updates random rows, 50 changes a transaction, each row's version counting up. */
