@@ -34,7 +34,8 @@ class ServerPackagesTest {
             "auth", Set.of("realtime", "sse", "http", "config", "cli", "sinks", "stream", "metrics"),
             "realtime", Set.of("sse", "http", "config", "cli", "sinks", "stream", "metrics"),
             "sse", Set.of("realtime", "http", "config", "cli", "sinks", "stream", "metrics"),
-            "sinks", Set.of("realtime", "sse", "http", "auth", "live", "config", "cli", "stream", "metrics"));
+            "sinks", Set.of("realtime", "sse", "http", "auth", "live", "config", "cli", "stream", "metrics"),
+            "consumers", Set.of("realtime", "sse", "http", "auth", "cli", "sinks", "stream", "metrics"));
 
     private static final JavaClasses SERVER = new ClassFileImporter()
             .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)

@@ -7,6 +7,7 @@ import dev.tidings.server.broadcast.BroadcastService;
 import dev.tidings.server.broadcast.DatabaseBroadcasts;
 import dev.tidings.server.broadcast.LocalRooms;
 import dev.tidings.server.config.ServeConfig;
+import dev.tidings.server.consumers.ConsumerGroups;
 import dev.tidings.server.metrics.ServeMetrics;
 import dev.tidings.server.auth.AccessPolicy;
 import dev.tidings.server.auth.Authenticator;
@@ -67,7 +68,8 @@ import java.util.function.IntSupplier;
  * <p>Acknowledgement: without durable sinks every change is acknowledged as soon as it was queued
  * to the live subscribers, so the slot never holds WAL for a slow client; with them, when every
  * durable sink confirmed it (see {@link dev.tidings.pipeline.SinkFanOut}); with a change log
- * ({@code log.dir}), also only once the log made it durable ({@link GroupCommit}). The slot is
+ * ({@code log.dir}), also only once the log made it durable ({@link GroupCommit}) and every durable
+ * consumer group acknowledged it ({@link ConsumerGroups}, {@code /api/consumers}, which needs the log). The slot is
  * temporary by default only without durable sinks (see {@code ServeConfigLoader}).
  *
  * <p>With {@code ha.enabled} a {@link Leadership} decides whether this process reads the slot: the
@@ -90,12 +92,14 @@ public final class TidingsServer implements AutoCloseable {
     private final TableCatalog catalog;
     private final SinkFanOut durable;
     private final GroupCommit changeLog;
+    private final ConsumerGroups groups;
     private final Server jetty;
     private final Thread watcher;
     private boolean closed;
 
     private TidingsServer(ServeState state, ScheduledExecutorService timers, ScheduledExecutorService lagTimer,
-                          OutboxWriter writer, TableCatalog catalog, SinkFanOut durable, GroupCommit changeLog, Server jetty) {
+                          OutboxWriter writer, TableCatalog catalog, SinkFanOut durable, GroupCommit changeLog, ConsumerGroups groups,
+                          Server jetty) {
         this.state = state;
         this.timers = timers;
         this.lagTimer = lagTimer;
@@ -103,6 +107,7 @@ public final class TidingsServer implements AutoCloseable {
         this.catalog = catalog;
         this.durable = durable;
         this.changeLog = changeLog;
+        this.groups = groups;
         this.jetty = jetty;
         this.watcher = Thread.ofPlatform().name("tidings-stream-watch").daemon(true)
                 .unstarted(() -> watch(state.tidings(), state.fanOut()));
@@ -132,19 +137,21 @@ public final class TidingsServer implements AutoCloseable {
         GroupCommit changeLog = config.changeLog() == null ? null : new GroupCommit(MvStoreChangeLog.open(config.changeLog().dir(),
                 new ChangeLog.Retention(config.changeLog().retention(), config.changeLog().maxBytes()), Clock.systemUTC()),
                 Duration.ofSeconds(10));
+        ConsumerGroups groups = changeLog == null ? null : new ConsumerGroups(changeLog);
         SinkFanOut durable;
         try {
             durable = config.sinks().isEmpty() ? null : new SinkFanOut(SinkConfig.openAll(config.sinks()),
                     leadership == null ? Fence.ALWAYS : leadership);
         } catch (Exception e) {
             if (changeLog != null) {
+                groups.close();
                 changeLog.close();
             }
             throw e;
         }
         BroadcastService broadcasts = new BroadcastService(new LocalRooms(), config.limits().clients());
         DatabaseBroadcasts fromDatabase = new DatabaseBroadcasts(broadcasts);
-        ServeDelivery delivery = new ServeDelivery(fanOut, fromDatabase::onChange, durable, changeLog, stats);
+        ServeDelivery delivery = new ServeDelivery(fanOut, fromDatabase::onChange, durable, changeLog, groups, stats);
         ServeConfig.Replication replication = config.replication();
         SlotLag lag = new SlotLag(config.db(), replication.slot(), replication.maxLagMb(), replication.pauseOnMaxLag(),
                 delivery::pauseLive);
@@ -179,14 +186,15 @@ public final class TidingsServer implements AutoCloseable {
             metrics.bind(broadcasts);
             if (changeLog != null) {
                 metrics.bind(changeLog);
+                metrics.bind(groups);
             }
             ServeState state = new ServeState(config, tidings, leadership, stats, lag, fanOut, counters, metrics,
                     sinkMetrics, websocketClients, startedMillis);
             websockets.setHandler(new Handler.Sequence(new ConsoleHandler(), new SseHandler(live, auth, config.server().sseKeepAlive(),
                     tidings.backfiller(), changeLog == null ? null : changeLog.changeLog()), new BroadcastEndpoint(auth, broadcasts), new OperationsHandler(state, auth, config.server().metricsPublic()),
-                    new BackfillsHandler(tidings.backfiller(), auth), new NotFound()));
+                    new BackfillsHandler(tidings.backfiller(), auth), new ConsumersHandler(groups, auth), new NotFound()));
             jetty.setHandler(websockets);
-            server = new TidingsServer(state, timers, lagTimer, writer, catalog, durable, changeLog, jetty);
+            server = new TidingsServer(state, timers, lagTimer, writer, catalog, durable, changeLog, groups, jetty);
             jetty.start();
         } catch (Exception e) {
             tidings.stop();
@@ -197,6 +205,7 @@ public final class TidingsServer implements AutoCloseable {
                 leadership.close();
             }
             if (changeLog != null) {
+                groups.close();
                 changeLog.close();
             }
             throw e;
@@ -282,6 +291,7 @@ public final class TidingsServer implements AutoCloseable {
             durable.close();
         }
         if (changeLog != null) {
+            groups.close();
             changeLog.close();
         }
     }
@@ -293,7 +303,7 @@ public final class TidingsServer implements AutoCloseable {
             response.setStatus(404);
             response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; charset=utf-8");
             response.write(true, ByteBuffer.wrap(("not found: " + Request.getPathInContext(request) + " (endpoints: "
-                    + "/socket/websocket, /realtime/v1/websocket, /events, /api/broadcast, /health, /ready, /api/status, /metrics)\n")
+                    + "/socket/websocket, /realtime/v1/websocket, /events, /api/broadcast, /api/backfills, /api/consumers, /health, /ready, /api/status, /metrics)\n")
                     .getBytes(StandardCharsets.UTF_8)), callback);
             return true;
         }

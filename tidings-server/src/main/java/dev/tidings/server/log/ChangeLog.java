@@ -4,6 +4,7 @@ import dev.tidings.event.ChangeEvent;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.ConcurrentMap;
 
 /**
  * A bounded, durable log of recent events, read by event id: what live consumers resume from.
@@ -30,8 +31,26 @@ public interface ChangeLog extends AutoCloseable {
     /** Makes everything appended so far durable; returns the last durable id, or null when empty. */
     EventId sync();
 
-    /** Removes the oldest events beyond the retention; returns how many. */
-    long trim();
+    /**
+     * Removes the oldest events beyond the retention, never {@code keepFrom} or a newer one (null:
+     * no such limit; a durable consumer group's unacknowledged events); returns how many.
+     */
+    long trim(EventId keepFrom);
+
+    /** The event with this id, or null when the log does not hold it. */
+    ChangeEvent read(EventId id);
+
+    /**
+     * A map of its own stored in the log's file: written with the log and made durable by the
+     * same {@link #sync} (consumer groups keep their definitions and positions there). Thread-safe.
+     */
+    ConcurrentMap<String, String> textMap(String name);
+
+    /** As {@link #textMap}, from event ids to whole numbers. */
+    ConcurrentMap<EventId, Integer> idMap(String name);
+
+    /** Removes a map of {@link #textMap} or {@link #idMap}. */
+    void removeMap(String name);
 
     /**
      * Up to {@code max} events after {@code after}, oldest first ({@code after} null: from the

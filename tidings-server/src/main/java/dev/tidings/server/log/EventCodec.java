@@ -3,6 +3,7 @@ package dev.tidings.server.log;
 import dev.tidings.base.Lsn;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Column;
+import dev.tidings.event.ColumnList;
 import dev.tidings.event.LogicalMessage;
 import dev.tidings.event.Op;
 import dev.tidings.event.Row;
@@ -26,11 +27,13 @@ import java.util.List;
  *
  * <p>Values stay the JSON text the decoder made ({@code to_jsonb}), so nothing is converted twice.
  * Snapshot reads are not logged (they belong to one consumer's backfill), so {@code snapshot} is
- * not encoded. Stateless and thread-safe.
+ * not encoded. Thread-safe.
  */
 final class EventCodec {
     private static final byte VERSION = 1;
     private static final Op[] OPS = Op.values();
+    /** The columns of the last decoded record (see {@link #shared}); an immutable list behind a volatile. */
+    private static volatile ColumnList lastColumns;
 
     private EventCodec() {}
 
@@ -105,7 +108,7 @@ final class EventCodec {
             for (int i = 0; i < n; i++) {
                 columns.add(new Column(in.readUTF(), in.readUTF(), in.readInt(), in.readBoolean()));
             }
-            columns = List.copyOf(columns);
+            columns = shared(columns);
             Row record = readRow(columns, in);
             Row oldRecord = readRow(columns, in);
             int toastCount = in.readInt();
@@ -136,6 +139,21 @@ final class EventCodec {
         } catch (IOException e) {
             throw new UncheckedIOException("a damaged change log record", e);
         }
+    }
+
+    /**
+     * The decoded columns as one {@link ColumnList} shared by consecutive events of a table, as the
+     * decoder shares them: the formats then encode a table's names and {@code columns} array once,
+     * not once per replayed event (a consumer group's receive spent most of its time there).
+     */
+    private static List<Column> shared(List<Column> columns) {
+        ColumnList last = lastColumns;
+        if (last != null && last.equals(columns)) {
+            return last;
+        }
+        last = ColumnList.of(columns);
+        lastColumns = last;
+        return last;
     }
 
     /** A row: whether there is one, then per value -1 when absent, else its UTF-8 length and bytes. */

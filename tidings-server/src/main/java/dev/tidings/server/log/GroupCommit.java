@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 /**
  * The change log as a consumer in the acknowledgement rule: the delivery thread appends events and
@@ -34,6 +35,7 @@ public final class GroupCommit implements AutoCloseable {
     private final AtomicLong syncs = new AtomicLong();
     private final AtomicLong syncNanos = new AtomicLong();
     private volatile EventId durable;
+    private volatile Supplier<EventId> keepFrom = () -> null;
 
     public GroupCommit(ChangeLog changeLog, Duration trimEvery) {
         this.changeLog = changeLog;
@@ -54,7 +56,11 @@ public final class GroupCommit implements AutoCloseable {
         }
     }
 
-    /** On the delivery thread, after the transaction's events were appended: acknowledges once they are durable. */
+    /**
+     * On the delivery thread, after the transaction's events were appended: acknowledges once they
+     * are durable. Also for any write to the log's file that must be durable before an answer
+     * (a consumer group's acknowledgements): it joins the same group commit.
+     */
     public void commit(Acknowledgement ack) {
         synchronized (lock) {
             if (closed) {
@@ -64,6 +70,11 @@ public final class GroupCommit implements AutoCloseable {
             waiting.add(ack);
             lock.notifyAll();
         }
+    }
+
+    /** What a trim must keep: this id and newer ones ({@link ChangeLog#trim}); the supplier is called on the sync thread. */
+    public void keepFrom(Supplier<EventId> keepFrom) {
+        this.keepFrom = keepFrom;
     }
 
     /** The newest id the log made durable, or null. */
@@ -99,7 +110,7 @@ public final class GroupCommit implements AutoCloseable {
             }
             try {
                 if (System.nanoTime() - nextTrim >= 0) {
-                    long removed = changeLog.trim();
+                    long removed = changeLog.trim(keepFrom.get());
                     if (removed > 0) {
                         log.debug("change log: removed {} events beyond the retention", removed);
                     }

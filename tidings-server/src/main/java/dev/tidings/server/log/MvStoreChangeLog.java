@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ConcurrentMap;
 
 /**
  * The change log in one H2 MVStore file ({@code <dir>/changes.mv}): a B-tree map from
@@ -118,11 +119,12 @@ public final class MvStoreChangeLog implements ChangeLog {
     }
 
     @Override
-    public long trim() {
+    public long trim(EventId keepFrom) {
         long oldestKept = clock.millis() - retention.maxAge().toMillis();
         long removed = 0;
         EventId removedNewest = null;
-        for (EventId id = events.firstKey(); id != null && !id.equals(last); id = events.firstKey()) {
+        for (EventId id = events.firstKey(); id != null && !id.equals(last)
+                && (keepFrom == null || keepFrom.isAfter(id)); id = events.firstKey()) {
             byte[] record = events.get(id);
             if (EventCodec.appendedMillis(record) >= oldestKept && bytes <= retention.maxBytes()) {
                 break;
@@ -160,6 +162,31 @@ public final class MvStoreChangeLog implements ChangeLog {
     }
 
     @Override
+    public ChangeEvent read(EventId id) {
+        byte[] record = events.get(id);
+        return record == null ? null : EventCodec.decode(record);
+    }
+
+    @Override
+    public ConcurrentMap<String, String> textMap(String name) {
+        return store.openMap(name, new MVMap.Builder<String, String>().keyType(StringDataType.INSTANCE)
+                .valueType(StringDataType.INSTANCE));
+    }
+
+    @Override
+    public ConcurrentMap<EventId, Integer> idMap(String name) {
+        return store.openMap(name, new MVMap.Builder<EventId, Integer>().keyType(KeyType.INSTANCE)
+                .valueType(IntType.INSTANCE));
+    }
+
+    @Override
+    public void removeMap(String name) {
+        if (store.hasMap(name)) {
+            store.removeMap(name);
+        }
+    }
+
+    @Override
     public EventId last() {
         return last;
     }
@@ -179,6 +206,31 @@ public final class MvStoreChangeLog implements ChangeLog {
         if (!store.isClosed()) {
             meta.put(BYTES, Long.toString(bytes));
             store.close();
+        }
+    }
+
+    /** A map value that is a whole number. */
+    private static final class IntType extends BasicDataType<Integer> {
+        static final IntType INSTANCE = new IntType();
+
+        @Override
+        public int getMemory(Integer v) {
+            return 16;
+        }
+
+        @Override
+        public void write(WriteBuffer buffer, Integer v) {
+            buffer.putVarInt(v);
+        }
+
+        @Override
+        public Integer read(ByteBuffer buffer) {
+            return org.h2.mvstore.DataUtils.readVarInt(buffer);
+        }
+
+        @Override
+        public Integer[] createStorage(int size) {
+            return new Integer[size];
         }
     }
 

@@ -3,6 +3,8 @@ package dev.tidings.server.metrics;
 import dev.tidings.backfill.Backfiller;
 import dev.tidings.Tidings;
 import dev.tidings.base.TableName;
+import dev.tidings.server.consumers.ConsumerGroups;
+import dev.tidings.server.consumers.GroupStatus;
 import dev.tidings.server.live.LiveCounters;
 import dev.tidings.server.log.GroupCommit;
 import dev.tidings.server.stream.ServeDelivery;
@@ -11,6 +13,7 @@ import dev.tidings.server.stream.StreamStats;
 import dev.tidings.sink.SinkMetrics;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
@@ -49,6 +52,9 @@ import java.util.function.ToDoubleFunction;
  * tidings_log_events  tidings_log_bytes                events and bytes the change log retains (with log.dir)
  * tidings_log_syncs_total  tidings_log_sync_seconds_total  group commits (fsyncs) of the log, time spent in them
  * tidings_log_durable_lsn                             commit LSN of the newest event the log made durable
+ * tidings_consumer_pending{group}  tidings_consumer_in_flight{group}  events read and not acknowledged, with a worker now
+ * tidings_consumer_acked_total{group}                 events a consumer group acknowledged (since the start)
+ * tidings_consumer_lag_seconds{group}                 age of the oldest event the group has not acknowledged
  * jvm_*, process_*, system_*                          memory, GC, threads, classes, CPU, uptime
  * </pre>
  *
@@ -61,6 +67,10 @@ public final class ServeMetrics implements AutoCloseable {
     private final List<SinkMetrics> sinks;
     private final Tidings tidings;
     private volatile Map<String, Backfiller.Progress> backfills = Map.of();
+    private volatile Map<String, GroupStatus> consumers = Map.of();
+    private ConsumerGroups groups;
+    /** The groups whose meters are registered (on the scraping thread; scrapes do not overlap: {@link #scrape} is synchronized). */
+    private final java.util.Set<String> consumerMeters = new java.util.HashSet<>();
 
     /** What a sink's state is, as {@code /api/status} and {@code /ready} see it. */
     public interface SinkStates {
@@ -118,13 +128,18 @@ public final class ServeMetrics implements AutoCloseable {
                 "commit LSN of the newest event the change log made durable, as a number");
     }
 
+    /** Adds the meters of the consumer groups, registered per group at scrape time (and removed with the group). */
+    public void bind(ConsumerGroups groups) {
+        this.groups = groups;
+    }
+
     /** Adds the meters of another part of the server (e.g. Broadcast and Presence). */
     public void bind(MeterBinder binder) {
         binder.bindTo(registry);
     }
 
     /** The metrics in the Prometheus text format. */
-    public String scrape() {
+    public synchronized String scrape() {
         for (Map.Entry<TableName, Long> e : stats.eventsByTable().entrySet()) {
             TableName t = e.getKey();
             FunctionCounter.builder("tidings.events.read", stats, s -> s.events(t))
@@ -139,6 +154,7 @@ public final class ServeMetrics implements AutoCloseable {
             }
         }
         scrapeBackfills();
+        scrapeConsumers();
         return registry.scrape();
     }
 
@@ -166,6 +182,40 @@ public final class ServeMetrics implements AutoCloseable {
             Gauge.builder("tidings.backfill.seconds.left", this, m -> value(m, key, Backfiller.Progress::secondsLeft))
                     .tags(tags).description("estimated seconds left (-1: unknown)").register(registry);
         }
+    }
+
+    private void scrapeConsumers() {
+        if (groups == null) {
+            return;
+        }
+        Map<String, GroupStatus> byName = new java.util.HashMap<>();
+        groups.list().forEach(s -> byName.put(s.spec().name(), s));
+        consumers = byName;
+        for (Meter m : registry.getMeters()) {
+            String group = m.getId().getTag("group");
+            if (m.getId().getName().startsWith("tidings.consumer.") && group != null && !byName.containsKey(group)) {
+                registry.remove(m);
+                consumerMeters.remove(group);
+            }
+        }
+        for (String group : byName.keySet()) {
+            if (!consumerMeters.add(group)) {
+                continue;
+            }
+            Gauge.builder("tidings.consumer.pending", this, m -> consumer(m, group, GroupStatus::pending)).tag("group", group)
+                    .description("events the group read and has not acknowledged").register(registry);
+            Gauge.builder("tidings.consumer.in.flight", this, m -> consumer(m, group, GroupStatus::inFlight)).tag("group", group)
+                    .description("events of the group with a worker now").register(registry);
+            FunctionCounter.builder("tidings.consumer.acked", this, m -> consumer(m, group, GroupStatus::acked)).tag("group", group)
+                    .description("events the group acknowledged").register(registry);
+            Gauge.builder("tidings.consumer.lag.seconds", this, m -> consumer(m, group, GroupStatus::lagSeconds))
+                    .tag("group", group).description("age of the oldest event the group has not acknowledged").register(registry);
+        }
+    }
+
+    private static double consumer(ServeMetrics m, String group, ToDoubleFunction<GroupStatus> f) {
+        GroupStatus s = m.consumers.get(group);
+        return s == null ? Double.NaN : f.applyAsDouble(s);
     }
 
     private static double value(ServeMetrics m, String key, ToDoubleFunction<Backfiller.Progress> f) {

@@ -3,6 +3,7 @@ package dev.tidings.server.stream;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Transaction;
 import dev.tidings.pipeline.Delivery;
+import dev.tidings.server.consumers.ConsumerGroups;
 import dev.tidings.server.log.GroupCommit;
 import dev.tidings.server.live.LiveFanOut;
 import org.slf4j.Logger;
@@ -23,7 +24,9 @@ import java.util.function.Consumer;
  *
  * <p>With a change log, each event is appended to it before live clients get it (so a client that
  * resumes from the log right after a live event finds it there), and a transaction is acknowledged
- * only once the log made it durable (and the durable sinks confirmed it: {@link BothAcknowledged}).
+ * only once the log made it durable (and the durable sinks confirmed it: {@link AllAcknowledged}).
+ * The consumer groups read from the log; the durable ones among them are one more consumer of the
+ * rule ({@link ConsumerGroups#commit}).
  */
 public final class ServeDelivery implements Delivery {
     private static final Logger log = LoggerFactory.getLogger(ServeDelivery.class);
@@ -33,12 +36,13 @@ public final class ServeDelivery implements Delivery {
     private final Delivery durable;
     private final StreamStats stats;
     private final GroupCommit changeLog;
-    private final BothAcknowledged both = new BothAcknowledged();
+    private final ConsumerGroups groups;
+    private final AllAcknowledged all = new AllAcknowledged();
     private volatile boolean livePaused;
 
     /** @param durable the durable sinks, or null */
     public ServeDelivery(LiveFanOut live, Delivery durable, StreamStats stats) {
-        this(live, event -> {}, durable, null, stats);
+        this(live, event -> {}, durable, null, null, stats);
     }
 
     /**
@@ -46,13 +50,15 @@ public final class ServeDelivery implements Delivery {
      *                 holding the stream back (e.g. broadcasts from {@code realtime.messages})
      * @param durable   the durable sinks, or null
      * @param changeLog the change log, or null
+     * @param groups    the consumer groups reading the change log, or null
      */
     public ServeDelivery(LiveFanOut live, Consumer<ChangeEvent> alsoLive, Delivery durable, GroupCommit changeLog,
-                         StreamStats stats) {
+                         ConsumerGroups groups, StreamStats stats) {
         this.live = live;
         this.alsoLive = alsoLive;
         this.durable = durable;
         this.changeLog = changeLog;
+        this.groups = groups;
         this.stats = stats;
     }
 
@@ -99,16 +105,20 @@ public final class ServeDelivery implements Delivery {
     @Override
     public void commit(Transaction tx, Acknowledgement ack) throws Exception {
         Acknowledgement counted = stats.delivering(tx, ack);
-        if (changeLog == null && durable == null) {
+        int parties = (durable == null ? 0 : 1) + (changeLog == null ? 0 : 1) + (groups == null ? 0 : 1);
+        if (parties == 0) {
             counted.acknowledge();
-        } else if (changeLog == null) {
-            durable.commit(tx, counted);
-        } else if (durable == null) {
-            changeLog.commit(counted);
-        } else {
-            BothAcknowledged.Pending pending = both.add(counted);
-            durable.commit(tx, pending.half());
-            changeLog.commit(pending.half());
+            return;
+        }
+        AllAcknowledged.Pending pending = all.add(counted, parties);
+        if (durable != null) {
+            durable.commit(tx, pending.part());
+        }
+        if (changeLog != null) {
+            changeLog.commit(pending.part());
+        }
+        if (groups != null) {
+            groups.commit(pending.part());
         }
     }
 }

@@ -96,14 +96,21 @@ class BackfillsApiTest {
     }
 
     @Test
-    void with_secure_channels_only_a_service_role_token_may_start_a_backfill() throws Exception {
-        TidingsServer server = start(Map.of("auth.jwt_secret", SECRET), "{}");
+    void with_secure_channels_only_a_service_role_token_may_start_a_backfill_or_use_consumer_groups() throws Exception {
+        TidingsServer server = start(Map.of("auth.jwt_secret", SECRET, "log.dir", dir.resolve("log").toString()), "{}");
         String body = "{\"tables\":[\"public.todos\"]}";
         assertThat(post(server, "/api/backfills", body, null).statusCode()).isEqualTo(401);
         HttpResponse<String> user = post(server, "/api/backfills", body, Tokens.hs256(SECRET, "authenticated"));
         assertThat(user.statusCode()).isEqualTo(403);
         assertThat(user.body()).contains("service_role");
         assertThat(post(server, "/api/backfills", body, Tokens.hs256(SECRET, "service_role")).statusCode()).isEqualTo(201);
+
+        String group = "{\"name\":\"billing\"}";
+        assertThat(post(server, "/api/consumers", group, null).statusCode()).isEqualTo(401);
+        HttpResponse<String> userGroup = post(server, "/api/consumers", group, Tokens.hs256(SECRET, "authenticated"));
+        assertThat(userGroup.statusCode()).isEqualTo(403);
+        assertThat(userGroup.body()).contains("consumer groups need a service_role token");
+        assertThat(post(server, "/api/consumers", group, Tokens.hs256(SECRET, "service_role")).statusCode()).isEqualTo(201);
     }
 
     private TidingsServer start(Map<String, String> settings, String yaml) throws Exception {

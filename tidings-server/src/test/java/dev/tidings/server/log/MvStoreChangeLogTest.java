@@ -116,7 +116,7 @@ class MvStoreChangeLogTest {
             clock.millis += Duration.ofMinutes(50).toMillis();
             log.append(insert(0x300, 0));
             clock.millis += Duration.ofMinutes(20).toMillis();
-            assertThat(log.trim()).isEqualTo(2);
+            assertThat(log.trim(null)).isEqualTo(2);
             assertThat(log.first()).isEqualTo(EventId.parse("0/300:0"));
             assertThat(log.readAfter(EventId.parse("0/100:0"), 10)).isEqualTo(new ChangeLog.Read.Expired(EventId.parse("0/300:0")));
             assertThat(events(log.readAfter(EventId.parse("0/200:0"), 10))).extracting(ChangeEvent::id).containsExactly("0/300:0");
@@ -136,7 +136,7 @@ class MvStoreChangeLogTest {
                 log.append(insert(0x100L * i, 0));
                 appended.add(insert(0x100L * i, 0).id());
             }
-            log.trim();
+            log.trim(null);
             ChangeLog.Size size = log.size();
             assertThat(size.bytes()).isLessThanOrEqualTo(oneEvent * 10);
             assertThat(size.events()).isBetween(9L, 10L);
@@ -156,7 +156,7 @@ class MvStoreChangeLogTest {
                 }
                 log.sync();
                 if (tx % 20 == 0) {
-                    log.trim();
+                    log.trim(null);
                     largest = Math.max(largest, java.nio.file.Files.size(dir.resolve("changes.mv")));
                 }
             }

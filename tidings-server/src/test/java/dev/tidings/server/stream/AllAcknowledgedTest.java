@@ -10,7 +10,7 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 @Tag("unit")
-class BothAcknowledgedTest {
+class AllAcknowledgedTest {
 
     /** Records the order of acknowledgements and failures. */
     private static Acknowledgement recording(List<String> into, String name) {
@@ -30,13 +30,13 @@ class BothAcknowledgedTest {
     @Test
     void a_transaction_is_acknowledged_when_both_consumers_did_and_never_before_an_older_one() {
         List<String> acknowledged = new ArrayList<>();
-        BothAcknowledged both = new BothAcknowledged();
-        BothAcknowledged.Pending tx1 = both.add(recording(acknowledged, "tx1"));
-        BothAcknowledged.Pending tx2 = both.add(recording(acknowledged, "tx2"));
-        Acknowledgement log1 = tx1.half();
-        Acknowledgement sinks1 = tx1.half();
-        Acknowledgement log2 = tx2.half();
-        Acknowledgement sinks2 = tx2.half();
+        AllAcknowledged all = new AllAcknowledged();
+        AllAcknowledged.Pending tx1 = all.add(recording(acknowledged, "tx1"), 2);
+        AllAcknowledged.Pending tx2 = all.add(recording(acknowledged, "tx2"), 2);
+        Acknowledgement log1 = tx1.part();
+        Acknowledgement sinks1 = tx1.part();
+        Acknowledgement log2 = tx2.part();
+        Acknowledgement sinks2 = tx2.part();
 
         log1.acknowledge();
         log2.acknowledge();
@@ -47,12 +47,27 @@ class BothAcknowledgedTest {
     }
 
     @Test
+    void a_transaction_waits_for_every_one_of_three_consumers() {
+        List<String> acknowledged = new ArrayList<>();
+        AllAcknowledged all = new AllAcknowledged();
+        AllAcknowledged.Pending tx = all.add(recording(acknowledged, "tx"), 3);
+        Acknowledgement log = tx.part();
+        Acknowledgement sinks = tx.part();
+        Acknowledgement groups = tx.part();
+        log.acknowledge();
+        groups.acknowledge();
+        assertThat(acknowledged).as("the sinks have not confirmed it").isEmpty();
+        sinks.acknowledge();
+        assertThat(acknowledged).containsExactly("tx");
+    }
+
+    @Test
     void a_failure_of_either_consumer_fails_the_transaction() {
         List<String> acknowledged = new ArrayList<>();
-        BothAcknowledged both = new BothAcknowledged();
-        BothAcknowledged.Pending tx = both.add(recording(acknowledged, "tx"));
-        tx.half().acknowledge();
-        tx.half().fail(new IllegalStateException("disk full"));
+        AllAcknowledged all = new AllAcknowledged();
+        AllAcknowledged.Pending tx = all.add(recording(acknowledged, "tx"), 2);
+        tx.part().acknowledge();
+        tx.part().fail(new IllegalStateException("disk full"));
         assertThat(acknowledged).containsExactly("tx failed: disk full");
     }
 }
