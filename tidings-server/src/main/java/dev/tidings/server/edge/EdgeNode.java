@@ -1,0 +1,150 @@
+package dev.tidings.server.edge;
+
+import dev.tidings.event.ChangeEvent;
+import dev.tidings.server.log.EventId;
+import dev.tidings.server.log.LogReader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+/**
+ * An edge node's stream: the events the leader published through its NATS or Kafka sink, read
+ * back from the broker and handed to the same live fan-out a leader feeds, with no connection to
+ * PostgreSQL. Its {@link #log()} is what clients resume from, on this node with an id they got
+ * on any other: the newest events in memory ({@link RecentEvents}), older ones from the broker by
+ * position, {@code Expired} once the broker's retention dropped them.
+ *
+ * <p>An event is kept in the window before live clients get it, so a client that resumes right
+ * after a live event finds it (the leader's log has the same order). A redelivered id (a sink's
+ * retry the broker did not deduplicate) is dropped, so clients get each event once.
+ */
+public final class EdgeNode implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(EdgeNode.class);
+
+    /**
+     * Where an edge reads: {@code nats://host[:port][,host…]/STREAM} or {@code kafka://host:port[,host:port…]/TOPIC}.
+     *
+     * @param kind    {@code nats} or {@code kafka}
+     * @param servers server URLs (NATS) or host:port pairs (Kafka)
+     * @param source  the JetStream stream or the Kafka topic
+     */
+    public record From(String kind, List<String> servers, String source) {
+        /** Parses the URL; fails with what one looks like. */
+        public static From parse(String url) {
+            String usage = " is not an edge source; use nats://host[:port][,host2[:port]…]/STREAM (a JetStream stream the leader's "
+                    + "NATS sink publishes to) or kafka://host:port[,host2:port…]/TOPIC";
+            int scheme = url.indexOf("://");
+            int slash = scheme < 0 ? -1 : url.indexOf('/', scheme + 3);
+            if (scheme < 0 || slash < 0 || slash == url.length() - 1 || slash == scheme + 3) {
+                throw new IllegalArgumentException("'" + url + "'" + usage);
+            }
+            String kind = url.substring(0, scheme);
+            String source = url.substring(slash + 1);
+            List<String> hosts = List.of(url.substring(scheme + 3, slash).split(","));
+            return switch (kind) {
+                case "nats" -> new From(kind, hosts.stream().map(h -> "nats://" + (h.contains(":") ? h : h + ":4222")).toList(), source);
+                case "kafka" -> new From(kind, hosts, source);
+                default -> throw new IllegalArgumentException("'" + url + "'" + usage);
+            };
+        }
+
+        @Override
+        public String toString() {
+            return kind + "://" + String.join(",", servers.stream().map(s -> s.replaceFirst("^nats://", "")).toList()) + "/" + source;
+        }
+    }
+
+    private final From from;
+    private final Broker broker;
+    private final RecentEvents recent;
+    private final AtomicLong events = new AtomicLong();
+    private final LogReader reader = new LogReader() {
+        @Override
+        public Read readAfter(EventId after, int max) {
+            Read near = recent.readAfter(after, max);
+            if (near != null) {
+                return near;
+            }
+            return after == null ? broker.readAfter(new EventId(0, Integer.MIN_VALUE), max) : broker.readAfter(after, max);
+        }
+
+        @Override
+        public EventId last() {
+            return recent.last();
+        }
+
+        @Override
+        public EventId first() {
+            return broker.first();
+        }
+    };
+
+    private EdgeNode(From from, Broker broker, int window) {
+        this.from = from;
+        this.broker = broker;
+        this.recent = new RecentEvents(window);
+    }
+
+    /**
+     * Connects to the broker and starts consuming, the newest {@code window} events first (into
+     * the window; no client is connected yet), then every new one into the window and to {@code live}.
+     */
+    public static EdgeNode start(From from, int window, Consumer<ChangeEvent> live) throws Exception {
+        Broker broker = switch (from.kind()) {
+            case "nats" -> JetStreamBroker.open(from.servers(), from.source());
+            default -> throw new IllegalArgumentException("edge nodes read nats:// sources; " + from + " is not supported yet");
+        };
+        EdgeNode node = new EdgeNode(from, broker, window);
+        try {
+            broker.consume(window, event -> {
+                if (node.recent.add(event)) {
+                    node.events.incrementAndGet();
+                    try {
+                        live.accept(event);
+                    } catch (RuntimeException e) {
+                        log.warn("live fan-out failed on event {}; live clients may miss it", event.id(), e);
+                    }
+                }
+            });
+        } catch (Exception e) {
+            broker.close();
+            throw e;
+        }
+        log.info("edge node reading {} (window of {} events)", from, window);
+        return node;
+    }
+
+    /** What clients resume from. */
+    public LogReader log() {
+        return reader;
+    }
+
+    /** Whether the broker is connected and its events consumed. */
+    public boolean live() {
+        return broker.connected();
+    }
+
+    /** Events consumed since start. */
+    public long events() {
+        return events.get();
+    }
+
+    public From from() {
+        return from;
+    }
+
+    /** Source and position as a JSON object, for {@code /api/status} and {@code /ready}. */
+    public String positionJson() {
+        EventId last = recent.last();
+        return "{\"from\":\"" + from + "\"," + broker.position() + ",\"last_event\":"
+                + (last == null ? "null" : "\"" + last + "\"") + ",\"events\":" + events.get() + "}";
+    }
+
+    @Override
+    public void close() {
+        broker.close();
+    }
+}
