@@ -7,7 +7,7 @@ import dev.tidings.server.log.LogReader;
 import java.util.function.Consumer;
 
 /**
- * The broker an edge node reads: where the leader's NATS or Kafka sink publishes every event. The
+ * The broker an edge node reads: where the leader's sink publishes every event (a JetStream stream today). The
  * broker's retention is the edge's log: {@link #readAfter} finds an event id by its position in
  * the broker (a binary search over stream sequences or offsets, the ids growing with them).
  *

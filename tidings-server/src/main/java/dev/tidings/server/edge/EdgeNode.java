@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
- * An edge node's stream: the events the leader published through its NATS or Kafka sink, read
+ * An edge node's stream: the events the leader published through its NATS sink, read
  * back from the broker and handed to the same live fan-out a leader feeds, with no connection to
  * PostgreSQL. Its {@link #log()} is what clients resume from, on this node with an id they got
  * on any other: the newest events in memory ({@link RecentEvents}), older ones from the broker by
@@ -25,35 +25,31 @@ public final class EdgeNode implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(EdgeNode.class);
 
     /**
-     * Where an edge reads: {@code nats://host[:port][,host…]/STREAM} or {@code kafka://host:port[,host:port…]/TOPIC}.
+     * Where an edge reads: {@code nats://host[:port][,host[:port]…]/STREAM}.
      *
-     * @param kind    {@code nats} or {@code kafka}
-     * @param servers server URLs (NATS) or host:port pairs (Kafka)
-     * @param source  the JetStream stream or the Kafka topic
+     * @param servers NATS server URLs
+     * @param stream  the JetStream stream the leader's NATS sink publishes to
      */
-    public record From(String kind, List<String> servers, String source) {
+    public record From(List<String> servers, String stream) {
         /** Parses the URL; fails with what one looks like. */
         public static From parse(String url) {
-            String usage = " is not an edge source; use nats://host[:port][,host2[:port]…]/STREAM (a JetStream stream the leader's "
-                    + "NATS sink publishes to) or kafka://host:port[,host2:port…]/TOPIC";
-            int scheme = url.indexOf("://");
-            int slash = scheme < 0 ? -1 : url.indexOf('/', scheme + 3);
-            if (scheme < 0 || slash < 0 || slash == url.length() - 1 || slash == scheme + 3) {
+            String usage = " is not an edge source; use nats://host[:port][,host2[:port]…]/STREAM, a JetStream stream the "
+                    + "leader's NATS sink publishes to";
+            if (url.startsWith("kafka://")) {
+                throw new IllegalArgumentException("'" + url + "': edge nodes cannot read Kafka yet; publish to NATS JetStream "
+                        + "with a nats sink on the leader and use nats://host:4222/STREAM");
+            }
+            int slash = url.indexOf('/', "nats://".length());
+            if (!url.startsWith("nats://") || slash < 0 || slash == url.length() - 1 || slash == "nats://".length()) {
                 throw new IllegalArgumentException("'" + url + "'" + usage);
             }
-            String kind = url.substring(0, scheme);
-            String source = url.substring(slash + 1);
-            List<String> hosts = List.of(url.substring(scheme + 3, slash).split(","));
-            return switch (kind) {
-                case "nats" -> new From(kind, hosts.stream().map(h -> "nats://" + (h.contains(":") ? h : h + ":4222")).toList(), source);
-                case "kafka" -> new From(kind, hosts, source);
-                default -> throw new IllegalArgumentException("'" + url + "'" + usage);
-            };
+            List<String> hosts = List.of(url.substring("nats://".length(), slash).split(","));
+            return new From(hosts.stream().map(h -> "nats://" + (h.contains(":") ? h : h + ":4222")).toList(), url.substring(slash + 1));
         }
 
         @Override
         public String toString() {
-            return kind + "://" + String.join(",", servers.stream().map(s -> s.replaceFirst("^nats://", "")).toList()) + "/" + source;
+            return "nats://" + String.join(",", servers.stream().map(s -> s.substring("nats://".length())).toList()) + "/" + stream;
         }
     }
 
@@ -93,10 +89,7 @@ public final class EdgeNode implements AutoCloseable {
      * the window; no client is connected yet), then every new one into the window and to {@code live}.
      */
     public static EdgeNode start(From from, int window, Consumer<ChangeEvent> live) throws Exception {
-        Broker broker = switch (from.kind()) {
-            case "nats" -> JetStreamBroker.open(from.servers(), from.source());
-            default -> throw new IllegalArgumentException("edge nodes read nats:// sources; " + from + " is not supported yet");
-        };
+        Broker broker = JetStreamBroker.open(from.servers(), from.stream());
         EdgeNode node = new EdgeNode(from, broker, window);
         try {
             broker.consume(window, event -> {

@@ -24,8 +24,8 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * An event of the default {@code tidings} format (docs/events.md), as the leader's NATS or Kafka
- * sink published it, back into the {@link ChangeEvent} the leader streamed — so an edge node's
+ * An event of the default {@code tidings} format (docs/events.md), as the leader's NATS sink
+ * published it, back into the {@link ChangeEvent} the leader streamed — so an edge node's
  * filters, policies and formats see what the leader's do.
  *
  * <p>Row values are kept as the exact JSON text the leader wrote ({@code to_jsonb}'s), sliced
@@ -51,7 +51,7 @@ final class EventJson {
             return read(p, bytes);
         } catch (IOException | RuntimeException e) {
             throw new IllegalArgumentException("not an event of the tidings format (" + e.getMessage() + "): "
-                    + "an edge node reads what the leader's NATS or Kafka sink publishes with format: tidings (the default); "
+                    + "an edge node reads what the leader's NATS sink publishes with format: tidings (the default); "
                     + "check the format of that sink", e);
         }
     }
