@@ -22,7 +22,7 @@ interface Broker extends AutoCloseable {
      */
     void consume(int recent, Consumer<ChangeEvent> events) throws Exception;
 
-    /** Like {@link LogReader#readAfter}, read from the broker; {@code after} is not null. */
+    /** Like {@link LogReader#readAfter}, read from the broker. */
     LogReader.Read readAfter(EventId after, int max);
 
     /** The oldest event the broker retains, or null when it has none or cannot be asked. */

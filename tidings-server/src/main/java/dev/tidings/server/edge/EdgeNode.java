@@ -64,7 +64,7 @@ public final class EdgeNode implements AutoCloseable {
             if (near != null) {
                 return near;
             }
-            return after == null ? broker.readAfter(new EventId(0, Integer.MIN_VALUE), max) : broker.readAfter(after, max);
+            return broker.readAfter(after, max);
         }
 
         @Override

@@ -182,7 +182,11 @@ final class EventJson {
     /** The raw text of the value at the current token, which the parser then leaves behind. */
     private static String raw(JsonParser p, byte[] bytes) throws IOException {
         int start = (int) p.currentTokenLocation().getByteOffset();
-        p.skipChildren();
+        if (p.currentToken().isStructStart()) {
+            p.skipChildren();
+        } else {
+            p.finishToken(); // a string is read lazily: its end is only known once it was
+        }
         int end = (int) p.currentLocation().getByteOffset();
         return new String(bytes, start, end - start, StandardCharsets.UTF_8);
     }

@@ -107,11 +107,11 @@ final class JetStreamBroker implements Broker {
             }
             MessageInfo oldest = management.getNextMessage(stream, lo, ">");
             EventId first = id(oldest);
-            if (first.isAfter(after)) {
+            if (after != null && first.isAfter(after) && !follows(first, after)) {
                 return new LogReader.Read.Expired(first);
             }
             // the smallest sequence whose id is after `after`
-            while (lo < hi) {
+            while (after != null && lo < hi) {
                 long mid = (lo + hi) >>> 1;
                 MessageInfo m = next(mid);
                 if (m == null || id(m).isAfter(after)) {
@@ -134,6 +134,14 @@ final class JetStreamBroker implements Broker {
         } catch (IOException | JetStreamApiException e) {
             throw new IllegalStateException("reading stream " + stream + " after " + after + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Whether {@code next} is the event right after {@code previous}: the next one of the same
+     * transaction. Otherwise what lay between them may have been dropped, and the reader starts over.
+     */
+    private static boolean follows(EventId next, EventId previous) {
+        return next.lsn() == previous.lsn() && previous.index() != EventId.MESSAGE && next.index() == previous.index() + 1;
     }
 
     /** The first message at or after {@code seq}, or null when there is none. */
