@@ -87,7 +87,8 @@ public final class EdgeServer implements AutoCloseable {
                     container -> realtime.install(container, config.limits().maxFrameBytes()));
             websockets.setHandler(new Handler.Sequence(new ConsoleHandler(),
                     new SseHandler(live, auth, config.server().sseKeepAlive(), null, node.log()),
-                    new BroadcastEndpoint(auth, broadcasts), new Operations(node, fanOut), new TidingsServer.NotFound()));
+                    new BroadcastEndpoint(auth, broadcasts),
+                    new Operations(node, fanOut, auth, config.server().metricsPublic() || !auth.secure()), new TidingsServer.NotFound()));
             jetty.setHandler(websockets);
             server = new EdgeServer(node, fanOut, timers, writer, jetty);
             jetty.start();
@@ -128,13 +129,18 @@ public final class EdgeServer implements AutoCloseable {
     }
 
     /** {@code /health}, {@code /ready}, {@code /api/status} of an edge: its role, whether it consumes, where it is. */
-    private static final class Operations extends Handler.Abstract.NonBlocking {
+    private static final class Operations extends Handler.Abstract {
         private final EdgeNode node;
         private final LiveFanOut fanOut;
+        private final Authenticator auth;
+        private final boolean open;
 
-        Operations(EdgeNode node, LiveFanOut fanOut) {
+        /** @param open whether {@code /api/status} needs no token (as on the leader: {@code metrics.public} or no secure channels) */
+        Operations(EdgeNode node, LiveFanOut fanOut, Authenticator auth, boolean open) {
             this.node = node;
             this.fanOut = fanOut;
+            this.auth = auth;
+            this.open = open;
         }
 
         @Override
@@ -150,8 +156,13 @@ public final class EdgeServer implements AutoCloseable {
                             : "{\"status\":\"not ready\",\"role\":\"edge\",\"reason\":\"not connected to " + node.from()
                             + "; the client reconnects by itself\"}";
                 }
-                case "/api/status" -> body = "{\"version\":\"" + TidingsServer.VERSION + "\",\"role\":\"edge\",\"ready\":"
-                        + node.live() + ",\"subscriptions\":" + fanOut.size() + ",\"source\":" + node.positionJson() + "}";
+                case "/api/status" -> {
+                    if (!OperationsHandler.admitted(auth, open, request, response, callback)) {
+                        return true;
+                    }
+                    body = "{\"version\":\"" + TidingsServer.VERSION + "\",\"role\":\"edge\",\"ready\":"
+                            + node.live() + ",\"subscriptions\":" + fanOut.size() + ",\"source\":" + node.positionJson() + "}";
+                }
                 default -> {
                     return false;
                 }
