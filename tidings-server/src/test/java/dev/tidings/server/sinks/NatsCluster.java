@@ -44,9 +44,26 @@ final class NatsCluster implements AutoCloseable {
                         .redirectOutput(dir.resolve("n" + i + ".log").toFile()).start());
                 urls.add("nats://127.0.0.1:" + client[i]);
             }
+            for (int i = 0; i < 3; i++) {
+                int port = client[i];
+                Process server = servers.get(i);
+                Await.until(Duration.ofSeconds(30), () -> "nats-server on port " + port + " to listen; see " + dir,
+                        () -> !server.isAlive() || listening(port));
+                if (!server.isAlive()) {
+                    throw new IOException("nats-server exited; see " + dir.resolve("n" + i + ".log"));
+                }
+            }
         } catch (IOException | RuntimeException e) {
             close();
             throw e;
+        }
+    }
+
+    private static boolean listening(int port) {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+            return true;
+        } catch (IOException e) {
+            return false;
         }
     }
 
