@@ -68,7 +68,7 @@ public final class Benchmark {
                 for (int rep = 0; rep < options.reps(); rep++) {
                     List<Peer> order = rotated(peers, rep);
                     order.remove(Peer.SERVE); // the fan-out loads only
-                    if (load.viaServe()) {
+                    if (load.servedToClients()) {
                         pg.dropSlots();
                         pg.resetTable();
                         try (Connection c = pg.connect()) {
@@ -117,7 +117,7 @@ public final class Benchmark {
     private static Measurement report(Measurement m) {
         if (!m.ok()) {
             System.err.printf("  %-40s load %s rep %d FAILED: %s%n", m.peer().label, m.load().name(), m.rep(), m.error());
-        } else if (m.load().viaServe()) {
+        } else if (m.load().servedToClients()) {
             long[] l = m.latencyMicros();
             System.err.printf("  %-40s load %s rep %d: %d clients, %d deliveries, %d disconnected, p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms, RSS %d MB, CPU %.1f s (load %.0f tx/s)%n",
                     m.peer().label, m.load().name(), m.rep(), l[6], l[4], l[5], l[0] / 1e3, l[3] / 1e3, l[1] / 1e3, l[2] / 1e3,
@@ -147,7 +147,9 @@ public final class Benchmark {
             case "j" -> Load.j(scale);
             case "k" -> Load.k(scale);
             case "l" -> Load.l(scale);
-            default -> throw new IllegalArgumentException("unknown load " + name + "; use a, b, c, d, e, f, g, h, i, j, k, l");
+            case "m" -> Load.m(scale);
+            case "n" -> Load.n(scale);
+            default -> throw new IllegalArgumentException("unknown load " + name + "; use a, b, c, d, e, f, g, h, i, j, k, l, m, n");
         };
     }
 
@@ -172,7 +174,7 @@ public final class Benchmark {
     static Options parse(String[] args) {
         int reps = 3;
         int scale = 1;
-        List<String> loads = List.of("a", "b", "c", "d", "e", "f", "g", "h", "i");
+        List<String> loads = List.of("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "m", "n"); // l (10,000 clients) on demand
         List<Peer> peers = Arrays.asList(Peer.values());
         List<String> jvmOpts = List.of("-Xmx1g");
         List<String> tail = null;

@@ -12,11 +12,13 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The fan-out cases (loads f, g, and j to l with filters) and the broadcast cases (h and i): {@code tidings serve}
+ * The fan-out cases (loads f, g, j to l with filters, m and n through an edge node) and the broadcast cases (h and i): {@code tidings serve}
  * launched as a user launches it (the same launcher as tail, so {@code bin/tidings} with its
  * defaults), and {@link WebSocketClients} in a JVM of its own. Once every client has joined, the
  * paced load runs — database changes, whose commit → receive the clients measure, or the clients'
  * own broadcasts, whose send → receive they measure. Peak RSS and CPU are those of the server.
+ * For an EDGE load the clients connect to an edge node that reads the leader's NATS sink through
+ * a JetStream stream on the local NATS server ({@link EdgeStream}); RSS and CPU are the edge's.
  */
 final class FanOutRun {
     private final ConsumerRun.Settings settings;
@@ -31,13 +33,19 @@ final class FanOutRun {
         Peer peer = Peer.SERVE;
         String log = load.name() + "-" + rep + "-" + peer.slot();
         Process server = null;
+        Process edge = null;
         Process clients = null;
         ProcStats.Sampler sampler = null;
+        EdgeStream stream = null;
         try {
             int port = freePort();
             List<String> serve = new ArrayList<>(settings.tailCommand());
             serve.addAll(List.of("serve", "--db", pg.jdbcUrl(), "--port", Integer.toString(port), "--bind", "127.0.0.1",
                     "--slot", peer.slot(), "--publication", BenchPostgres.PUBLICATION));
+            if (load.kind() == Load.Kind.EDGE) {
+                stream = new EdgeStream("bench_" + log.replaceAll("[^A-Za-z0-9]", "_"));
+                serve.addAll(List.of("--config", stream.leaderConfig(settings.logDir().resolve(log + "-leader.yaml")).toString()));
+            }
             long start = ChildProtocol.nowMicros();
             server = new ProcessBuilder(serve).redirectErrorStream(true)
                     .redirectOutput(settings.logDir().resolve(log + ".log").toFile()).start();
@@ -49,6 +57,22 @@ final class FanOutRun {
                     return Measurement.failed(peer, load, rep, "serve did not start streaming within 60 s", sampler.now());
                 }
                 BenchPostgres.sleep(20);
+            }
+            if (stream != null) {
+                // the clients connect to the edge, whose RSS and CPU are the ones measured
+                port = freePort();
+                List<String> serveEdge = new ArrayList<>(settings.tailCommand());
+                serveEdge.addAll(List.of("serve", "--from", stream.url(), "--port", Integer.toString(port), "--bind", "127.0.0.1"));
+                edge = new ProcessBuilder(serveEdge).redirectErrorStream(true)
+                        .redirectOutput(settings.logDir().resolve(log + "-edge.log").toFile()).start();
+                sampler.close();
+                sampler = new ProcStats.Sampler(edge.pid());
+                while (!listening(port)) {
+                    if (System.currentTimeMillis() > deadline || !edge.isAlive()) {
+                        return Measurement.failed(peer, load, rep, "the edge node did not start within 60 s", sampler.now());
+                    }
+                    BenchPostgres.sleep(20);
+                }
             }
             boolean filtered = load.kind() == Load.Kind.FILTERED;
             long heapBefore = filtered ? liveHeap(server.pid()) : 0;
@@ -121,7 +145,11 @@ final class FanOutRun {
                 sampler.close();
             }
             stop(clients);
+            stop(edge);
             stop(server);
+            if (stream != null) {
+                stream.close();
+            }
         }
     }
 

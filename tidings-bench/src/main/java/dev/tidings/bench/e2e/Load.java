@@ -24,12 +24,14 @@ record Load(String name, Kind kind, int events, int txSize, String description, 
      * at {@code txPerSecond} through tidings serve (no database load).
      * FILTERED: like FANOUT, but client {@code k} subscribes with {@code id=eq.k} and the load
      * updates random rows among {@code 1..clients}, so each change matches one client.
+     * EDGE: FANOUT through an edge node: tidings serve with a NATS sink into a JetStream stream,
+     * and {@code tidings serve --from nats://…} reading it, which the WebSocket clients connect to.
      */
-    enum Kind { INSERT, UPDATE, LIVE, FANOUT, BROADCAST, FILTERED }
+    enum Kind { INSERT, UPDATE, LIVE, FANOUT, BROADCAST, FILTERED, EDGE }
 
-    /** Whether tidings serve delivers this load to WebSocket clients ({@link FanOutRun}). */
-    boolean viaServe() {
-        return kind == Kind.FANOUT || kind == Kind.BROADCAST || kind == Kind.FILTERED;
+    /** Whether WebSocket clients of tidings serve measure this load (FanOutRun), not a consumer of the slot. */
+    boolean servedToClients() {
+        return kind == Kind.FANOUT || kind == Kind.BROADCAST || kind == Kind.FILTERED || kind == Kind.EDGE;
     }
 
     Load(String name, Kind kind, int events, int txSize, String description) {
@@ -98,6 +100,20 @@ record Load(String name, Kind kind, int events, int txSize, String description, 
         return new Load("i", Kind.BROADCAST, 20_000 / scale, 10,
                 "broadcast: 2,000 WebSocket clients in rooms of 10, 2,000 messages/s for 10 s, each to its room",
                 2_000, Math.max(10, 2_000 / scale));
+    }
+
+    /** Edge fan-out: 500 WebSocket clients of one edge node, 1,000 single-row tx/s for 10 s (as g, one hop more). */
+    static Load m(int scale) {
+        return new Load("m", Kind.EDGE, 10_000 / scale, 1,
+                "1,000 tx/s for 10 s → tidings serve → NATS JetStream → edge node → 500 WebSocket clients", 1_000,
+                Math.max(1, 500 / scale));
+    }
+
+    /** Edge fan-out: 2,000 WebSocket clients of one edge node, 1,000 single-row tx/s for 10 s. */
+    static Load n(int scale) {
+        return new Load("n", Kind.EDGE, 10_000 / scale, 1,
+                "1,000 tx/s for 10 s → tidings serve → NATS JetStream → edge node → 2,000 WebSocket clients", 1_000,
+                Math.max(1, 2_000 / scale));
     }
 
     /** Every delivery the clients must receive together. */

@@ -36,7 +36,7 @@ final class Report {
             List<Measurement> ms = results.stream().filter(m -> m.load().name().equals(name)).toList();
             Load load = ms.get(0).load();
             sb.append(String.format(Locale.ROOT, "### (%s) %,d events: %s%n%n", name, load.events(), load.description()));
-            if (load.viaServe()) {
+            if (load.servedToClients()) {
                 fanOutTable(sb, ms);
             } else if (load.kind() == Load.Kind.LIVE) {
                 liveTable(sb, ms);

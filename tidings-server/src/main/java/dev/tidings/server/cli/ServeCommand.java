@@ -3,6 +3,7 @@ package dev.tidings.server.cli;
 import dev.tidings.server.config.RealtimeEnvironment;
 import dev.tidings.server.config.ServeConfig;
 import dev.tidings.server.config.ServeConfigLoader;
+import dev.tidings.server.http.EdgeServer;
 import dev.tidings.server.http.TidingsServer;
 import dev.tidings.sink.SinkFailedException;
 import dev.tidings.source.LeadershipLostException;
@@ -72,6 +73,10 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--log-format", paramLabel = "plain|json", description = "Log lines as plain text (default) or JSON")
     String logFormat;
 
+    @Option(names = "--from", paramLabel = "URL",
+            description = "Run as an edge node: read nats://host[:port][,host…]/STREAM (the leader's NATS sink), not PostgreSQL")
+    String from;
+
     @Option(names = "--log-dir", paramLabel = "DIR", description = "Keep a retained change log here, so live clients can resume")
     String logDir;
 
@@ -85,6 +90,19 @@ final class ServeCommand implements Callable<Integer> {
             }
             throw e;
         }
+    }
+
+    /** An edge node (see {@link EdgeServer}): no database, no preflight of it; runs until stopped. */
+    private static Integer edge(ServeConfig settings) throws Exception {
+        Preflight.port(settings.server().bind(), settings.server().port());
+        EdgeServer server = EdgeServer.start(settings);
+        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "tidings-serve-shutdown"));
+        for (String signal : new String[] {"TERM", "INT"}) {
+            sun.misc.Signal.handle(new sun.misc.Signal(signal),
+                    s -> Thread.ofPlatform().name("tidings-serve-stop").start(server::close));
+        }
+        server.await();
+        return 0;
     }
 
     @Override
@@ -103,12 +121,16 @@ final class ServeCommand implements Callable<Integer> {
         flags.put("log.format", logFormat);
         flags.put("ha.enabled", ha);
         flags.put("log.dir", logDir);
+        flags.put("edge.from", from);
         ServeConfig settings = ServeConfigLoader.load(flags, System.getenv(), config);
         LogFormat.use(settings.server().logFormat(), settings.server().logLevel());
         List<String> unused = RealtimeEnvironment.notApplicable(System.getenv());
         if (!unused.isEmpty()) {
             LoggerFactory.getLogger(ServeCommand.class).info("Supabase Realtime settings with no meaning for Tidings, "
                     + "not used: {}", String.join(" ", unused));
+        }
+        if (settings.edge() != null) {
+            return edge(settings);
         }
         Preflight.database(settings.db());
         Preflight.port(settings.server().bind(), settings.server().port());

@@ -3,6 +3,7 @@ package dev.tidings.server.config;
 import dev.tidings.base.TableName;
 import dev.tidings.server.auth.TokenRules;
 import dev.tidings.server.broadcast.ClientLimits;
+import dev.tidings.server.edge.EdgeNode;
 import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.SourceConfig;
 
@@ -27,9 +28,11 @@ import java.util.Set;
  * @param ha          several processes for one slot: one leads, the others stand by ({@code ha.*})
  * @param changeLog   the retained change log ({@code log.dir}, {@code log.retention}, {@code log.max_bytes}),
  *                    or null: no log, live clients cannot resume
+ * @param edge        an edge node's broker ({@code edge.*}), or null: this process reads PostgreSQL
+ *                    ({@code db} is then null unless given, and unused)
  */
 public record ServeConfig(DatabaseUrl db, Replication replication, Server server, Auth auth, Limits limits,
-                          List<SinkConfig> sinks, SourceConfig.Snapshot backfill, Ha ha, ChangeLogSettings changeLog) {
+                          List<SinkConfig> sinks, SourceConfig.Snapshot backfill, Ha ha, ChangeLogSettings changeLog, Edge edge) {
 
     /**
      * @param enabled whether this process competes for the slot's leadership (reads only while it leads)
@@ -100,5 +103,11 @@ public record ServeConfig(DatabaseUrl db, Replication replication, Server server
      * @param retention events older than this are removed
      * @param maxBytes  the most bytes of events kept; the oldest go first
      */
+    /**
+     * @param from   the broker and the stream or topic the leader's sink publishes to
+     * @param window the newest events kept in memory for resumes
+     */
+    public record Edge(EdgeNode.From from, int window) {}
+
     public record ChangeLogSettings(Path dir, Duration retention, long maxBytes) {}
 }

@@ -12,6 +12,7 @@ import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.KeyType;
 import com.nimbusds.jose.jwk.OctetKeyPair;
 import com.nimbusds.jose.util.JSONObjectUtils;
+import dev.tidings.server.edge.EdgeNode;
 import dev.tidings.server.auth.AccessPolicy;
 import dev.tidings.server.auth.TokenRules;
 import dev.tidings.server.broadcast.ClientLimits;
@@ -179,7 +180,11 @@ public final class ServeConfigLoader {
                     "directory of the retained change log; unset: no log, live clients cannot resume"),
             new Setting("log.retention", List.of("TIDINGS_LOG_RETENTION"), "how long the log keeps events (24h)"),
             new Setting("log.max_bytes", List.of("TIDINGS_LOG_MAX_BYTES"), "the most bytes the log keeps (1GiB)"),
-            new Setting("sinks", List.of("TIDINGS_SINKS"), "durable sinks: a YAML list, or a JSON list in the environment"));
+            new Setting("sinks", List.of("TIDINGS_SINKS"), "durable sinks: a YAML list, or a JSON list in the environment"),
+            new Setting("edge.from", "--from", List.of("TIDINGS_EDGE_FROM"),
+                    "run as an edge node reading nats://host[:port][,host…]/STREAM (the leader's NATS sink), not PostgreSQL"),
+            new Setting("edge.window", List.of("TIDINGS_EDGE_WINDOW"),
+                    "events an edge node keeps in memory for resumes; older ones are read from the broker (20000)"));
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -260,7 +265,8 @@ public final class ServeConfigLoader {
     }
 
     private static ServeConfig build(Values v) {
-        DatabaseUrl database = database(v);
+        ServeConfig.Edge edge = edge(v);
+        DatabaseUrl database = edge != null && v.get("db.url") == null && v.get("db.host") == null ? null : database(v);
         JsonNode sinkTree = sinkTree(v.get("sinks"));
         List<SinkConfig> sinks = sinkTree == null ? List.of() : SinkConfig.parseAll(sinkTree, "in " + v.get("sinks").name());
         ServeConfig.Replication replication = replication(v, sinks);
@@ -274,7 +280,32 @@ public final class ServeConfigLoader {
         SourceConfig.Snapshot backfill = new SourceConfig.Snapshot(v.intIn("backfill.chunk_rows", 4096, 1, 1_000_000),
                 v.intIn("backfill.rows_per_second", 0, 0, Integer.MAX_VALUE),
                 sinkTree == null ? List.of() : SinkConfig.initialBackfills(sinkTree));
-        return new ServeConfig(database, replication, server, auth(v), limits, sinks, backfill, ha(v, replication), changeLog(v));
+        return new ServeConfig(database, replication, server, auth(v), limits, sinks, backfill, ha(v, replication), changeLog(v), edge);
+    }
+
+    /** An edge node's source, or null: this process reads PostgreSQL. */
+    private static ServeConfig.Edge edge(Values v) {
+        ConfigValue from = v.get("edge.from");
+        if (from == null) {
+            if (v.get("edge.window") != null) {
+                throw new IllegalArgumentException(v.get("edge.window").name() + " is set but edge.from is not: "
+                        + "set edge.from (--from, TIDINGS_EDGE_FROM) to run an edge node");
+            }
+            return null;
+        }
+        for (String leaderOnly : List.of("sinks", "ha.enabled", "log.dir")) {
+            if (v.get(leaderOnly) != null) {
+                throw new IllegalArgumentException(v.get(leaderOnly).name() + " is set on an edge node (" + from.name()
+                        + "): an edge reads the broker and serves clients only; set it on the leader, which reads PostgreSQL");
+            }
+        }
+        EdgeNode.From source;
+        try {
+            source = EdgeNode.From.parse(from.text());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(from.name() + ": " + e.getMessage(), e);
+        }
+        return new ServeConfig.Edge(source, v.intIn("edge.window", 20_000, 1, 10_000_000));
     }
 
     /** The retained change log, or null without {@code log.dir}. */

@@ -79,6 +79,14 @@ final class OperationsHandler extends Handler.Abstract {
     }
 
     private boolean admitted(Request request, Response response, Callback callback) {
+        return admitted(auth, open, request, response, callback);
+    }
+
+    /**
+     * Whether the request may read status or metrics: always when {@code open}, else with a valid
+     * token; otherwise the refusal is written.
+     */
+    static boolean admitted(Authenticator auth, boolean open, Request request, Response response, Callback callback) {
         if (open) {
             return true;
         }

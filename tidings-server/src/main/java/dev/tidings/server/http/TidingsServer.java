@@ -168,13 +168,7 @@ public final class TidingsServer implements AutoCloseable {
         try {
             LiveService live = new LiveService(fanOut, new StreamLiveness(tidings::streaming, timers), writer, timers,
                     config.limits().sendQueueBytes(), config.limits().sendQueueMessages(), counters);
-            Server jetty = new Server();
-            jetty.setStopTimeout(5_000);
-            ServerConnector connector = new ServerConnector(jetty);
-            connector.setHost(config.server().bind());
-            connector.setPort(config.server().port());
-            connector.setIdleTimeout(Duration.ofSeconds(120).toMillis());
-            jetty.addConnector(connector);
+            Server jetty = jetty(config.server());
             RealtimeEndpoint realtime = new RealtimeEndpoint(live, auth, catalog, broadcasts,
                     changeLog == null ? null : changeLog.changeLog());
             WebSocketUpgradeHandler websockets = WebSocketUpgradeHandler.from(jetty,
@@ -219,6 +213,18 @@ public final class TidingsServer implements AutoCloseable {
                 config.replication().slot(), config.sinks().size(), config.sinks().size() == 1 ? "" : "s",
                 config.auth().secureChannels() ? "on" : "off");
         return server;
+    }
+
+    /** A Jetty server with one connector on the configured address, not started. */
+    static Server jetty(ServeConfig.Server settings) {
+        Server jetty = new Server();
+        jetty.setStopTimeout(5_000);
+        ServerConnector connector = new ServerConnector(jetty);
+        connector.setHost(settings.bind());
+        connector.setPort(settings.port());
+        connector.setIdleTimeout(Duration.ofSeconds(120).toMillis());
+        jetty.addConnector(connector);
+        return jetty;
     }
 
     /** The port actually bound (useful with port 0). */
@@ -297,7 +303,7 @@ public final class TidingsServer implements AutoCloseable {
     }
 
     /** Last in line: names the endpoints there are. */
-    private static final class NotFound extends Handler.Abstract.NonBlocking {
+    static final class NotFound extends Handler.Abstract.NonBlocking {
         @Override
         public boolean handle(Request request, Response response, Callback callback) {
             response.setStatus(404);

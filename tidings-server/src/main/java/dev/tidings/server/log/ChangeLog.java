@@ -3,7 +3,6 @@ package dev.tidings.server.log;
 import dev.tidings.event.ChangeEvent;
 
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.ConcurrentMap;
 
 /**
@@ -17,10 +16,10 @@ import java.util.concurrent.ConcurrentMap;
  * An appended event is readable at once, before it is durable: a live client may see it before
  * the log has synced it, as it sees it before any sink confirmed it.
  *
- * <p>The single-node implementation is {@link MvStoreChangeLog}; a cluster would put a replicated
- * log (a JetStream stream, a Kafka topic) behind the same calls.
+ * <p>The single-node implementation is {@link MvStoreChangeLog}; edge nodes read the broker the
+ * leader's sinks publish to behind the read side of the same calls ({@link LogReader}).
  */
-public interface ChangeLog extends AutoCloseable {
+public interface ChangeLog extends LogReader, AutoCloseable {
 
     /**
      * Appends one event. An event whose id is not after {@link #last()} is a redelivery (after a
@@ -52,33 +51,11 @@ public interface ChangeLog extends AutoCloseable {
     /** Removes a map of {@link #textMap} or {@link #idMap}. */
     void removeMap(String name);
 
-    /**
-     * Up to {@code max} events after {@code after}, oldest first ({@code after} null: from the
-     * oldest retained); {@link Read.Expired} when events after {@code after} were already removed
-     * or were never logged.
-     */
-    Read readAfter(EventId after, int max);
-
-    /** The newest appended id, or null when empty. */
-    EventId last();
-
-    /** The oldest retained id, or null when empty. */
-    EventId first();
-
     /** Events and bytes retained, for metrics. */
     Size size();
 
     @Override
     void close();
-
-    /** What {@link #readAfter} found. */
-    sealed interface Read {
-        /** The events after the id (empty: nothing newer yet). */
-        record Events(List<ChangeEvent> events) implements Read {}
-
-        /** Events after the id are gone (retention) or were never logged: the reader must start over. {@code oldest}: null when the log is empty. */
-        record Expired(EventId oldest) implements Read {}
-    }
 
     /**
      * @param maxAge   events older than this are removed

@@ -2,7 +2,7 @@ package dev.tidings.server.realtime;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tidings.event.ChangeEvent;
-import dev.tidings.server.log.ChangeLog;
+import dev.tidings.server.log.LogReader;
 import dev.tidings.server.log.EventId;
 
 import java.util.List;
@@ -56,7 +56,7 @@ final class ChangeReplay {
      * Replays {@code log} after {@code after} to {@code channel}, which holds live delivery, on a
      * virtual thread; {@code room} is false while the connection's send queue is too full for more.
      */
-    static void start(ChangeLog log, Channel channel, EventId after, BooleanSupplier room) {
+    static void start(LogReader log, Channel channel, EventId after, BooleanSupplier room) {
         if (log == null) {
             synchronized (channel.handover) {
                 channel.push("system", SystemMessages.resumeReset(channel.topic, "this server keeps no change log (log.dir),"
@@ -68,12 +68,12 @@ final class ChangeReplay {
         Thread.ofVirtual().name("tidings-realtime-replay").start(() -> replay(log, channel, after, room));
     }
 
-    private static void replay(ChangeLog log, Channel channel, EventId after, BooleanSupplier room) {
+    private static void replay(LogReader log, Channel channel, EventId after, BooleanSupplier room) {
         EventId cursor = after;
         try {
             while (true) {
-                ChangeLog.Read read = log.readAfter(cursor, PAGE);
-                if (read instanceof ChangeLog.Read.Events(List<ChangeEvent> events) && events.size() == PAGE) {
+                LogReader.Read read = log.readAfter(cursor, PAGE);
+                if (read instanceof LogReader.Read.Events(List<ChangeEvent> events) && events.size() == PAGE) {
                     for (ChangeEvent event : events) {
                         while (!room.getAsBoolean() && !channel.closed()) {
                             LockSupport.parkNanos(2_000_000);
@@ -89,14 +89,14 @@ final class ChangeReplay {
                 synchronized (channel.handover) {
                     // the last page, read while live delivery waits: nothing falls between the two
                     read = log.readAfter(cursor, Integer.MAX_VALUE);
-                    if (read instanceof ChangeLog.Read.Expired(EventId oldest)) {
+                    if (read instanceof LogReader.Read.Expired(EventId oldest)) {
                         EventId from = log.last();
                         channel.push("system", SystemMessages.resumeReset(channel.topic, "changes after " + after
                                 + " are no longer in the change log (" + (oldest == null ? "it is empty" : "its oldest is " + oldest)
                                 + "; log.retention, log.max_bytes): refetch, then resume from the id given here", from));
                         channel.goLive(from);
                     } else {
-                        for (ChangeEvent event : ((ChangeLog.Read.Events) read).events()) {
+                        for (ChangeEvent event : ((LogReader.Read.Events) read).events()) {
                             channel.replayed(event);
                             cursor = EventId.of(event);
                         }

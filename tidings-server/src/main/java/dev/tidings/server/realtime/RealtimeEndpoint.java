@@ -4,7 +4,7 @@ import dev.tidings.server.auth.Authenticator;
 import dev.tidings.server.broadcast.BroadcastHistory;
 import dev.tidings.server.broadcast.BroadcastService;
 import dev.tidings.server.live.LiveService;
-import dev.tidings.server.log.ChangeLog;
+import dev.tidings.server.log.LogReader;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -36,7 +36,7 @@ public final class RealtimeEndpoint implements WebSocketCreator {
      * @param changeLog  the change log channels resume from; null when there is none
      */
     public RealtimeEndpoint(LiveService live, Authenticator auth, TableCatalog catalog, BroadcastService broadcasts,
-                            ChangeLog changeLog) {
+                            LogReader changeLog) {
         this.service = new RealtimeService(live, auth, catalog, broadcasts, changeLog,
                 catalog == null ? null : new BroadcastHistory(catalog.database()));
     }

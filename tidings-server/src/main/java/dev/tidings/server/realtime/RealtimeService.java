@@ -4,7 +4,7 @@ import dev.tidings.server.auth.Authenticator;
 import dev.tidings.server.broadcast.BroadcastHistory;
 import dev.tidings.server.broadcast.BroadcastService;
 import dev.tidings.server.live.LiveService;
-import dev.tidings.server.log.ChangeLog;
+import dev.tidings.server.log.LogReader;
 
 /**
  * What every Realtime connection of one server shares.
@@ -17,4 +17,4 @@ import dev.tidings.server.log.ChangeLog;
  * @param history    the stored broadcasts a join may ask to replay; null when the server reads no database
  */
 record RealtimeService(LiveService live, Authenticator auth, TableCatalog catalog, BroadcastService broadcasts,
-                       ChangeLog changeLog, BroadcastHistory history) {}
+                       LogReader changeLog, BroadcastHistory history) {}

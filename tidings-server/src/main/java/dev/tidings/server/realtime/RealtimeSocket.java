@@ -9,7 +9,7 @@ import dev.tidings.server.broadcast.BroadcastService;
 import dev.tidings.server.broadcast.ClientLimiter;
 import dev.tidings.server.live.LiveService;
 import dev.tidings.server.live.Outbox;
-import dev.tidings.server.log.ChangeLog;
+import dev.tidings.server.log.LogReader;
 import dev.tidings.server.log.EventId;
 import org.eclipse.jetty.websocket.api.Session;
 import org.slf4j.Logger;
@@ -50,7 +50,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
     private final TableCatalog catalog;
     private final BroadcastService broadcasts;
     private final ClientLimiter limiter;
-    private final ChangeLog changeLog;
+    private final LogReader changeLog;
     private final BroadcastHistory history;
     private final PhoenixFrame.Vsn vsn;
     /** The token presented at connect; a join without a token of its own uses it. */

@@ -12,7 +12,7 @@ import dev.tidings.server.live.Filter;
 import dev.tidings.server.live.LiveFanOut;
 import dev.tidings.server.live.LiveService;
 import dev.tidings.server.live.Outbox;
-import dev.tidings.server.log.ChangeLog;
+import dev.tidings.server.log.LogReader;
 import dev.tidings.server.log.EventId;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
@@ -77,13 +77,13 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
     private final Authenticator auth;
     private final Duration keepAlive;
     private final Backfiller backfiller;
-    private final ChangeLog changeLog;
+    private final LogReader changeLog;
 
     /**
      * @param backfiller the stream's backfill engine, for {@code snapshot=true}; null when there is none
      * @param changeLog  the change log clients resume from; null when there is none
      */
-    public SseHandler(LiveService service, Authenticator auth, Duration keepAlive, Backfiller backfiller, ChangeLog changeLog) {
+    public SseHandler(LiveService service, Authenticator auth, Duration keepAlive, Backfiller backfiller, LogReader changeLog) {
         this.service = service;
         this.auth = auth;
         this.keepAlive = keepAlive;
@@ -243,8 +243,8 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
             EventId cursor = after;
             try {
                 while (true) {
-                    ChangeLog.Read read = changeLog.readAfter(cursor, REPLAY_PAGE);
-                    if (read instanceof ChangeLog.Read.Events(List<ChangeEvent> events) && events.size() == REPLAY_PAGE) {
+                    LogReader.Read read = changeLog.readAfter(cursor, REPLAY_PAGE);
+                    if (read instanceof LogReader.Read.Events(List<ChangeEvent> events) && events.size() == REPLAY_PAGE) {
                         cursor = send(events);
                         if (cursor == null) {
                             return; // the stream ended
@@ -254,14 +254,14 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
                     synchronized (this) {
                         // the last page, read while live delivery waits: nothing falls between the two
                         read = changeLog.readAfter(cursor, Integer.MAX_VALUE);
-                        if (read instanceof ChangeLog.Read.Expired(EventId oldest)) {
+                        if (read instanceof LogReader.Read.Expired(EventId oldest)) {
                             EventId from = changeLog.last();
                             sentUpTo = from;
                             replaying = false;
                             reset("events after " + after + " are no longer in the change log (" + (oldest == null ? "it is empty"
                                     : "its oldest is " + oldest) + "; log.retention, log.max_bytes): refetch, then go on from here", from);
                         } else {
-                            EventId last = sendAll(((ChangeLog.Read.Events) read).events(), cursor);
+                            EventId last = sendAll(((LogReader.Read.Events) read).events(), cursor);
                             sentUpTo = last;
                             replaying = false;
                             return;

@@ -1,0 +1,143 @@
+package dev.tidings.server.edge;
+
+import dev.tidings.event.ChangeEvent;
+import dev.tidings.server.log.EventId;
+import dev.tidings.server.log.LogReader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+/**
+ * An edge node's stream: the events the leader published through its NATS sink, read
+ * back from the broker and handed to the same live fan-out a leader feeds, with no connection to
+ * PostgreSQL. Its {@link #log()} is what clients resume from, on this node with an id they got
+ * on any other: the newest events in memory ({@link RecentEvents}), older ones from the broker by
+ * position, {@code Expired} once the broker's retention dropped them.
+ *
+ * <p>An event is kept in the window before live clients get it, so a client that resumes right
+ * after a live event finds it (the leader's log has the same order). A redelivered id (a sink's
+ * retry the broker did not deduplicate) is dropped, so clients get each event once.
+ */
+public final class EdgeNode implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(EdgeNode.class);
+
+    /**
+     * Where an edge reads: {@code nats://host[:port][,host[:port]…]/STREAM}.
+     *
+     * @param servers NATS server URLs
+     * @param stream  the JetStream stream the leader's NATS sink publishes to
+     */
+    public record From(List<String> servers, String stream) {
+        /** Parses the URL; fails with what one looks like. */
+        public static From parse(String url) {
+            String usage = " is not an edge source; use nats://host[:port][,host2[:port]…]/STREAM, a JetStream stream the "
+                    + "leader's NATS sink publishes to";
+            if (url.startsWith("kafka://")) {
+                throw new IllegalArgumentException("'" + url + "': edge nodes cannot read Kafka yet; publish to NATS JetStream "
+                        + "with a nats sink on the leader and use nats://host:4222/STREAM");
+            }
+            int slash = url.indexOf('/', "nats://".length());
+            if (!url.startsWith("nats://") || slash < 0 || slash == url.length() - 1 || slash == "nats://".length()) {
+                throw new IllegalArgumentException("'" + url + "'" + usage);
+            }
+            List<String> hosts = List.of(url.substring("nats://".length(), slash).split(","));
+            return new From(hosts.stream().map(h -> "nats://" + (h.contains(":") ? h : h + ":4222")).toList(), url.substring(slash + 1));
+        }
+
+        @Override
+        public String toString() {
+            return "nats://" + String.join(",", servers.stream().map(s -> s.substring("nats://".length())).toList()) + "/" + stream;
+        }
+    }
+
+    private final From from;
+    private final Broker broker;
+    private final RecentEvents recent;
+    private final AtomicLong events = new AtomicLong();
+    private final LogReader reader = new LogReader() {
+        @Override
+        public Read readAfter(EventId after, int max) {
+            Read near = recent.readAfter(after, max);
+            if (near != null) {
+                return near;
+            }
+            return broker.readAfter(after, max);
+        }
+
+        @Override
+        public EventId last() {
+            return recent.last();
+        }
+
+        @Override
+        public EventId first() {
+            return broker.first();
+        }
+    };
+
+    private EdgeNode(From from, Broker broker, int window) {
+        this.from = from;
+        this.broker = broker;
+        this.recent = new RecentEvents(window);
+    }
+
+    /**
+     * Connects to the broker and starts consuming, the newest {@code window} events first (into
+     * the window; no client is connected yet), then every new one into the window and to {@code live}.
+     */
+    public static EdgeNode start(From from, int window, Consumer<ChangeEvent> live) throws Exception {
+        Broker broker = JetStreamBroker.open(from.servers(), from.stream());
+        EdgeNode node = new EdgeNode(from, broker, window);
+        try {
+            broker.consume(window, event -> {
+                if (node.recent.add(event)) {
+                    node.events.incrementAndGet();
+                    try {
+                        live.accept(event);
+                    } catch (RuntimeException e) {
+                        log.warn("live fan-out failed on event {}; live clients may miss it", event.id(), e);
+                    }
+                }
+            });
+        } catch (Exception e) {
+            broker.close();
+            throw e;
+        }
+        log.info("edge node reading {} (window of {} events)", from, window);
+        return node;
+    }
+
+    /** What clients resume from. */
+    public LogReader log() {
+        return reader;
+    }
+
+    /** Whether the broker is connected and its events consumed. */
+    public boolean live() {
+        return broker.connected();
+    }
+
+    /** Events consumed since start. */
+    public long events() {
+        return events.get();
+    }
+
+    public From from() {
+        return from;
+    }
+
+    /** Source and position as a JSON object, for {@code /api/status} and {@code /ready}. */
+    public String positionJson() {
+        EventId last = recent.last();
+        return "{\"from\":\"" + from + "\"," + broker.position() + ",\"last_event\":"
+                + (last == null ? "null" : "\"" + last + "\"") + ",\"events\":" + events.get() + "}";
+    }
+
+    @Override
+    public void close() {
+        broker.close();
+    }
+}

@@ -1,0 +1,177 @@
+package dev.tidings.server.http;
+
+import dev.tidings.server.auth.AccessPolicy;
+import dev.tidings.server.auth.Authenticator;
+import dev.tidings.server.auth.TokenVerifier;
+import dev.tidings.server.broadcast.BroadcastService;
+import dev.tidings.server.broadcast.DatabaseBroadcasts;
+import dev.tidings.server.broadcast.LocalRooms;
+import dev.tidings.server.config.ServeConfig;
+import dev.tidings.server.edge.EdgeNode;
+import dev.tidings.server.live.LiveCounters;
+import dev.tidings.server.live.LiveFanOut;
+import dev.tidings.server.live.LiveService;
+import dev.tidings.server.live.OutboxWriter;
+import dev.tidings.server.live.StreamLiveness;
+import dev.tidings.server.realtime.RealtimeEndpoint;
+import dev.tidings.server.sse.SseHandler;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+
+/**
+ * {@code tidings serve --from nats://…}: an edge node. It never connects to PostgreSQL: an
+ * {@link EdgeNode} reads the events the leader's NATS sink published and feeds the same live
+ * fan-out, Realtime and SSE endpoints a leader has, and they resume from the broker
+ * ({@link EdgeNode#log()}) with the ids every node shares. Adding an edge needs no change on
+ * the leader. Broadcasts from {@code realtime.messages} reach an edge's clients through the
+ * stream, as on the leader; client broadcasts stay on the node they were sent to.
+ *
+ * <p>{@code /ready} is 200 while the broker is connected and consumed; {@code /health} and
+ * {@code /api/status} say {@code "role":"edge"} and the source position.
+ */
+public final class EdgeServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(EdgeServer.class);
+
+    private final EdgeNode node;
+    private final LiveFanOut fanOut;
+    private final ScheduledExecutorService timers;
+    private final OutboxWriter writer;
+    private final Server jetty;
+    private final CountDownLatch closed = new CountDownLatch(1);
+
+    private EdgeServer(EdgeNode node, LiveFanOut fanOut, ScheduledExecutorService timers, OutboxWriter writer, Server jetty) {
+        this.node = node;
+        this.fanOut = fanOut;
+        this.timers = timers;
+        this.writer = writer;
+        this.jetty = jetty;
+    }
+
+    /** Connects to the broker, fills the window, then opens the HTTP port; returns once it is bound. */
+    public static EdgeServer start(ServeConfig config) throws Exception {
+        ServeConfig.Edge edge = config.edge();
+        Authenticator auth = new Authenticator(
+                config.auth().secureChannels() ? new TokenVerifier(config.auth().tokens()) : null,
+                new AccessPolicy(config.auth().roles(), config.auth().rows()));
+        ScheduledExecutorService timers = Executors.newScheduledThreadPool(1,
+                r -> Thread.ofPlatform().name("tidings-timers").daemon(true).unstarted(r));
+        OutboxWriter writer = new OutboxWriter();
+        LiveFanOut fanOut = new LiveFanOut();
+        BroadcastService broadcasts = new BroadcastService(new LocalRooms(), config.limits().clients());
+        DatabaseBroadcasts fromDatabase = new DatabaseBroadcasts(broadcasts);
+        EdgeNode node = EdgeNode.start(edge.from(), edge.window(), event -> {
+            fanOut.publish(event);
+            fromDatabase.onChange(event);
+        });
+        EdgeServer server;
+        try {
+            LiveService live = new LiveService(fanOut, new StreamLiveness(node::live, timers), writer, timers,
+                    config.limits().sendQueueBytes(), config.limits().sendQueueMessages(), new LiveCounters());
+            Server jetty = TidingsServer.jetty(config.server());
+            RealtimeEndpoint realtime = new RealtimeEndpoint(live, auth, null, broadcasts, node.log());
+            WebSocketUpgradeHandler websockets = WebSocketUpgradeHandler.from(jetty,
+                    container -> realtime.install(container, config.limits().maxFrameBytes()));
+            websockets.setHandler(new Handler.Sequence(new ConsoleHandler(),
+                    new SseHandler(live, auth, config.server().sseKeepAlive(), null, node.log()),
+                    new BroadcastEndpoint(auth, broadcasts),
+                    new Operations(node, fanOut, auth, config.server().metricsPublic() || !auth.secure()), new TidingsServer.NotFound()));
+            jetty.setHandler(websockets);
+            server = new EdgeServer(node, fanOut, timers, writer, jetty);
+            jetty.start();
+        } catch (Exception e) {
+            node.close();
+            throw e;
+        }
+        log.info("tidings serve: edge node listening on {}:{} (Realtime WebSocket, SSE /events, /health /ready /api/status), "
+                + "reading {}", config.server().bind(), server.port(), edge.from());
+        return server;
+    }
+
+    /** The port actually bound (useful with port 0). */
+    public int port() {
+        return ((ServerConnector) jetty.getConnectors()[0]).getLocalPort();
+    }
+
+    /** Waits until {@link #close()}. An edge has no stream that ends: the broker client reconnects by itself. */
+    public void await() throws InterruptedException {
+        closed.await();
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed.getCount() == 0) {
+            return;
+        }
+        node.close();
+        try {
+            jetty.stop();
+        } catch (Exception e) {
+            log.warn("stopping the HTTP server: {}", e.toString());
+        }
+        writer.close();
+        timers.shutdownNow();
+        closed.countDown();
+        log.info("stopped");
+    }
+
+    /** {@code /health}, {@code /ready}, {@code /api/status} of an edge: its role, whether it consumes, where it is. */
+    private static final class Operations extends Handler.Abstract {
+        private final EdgeNode node;
+        private final LiveFanOut fanOut;
+        private final Authenticator auth;
+        private final boolean open;
+
+        /** @param open whether {@code /api/status} needs no token (as on the leader: {@code metrics.public} or no secure channels) */
+        Operations(EdgeNode node, LiveFanOut fanOut, Authenticator auth, boolean open) {
+            this.node = node;
+            this.fanOut = fanOut;
+            this.auth = auth;
+            this.open = open;
+        }
+
+        @Override
+        public boolean handle(Request request, Response response, Callback callback) {
+            String body;
+            int status = 200;
+            switch (Request.getPathInContext(request)) {
+                case "/health" -> body = "{\"status\":\"ok\",\"role\":\"edge\",\"streaming\":" + node.live()
+                        + ",\"subscriptions\":" + fanOut.size() + "}";
+                case "/ready" -> {
+                    status = node.live() ? 200 : 503;
+                    body = node.live() ? "{\"status\":\"ready\",\"role\":\"edge\",\"source\":" + node.positionJson() + "}"
+                            : "{\"status\":\"not ready\",\"role\":\"edge\",\"reason\":\"not connected to " + node.from()
+                            + "; the client reconnects by itself\"}";
+                }
+                case "/api/status" -> {
+                    if (!OperationsHandler.admitted(auth, open, request, response, callback)) {
+                        return true;
+                    }
+                    body = "{\"version\":\"" + TidingsServer.VERSION + "\",\"role\":\"edge\",\"ready\":"
+                            + node.live() + ",\"subscriptions\":" + fanOut.size() + ",\"source\":" + node.positionJson() + "}";
+                }
+                default -> {
+                    return false;
+                }
+            }
+            response.setStatus(status);
+            response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+            response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
+            response.write(true, ByteBuffer.wrap(body.getBytes(StandardCharsets.UTF_8)), callback);
+            return true;
+        }
+    }
+}
