@@ -143,6 +143,8 @@ public final class ServeConfigLoader {
             new Setting("auth.require_role", List.of("TIDINGS_JWT_REQUIRE_ROLE"), "false: accept tokens without role (true)"),
             new Setting("auth.roles", List.of(), "YAML map: role → [schema.table | schema.* | *]"),
             new Setting("auth.rows", List.of(), "YAML map: schema.table → filter with {claim}s"),
+            new Setting("auth.rls", List.of("TIDINGS_AUTH_RLS"),
+                    "true: deliver each change only to subscribers whose role and claims may SELECT the row (false)"),
             new Setting("limits.send_queue_bytes", List.of("TIDINGS_SEND_QUEUE_BYTES"), "size (4MiB)"),
             new Setting("limits.send_queue_messages", List.of("TIDINGS_SEND_QUEUE_MESSAGES"), "messages (10000)"),
             new Setting("limits.max_frame_bytes", List.of("TIDINGS_MAX_FRAME_BYTES"), "size (1MiB)"),
@@ -385,7 +387,7 @@ public final class ServeConfigLoader {
             });
         }
         new AccessPolicy(roles, rows); // fails on a bad row policy
-        return new ServeConfig.Auth(secure, tokens, roles, rows);
+        return new ServeConfig.Auth(secure, tokens, roles, rows, v.bool("auth.rls", false));
     }
 
     /** The keys and claim rules of token checks; every key is read and checked here, at start. */
