@@ -119,6 +119,11 @@ public final class RlsBenchmark {
             long start = System.nanoTime();
             try (Connection c = pg.connect();
                  PreparedStatement insert = c.prepareStatement("INSERT INTO bench_rls VALUES (?, ?, 'x')")) {
+                // the bench database commits without waiting for the WAL flush, and logical decoding
+                // sends only flushed WAL: these commits wait, or every change would wait for the WAL writer
+                try (java.sql.Statement s = c.createStatement()) {
+                    s.execute("SET synchronous_commit = on");
+                }
                 long interval = TimeUnit.SECONDS.toNanos(1) / rate;
                 for (long k = 0; k < changes; k++) {
                     long wait = start + k * interval - System.nanoTime();

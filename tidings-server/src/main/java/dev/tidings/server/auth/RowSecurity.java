@@ -50,12 +50,12 @@ import java.util.concurrent.atomic.LongAdder;
  *   <li>per table, what does not depend on the row is read from the catalog and cached for
  *       {@link #TTL_NANOS}: the primary key, whether RLS is enabled, and per role which columns
  *       it may {@code SELECT} ({@code has_column_privilege});
- *   <li>per group, inserts and updates of a table with RLS enabled are checked with ONE query:
- *       {@code set_config('role', …, true)}, {@code set_config('request.jwt.claims', …, true)}, then
- *       the keys of all those changes joined against the table — the rows that come back are the
- *       visible ones. The new row is committed by then (logical decoding sends committed
- *       transactions), so the query sees it, or a later version of it. The transaction, which
- *       holds only those local settings, is rolled back after the batch.
+ *   <li>per group, inserts and updates of a table with RLS enabled are checked in ONE round trip
+ *       ({@link #visibleQuery}): {@code set_config('role', …, true)},
+ *       {@code set_config('request.jwt.claims', …, true)}, then the keys of all those changes joined
+ *       against the table — the rows that come back are the visible ones. The new row is committed
+ *       by then (logical decoding sends committed transactions), so the query sees it, or a later
+ *       version of it. The settings are local to the round trip's implicit transaction.
  *   <li>the results are handed to the subscribers in the order the pairs arrived, so each
  *       subscriber still sees its changes in commit order.
  * </ol>
@@ -204,12 +204,8 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
             groupOf[i] = g;
             eventOf[i] = e;
         }
-        try {
-            for (var t : byTable.entrySet()) {
-                decide(t.getKey(), t.getValue());
-            }
-        } finally {
-            rollback();
+        for (var t : byTable.entrySet()) {
+            decide(t.getKey(), t.getValue());
         }
         checked.add(batch.size());
         for (int i = 0; i < batch.size(); i++) {
@@ -288,27 +284,34 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
             order.add(e);
         }
         keys.append(']');
-        Connection c = connection();
-        try (PreparedStatement as = c.prepareStatement("SELECT set_config('role', ?, true), set_config('request.jwt.claims', ?, true)")) {
-            as.setString(1, who.role());
-            as.setString(2, who.claims());
-            as.execute();
-        }
         PreparedStatement q = visibleQueries.get(table);
         if (q == null) {
-            q = c.prepareStatement(visibleQuery(table, key));
+            q = connection().prepareStatement(visibleQuery(table, key));
             visibleQueries.put(table, q);
         }
-        q.setString(1, keys.toString());
+        q.setString(1, who.role());
+        q.setString(2, who.claims());
+        q.setString(3, keys.toString());
+        q.setString(4, who.role());
         queries.increment();
-        try (ResultSet r = q.executeQuery()) {
+        q.execute();
+        if (!q.getMoreResults()) {
+            throw new SQLException("the visibility query returned no rows result");
+        }
+        try (ResultSet r = q.getResultSet()) {
             while (r.next()) {
                 visible.set(order.get(r.getInt(1) - 1));
             }
         }
     }
 
-    /** The ordinals of the given keys ({@code [{"id":1},…]}) whose rows the current role may select. */
+    /**
+     * One round trip: the role and claims, local to the implicit transaction that lasts until the
+     * statements' Sync, then the ordinals of the given keys ({@code [{"id":1},…]}) whose rows that
+     * role may select. The second statement is planned after the first ran, so as that role with
+     * its policies; it also checks that the role took effect ({@code current_user}), so that a
+     * setting that did not apply yields nothing rather than the rows a superuser sees.
+     */
     static String visibleQuery(TableName table, List<String> key) {
         String t = Identifiers.quote(table.schema()) + "." + Identifiers.quote(table.table());
         StringBuilder on = new StringBuilder();
@@ -316,12 +319,13 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
             String c = Identifiers.quote(k);
             on.append(on.isEmpty() ? "" : " AND ").append("t.").append(c).append(" = r.").append(c);
         }
-        return "SELECT k.ord FROM pg_catalog.jsonb_array_elements(?::jsonb) WITH ORDINALITY AS k(j, ord)"
+        return "SELECT pg_catalog.set_config('role', ?, true), pg_catalog.set_config('request.jwt.claims', ?, true);"
+                + " SELECT k.ord FROM pg_catalog.jsonb_array_elements(?::jsonb) WITH ORDINALITY AS k(j, ord)"
                 + " CROSS JOIN LATERAL pg_catalog.jsonb_populate_record(NULL::" + t + ", k.j) AS r"
-                + " WHERE EXISTS (SELECT 1 FROM " + t + " t WHERE " + on + ")";
+                + " WHERE current_user = ?::name AND EXISTS (SELECT 1 FROM " + t + " t WHERE " + on + ")";
     }
 
-    /** Fail closed: none of the changes {@code groups} were deciding is delivered; the transaction starts again. */
+    /** Fail closed: none of the changes {@code groups} were deciding is delivered; a broken connection is reopened next time. */
     private void fail(TableName table, Iterable<Group> groups, SQLException e) {
         int n = 0;
         for (Group g : groups) {
@@ -331,7 +335,9 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
         failed.add(n);
         log.warn("row security check of {} failed, {} changes not delivered (fail closed): {}", table, n,
                 e.getMessage().lines().findFirst().orElse(""));
-        rollback();
+        if (connection != null && (e.getSQLState() == null || e.getSQLState().startsWith("08"))) {
+            closeConnection();
+        }
     }
 
     private TableFacts facts(TableName table) throws SQLException {
@@ -390,21 +396,8 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
         if (connection == null || connection.isClosed()) {
             visibleQueries.clear();
             connection = database.connect();
-            connection.setAutoCommit(false);
         }
         return connection;
-    }
-
-    /** Ends the batch's transaction: drops the role and claims set in it; a broken connection is reopened next time. */
-    private void rollback() {
-        if (connection == null) {
-            return;
-        }
-        try {
-            connection.rollback();
-        } catch (SQLException e) {
-            closeConnection();
-        }
     }
 
     private void closeConnection() {
