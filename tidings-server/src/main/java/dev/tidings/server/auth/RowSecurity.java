@@ -50,8 +50,8 @@ import java.util.concurrent.atomic.LongAdder;
  *   <li>per table, what does not depend on the row is read from the catalog and cached for
  *       {@link #TTL_NANOS}: the primary key, whether RLS is enabled, and per role which columns
  *       it may {@code SELECT} ({@code has_column_privilege});
- *   <li>per group, inserts and updates of a table with RLS enabled are checked in ONE round trip
- *       ({@link #visibleQuery}): {@code set_config('role', …, true)},
+ *   <li>per group, inserts and updates of a table with RLS enabled are checked with ONE query
+ *       ({@link #visibleQuery}), and the queries of all groups go in one round trip: {@code set_config('role', …, true)},
  *       {@code set_config('request.jwt.claims', …, true)}, then the keys of all those changes joined
  *       against the table — the rows that come back are the visible ones. The new row is committed
  *       by then (logical decoding sends committed transactions), so the query sees it, or a later
@@ -120,7 +120,6 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
     private final Thread thread;
     private final Map<TableName, TableFacts> tables = new HashMap<>();
     private final Map<String, ColumnAccess> columns = new HashMap<>();
-    private final Map<TableName, PreparedStatement> visibleQueries = new HashMap<>();
     private final LongAdder queries = new LongAdder();
     private final LongAdder checked = new LongAdder();
     private final LongAdder failed = new LongAdder();
@@ -137,7 +136,10 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
     public void check(ChangeEvent event, LiveFanOut.EventBytes bytes, Reader reader) {
         if (!queue.offer(new Pending(event, bytes, reader))) {
             dropped.increment();
-            log.warn("row security checks are {} changes behind; change {} is not delivered to {}", QUEUE, event.id(), reader);
+            if (dropped.sum() % 10_000 == 1) { // one line for many: this happens in floods
+                log.warn("row security checks are {} changes behind; change {} is not delivered to {} ({} so far, "
+                        + "tidings_rls_dropped_total)", QUEUE, event.id(), reader, dropped.sum());
+            }
         }
     }
 
@@ -186,6 +188,8 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
     private static final class Group {
         final BitSet needed = new BitSet();
         final BitSet visible = new BitSet();
+        /** The changes of {@code needed} that only a query can decide. */
+        final BitSet rows = new BitSet();
         Set<String> readable;
         Set<String> keyReadable;
         List<String> errors;
@@ -229,6 +233,7 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
             fail(table, batch.groups.values(), e);
             return;
         }
+        Map<Identity, Group> queried = new LinkedHashMap<>();
         for (var entry : batch.groups.entrySet()) {
             Identity who = entry.getKey();
             Group g = entry.getValue();
@@ -248,69 +253,95 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
                 continue;
             }
             g.keyReadable = new LinkedHashSet<>(facts.key);
-            BitSet rows = new BitSet();
             for (int e = g.needed.nextSetBit(0); e >= 0; e = g.needed.nextSetBit(e + 1)) {
                 if (batch.events.get(e).op() == Op.DELETE || !facts.rls) {
                     g.visible.set(e);
                 } else {
-                    rows.set(e);
+                    g.rows.set(e);
                 }
             }
-            if (!rows.isEmpty()) {
-                try {
-                    visibleRows(table, facts.key, who, batch.events, rows, g.visible);
-                } catch (SQLException e) {
-                    fail(table, List.of(g), e);
-                }
+            if (!g.rows.isEmpty()) {
+                queried.put(who, g);
             }
         }
-    }
-
-    /** Sets in {@code visible} the changes among {@code rows} whose row {@code who} may select: one query. */
-    private void visibleRows(TableName table, List<String> key, Identity who, List<ChangeEvent> events, BitSet rows,
-                             BitSet visible) throws SQLException {
-        StringBuilder keys = new StringBuilder("[");
-        List<Integer> order = new ArrayList<>();
-        for (int e = rows.nextSetBit(0); e >= 0; e = rows.nextSetBit(e + 1)) {
-            Row row = events.get(e).record();
-            keys.append(order.isEmpty() ? "{" : ",{");
-            for (int k = 0; k < key.size(); k++) {
-                String value = row.json(key.get(k));
-                keys.append(k == 0 ? "" : ",").append('"').append(JsonStringEncoder.getInstance().quoteAsString(key.get(k)))
-                        .append("\":")
-                        .append(value == null ? "null" : value);
-            }
-            keys.append('}');
-            order.add(e);
-        }
-        keys.append(']');
-        PreparedStatement q = visibleQueries.get(table);
-        if (q == null) {
-            q = connection().prepareStatement(visibleQuery(table, key));
-            visibleQueries.put(table, q);
-        }
-        q.setString(1, who.role());
-        q.setString(2, who.claims());
-        q.setString(3, keys.toString());
-        q.setString(4, who.role());
-        queries.increment();
-        q.execute();
-        if (!q.getMoreResults()) {
-            throw new SQLException("the visibility query returned no rows result");
-        }
-        try (ResultSet r = q.getResultSet()) {
-            while (r.next()) {
-                visible.set(order.get(r.getInt(1) - 1));
+        if (!queried.isEmpty()) {
+            try {
+                visibleRows(table, facts.key, queried, batch.events);
+            } catch (SQLException e) {
+                fail(table, queried.values(), e);
             }
         }
     }
 
     /**
-     * One round trip: the role and claims, local to the implicit transaction that lasts until the
-     * statements' Sync, then the ordinals of the given keys ({@code [{"id":1},…]}) whose rows that
-     * role may select. The second statement is planned after the first ran, so as that role with
-     * its policies; it also checks that the role took effect ({@code current_user}), so that a
-     * setting that did not apply yields nothing rather than the rows a superuser sees.
+     * Sets in each group's {@code visible} the changes among its {@code rows} whose row its identity
+     * may select: one query per group, all of the table's groups in one round trip.
+     */
+    private void visibleRows(TableName table, List<String> key, Map<Identity, Group> groups, List<ChangeEvent> events)
+            throws SQLException {
+        String[] keys = new String[events.size()];
+        List<Group> order = new ArrayList<>(groups.values());
+        StringBuilder sql = new StringBuilder();
+        String one = visibleQuery(table, key);
+        for (int i = 0; i < order.size(); i++) {
+            sql.append(i == 0 ? "" : "; ").append(one);
+        }
+        try (PreparedStatement q = connection().prepareStatement(sql.toString())) {
+            int p = 1;
+            for (var entry : groups.entrySet()) {
+                Identity who = entry.getKey();
+                q.setString(p++, who.role());
+                q.setString(p++, who.claims());
+                q.setString(p++, keyList(key, events, entry.getValue().rows, keys));
+                q.setString(p++, who.role());
+            }
+            queries.add(order.size());
+            q.execute();
+            for (Group g : order) {
+                if (!q.getMoreResults()) {
+                    throw new SQLException("the visibility query returned no rows result");
+                }
+                try (ResultSet r = q.getResultSet()) {
+                    while (r.next()) {
+                        g.visible.set(r.getInt(1));
+                    }
+                }
+                q.getMoreResults(); // the next group's settings
+            }
+        }
+    }
+
+    /**
+     * The member that carries a change's index beside its key: longer than any column name can be
+     * (63 bytes), so {@code jsonb_populate_record} never takes it for one.
+     */
+    private static final String INDEX = "tidings_change_index_".repeat(4);
+
+    /** The keys of the {@code rows} changes as {@code [{"id":1,"<INDEX>":index},…]}, each change's made once. */
+    private static String keyList(List<String> key, List<ChangeEvent> events, BitSet rows, String[] made) {
+        StringBuilder out = new StringBuilder("[");
+        for (int e = rows.nextSetBit(0); e >= 0; e = rows.nextSetBit(e + 1)) {
+            if (made[e] == null) {
+                Row row = events.get(e).record();
+                StringBuilder one = new StringBuilder("{");
+                for (String k : key) {
+                    String value = row.json(k);
+                    one.append('"').append(JsonStringEncoder.getInstance().quoteAsString(k)).append("\":")
+                            .append(value == null ? "null" : value).append(',');
+                }
+                made[e] = one.append('"').append(INDEX).append("\":").append(e).append('}').toString();
+            }
+            out.append(out.length() == 1 ? "" : ",").append(made[e]);
+        }
+        return out.append(']').toString();
+    }
+
+    /**
+     * The statements of one group: the role and claims, local to the implicit transaction that
+     * lasts until the round trip's Sync, then the change indexes of the given keys whose rows that
+     * role may select. The select is planned after the settings ran, so as that role with its
+     * policies; it also checks that the role took effect ({@code current_user}), so that a setting
+     * that did not apply yields nothing rather than the rows a superuser sees.
      */
     static String visibleQuery(TableName table, List<String> key) {
         String t = Identifiers.quote(table.schema()) + "." + Identifiers.quote(table.table());
@@ -320,7 +351,7 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
             on.append(on.isEmpty() ? "" : " AND ").append("t.").append(c).append(" = r.").append(c);
         }
         return "SELECT pg_catalog.set_config('role', ?, true), pg_catalog.set_config('request.jwt.claims', ?, true);"
-                + " SELECT k.ord FROM pg_catalog.jsonb_array_elements(?::jsonb) WITH ORDINALITY AS k(j, ord)"
+                + " SELECT (k.j ->> '" + INDEX + "')::int FROM pg_catalog.jsonb_array_elements(?::jsonb) AS k(j)"
                 + " CROSS JOIN LATERAL pg_catalog.jsonb_populate_record(NULL::" + t + ", k.j) AS r"
                 + " WHERE current_user = ?::name AND EXISTS (SELECT 1 FROM " + t + " t WHERE " + on + ")";
     }
@@ -394,7 +425,6 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
 
     private Connection connection() throws SQLException {
         if (connection == null || connection.isClosed()) {
-            visibleQueries.clear();
             connection = database.connect();
         }
         return connection;
@@ -407,7 +437,6 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
             // closing a broken connection
         }
         connection = null;
-        visibleQueries.clear();
     }
 
     /**
