@@ -124,6 +124,7 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
     private final LongAdder checked = new LongAdder();
     private final LongAdder failed = new LongAdder();
     private final LongAdder dropped = new LongAdder();
+    private final LongAdder waits = new LongAdder();
     private Connection connection;
     private volatile boolean closed;
 
@@ -266,11 +267,51 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
         }
         if (!queried.isEmpty()) {
             try {
+                awaitVisible(batch.events);
                 visibleRows(table, facts.key, queried, batch.events);
             } catch (SQLException e) {
                 fail(table, queried.values(), e);
             }
         }
+    }
+
+    /**
+     * Waits until every transaction of {@code events} is visible to a new snapshot. Logical
+     * decoding may send a commit before the committing backend has left the process array; a
+     * query right then would not see the new row and would fail closed for a row that is visible.
+     * The 32-bit xids are widened with the epoch of the current snapshot. Gives up after a second
+     * (the changes not visible by then are not delivered).
+     */
+    private void awaitVisible(List<ChangeEvent> events) throws SQLException {
+        Set<Long> xids = new LinkedHashSet<>();
+        for (ChangeEvent e : events) {
+            xids.add(e.tx().xid());
+        }
+        try (PreparedStatement ps = connection().prepareStatement("""
+                SELECT pg_catalog.bool_and(pg_catalog.pg_visible_in_snapshot((CASE WHEN (m & 4294967295) > x
+                    THEN (m >> 32 << 32) | x ELSE ((m >> 32) - 1 << 32) | x END)::text::xid8, s))
+                FROM pg_catalog.pg_current_snapshot() AS s,
+                     LATERAL (SELECT pg_catalog.pg_snapshot_xmax(s)::text::bigint) AS q(m),
+                     pg_catalog.unnest(?::bigint[]) AS u(x)""")) {
+            ps.setArray(1, ps.getConnection().createArrayOf("bigint", xids.toArray()));
+            for (int attempt = 0; attempt < 1000; attempt++) {
+                try (ResultSet r = ps.executeQuery()) {
+                    if (r.next() && r.getBoolean(1)) {
+                        return;
+                    }
+                }
+                if (attempt == 0) {
+                    waits.increment();
+                }
+                try {
+                    Thread.sleep(1);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+        log.warn("transactions {} are committed but still not visible after a second; their changes may not be delivered", xids);
     }
 
     /**
@@ -445,6 +486,7 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
      * tidings_rls_checked_total     (change, subscriber) pairs decided
      * tidings_rls_failed_total      pairs not delivered because a check failed (fail closed)
      * tidings_rls_dropped_total     pairs not delivered because the checks were too far behind
+     * tidings_rls_visibility_waits_total  batches that waited for a committed transaction to become visible
      * </pre>
      */
     @Override
@@ -453,6 +495,7 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
         FunctionCounter.builder("tidings.rls.checked", checked, LongAdder::sum).register(registry);
         FunctionCounter.builder("tidings.rls.failed", failed, LongAdder::sum).register(registry);
         FunctionCounter.builder("tidings.rls.dropped", dropped, LongAdder::sum).register(registry);
+        FunctionCounter.builder("tidings.rls.visibility.waits", waits, LongAdder::sum).register(registry);
     }
 
     @Override
