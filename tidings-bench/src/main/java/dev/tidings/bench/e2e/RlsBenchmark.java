@@ -108,8 +108,15 @@ public final class RlsBenchmark {
             }
             Clients clients = new Clients(subscribers);
             HttpClient http = HttpClient.newHttpClient();
+            // one token per user, shared by that user's subscribers (one session in several tabs): the
+            // checks group subscribers by role and full claims, so tokens of one user that differ in
+            // exp or iat would be checked apart
+            String[] tokens = new String[users];
+            for (int u = 0; u < users; u++) {
+                tokens[u] = token("u" + u);
+            }
             for (int i = 0; i < subscribers; i++) {
-                clients.connect(http, server.port(), token("u" + (i % users)));
+                clients.connect(http, server.port(), tokens[i % users]);
             }
             if (!clients.joined.await(120, TimeUnit.SECONDS)) {
                 throw new IllegalStateException(clients.joined.getCount() + " joins not answered within 120 s");
