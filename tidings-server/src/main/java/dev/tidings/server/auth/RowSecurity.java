@@ -72,6 +72,7 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
     static final long TTL_NANOS = 30_000_000_000L;
     private static final int QUEUE = 1 << 20;
     private static final int BATCH = 1 << 16;
+    private static final int GATHER_NANOS = 500_000;
     public static final String NO_PRIMARY_KEY = "Error 400: Bad Request, no primary key";
     public static final String UNAUTHORIZED = "Error 401: Unauthorized";
 
@@ -157,6 +158,9 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
                 if (first == null) {
                     continue;
                 }
+                // the fan-out is still queueing this change for its other subscribers: let it finish,
+                // so that one change is decided in one batch (one query per identity, not two)
+                Thread.sleep(0, GATHER_NANOS);
                 batch.add(first);
                 queue.drainTo(batch, BATCH);
                 decide(batch);
