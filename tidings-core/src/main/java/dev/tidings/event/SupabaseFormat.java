@@ -39,7 +39,7 @@ import java.util.List;
  * {@link #supports} is false for them and callers skip those events.
  */
 public final class SupabaseFormat implements EventFormat {
-    static final SupabaseFormat DEFAULT = new SupabaseFormat();
+    static final SupabaseFormat DEFAULT = new SupabaseFormat(null);
 
     private static final SerializableString COLUMNS = new SerializedString("columns");
     private static final SerializableString NAME = new SerializedString("name");
@@ -53,6 +53,18 @@ public final class SupabaseFormat implements EventFormat {
     private static final SerializableString INSERT = new SerializedString("INSERT");
     private static final SerializableString UPDATE = new SerializedString("UPDATE");
     private static final SerializableString DELETE = new SerializedString("DELETE");
+
+    /** What {@code errors} holds: null, or the entries of Realtime's RLS checks ({@code "Error 401: Unauthorized"}). */
+    private final List<String> errors;
+
+    private SupabaseFormat(List<String> errors) {
+        this.errors = errors == null ? null : List.copyOf(errors);
+    }
+
+    /** This payload with {@code errors} listing {@code errors} rather than null. */
+    public static SupabaseFormat withErrors(List<String> errors) {
+        return new SupabaseFormat(errors);
+    }
 
     @Override
     public String name() {
@@ -97,7 +109,15 @@ public final class SupabaseFormat implements EventFormat {
         out.writeFieldName(COMMIT_TIMESTAMP);
         UtcTimestamp.writeMillis(event.tx().commitTime(), out);
         out.writeFieldName(ERRORS);
-        out.writeNull();
+        if (errors == null) {
+            out.writeNull();
+        } else {
+            out.writeStartArray();
+            for (String e : errors) {
+                out.writeString(e);
+            }
+            out.writeEndArray();
+        }
         if (op != Op.INSERT) {
             out.writeFieldName(OLD_RECORD);
             if (event.oldRecord() != null) {

@@ -81,9 +81,10 @@ public record ServeConfig(DatabaseUrl db, Replication replication, Server server
      * @param tokens         the keys tokens may be signed with and the claims they must carry
      * @param roles          JWT role → table patterns it may subscribe to; empty: all tables open
      * @param rows           {@code schema.table} → filter template bound to claims, e.g. {@code user_id=eq.{sub}}
+     * @param rls            RLS mode: a change reaches a subscriber only when its role and claims may SELECT the row
      */
     public record Auth(boolean secureChannels, TokenRules tokens, Map<String, List<String>> roles,
-                       Map<String, String> rows) {
+                       Map<String, String> rows, boolean rls) {
         public Auth {
             roles = Map.copyOf(roles);
             rows = Map.copyOf(rows);

@@ -144,6 +144,8 @@ public final class ServeConfigLoader {
             new Setting("auth.require_role", List.of("TIDINGS_JWT_REQUIRE_ROLE"), "false: accept tokens without role (true)"),
             new Setting("auth.roles", List.of(), "YAML map: role → [schema.table | schema.* | *]"),
             new Setting("auth.rows", List.of(), "YAML map: schema.table → filter with {claim}s"),
+            new Setting("auth.rls", List.of("TIDINGS_AUTH_RLS"),
+                    "true: deliver each change only to subscribers whose role and claims may SELECT the row (false)"),
             new Setting("limits.send_queue_bytes", List.of("TIDINGS_SEND_QUEUE_BYTES"), "size (4MiB)"),
             new Setting("limits.send_queue_messages", List.of("TIDINGS_SEND_QUEUE_MESSAGES"), "messages (10000)"),
             new Setting("limits.max_frame_bytes", List.of("TIDINGS_MAX_FRAME_BYTES"), "size (1MiB)"),
@@ -299,6 +301,12 @@ public final class ServeConfigLoader {
                         + "): an edge reads the broker and serves clients only; set it on the leader, which reads PostgreSQL");
             }
         }
+        ConfigValue rls = v.get("auth.rls");
+        if (rls != null && rls.text().equalsIgnoreCase("true")) {
+            throw new IllegalArgumentException(rls.name() + " is set on an edge node (" + from.name() + "): RLS checks query "
+                    + "PostgreSQL, which an edge does not connect to; serve RLS clients from the leader (or a standby), "
+                    + "or use the YAML row policies of auth on edges");
+        }
         EdgeNode.From source;
         try {
             source = EdgeNode.From.parse(from.text());
@@ -416,7 +424,7 @@ public final class ServeConfigLoader {
             });
         }
         new AccessPolicy(roles, rows); // fails on a bad row policy
-        return new ServeConfig.Auth(secure, tokens, roles, rows);
+        return new ServeConfig.Auth(secure, tokens, roles, rows, v.bool("auth.rls", false));
     }
 
     /** The keys and claim rules of token checks; every key is read and checked here, at start. */

@@ -11,6 +11,7 @@ import dev.tidings.server.consumers.ConsumerGroups;
 import dev.tidings.server.metrics.ServeMetrics;
 import dev.tidings.server.auth.AccessPolicy;
 import dev.tidings.server.auth.Authenticator;
+import dev.tidings.server.auth.RowSecurity;
 import dev.tidings.server.auth.TokenVerifier;
 import dev.tidings.server.live.LiveCounters;
 import dev.tidings.server.live.LiveFanOut;
@@ -90,6 +91,8 @@ public final class TidingsServer implements AutoCloseable {
     private final ScheduledExecutorService lagTimer;
     private final OutboxWriter writer;
     private final TableCatalog catalog;
+    /** The RLS checks in RLS mode, else null. */
+    private final RowSecurity rowSecurity;
     private final SinkFanOut durable;
     private final GroupCommit changeLog;
     private final ConsumerGroups groups;
@@ -98,13 +101,15 @@ public final class TidingsServer implements AutoCloseable {
     private boolean closed;
 
     private TidingsServer(ServeState state, ScheduledExecutorService timers, ScheduledExecutorService lagTimer,
-                          OutboxWriter writer, TableCatalog catalog, SinkFanOut durable, GroupCommit changeLog, ConsumerGroups groups,
+                          OutboxWriter writer, TableCatalog catalog, RowSecurity rowSecurity, SinkFanOut durable, GroupCommit changeLog,
+                          ConsumerGroups groups,
                           Server jetty) {
         this.state = state;
         this.timers = timers;
         this.lagTimer = lagTimer;
         this.writer = writer;
         this.catalog = catalog;
+        this.rowSecurity = rowSecurity;
         this.durable = durable;
         this.changeLog = changeLog;
         this.groups = groups;
@@ -164,13 +169,14 @@ public final class TidingsServer implements AutoCloseable {
                 .withLeadership(leadership)
                 .withFailoverSlot(replication.failover());
         Tidings tidings = Tidings.start(source, delivery);
+        RowSecurity rowSecurity = config.auth().rls() ? new RowSecurity(config.db()) : null;
         TidingsServer server;
         try {
             LiveService live = new LiveService(fanOut, new StreamLiveness(tidings::streaming, timers), writer, timers,
                     config.limits().sendQueueBytes(), config.limits().sendQueueMessages(), counters);
             Server jetty = jetty(config.server());
             RealtimeEndpoint realtime = new RealtimeEndpoint(live, auth, catalog, broadcasts,
-                    changeLog == null ? null : changeLog.changeLog());
+                    changeLog == null ? null : changeLog.changeLog(), rowSecurity);
             WebSocketUpgradeHandler websockets = WebSocketUpgradeHandler.from(jetty,
                     container -> realtime.install(container, config.limits().maxFrameBytes()));
             IntSupplier websocketClients = () -> websockets.getServerWebSocketContainer().getOpenSessions().size();
@@ -178,6 +184,9 @@ public final class TidingsServer implements AutoCloseable {
             ServeMetrics metrics = new ServeMetrics(tidings, stats, lag, delivery, sinkMetrics, StatusReport::level, counters,
                     websocketClients);
             metrics.bind(broadcasts);
+            if (rowSecurity != null) {
+                metrics.bind(rowSecurity);
+            }
             if (changeLog != null) {
                 metrics.bind(changeLog);
                 metrics.bind(groups);
@@ -185,13 +194,16 @@ public final class TidingsServer implements AutoCloseable {
             ServeState state = new ServeState(config, tidings, leadership, stats, lag, fanOut, counters, metrics,
                     sinkMetrics, websocketClients, startedMillis);
             websockets.setHandler(new Handler.Sequence(new ConsoleHandler(), new SseHandler(live, auth, config.server().sseKeepAlive(),
-                    tidings.backfiller(), changeLog == null ? null : changeLog.changeLog()), new BroadcastEndpoint(auth, broadcasts), new OperationsHandler(state, auth, config.server().metricsPublic()),
+                    tidings.backfiller(), changeLog == null ? null : changeLog.changeLog(), rowSecurity != null), new BroadcastEndpoint(auth, broadcasts), new OperationsHandler(state, auth, config.server().metricsPublic()),
                     new BackfillsHandler(tidings.backfiller(), auth), new ConsumersHandler(groups, auth), new NotFound()));
             jetty.setHandler(websockets);
-            server = new TidingsServer(state, timers, lagTimer, writer, catalog, durable, changeLog, groups, jetty);
+            server = new TidingsServer(state, timers, lagTimer, writer, catalog, rowSecurity, durable, changeLog, groups, jetty);
             jetty.start();
         } catch (Exception e) {
             tidings.stop();
+            if (rowSecurity != null) {
+                rowSecurity.close();
+            }
             if (durable != null) {
                 durable.close();
             }
@@ -285,6 +297,9 @@ public final class TidingsServer implements AutoCloseable {
         }
         watcher.interrupt();
         catalog.close();
+        if (rowSecurity != null) {
+            rowSecurity.close();
+        }
         writer.close();
         timers.shutdownNow();
         state.lag().close();

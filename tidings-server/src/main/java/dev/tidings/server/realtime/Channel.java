@@ -4,7 +4,9 @@ import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Column;
 import dev.tidings.event.Row;
 import dev.tidings.event.EventFormat;
+import dev.tidings.event.SupabaseFormat;
 import dev.tidings.server.auth.AccessPolicy;
+import dev.tidings.server.auth.RowSecurity;
 import dev.tidings.server.live.LiveFanOut;
 import dev.tidings.server.log.EventId;
 
@@ -40,11 +42,15 @@ import static dev.tidings.server.realtime.PhoenixFrame.ascii;
  * while {@link ChangeReplay} sends it what the change log holds, and afterwards those up to the
  * last replayed id ({@link #goLive}): both are decided under the {@link #handover} lock.
  *
+ * <p>In RLS mode ({@link RowSecurity}) a change that passed the bindings goes to the row security
+ * checks first and is sent from their thread, with only the columns the subscriber's role may
+ * read (then encoded for this channel) and Supabase's {@code errors} entries when there are some.
+ *
  * <p>A channel writes through its connection's {@link Outlet}, never back into the socket.
  * {@link #deliver} runs on the fan-out thread; the rest on the connection's threads. The grant
  * (what the token allows) and the token are replaced whole when the token is refreshed.
  */
-final class Channel implements LiveFanOut.Subscriber {
+final class Channel implements LiveFanOut.Subscriber, RowSecurity.Reader {
     static final EventFormat SUPABASE = EventFormat.named("supabase");
     private static final byte[] IDS = ascii("{\"ids\":[");
     private static final byte[] DATA = ascii("],\"data\":");
@@ -72,6 +78,9 @@ final class Channel implements LiveFanOut.Subscriber {
     private final FrameKey[] legacyTyped;
     private final FrameKey allMatched;
     private volatile AccessPolicy.Grant grant;
+    /** The row security checks in RLS mode, else null; and who this channel reads as. */
+    private final RowSecurity rowSecurity;
+    private volatile RowSecurity.Identity identity;
     private volatile String token;
     private volatile boolean closed;
     private ScheduledFuture<?> expiry;
@@ -88,7 +97,8 @@ final class Channel implements LiveFanOut.Subscriber {
     private EventId sentUpTo;
 
     Channel(Outlet outlet, ScheduledExecutorService timers, PhoenixFrame.Vsn vsn, String topic, String joinRef,
-            boolean legacy, List<Binding> bindings, AccessPolicy.Grant grant, String token) {
+            boolean legacy, List<Binding> bindings, AccessPolicy.Grant grant, String token, RowSecurity rowSecurity,
+            RowSecurity.Identity identity) {
         this.outlet = outlet;
         this.timers = timers;
         this.vsn = vsn;
@@ -101,6 +111,8 @@ final class Channel implements LiveFanOut.Subscriber {
         this.bindings = List.copyOf(bindings);
         this.grant = grant;
         this.token = token;
+        this.rowSecurity = rowSecurity;
+        this.identity = identity;
         this.legacyStar = new FrameKey(vsn, this.topic, "*", "");
         this.legacyTyped = new FrameKey[] {new FrameKey(vsn, this.topic, "INSERT", ""),
                 new FrameKey(vsn, this.topic, "UPDATE", ""), new FrameKey(vsn, this.topic, "DELETE", "")};
@@ -113,9 +125,15 @@ final class Channel implements LiveFanOut.Subscriber {
         return bindings.stream().map(b -> new LiveFanOut.Interest(b.tables(), b.filter())).toList();
     }
 
-    void grant(AccessPolicy.Grant grant, String token) {
+    void grant(AccessPolicy.Grant grant, String token, RowSecurity.Identity identity) {
         this.grant = grant;
         this.token = token;
+        this.identity = identity;
+    }
+
+    @Override
+    public RowSecurity.Identity identity() {
+        return identity;
     }
 
     /** The token the channel's grant came from (null without one). */
@@ -166,14 +184,21 @@ final class Channel implements LiveFanOut.Subscriber {
     @Override
     public void deliver(ChangeEvent event, LiveFanOut.EventBytes bytes) {
         if (admits(event) && !(resumed && fromLog(event))) {
-            send(event, bytes);
+            checkThenSend(event, bytes);
+        }
+    }
+
+    @Override
+    public void visible(ChangeEvent event, LiveFanOut.EventBytes bytes, Set<String> readable, List<String> errors) {
+        if (!closed) {
+            send(event, bytes, readable, errors);
         }
     }
 
     /** A change read from the change log while resuming: sent as a live one would be. */
     void replayed(ChangeEvent event) {
         if (admits(event)) {
-            send(event, null);
+            checkThenSend(event, null);
         }
     }
 
@@ -188,8 +213,20 @@ final class Channel implements LiveFanOut.Subscriber {
         }
     }
 
-    /** Queues the pushes of {@code event}; {@code bytes} null: a replayed change, encoded for this channel alone. */
-    private void send(ChangeEvent event, LiveFanOut.EventBytes bytes) {
+    private void checkThenSend(ChangeEvent event, LiveFanOut.EventBytes bytes) {
+        if (rowSecurity == null) {
+            send(event, bytes, null, null);
+        } else {
+            rowSecurity.check(event, bytes, this);
+        }
+    }
+
+    /**
+     * Queues the pushes of {@code event}; {@code bytes} null: a replayed change, encoded for this
+     * channel alone, as is one with only the {@code readable} columns (null: all) or with {@code errors}.
+     */
+    private void send(ChangeEvent event, LiveFanOut.EventBytes bytes, Set<String> readable, List<String> errors) {
+        boolean own = readable != null || errors != null;
         if (legacy) {
             if (bindings.get(0).matches(event)) {
                 FrameKey typed = legacyTyped[switch (event.op()) {
@@ -197,10 +234,18 @@ final class Channel implements LiveFanOut.Subscriber {
                     case UPDATE -> 1;
                     default -> 2;
                 }];
-                if (starFrames) {
-                    outlet.sendFrame(frame(legacyStar, event, bytes, null, null));
+                if (own) {
+                    byte[] payload = payload(event, readable, errors);
+                    if (starFrames) {
+                        outlet.sendFrame(WireFrames.text(vsn.encode(NULL, NULL, topicJson, legacyStar.event, payload)));
+                    }
+                    outlet.sendFrame(WireFrames.text(vsn.encode(NULL, NULL, topicJson, typed.event, payload)));
+                } else {
+                    if (starFrames) {
+                        outlet.sendFrame(frame(legacyStar, event, bytes, null, null));
+                    }
+                    outlet.sendFrame(frame(typed, event, bytes, null, null));
                 }
-                outlet.sendFrame(frame(typed, event, bytes, null, null));
             }
             return;
         }
@@ -234,13 +279,30 @@ final class Channel implements LiveFanOut.Subscriber {
             }
             key = new FrameKey(allMatched.vsn, topic, allMatched.event, ids.toString());
         }
-        if (selected != null && !everyColumn) {
-            byte[] payload = SUPABASE.toBytes(project(event, selected));
+        Set<String> columns = selected != null && !everyColumn ? intersection(selected, readable) : readable;
+        if (columns != null || errors != null) {
+            byte[] payload = payload(event, columns, errors);
             outlet.sendFrame(WireFrames.text(vsn.encode(NULL, ref(event), topicJson, key.event, payload,
                     concat(IDS, ascii(key.ids), DATA), END)));
             return;
         }
         outlet.sendFrame(frame(key, event, bytes, IDS, DATA));
+    }
+
+    /** The supabase payload of {@code event} with only {@code columns} (null: all) and {@code errors} (null: none). */
+    private static byte[] payload(ChangeEvent event, Set<String> columns, List<String> errors) {
+        EventFormat format = errors == null ? SUPABASE : SupabaseFormat.withErrors(errors);
+        return format.toBytes(columns == null ? event : project(event, columns));
+    }
+
+    /** The columns in both, in {@code a}'s order; {@code a} when {@code b} is null (every column). */
+    private static Set<String> intersection(Set<String> a, Set<String> b) {
+        if (b == null) {
+            return a;
+        }
+        Set<String> both = new LinkedHashSet<>(a);
+        both.retainAll(b);
+        return both;
     }
 
     /** The event id as the JSON text of a push's {@code ref}. */

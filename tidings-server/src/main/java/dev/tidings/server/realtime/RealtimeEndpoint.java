@@ -1,6 +1,7 @@
 package dev.tidings.server.realtime;
 
 import dev.tidings.server.auth.Authenticator;
+import dev.tidings.server.auth.RowSecurity;
 import dev.tidings.server.broadcast.BroadcastHistory;
 import dev.tidings.server.broadcast.BroadcastService;
 import dev.tidings.server.live.LiveService;
@@ -34,11 +35,12 @@ public final class RealtimeEndpoint implements WebSocketCreator {
      * @param catalog    column types for checking filters at join; null to skip the checks
      * @param broadcasts Broadcast and Presence of the server
      * @param changeLog  the change log channels resume from; null when there is none
+     * @param rowSecurity the RLS checks in RLS mode ({@code auth.rls}), else null
      */
     public RealtimeEndpoint(LiveService live, Authenticator auth, TableCatalog catalog, BroadcastService broadcasts,
-                            LogReader changeLog) {
+                            LogReader changeLog, RowSecurity rowSecurity) {
         this.service = new RealtimeService(live, auth, catalog, broadcasts, changeLog,
-                catalog == null ? null : new BroadcastHistory(catalog.database()));
+                catalog == null ? null : new BroadcastHistory(catalog.database()), rowSecurity);
     }
 
     /** Maps the Realtime paths of {@code container} to this endpoint, with its frame and idle limits. */

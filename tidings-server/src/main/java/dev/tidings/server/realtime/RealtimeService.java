@@ -1,6 +1,7 @@
 package dev.tidings.server.realtime;
 
 import dev.tidings.server.auth.Authenticator;
+import dev.tidings.server.auth.RowSecurity;
 import dev.tidings.server.broadcast.BroadcastHistory;
 import dev.tidings.server.broadcast.BroadcastService;
 import dev.tidings.server.live.LiveService;
@@ -15,6 +16,7 @@ import dev.tidings.server.log.LogReader;
  * @param broadcasts Broadcast and Presence, and the limits of each connection
  * @param changeLog  the change log channels resume from ({@link ChangeReplay}); null when there is none
  * @param history    the stored broadcasts a join may ask to replay; null when the server reads no database
+ * @param rowSecurity the RLS checks of every change in RLS mode ({@code auth.rls}), else null
  */
 record RealtimeService(LiveService live, Authenticator auth, TableCatalog catalog, BroadcastService broadcasts,
-                       LogReader changeLog, BroadcastHistory history) {}
+                       LogReader changeLog, BroadcastHistory history, RowSecurity rowSecurity) {}

@@ -2,6 +2,7 @@ package dev.tidings.server.realtime;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tidings.server.auth.Authenticator;
+import dev.tidings.server.auth.RowSecurity;
 import dev.tidings.server.auth.TokenVerifier;
 import dev.tidings.server.broadcast.BinaryPush;
 import dev.tidings.server.broadcast.BroadcastHistory;
@@ -52,6 +53,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
     private final ClientLimiter limiter;
     private final LogReader changeLog;
     private final BroadcastHistory history;
+    private final RowSecurity rowSecurity;
     private final PhoenixFrame.Vsn vsn;
     /** The token presented at connect; a join without a token of its own uses it. */
     private final String connectToken;
@@ -73,6 +75,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
         this.limiter = broadcasts.newClient();
         this.changeLog = service.changeLog();
         this.history = service.history();
+        this.rowSecurity = service.rowSecurity();
         this.vsn = vsn;
         this.connectToken = connectToken;
     }
@@ -250,7 +253,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
             return;
         }
         Channel channel = new Channel(outlet, live.timers(), vsn, topic, f.joinRef(), join.legacy(), join.bindings(),
-                access.grant(), token);
+                access.grant(), token, rowSecurity, rowSecurity == null ? null : RowSecurity.Identity.of(access));
         RoomMember member = new RoomMember(channel, this, vsn, BroadcastService.options(join.legacy() ? null : config));
         try {
             BroadcastHistory.Request replay = join.legacy() ? null : BroadcastHistory.request(config);
@@ -337,7 +340,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
                     + c.topic.substring(SystemMessages.PREFIX.length()) + " (" + refusal + ")");
             return;
         }
-        c.grant(access.grant(), raw);
+        c.grant(access.grant(), raw, rowSecurity == null ? null : RowSecurity.Identity.of(access));
         c.expireAt(access.expiresAt(), () -> shut(c, "Token has expired"));
         if (!c.legacy && !c.bindings.isEmpty()) {
             whenLive(c, SystemMessages.subscribed(c.topic));

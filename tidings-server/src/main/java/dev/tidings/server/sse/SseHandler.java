@@ -75,6 +75,7 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
 
     private final LiveService service;
     private final Authenticator auth;
+    private final boolean rls;
     private final Duration keepAlive;
     private final Backfiller backfiller;
     private final LogReader changeLog;
@@ -83,7 +84,10 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
      * @param backfiller the stream's backfill engine, for {@code snapshot=true}; null when there is none
      * @param changeLog  the change log clients resume from; null when there is none
      */
-    public SseHandler(LiveService service, Authenticator auth, Duration keepAlive, Backfiller backfiller, LogReader changeLog) {
+    /** @param rls RLS mode is on: SSE streams are refused (501), their changes are not checked row by row */
+    public SseHandler(LiveService service, Authenticator auth, Duration keepAlive, Backfiller backfiller, LogReader changeLog,
+                      boolean rls) {
+        this.rls = rls;
         this.service = service;
         this.auth = auth;
         this.keepAlive = keepAlive;
@@ -98,6 +102,11 @@ public final class SseHandler extends Handler.Abstract.NonBlocking {
         }
         if (!request.getMethod().equals("GET")) {
             return refuse(response, callback, 405, "use GET /events?tables=schema.table&filter=…&format=…");
+        }
+        if (rls) {
+            return refuse(response, callback, 501, "SSE is not available in RLS mode (auth.rls: true): its changes are not "
+                    + "checked against row level security; subscribe over the Realtime WebSocket, or turn auth.rls off "
+                    + "and protect rows with auth.roles and auth.rows");
         }
         Fields q = Request.extractQueryParameters(request);
         Authenticator.Admission admission = auth.admit(q.getValue("apikey"), q.getValue("token"),

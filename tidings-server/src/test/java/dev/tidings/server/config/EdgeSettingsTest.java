@@ -27,6 +27,8 @@ class EdgeSettingsTest {
     void leader_settings_on_an_edge_and_malformed_sources_fail_with_what_to_do() {
         assertThatThrownBy(() -> ServeConfigLoader.load(Map.of("edge.from", "nats://n1/T", "log.dir", "/tmp/x"), Map.of(), null))
                 .hasMessageContaining("set it on the leader");
+        assertThatThrownBy(() -> ServeConfigLoader.load(Map.of("edge.from", "nats://n1/T"), Map.of("TIDINGS_AUTH_RLS", "true"), null))
+                .hasMessageContaining("TIDINGS_AUTH_RLS").hasMessageContaining("serve RLS clients from the leader");
         assertThatThrownBy(() -> ServeConfigLoader.load(Map.of("edge.from", "nats://n1"), Map.of(), null))
                 .hasMessageContaining("nats://host[:port]");
         assertThatThrownBy(() -> ServeConfigLoader.load(Map.of("edge.from", "kafka://k:9092/t"), Map.of(), null))

@@ -1,0 +1,266 @@
+package dev.tidings.bench.e2e;
+
+import dev.tidings.server.config.ServeConfigLoader;
+import dev.tidings.server.http.TidingsServer;
+
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.WebSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * {@code bin/bench rls}: RLS-mode delivery against the YAML row policy that makes the same
+ * decision in process. {@code tidings serve} runs in this JVM on an embedded PostgreSQL; a table
+ * with a Supabase-style policy ({@code user_id = auth.uid()}); {@code subscribers} WebSocket clients
+ * (JDK client, Phoenix vsn 1.0.0, one {@code postgres_changes} binding) spread over {@code users}
+ * users, so each change is for the subscribers of one user; {@code rate} single-row inserts a
+ * second for {@code seconds}. Reported per mode: deliveries, commit → client p50/p99/max (receive
+ * time − {@code commit_timestamp}, which is truncated to ms: up to 1 ms overstated), and in RLS mode
+ * the visibility queries per change ({@code tidings_rls_queries_total} / changes).
+ *
+ * <p>Usage: {@code RlsBenchmark [--subscribers 1000] [--users 10] [--rate 100] [--seconds 20] [--modes rls,yaml]}
+ */
+public final class RlsBenchmark {
+    private static final String SECRET = "the-rls-benchmark-secret-that-is-long-enough-for-hs256";
+    private static final int BUCKETS = 600_000; // 0.1 ms each
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> opts = new LinkedHashMap<>(Map.of("subscribers", "1000", "users", "10", "rate", "100",
+                "seconds", "20", "modes", "rls,yaml"));
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            if (!args[i].startsWith("--") || !opts.containsKey(args[i].substring(2))) {
+                throw new IllegalArgumentException("unknown option " + args[i] + "; known: " + opts.keySet());
+            }
+            opts.put(args[i].substring(2), args[i + 1]);
+        }
+        int subscribers = Integer.parseInt(opts.get("subscribers"));
+        int users = Integer.parseInt(opts.get("users"));
+        int rate = Integer.parseInt(opts.get("rate"));
+        int seconds = Integer.parseInt(opts.get("seconds"));
+        try (BenchPostgres pg = new BenchPostgres()) {
+            pg.execute("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN"
+                            + " CREATE ROLE authenticated NOLOGIN; END IF; END $$",
+                    "CREATE SCHEMA auth",
+                    "CREATE FUNCTION auth.uid() RETURNS text LANGUAGE sql STABLE"
+                            + " AS $$ SELECT nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub' $$",
+                    "GRANT USAGE ON SCHEMA auth TO authenticated",
+                    "CREATE TABLE bench_rls (id bigint PRIMARY KEY, user_id text NOT NULL, label text NOT NULL)",
+                    "CREATE INDEX ON bench_rls (user_id)",
+                    "ALTER TABLE bench_rls ENABLE ROW LEVEL SECURITY",
+                    "CREATE POLICY own ON bench_rls FOR SELECT TO authenticated USING (user_id = auth.uid())",
+                    "GRANT SELECT ON bench_rls TO authenticated",
+                    "CREATE PUBLICATION supabase_realtime FOR TABLE bench_rls");
+            System.out.printf("rls benchmark: %d subscribers over %d users, %d changes/s for %d s; load before: %s%n",
+                    subscribers, users, rate, seconds, uptime());
+            long nextId = 1;
+            for (String mode : opts.get("modes").split(",")) {
+                nextId = run(pg, mode.strip(), subscribers, users, rate, seconds, nextId);
+            }
+            System.out.println("load after: " + uptime());
+        }
+    }
+
+    private static long run(BenchPostgres pg, String mode, int subscribers, int users, int rate, int seconds, long firstId)
+            throws Exception {
+        Map<String, String> flags = new LinkedHashMap<>();
+        flags.put("db.url", pg.jdbcUrl());
+        flags.put("server.port", "0");
+        flags.put("server.bind", "127.0.0.1");
+        flags.put("replication.slot", "rls_bench_" + mode);
+        flags.put("replication.temporary", "true");
+        flags.put("auth.secure_channels", "true");
+        flags.put("auth.jwt_secret", SECRET);
+        Path yaml = null;
+        switch (mode) {
+            case "rls" -> flags.put("auth.rls", "true");
+            case "yaml" -> {
+                yaml = Files.createTempFile("rls-bench", ".yaml");
+                Files.writeString(yaml, "auth:\n  rows:\n    public.bench_rls: \"user_id=eq.{sub}\"\n");
+            }
+            default -> throw new IllegalArgumentException("unknown mode " + mode + "; use rls or yaml");
+        }
+        TidingsServer server = TidingsServer.start(ServeConfigLoader.load(flags, Map.of(), yaml));
+        try {
+            long deadline = System.currentTimeMillis() + 60_000;
+            while (!server.streaming() && System.currentTimeMillis() < deadline) {
+                Thread.sleep(50);
+            }
+            Clients clients = new Clients(subscribers);
+            HttpClient http = HttpClient.newHttpClient();
+            // one token per user, shared by that user's subscribers (one session in several tabs): the
+            // checks group subscribers by role and full claims, so tokens of one user that differ in
+            // exp or iat would be checked apart
+            String[] tokens = new String[users];
+            for (int u = 0; u < users; u++) {
+                tokens[u] = token("u" + u);
+            }
+            for (int i = 0; i < subscribers; i++) {
+                clients.connect(http, server.port(), tokens[i % users]);
+            }
+            if (!clients.joined.await(120, TimeUnit.SECONDS)) {
+                throw new IllegalStateException(clients.joined.getCount() + " joins not answered within 120 s");
+            }
+            Thread.sleep(1000);
+            long changes = (long) rate * seconds;
+            long start = System.nanoTime();
+            try (Connection c = pg.connect();
+                 PreparedStatement insert = c.prepareStatement("INSERT INTO bench_rls VALUES (?, ?, 'x')")) {
+                // the bench database commits without waiting for the WAL flush, and logical decoding
+                // sends only flushed WAL: these commits wait, or every change would wait for the WAL writer
+                try (java.sql.Statement s = c.createStatement()) {
+                    s.execute("SET synchronous_commit = on");
+                }
+                long interval = TimeUnit.SECONDS.toNanos(1) / rate;
+                for (long k = 0; k < changes; k++) {
+                    long wait = start + k * interval - System.nanoTime();
+                    if (wait > 0) {
+                        LockSupport.parkNanos(wait);
+                    }
+                    insert.setLong(1, firstId + k);
+                    insert.setString(2, "u" + (k % users));
+                    insert.executeUpdate();
+                }
+            }
+            double achieved = changes / ((System.nanoTime() - start) / 1e9);
+            long expected = changes / users * subscribers;
+            long until = System.currentTimeMillis() + 60_000;
+            while (clients.deliveries.get() < expected && System.currentTimeMillis() < until) {
+                Thread.sleep(100);
+            }
+            String queries = mode.equals("rls") ? String.format(", %.2f queries/change", metric(http, server.port(),
+                    "tidings_rls_queries_total") / changes) : "";
+            System.out.printf("%-4s: %d changes at %.0f/s, deliveries %d of %d, commit→client p50 %.1f ms, p99 %.1f ms,"
+                            + " max %.1f ms%s; load %s%n", mode, changes, achieved, clients.deliveries.get(), expected,
+                    clients.rank(0.50) / 1000.0, clients.rank(0.99) / 1000.0, clients.rank(1.0) / 1000.0, queries, uptime());
+            clients.close();
+            return firstId + changes;
+        } finally {
+            server.close();
+            if (yaml != null) {
+                Files.deleteIfExists(yaml);
+            }
+        }
+    }
+
+    /** The subscribers: their sockets and one latency histogram. */
+    private static final class Clients implements WebSocket.Listener {
+        final CountDownLatch joined;
+        final AtomicLong deliveries = new AtomicLong();
+        final AtomicLongArray histogram = new AtomicLongArray(BUCKETS + 1);
+        final List<WebSocket> sockets = new ArrayList<>();
+        private final Map<WebSocket, StringBuilder> partial = new java.util.concurrent.ConcurrentHashMap<>();
+
+        Clients(int subscribers) {
+            this.joined = new CountDownLatch(subscribers);
+        }
+
+        void connect(HttpClient http, int port, String token) {
+            WebSocket ws = http.newWebSocketBuilder().buildAsync(URI.create("ws://127.0.0.1:" + port
+                    + "/socket/websocket?vsn=1.0.0&apikey=" + token), this).join();
+            sockets.add(ws);
+            ws.sendText("{\"topic\":\"realtime:bench\",\"event\":\"phx_join\",\"payload\":{\"config\":{\"postgres_changes\":"
+                    + "[{\"event\":\"*\",\"schema\":\"public\",\"table\":\"bench_rls\"}]},\"access_token\":\"" + token
+                    + "\"},\"ref\":\"1\",\"join_ref\":\"1\"}", true).join();
+        }
+
+        @Override
+        public CompletionStage<?> onText(WebSocket ws, CharSequence data, boolean last) {
+            long now = ChildProtocol.nowMicros();
+            StringBuilder sb = partial.computeIfAbsent(ws, k -> new StringBuilder());
+            sb.append(data);
+            if (last) {
+                String text = sb.toString();
+                sb.setLength(0);
+                int at = text.indexOf("\"commit_timestamp\":\"");
+                if (at >= 0) {
+                    Instant commit = Instant.parse(text.substring(at + 20, text.indexOf('"', at + 20)));
+                    long micros = commit.getEpochSecond() * 1_000_000 + commit.getNano() / 1000;
+                    histogram.incrementAndGet((int) Math.min(BUCKETS, Math.max(0, (now - micros) / 100)));
+                    deliveries.incrementAndGet();
+                } else if (text.contains("\"phx_reply\"") && text.contains("\"ref\":\"1\"")) {
+                    if (!text.contains("\"status\":\"ok\"")) {
+                        System.err.println("join refused: " + text);
+                    }
+                    joined.countDown();
+                }
+            }
+            ws.request(1);
+            return null;
+        }
+
+        /** The nearest-rank quantile in µs (bucket upper bound). */
+        long rank(double q) {
+            long n = 0;
+            for (int i = 0; i <= BUCKETS; i++) {
+                n += histogram.get(i);
+            }
+            long target = Math.max(1, (long) Math.ceil(q * n));
+            long seen = 0;
+            for (int i = 0; i <= BUCKETS; i++) {
+                seen += histogram.get(i);
+                if (seen >= target) {
+                    return (i + 1) * 100L;
+                }
+            }
+            return 0;
+        }
+
+        void close() {
+            for (WebSocket ws : sockets) {
+                ws.abort();
+            }
+        }
+    }
+
+    /** An HS256 token for user {@code sub} of role authenticated, valid for an hour. */
+    static String token(String sub) throws Exception {
+        Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
+        String head = b64.encodeToString("{\"alg\":\"HS256\",\"typ\":\"JWT\"}".getBytes(StandardCharsets.UTF_8));
+        String body = b64.encodeToString(("{\"sub\":\"" + sub + "\",\"role\":\"authenticated\",\"exp\":"
+                + (System.currentTimeMillis() / 1000 + 3600) + "}").getBytes(StandardCharsets.UTF_8));
+        Mac mac = Mac.getInstance("HmacSHA256");
+        mac.init(new SecretKeySpec(SECRET.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+        return head + "." + body + "." + b64.encodeToString(mac.doFinal((head + "." + body).getBytes(StandardCharsets.US_ASCII)));
+    }
+
+    /** A counter of the server's /metrics. */
+    private static double metric(HttpClient http, int port, String name) throws Exception {
+        String text = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                .header("Authorization", "Bearer " + token("metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+        for (String line : text.lines().toList()) {
+            if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+                return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        throw new IllegalStateException(name + " is not in /metrics");
+    }
+
+    private static String uptime() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).strip();
+        } catch (java.io.IOException e) {
+            return "unknown";
+        }
+    }
+}
