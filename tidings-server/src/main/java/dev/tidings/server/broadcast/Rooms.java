@@ -22,6 +22,14 @@ public interface Rooms {
     int broadcast(BroadcastMessage message);
 
     /**
+     * Hands a message that every node receives by itself (a database broadcast, read from the
+     * change stream each node follows) to this node's members only; returns how many.
+     */
+    default int broadcastHere(BroadcastMessage message) {
+        return broadcast(message);
+    }
+
+    /**
      * Tracks {@code meta} (a JSON object) for the member under its presence key, replacing what it
      * tracked before; every member of the topic gets the diff. Returns false when nothing changed.
      */

@@ -5,7 +5,7 @@ import dev.tidings.server.auth.Authenticator;
 import dev.tidings.server.auth.TokenVerifier;
 import dev.tidings.server.broadcast.BroadcastService;
 import dev.tidings.server.broadcast.DatabaseBroadcasts;
-import dev.tidings.server.broadcast.LocalRooms;
+import dev.tidings.server.broadcast.RelayedRooms;
 import dev.tidings.server.config.ServeConfig;
 import dev.tidings.server.edge.EdgeNode;
 import dev.tidings.server.live.LiveCounters;
@@ -38,7 +38,7 @@ import java.util.concurrent.ScheduledExecutorService;
  * fan-out, Realtime and SSE endpoints a leader has, and they resume from the broker
  * ({@link EdgeNode#log()}) with the ids every node shares. Adding an edge needs no change on
  * the leader. Broadcasts from {@code realtime.messages} reach an edge's clients through the
- * stream, as on the leader; client broadcasts stay on the node they were sent to.
+ * stream, as on the leader; client broadcasts and presence reach the other nodes through {@code broadcast.relay}.
  *
  * <p>{@code /ready} is 200 while the broker is connected and consumed; {@code /health} and
  * {@code /api/status} say {@code "role":"edge"} and the source position.
@@ -71,7 +71,7 @@ public final class EdgeServer implements AutoCloseable {
                 r -> Thread.ofPlatform().name("tidings-timers").daemon(true).unstarted(r));
         OutboxWriter writer = new OutboxWriter();
         LiveFanOut fanOut = new LiveFanOut();
-        BroadcastService broadcasts = new BroadcastService(new LocalRooms(), config.limits().clients());
+        BroadcastService broadcasts = new BroadcastService(RelayedRooms.open(config.relay()), config.limits().clients());
         DatabaseBroadcasts fromDatabase = new DatabaseBroadcasts(broadcasts);
         EdgeNode node = EdgeNode.start(edge.from(), edge.window(), event -> {
             fanOut.publish(event);

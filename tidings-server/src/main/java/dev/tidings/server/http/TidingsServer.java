@@ -5,7 +5,7 @@ import dev.tidings.base.Version;
 import dev.tidings.pipeline.SinkFanOut;
 import dev.tidings.server.broadcast.BroadcastService;
 import dev.tidings.server.broadcast.DatabaseBroadcasts;
-import dev.tidings.server.broadcast.LocalRooms;
+import dev.tidings.server.broadcast.RelayedRooms;
 import dev.tidings.server.config.ServeConfig;
 import dev.tidings.server.consumers.ConsumerGroups;
 import dev.tidings.server.metrics.ServeMetrics;
@@ -149,7 +149,7 @@ public final class TidingsServer implements AutoCloseable {
             }
             throw e;
         }
-        BroadcastService broadcasts = new BroadcastService(new LocalRooms(), config.limits().clients());
+        BroadcastService broadcasts = new BroadcastService(RelayedRooms.open(config.relay()), config.limits().clients());
         DatabaseBroadcasts fromDatabase = new DatabaseBroadcasts(broadcasts);
         ServeDelivery delivery = new ServeDelivery(fanOut, fromDatabase::onChange, durable, changeLog, groups, stats);
         ServeConfig.Replication replication = config.replication();
