@@ -41,7 +41,7 @@ import java.util.regex.Pattern;
  * others for theirs), so a node that starts or comes back learns the state. Database broadcasts
  * are not relayed: every node reads them from the change stream itself.
  */
-public final class RelayedRooms implements Rooms, AutoCloseable {
+public final class RelayedRooms implements Rooms {
     private static final Logger log = LoggerFactory.getLogger(RelayedRooms.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern PREFIX = Pattern.compile("[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*");
@@ -265,10 +265,15 @@ public final class RelayedRooms implements Rooms, AutoCloseable {
         tracked.values().forEach(t -> publishPresence("track", t));
     }
 
+    /** Leaves the relay: the other nodes remove this node's presences once its heartbeat is missed. */
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         timer.shutdownNow();
-        nats.closeDispatcher(dispatcher);
-        nats.close();
+        try {
+            nats.closeDispatcher(dispatcher);
+            nats.close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

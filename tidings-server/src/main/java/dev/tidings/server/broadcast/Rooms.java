@@ -8,7 +8,7 @@ package dev.tidings.server.broadcast;
  *
  * <p>Thread-safe. Delivery never blocks: members only queue.
  */
-public interface Rooms {
+public interface Rooms extends AutoCloseable {
     /** Adds a member; when presence is enabled, it gets {@code presence_state} before any later diff. */
     void join(Member member);
 
@@ -43,4 +43,8 @@ public interface Rooms {
 
     /** Tracked presences, for metrics. */
     int presences();
+
+    /** Stops relaying to other nodes, if this rooms does; the members here are the server's to close. */
+    @Override
+    default void close() {}
 }
