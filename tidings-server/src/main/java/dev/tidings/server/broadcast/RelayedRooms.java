@@ -29,7 +29,7 @@ import java.util.regex.Pattern;
  * {@link Rooms} shared by several nodes over core NATS: this node's members live in a
  * {@link LocalRooms}, and what they do is published for the other nodes.
  *
- * <p>Design. A broadcast is delivered here, then published on {@code PREFIX.b.TOPIC} (the topic in
+ * <p>Design. A broadcast (from a client or REST) is delivered here, then published on {@code PREFIX.b.TOPIC} (the topic in
  * URL-safe base64, so any topic is one subject token) with this node's id in a header; every other
  * node hands it to its members with no sender, and the origin drops its own copy — so each client
  * gets it once and {@code self}/{@code ack} stay the sender node's business. Presence: a track or

@@ -1,9 +1,8 @@
 package dev.tidings.server.broadcast;
 
 /**
- * Carries broadcasts and presence between the members of each topic. This is the seam where a
- * cluster's engine goes: {@link LocalRooms} holds the members of this process; an engine shared by
- * several nodes would implement the same calls by relaying broadcasts and presence diffs to the
+ * Carries broadcasts and presence between the members of each topic. {@link LocalRooms} holds the
+ * members of this process; {@link RelayedRooms} adds relaying broadcasts and presence diffs to the
  * other nodes and merging their presence state. Members never see which one they are on.
  *
  * <p>Thread-safe. Delivery never blocks: members only queue.

@@ -1,6 +1,7 @@
 package dev.tidings.server.realtime;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tidings.server.sinks.ServeProcess;
 import dev.tidings.testing.TestPostgres;
 import org.junit.jupiter.api.AfterAll;
@@ -21,12 +22,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Broadcast and Presence across nodes through {@code broadcast.relay} on the local NATS server
  * (a subject prefix of its own per run): two serve nodes in this JVM, and one in a JVM of its own
- * that is killed with SIGKILL, with raw vsn 1.0.0 clients.
+ * that is killed with SIGKILL; raw vsn 1.0.0 clients, and realtime-js 2.119.1 clients (vsn 2.0.0).
  */
 @Tag("postgres")
 @Tag("process")
 @Timeout(180)
 class BroadcastRelayTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static final String RELAY = "nats://127.0.0.1:4222/relaytest_" + ProcessHandle.current().pid() + "_" + System.nanoTime();
     private static ServeHarness a;
     private static ServeHarness b;
@@ -102,6 +104,33 @@ class BroadcastRelayTest {
             JsonNode leave = watcher.awaitEvent("presence_diff").get("payload");
             assertThat(leave.get("leaves").get("gone").get("metas").get(0).get("x").asInt()).isEqualTo(1);
             assertThat(leave.get("joins").size()).isZero();
+        }
+    }
+
+    @Test
+    void realtime_js_clients_on_two_nodes_see_each_others_presence_and_broadcasts() throws Exception {
+        try (NodeClient alice = NodeClient.run(Map.of("PRESENCE", "1", "KEY", "alice"), "room.js", a.socket(), "js-room");
+             NodeClient bob = NodeClient.run(Map.of("PRESENCE", "1", "KEY", "bob"), "room.js", b.socket(), "js-room")) {
+            alice.await("SUBSCRIBED");
+            bob.await("SUBSCRIBED");
+            alice.tell("{\"track\":{\"status\":\"online\"}}");
+            bob.tell("{\"track\":{\"status\":\"away\"}}");
+            for (NodeClient n : List.of(alice, bob)) {
+                String sync = n.await(l -> l.startsWith("SYNC ") && l.contains("alice") && l.contains("bob"), Duration.ofSeconds(20));
+                JsonNode state = JSON.readTree(sync.substring(5));
+                assertThat(state.get("alice").get(0).get("status").asText()).isEqualTo("online");
+                assertThat(state.get("bob").get(0).get("status").asText()).isEqualTo("away");
+            }
+            alice.tell("{\"send\":\"hello\",\"payload\":{\"n\":1}}");
+            alice.tell("{\"send\":\"hello\",\"payload\":{\"n\":2}}");
+            bob.await(l -> l.startsWith("BROADCAST ") && l.contains("\"n\":2"), Duration.ofSeconds(20));
+            assertThat(bob.seen().stream().filter(l -> l.startsWith("BROADCAST ")).toList())
+                    .containsExactly("BROADCAST {\"event\":\"hello\",\"payload\":{\"n\":1}}",
+                            "BROADCAST {\"event\":\"hello\",\"payload\":{\"n\":2}}");
+            assertThat(alice.seen()).noneMatch(l -> l.startsWith("BROADCAST "));
+
+            alice.kill();
+            assertThat(bob.await("LEAVE ")).isEqualTo("LEAVE alice");
         }
     }
 
