@@ -198,14 +198,16 @@ public final class RelayedRooms implements Rooms {
         try {
             nats.publish(prefix + ".heartbeat", new Headers().add("Tidings-Node", node), new byte[0]);
             long now = System.nanoTime();
-            peers.forEach((id, peer) -> {
-                if (now - peer.heardNanos > SILENT.toNanos()) {
-                    log.warn("broadcast relay: node {} silent for {} s, its {} presences leave", id, SILENT.toSeconds(),
-                            peer.topics.size());
-                    peers.remove(id);
-                    peer.topics.forEach((who, topic) -> local.untrackRemote(topic, who));
-                }
-            });
+            synchronized (peers) { // not while a message of that node is being applied
+                peers.forEach((id, peer) -> {
+                    if (now - peer.heardNanos > SILENT.toNanos()) {
+                        log.warn("broadcast relay: node {} silent for {} s, its {} presences leave", id, SILENT.toSeconds(),
+                                peer.topics.size());
+                        peers.remove(id);
+                        peer.topics.forEach((who, topic) -> local.untrackRemote(topic, who));
+                    }
+                });
+            }
         } catch (RuntimeException e) {
             log.warn("broadcast relay heartbeat failed: {}", e.toString());
         }
@@ -216,6 +218,12 @@ public final class RelayedRooms implements Rooms {
         if (from == null || from.equals(node)) {
             return;
         }
+        synchronized (peers) {
+            apply(from, m);
+        }
+    }
+
+    private void apply(String from, Message m) {
         try {
             Peer peer = peers.get(from);
             if (peer == null) {
