@@ -91,6 +91,27 @@ public final class BroadcastMessage {
         return topic;
     }
 
+    String event() {
+        return event;
+    }
+
+    byte[] payload() {
+        return payload;
+    }
+
+    /** False for a text broadcast push relayed as it came ({@link #envelope}). */
+    boolean isUser() {
+        return user;
+    }
+
+    boolean binaryPayload() {
+        return binaryPayload;
+    }
+
+    byte[] meta() {
+        return meta;
+    }
+
     Member sender() {
         return sender;
     }

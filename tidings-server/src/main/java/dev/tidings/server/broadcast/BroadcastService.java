@@ -214,7 +214,7 @@ public final class BroadcastService implements MeterBinder {
      */
     public int publish(BroadcastMessage message, Source source) {
         received.get(source).increment();
-        int n = rooms.broadcast(message);
+        int n = source == Source.DATABASE ? rooms.broadcastHere(message) : rooms.broadcast(message);
         delivered.add(n);
         return n;
     }

@@ -96,8 +96,40 @@ public final class LocalRooms implements Rooms {
         } catch (IOException | ClassCastException e) {
             throw new IllegalArgumentException("Presence track payload must be a map");
         }
+        return trackIn(room, member, member.options().presenceKey(), payload);
+    }
+
+    /** Tracks a presence held by another node (relayed), making the topic's room if no member is here. */
+    void trackRemote(String topic, Object who, String key, ObjectNode payload) {
+        rooms.compute(topic, (t, room) -> {
+            Room r = room == null ? new Room() : room;
+            trackIn(r, who, key, payload);
+            return r;
+        });
+    }
+
+    /** Stops a presence held by another node; drops the room when nothing is left in it. */
+    void untrackRemote(String topic, Object who) {
+        rooms.computeIfPresent(topic, (t, r) -> {
+            untrackIn(r, who);
+            return r.members.isEmpty() && r.presence.size() == 0 ? null : r;
+        });
+    }
+
+    private static boolean trackIn(Room room, Object who, String key, ObjectNode payload) {
         synchronized (room.presence.lock()) {
-            byte[] diff = room.presence.track(member, member.options().presenceKey(), payload);
+            byte[] diff = room.presence.track(who, key, payload);
+            if (diff == null) {
+                return false;
+            }
+            deliverDiff(room, diff);
+            return true;
+        }
+    }
+
+    private static boolean untrackIn(Room room, Object who) {
+        synchronized (room.presence.lock()) {
+            byte[] diff = room.presence.untrack(who);
             if (diff == null) {
                 return false;
             }
@@ -112,14 +144,7 @@ public final class LocalRooms implements Rooms {
         if (room == null) {
             return false;
         }
-        synchronized (room.presence.lock()) {
-            byte[] diff = room.presence.untrack(member);
-            if (diff == null) {
-                return false;
-            }
-            deliverDiff(room, diff);
-            return true;
-        }
+        return untrackIn(room, member);
     }
 
     /** Every member of the topic, the tracking one included, gets the diff (as Phoenix Presence does). */

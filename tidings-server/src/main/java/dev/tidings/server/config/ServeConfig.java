@@ -3,6 +3,7 @@ package dev.tidings.server.config;
 import dev.tidings.base.TableName;
 import dev.tidings.server.auth.TokenRules;
 import dev.tidings.server.broadcast.ClientLimits;
+import dev.tidings.server.broadcast.RelayedRooms;
 import dev.tidings.server.edge.EdgeNode;
 import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.SourceConfig;
@@ -29,10 +30,12 @@ import java.util.Set;
  * @param changeLog   the retained change log ({@code log.dir}, {@code log.retention}, {@code log.max_bytes}),
  *                    or null: no log, live clients cannot resume
  * @param edge        an edge node's broker ({@code edge.*}), or null: this process reads PostgreSQL
+ * @param relay       where Broadcast and Presence are shared with the other nodes ({@code broadcast.relay}), or null
  *                    ({@code db} is then null unless given, and unused)
  */
 public record ServeConfig(DatabaseUrl db, Replication replication, Server server, Auth auth, Limits limits,
-                          List<SinkConfig> sinks, SourceConfig.Snapshot backfill, Ha ha, ChangeLogSettings changeLog, Edge edge) {
+                          List<SinkConfig> sinks, SourceConfig.Snapshot backfill, Ha ha, ChangeLogSettings changeLog, Edge edge,
+                          RelayedRooms.Address relay) {
 
     /**
      * @param enabled whether this process competes for the slot's leadership (reads only while it leads)

@@ -16,6 +16,7 @@ import dev.tidings.server.edge.EdgeNode;
 import dev.tidings.server.auth.AccessPolicy;
 import dev.tidings.server.auth.TokenRules;
 import dev.tidings.server.broadcast.ClientLimits;
+import dev.tidings.server.broadcast.RelayedRooms;
 import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.SourceConfig;
 
@@ -169,6 +170,8 @@ public final class ServeConfigLoader {
                     "joins per second, whole server (0: off)"),
             new Setting("limits.server_events_per_second", List.of("TIDINGS_MAX_SERVER_EVENTS_PER_SECOND"),
                     "broadcasts per second, whole server (0: off)"),
+            new Setting("broadcast.relay", List.of("TIDINGS_BROADCAST_RELAY"),
+                    "nats://host:port[/subject.prefix] shared by every node: client Broadcast and Presence reach all nodes' clients"),
             new Setting("sse.keepalive_seconds", List.of("TIDINGS_SSE_KEEPALIVE_SECONDS"), "seconds (15)"),
             new Setting("backfill.chunk_rows", List.of("TIDINGS_BACKFILL_CHUNK_ROWS"), "rows per backfill chunk (4096)"),
             new Setting("backfill.rows_per_second", List.of("TIDINGS_BACKFILL_ROWS_PER_SECOND"),
@@ -282,7 +285,21 @@ public final class ServeConfigLoader {
         SourceConfig.Snapshot backfill = new SourceConfig.Snapshot(v.intIn("backfill.chunk_rows", 4096, 1, 1_000_000),
                 v.intIn("backfill.rows_per_second", 0, 0, Integer.MAX_VALUE),
                 sinkTree == null ? List.of() : SinkConfig.initialBackfills(sinkTree));
-        return new ServeConfig(database, replication, server, auth(v), limits, sinks, backfill, ha(v, replication), changeLog(v), edge);
+        return new ServeConfig(database, replication, server, auth(v), limits, sinks, backfill, ha(v, replication), changeLog(v), edge,
+                relay(v));
+    }
+
+    /** The Broadcast/Presence relay, or null: they stay on this node. */
+    private static RelayedRooms.Address relay(Values v) {
+        ConfigValue relay = v.get("broadcast.relay");
+        if (relay == null) {
+            return null;
+        }
+        try {
+            return RelayedRooms.Address.parse(relay.text());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(relay.name() + ": " + e.getMessage(), e);
+        }
     }
 
     /** An edge node's source, or null: this process reads PostgreSQL. */

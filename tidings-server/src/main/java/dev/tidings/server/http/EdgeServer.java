@@ -5,7 +5,8 @@ import dev.tidings.server.auth.Authenticator;
 import dev.tidings.server.auth.TokenVerifier;
 import dev.tidings.server.broadcast.BroadcastService;
 import dev.tidings.server.broadcast.DatabaseBroadcasts;
-import dev.tidings.server.broadcast.LocalRooms;
+import dev.tidings.server.broadcast.RelayedRooms;
+import dev.tidings.server.broadcast.Rooms;
 import dev.tidings.server.config.ServeConfig;
 import dev.tidings.server.edge.EdgeNode;
 import dev.tidings.server.live.LiveCounters;
@@ -38,7 +39,7 @@ import java.util.concurrent.ScheduledExecutorService;
  * fan-out, Realtime and SSE endpoints a leader has, and they resume from the broker
  * ({@link EdgeNode#log()}) with the ids every node shares. Adding an edge needs no change on
  * the leader. Broadcasts from {@code realtime.messages} reach an edge's clients through the
- * stream, as on the leader; client broadcasts stay on the node they were sent to.
+ * stream, as on the leader; client broadcasts and presence reach the other nodes through {@code broadcast.relay}.
  *
  * <p>{@code /ready} is 200 while the broker is connected and consumed; {@code /health} and
  * {@code /api/status} say {@code "role":"edge"} and the source position.
@@ -50,14 +51,16 @@ public final class EdgeServer implements AutoCloseable {
     private final LiveFanOut fanOut;
     private final ScheduledExecutorService timers;
     private final OutboxWriter writer;
+    private final Rooms rooms;
     private final Server jetty;
     private final CountDownLatch closed = new CountDownLatch(1);
 
-    private EdgeServer(EdgeNode node, LiveFanOut fanOut, ScheduledExecutorService timers, OutboxWriter writer, Server jetty) {
+    private EdgeServer(EdgeNode node, LiveFanOut fanOut, ScheduledExecutorService timers, OutboxWriter writer, Rooms rooms, Server jetty) {
         this.node = node;
         this.fanOut = fanOut;
         this.timers = timers;
         this.writer = writer;
+        this.rooms = rooms;
         this.jetty = jetty;
     }
 
@@ -71,12 +74,19 @@ public final class EdgeServer implements AutoCloseable {
                 r -> Thread.ofPlatform().name("tidings-timers").daemon(true).unstarted(r));
         OutboxWriter writer = new OutboxWriter();
         LiveFanOut fanOut = new LiveFanOut();
-        BroadcastService broadcasts = new BroadcastService(new LocalRooms(), config.limits().clients());
+        Rooms rooms = RelayedRooms.open(config.relay());
+        BroadcastService broadcasts = new BroadcastService(rooms, config.limits().clients());
         DatabaseBroadcasts fromDatabase = new DatabaseBroadcasts(broadcasts);
-        EdgeNode node = EdgeNode.start(edge.from(), edge.window(), event -> {
-            fanOut.publish(event);
-            fromDatabase.onChange(event);
-        });
+        EdgeNode node;
+        try {
+            node = EdgeNode.start(edge.from(), edge.window(), event -> {
+                fanOut.publish(event);
+                fromDatabase.onChange(event);
+            });
+        } catch (Exception e) {
+            rooms.close();
+            throw e;
+        }
         EdgeServer server;
         try {
             LiveService live = new LiveService(fanOut, new StreamLiveness(node::live, timers), writer, timers,
@@ -90,10 +100,11 @@ public final class EdgeServer implements AutoCloseable {
                     new BroadcastEndpoint(auth, broadcasts),
                     new Operations(node, fanOut, auth, config.server().metricsPublic() || !auth.secure()), new TidingsServer.NotFound()));
             jetty.setHandler(websockets);
-            server = new EdgeServer(node, fanOut, timers, writer, jetty);
+            server = new EdgeServer(node, fanOut, timers, writer, rooms, jetty);
             jetty.start();
         } catch (Exception e) {
             node.close();
+            rooms.close();
             throw e;
         }
         log.info("tidings serve: edge node listening on {}:{} (Realtime WebSocket, SSE /events, /health /ready /api/status), "
@@ -122,6 +133,7 @@ public final class EdgeServer implements AutoCloseable {
         } catch (Exception e) {
             log.warn("stopping the HTTP server: {}", e.toString());
         }
+        rooms.close();
         writer.close();
         timers.shutdownNow();
         closed.countDown();

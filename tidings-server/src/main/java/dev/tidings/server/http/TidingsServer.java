@@ -5,7 +5,8 @@ import dev.tidings.base.Version;
 import dev.tidings.pipeline.SinkFanOut;
 import dev.tidings.server.broadcast.BroadcastService;
 import dev.tidings.server.broadcast.DatabaseBroadcasts;
-import dev.tidings.server.broadcast.LocalRooms;
+import dev.tidings.server.broadcast.RelayedRooms;
+import dev.tidings.server.broadcast.Rooms;
 import dev.tidings.server.config.ServeConfig;
 import dev.tidings.server.consumers.ConsumerGroups;
 import dev.tidings.server.metrics.ServeMetrics;
@@ -96,14 +97,14 @@ public final class TidingsServer implements AutoCloseable {
     private final SinkFanOut durable;
     private final GroupCommit changeLog;
     private final ConsumerGroups groups;
+    private final Rooms rooms;
     private final Server jetty;
     private final Thread watcher;
     private boolean closed;
 
     private TidingsServer(ServeState state, ScheduledExecutorService timers, ScheduledExecutorService lagTimer,
                           OutboxWriter writer, TableCatalog catalog, RowSecurity rowSecurity, SinkFanOut durable, GroupCommit changeLog,
-                          ConsumerGroups groups,
-                          Server jetty) {
+                          ConsumerGroups groups, Rooms rooms, Server jetty) {
         this.state = state;
         this.timers = timers;
         this.lagTimer = lagTimer;
@@ -113,6 +114,7 @@ public final class TidingsServer implements AutoCloseable {
         this.durable = durable;
         this.changeLog = changeLog;
         this.groups = groups;
+        this.rooms = rooms;
         this.jetty = jetty;
         this.watcher = Thread.ofPlatform().name("tidings-stream-watch").daemon(true)
                 .unstarted(() -> watch(state.tidings(), state.fanOut()));
@@ -143,18 +145,23 @@ public final class TidingsServer implements AutoCloseable {
                 new ChangeLog.Retention(config.changeLog().retention(), config.changeLog().maxBytes()), Clock.systemUTC()),
                 Duration.ofSeconds(10));
         ConsumerGroups groups = changeLog == null ? null : new ConsumerGroups(changeLog);
-        SinkFanOut durable;
+        SinkFanOut durable = null;
+        Rooms rooms;
         try {
             durable = config.sinks().isEmpty() ? null : new SinkFanOut(SinkConfig.openAll(config.sinks()),
                     leadership == null ? Fence.ALWAYS : leadership);
+            rooms = RelayedRooms.open(config.relay());
         } catch (Exception e) {
+            if (durable != null) {
+                durable.close();
+            }
             if (changeLog != null) {
                 groups.close();
                 changeLog.close();
             }
             throw e;
         }
-        BroadcastService broadcasts = new BroadcastService(new LocalRooms(), config.limits().clients());
+        BroadcastService broadcasts = new BroadcastService(rooms, config.limits().clients());
         DatabaseBroadcasts fromDatabase = new DatabaseBroadcasts(broadcasts);
         ServeDelivery delivery = new ServeDelivery(fanOut, fromDatabase::onChange, durable, changeLog, groups, stats);
         ServeConfig.Replication replication = config.replication();
@@ -197,10 +204,11 @@ public final class TidingsServer implements AutoCloseable {
                     tidings.backfiller(), changeLog == null ? null : changeLog.changeLog(), rowSecurity != null), new BroadcastEndpoint(auth, broadcasts), new OperationsHandler(state, auth, config.server().metricsPublic()),
                     new BackfillsHandler(tidings.backfiller(), auth), new ConsumersHandler(groups, auth), new NotFound()));
             jetty.setHandler(websockets);
-            server = new TidingsServer(state, timers, lagTimer, writer, catalog, rowSecurity, durable, changeLog, groups, jetty);
+            server = new TidingsServer(state, timers, lagTimer, writer, catalog, rowSecurity, durable, changeLog, groups, rooms, jetty);
             jetty.start();
         } catch (Exception e) {
             tidings.stop();
+            rooms.close();
             if (rowSecurity != null) {
                 rowSecurity.close();
             }
@@ -296,6 +304,7 @@ public final class TidingsServer implements AutoCloseable {
             log.warn("stopping the HTTP server: {}", e.toString());
         }
         watcher.interrupt();
+        rooms.close();
         catalog.close();
         if (rowSecurity != null) {
             rowSecurity.close();

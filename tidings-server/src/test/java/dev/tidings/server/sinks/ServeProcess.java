@@ -16,14 +16,14 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /** {@code tidings serve} in a JVM of its own, to be killed or stopped like a real process. */
-final class ServeProcess implements AutoCloseable {
+public final class ServeProcess implements AutoCloseable {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     final Process process;
-    final int port;
+    public final int port;
     final Path log;
 
-    ServeProcess(Path yaml, int port, Path log, Map<String, String> env, String... flags) throws IOException {
+    public ServeProcess(Path yaml, int port, Path log, Map<String, String> env, String... flags) throws IOException {
         this.port = port;
         this.log = log;
         String java = ProcessHandle.current().info().command().orElse("java");
@@ -38,7 +38,7 @@ final class ServeProcess implements AutoCloseable {
         process = b.start();
     }
 
-    static int freePort() throws IOException {
+    public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }
@@ -62,7 +62,7 @@ final class ServeProcess implements AutoCloseable {
     }
 
     /** Waits until {@code /ready} answers 200. */
-    void awaitReady(Duration timeout) throws Exception {
+    public void awaitReady(Duration timeout) throws Exception {
         Await.until(timeout, () -> "serve to be ready; log:\n" + tail(), () -> {
             HttpResponse<String> r = get("/ready");
             return (r != null && r.statusCode() == 200) || !process.isAlive();
@@ -72,7 +72,7 @@ final class ServeProcess implements AutoCloseable {
         }
     }
 
-    void kill() throws InterruptedException {
+    public void kill() throws InterruptedException {
         process.destroyForcibly();
         process.waitFor(30, TimeUnit.SECONDS);
     }
