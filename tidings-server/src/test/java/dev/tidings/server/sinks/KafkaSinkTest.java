@@ -44,11 +44,22 @@ class KafkaSinkTest {
 
     @BeforeAll
     static void startBroker() throws Exception {
-        cluster = new KafkaClusterTestKit.Builder(new TestKitNodes.Builder().setCombined(true)
+        cluster = combinedBroker();
+    }
+
+    /** A one-node KRaft cluster (broker and controller in one) in this JVM, started; the caller closes it. */
+    static KafkaClusterTestKit combinedBroker() throws Exception {
+        KafkaClusterTestKit broker = new KafkaClusterTestKit.Builder(new TestKitNodes.Builder().setCombined(true)
                 .setNumBrokerNodes(1).setNumControllerNodes(1).build()).build();
-        cluster.format();
-        cluster.startup();
-        cluster.waitForReadyBrokers();
+        try {
+            broker.format();
+            broker.startup();
+            broker.waitForReadyBrokers();
+            return broker;
+        } catch (Exception e) {
+            broker.close();
+            throw e;
+        }
     }
 
     @AfterAll
