@@ -12,6 +12,8 @@ import java.util.List;
  * with the positions, so a binary search over {@code [first, end)} finds the first event after an
  * id in about log2(n) reads, and a page is read from there. Positions may have holes (deleted
  * messages, transaction markers): {@link Messages#next} returns the first message at or after one.
+ * A broker without deduplication across producers (Kafka) holds the events a new leader sent
+ * again twice, a short run of older ids: a page skips any id not after the one before it.
  *
  * @param <M> a message of the broker's client
  */
@@ -56,12 +58,17 @@ final class Positions {
             }
         }
         List<ChangeEvent> found = new ArrayList<>();
+        EventId last = after;
         for (long position = lo; found.size() < Math.min(max, PAGE) && position < end; ) {
             M m = messages.next(position);
             if (m == null) {
                 break;
             }
-            found.add(messages.event(m));
+            EventId id = messages.id(m);
+            if (last == null || id.isAfter(last)) { // else a copy a new leader sent again
+                found.add(messages.event(m));
+                last = id;
+            }
             position = messages.position(m) + 1;
         }
         return new LogReader.Read.Events(found);
