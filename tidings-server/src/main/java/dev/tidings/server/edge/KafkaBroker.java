@@ -30,6 +30,10 @@ import java.util.function.Consumer;
  * offset would hold. The partition is assigned, not subscribed (no consumer group, no committed
  * offsets), so an edge leaves no state in the cluster and any number of edges read one topic.
  *
+ * <p>The sink keeps the partition in commit order, except that a new leader sends again what the
+ * old one had published after the slot's confirmed position, and Kafka does not deduplicate across
+ * producers: a record whose id is not after the newest consumed one is such a copy, and skipped.
+ *
  * <p>Events are located by offset ({@link Positions}): the {@code tidings-id} header the Kafka
  * sink sets is the event id. Reads for resumes use a second consumer of their own (a consumer is
  * single-threaded), one at a time, and keep the last records they fetched, so a page costs a
@@ -99,10 +103,16 @@ final class KafkaBroker implements Broker {
         live.seek(partition, Math.max(first.get(partition), end.get(partition) - recent));
         EventJson reader = new EventJson();
         thread = Thread.ofPlatform().name("tidings-edge-kafka").daemon(true).start(() -> {
+            EventId newest = null;
             while (!closed) {
                 try {
                     for (ConsumerRecord<byte[], byte[]> r : live.poll(POLL)) {
                         offset = r.offset();
+                        EventId id = liveId(r);
+                        if (id == null || newest != null && !id.isAfter(newest)) {
+                            continue; // not the sink's, or a copy a new leader sent again
+                        }
+                        newest = id;
                         ChangeEvent event = event(reader, r);
                         if (event != null) {
                             events.accept(event);
@@ -119,6 +129,16 @@ final class KafkaBroker implements Broker {
             }
             live.close(Duration.ZERO);
         });
+    }
+
+    /** The record's event id, or null (logged) when it has none: not written by the sink. */
+    private EventId liveId(ConsumerRecord<byte[], byte[]> r) {
+        try {
+            return id(r);
+        } catch (IllegalStateException | IllegalArgumentException e) {
+            log.error("topic {} offset {} skipped: {}", topic, r.offset(), e.getMessage());
+            return null;
+        }
     }
 
     private ChangeEvent event(EventJson reader, ConsumerRecord<byte[], byte[]> r) {

@@ -92,7 +92,7 @@ class EdgeNodesTest {
      */
     @Test
     void clients_of_a_killed_edge_resume_on_the_other_edge_from_a_kafka_topic_by_offset() throws Exception {
-        try (KafkaClusterTestKit kafka = KafkaSinkTest.combinedBroker();
+        try (KafkaClusterTestKit kafka = KafkaTestBroker.start();
              Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
             String topic = "edges";
             admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get();

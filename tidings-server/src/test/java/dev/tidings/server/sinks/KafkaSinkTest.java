@@ -44,22 +44,7 @@ class KafkaSinkTest {
 
     @BeforeAll
     static void startBroker() throws Exception {
-        cluster = combinedBroker();
-    }
-
-    /** A one-node KRaft cluster (broker and controller in one) in this JVM, started; the caller closes it. */
-    static KafkaClusterTestKit combinedBroker() throws Exception {
-        KafkaClusterTestKit broker = new KafkaClusterTestKit.Builder(new TestKitNodes.Builder().setCombined(true)
-                .setNumBrokerNodes(1).setNumControllerNodes(1).build()).build();
-        try {
-            broker.format();
-            broker.startup();
-            broker.waitForReadyBrokers();
-            return broker;
-        } catch (Exception e) {
-            broker.close();
-            throw e;
-        }
+        cluster = KafkaTestBroker.start();
     }
 
     @AfterAll
