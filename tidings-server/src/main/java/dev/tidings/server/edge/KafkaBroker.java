@@ -6,6 +6,7 @@ import dev.tidings.server.log.LogReader;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
@@ -54,6 +55,8 @@ final class KafkaBroker implements Broker {
     private Thread thread;
     private volatile boolean closed;
     private volatile boolean polling;
+    /** The consumer's open connections to brokers; its value is read from any thread. */
+    private volatile Metric connections;
     private volatile long offset = -1;
 
     private KafkaBroker(String topic, Properties properties, KafkaConsumer<byte[], byte[]> reads) {
@@ -97,6 +100,9 @@ final class KafkaBroker implements Broker {
     @Override
     public void consume(int recent, Consumer<ChangeEvent> events) {
         live = new KafkaConsumer<>(properties);
+        connections = live.metrics().entrySet().stream()
+                .filter(m -> m.getKey().group().equals("consumer-metrics") && m.getKey().name().equals("connection-count"))
+                .map(Map.Entry::getValue).findFirst().orElse(null);
         live.assign(Set.of(partition));
         Map<TopicPartition, Long> first = live.beginningOffsets(Set.of(partition));
         Map<TopicPartition, Long> end = live.endOffsets(Set.of(partition));
@@ -233,7 +239,9 @@ final class KafkaBroker implements Broker {
 
     @Override
     public boolean connected() {
-        return polling && thread != null && thread.isAlive();
+        Metric open = connections;
+        return polling && thread != null && thread.isAlive()
+                && (open == null || open.metricValue() instanceof Number n && n.doubleValue() > 0);
     }
 
     @Override

@@ -106,9 +106,10 @@ class EdgeNodeTest {
      * the copies a new leader sends again reach neither live clients nor resumes.
      */
     @Test
-    void a_kafka_topic_resumes_by_offset_expires_after_retention_and_drops_a_new_leaders_copies() throws Exception {
-        try (KafkaClusterTestKit kafka = KafkaTestBroker.start();
-             Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+    void a_kafka_topic_resumes_by_offset_expires_after_retention_drops_a_new_leaders_copies_and_is_not_live_without_its_broker() throws Exception {
+        KafkaClusterTestKit kafka = KafkaTestBroker.start();
+        boolean stopped = false;
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
             admin.createTopics(List.of(new NewTopic("edge", 1, (short) 1), new NewTopic("wide", 3, (short) 1))).all().get();
             KafkaSink sink = new KafkaSink(kafka.bootstrapServers(), RouteTemplate.parse("edge"), Duration.ofSeconds(30), Map.of());
             try {
@@ -116,6 +117,9 @@ class EdgeNodeTest {
                 for (int tx = 1; tx <= 31; tx++) {
                     published.addAll(transaction(tx));
                 }
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> EdgeNode.start(
+                        EdgeNode.From.parse("kafka://" + kafka.bootstrapServers() + "/wide"), 10, e -> { }))
+                        .hasMessageContaining("has 3 partitions").hasMessageContaining("--partitions 1");
                 List<ChangeEvent> last = published.subList(90, 93);
                 published = published.subList(0, 90);
                 send(sink, published.subList(0, 60));
@@ -149,12 +153,17 @@ class EdgeNodeTest {
                             .isEqualTo(new LogReader.Read.Expired(EventId.of(published.get(20))));
                     assertThat(json(events(log.readAfter(EventId.of(published.get(19)), 3)))).as("right after what was dropped")
                             .isEqualTo(json(published.subList(20, 23)));
+
+                    kafka.close();
+                    stopped = true;
+                    Await.until(Duration.ofSeconds(30), "the edge to be not live without its broker", () -> !edge.live());
                 }
-                org.assertj.core.api.Assertions.assertThatThrownBy(() -> EdgeNode.start(
-                        EdgeNode.From.parse("kafka://" + kafka.bootstrapServers() + "/wide"), 10, e -> { }))
-                        .hasMessageContaining("has 3 partitions").hasMessageContaining("--partitions 1");
             } finally {
                 sink.close();
+            }
+        } finally {
+            if (!stopped) {
+                kafka.close();
             }
         }
     }
