@@ -120,6 +120,9 @@ class EdgeNodeTest {
                 org.assertj.core.api.Assertions.assertThatThrownBy(() -> EdgeNode.start(
                         EdgeNode.From.parse("kafka://" + kafka.bootstrapServers() + "/wide"), 10, e -> { }))
                         .hasMessageContaining("has 3 partitions").hasMessageContaining("--partitions 1");
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> EdgeNode.start(
+                        EdgeNode.From.parse("kafka://" + kafka.bootstrapServers() + "/missing"), 10, e -> { }))
+                        .hasMessageContaining("does not exist").hasMessageContaining("--partitions 1");
                 List<ChangeEvent> last = published.subList(90, 93);
                 published = published.subList(0, 90);
                 send(sink, published.subList(0, 60));
