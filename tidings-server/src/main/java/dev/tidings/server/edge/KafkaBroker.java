@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 
 /**
@@ -131,7 +132,7 @@ final class KafkaBroker implements Broker {
                 } catch (RuntimeException e) {
                     polling = false;
                     log.warn("reading Kafka topic {} failed; retrying: {}", topic, e.getMessage());
-                    java.util.concurrent.locks.LockSupport.parkNanos(POLL.toNanos());
+                    LockSupport.parkNanos(POLL.toNanos());
                 }
             }
             live.close(Duration.ZERO);
