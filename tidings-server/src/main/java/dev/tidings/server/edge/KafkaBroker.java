@@ -75,6 +75,8 @@ final class KafkaBroker implements Broker {
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         p.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
+        // an offset retention dropped: on from the oldest retained (what a read by position wants)
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Integer.toString(Positions.PAGE));
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, "tidings-edge");
@@ -260,6 +262,8 @@ final class KafkaBroker implements Broker {
         try {
             if (thread != null) {
                 thread.join(5_000);
+            } else if (live != null) {
+                live.close(Duration.ZERO);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
