@@ -74,7 +74,8 @@ final class ServeCommand implements Callable<Integer> {
     String logFormat;
 
     @Option(names = "--from", paramLabel = "URL",
-            description = "Run as an edge node: read nats://host[:port][,host…]/STREAM (the leader's NATS sink), not PostgreSQL")
+            description = "Run as an edge node: read nats://host[:port][,host…]/STREAM or kafka://host:port[,host…]/TOPIC "
+                    + "(the leader's NATS or Kafka sink), not PostgreSQL")
     String from;
 
     @Option(names = "--log-dir", paramLabel = "DIR", description = "Keep a retained change log here, so live clients can resume")

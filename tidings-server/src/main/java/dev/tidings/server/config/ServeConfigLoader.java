@@ -187,7 +187,8 @@ public final class ServeConfigLoader {
             new Setting("log.max_bytes", List.of("TIDINGS_LOG_MAX_BYTES"), "the most bytes the log keeps (1GiB)"),
             new Setting("sinks", List.of("TIDINGS_SINKS"), "durable sinks: a YAML list, or a JSON list in the environment"),
             new Setting("edge.from", "--from", List.of("TIDINGS_EDGE_FROM"),
-                    "run as an edge node reading nats://host[:port][,host…]/STREAM (the leader's NATS sink), not PostgreSQL"),
+                    "run as an edge node reading nats://host[:port][,host…]/STREAM or kafka://host:port[,host…]/TOPIC "
+                            + "(the leader's NATS or Kafka sink), not PostgreSQL"),
             new Setting("edge.window", List.of("TIDINGS_EDGE_WINDOW"),
                     "events an edge node keeps in memory for resumes; older ones are read from the broker (20000)"));
 

@@ -7,7 +7,7 @@ import dev.tidings.server.log.LogReader;
 import java.util.function.Consumer;
 
 /**
- * The broker an edge node reads: where the leader's sink publishes every event (a JetStream stream today). The
+ * The broker an edge node reads: where the leader's sink publishes every event (a JetStream stream or a Kafka topic). The
  * broker's retention is the edge's log: {@link #readAfter} finds an event id by its position in
  * the broker (a binary search over stream sequences or offsets, the ids growing with them).
  *

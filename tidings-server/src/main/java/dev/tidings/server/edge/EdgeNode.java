@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
- * An edge node's stream: the events the leader published through its NATS sink, read
+ * An edge node's stream: the events the leader published through its NATS or Kafka sink, read
  * back from the broker and handed to the same live fan-out a leader feeds, with no connection to
  * PostgreSQL. Its {@link #log()} is what clients resume from, on this node with an id they got
  * on any other: the newest events in memory ({@link RecentEvents}), older ones from the broker by
@@ -25,31 +25,35 @@ public final class EdgeNode implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(EdgeNode.class);
 
     /**
-     * Where an edge reads: {@code nats://host[:port][,host[:port]…]/STREAM}.
+     * Where an edge reads: {@code nats://host[:port][,host[:port]…]/STREAM} or
+     * {@code kafka://host:port[,host:port…]/TOPIC}.
      *
-     * @param servers NATS server URLs
-     * @param stream  the JetStream stream the leader's NATS sink publishes to
+     * @param broker  {@code nats} or {@code kafka}
+     * @param servers NATS server URLs, or Kafka bootstrap servers as host:port
+     * @param stream  the JetStream stream the leader's NATS sink publishes to, or the Kafka topic its Kafka sink writes
      */
-    public record From(List<String> servers, String stream) {
+    public record From(String broker, List<String> servers, String stream) {
         /** Parses the URL; fails with what one looks like. */
         public static From parse(String url) {
-            String usage = " is not an edge source; use nats://host[:port][,host2[:port]…]/STREAM, a JetStream stream the "
-                    + "leader's NATS sink publishes to";
-            if (url.startsWith("kafka://")) {
-                throw new IllegalArgumentException("'" + url + "': edge nodes cannot read Kafka yet; publish to NATS JetStream "
-                        + "with a nats sink on the leader and use nats://host:4222/STREAM");
+            String scheme = url.startsWith("kafka://") ? "kafka" : "nats";
+            String prefix = scheme + "://";
+            int slash = url.indexOf('/', prefix.length());
+            if (!url.startsWith(prefix) || slash < 0 || slash == url.length() - 1 || slash == prefix.length()) {
+                throw new IllegalArgumentException("'" + url + "' is not an edge source; use nats://host[:port][,host2[:port]…]/STREAM, "
+                        + "a JetStream stream the leader's NATS sink publishes to, or kafka://host:port[,host2:port]/TOPIC, "
+                        + "the one-partition topic the leader's Kafka sink writes to");
             }
-            int slash = url.indexOf('/', "nats://".length());
-            if (!url.startsWith("nats://") || slash < 0 || slash == url.length() - 1 || slash == "nats://".length()) {
-                throw new IllegalArgumentException("'" + url + "'" + usage);
+            List<String> hosts = List.of(url.substring(prefix.length(), slash).split(","));
+            String stream = url.substring(slash + 1);
+            if (scheme.equals("kafka")) {
+                return new From(scheme, hosts.stream().map(h -> h.contains(":") ? h : h + ":9092").toList(), stream);
             }
-            List<String> hosts = List.of(url.substring("nats://".length(), slash).split(","));
-            return new From(hosts.stream().map(h -> "nats://" + (h.contains(":") ? h : h + ":4222")).toList(), url.substring(slash + 1));
+            return new From(scheme, hosts.stream().map(h -> "nats://" + (h.contains(":") ? h : h + ":4222")).toList(), stream);
         }
 
         @Override
         public String toString() {
-            return "nats://" + String.join(",", servers.stream().map(s -> s.substring("nats://".length())).toList()) + "/" + stream;
+            return broker + "://" + String.join(",", servers.stream().map(s -> s.replace("nats://", "")).toList()) + "/" + stream;
         }
     }
 
@@ -89,7 +93,8 @@ public final class EdgeNode implements AutoCloseable {
      * the window; no client is connected yet), then every new one into the window and to {@code live}.
      */
     public static EdgeNode start(From from, int window, Consumer<ChangeEvent> live) throws Exception {
-        Broker broker = JetStreamBroker.open(from.servers(), from.stream());
+        Broker broker = from.broker().equals("kafka") ? KafkaBroker.open(from.servers(), from.stream())
+                : JetStreamBroker.open(from.servers(), from.stream());
         EdgeNode node = new EdgeNode(from, broker, window);
         try {
             broker.consume(window, event -> {

@@ -24,7 +24,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * An event of the default {@code tidings} format (docs/events.md), as the leader's NATS sink
+ * An event of the default {@code tidings} format (docs/events.md), as the leader's NATS or Kafka sink
  * published it, back into the {@link ChangeEvent} the leader streamed — so an edge node's
  * filters, policies and formats see what the leader's do.
  *
@@ -51,7 +51,7 @@ final class EventJson {
             return read(p, bytes);
         } catch (IOException | RuntimeException e) {
             throw new IllegalArgumentException("not an event of the tidings format (" + e.getMessage() + "): "
-                    + "an edge node reads what the leader's NATS sink publishes with format: tidings (the default); "
+                    + "an edge node reads what the leader's NATS or Kafka sink publishes with format: tidings (the default); "
                     + "check the format of that sink", e);
         }
     }

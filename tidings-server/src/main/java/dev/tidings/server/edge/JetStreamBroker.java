@@ -19,7 +19,6 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 
@@ -37,8 +36,6 @@ import java.util.function.Consumer;
 final class JetStreamBroker implements Broker {
     private static final Logger log = LoggerFactory.getLogger(JetStreamBroker.class);
     private static final String MSG_ID = "Nats-Msg-Id";
-    /** The most messages one {@link #readAfter} reads from the server; a reader pages on. */
-    private static final int PAGE = 512;
 
     private final String stream;
     private final Connection connection;
@@ -100,48 +97,32 @@ final class JetStreamBroker implements Broker {
     public LogReader.Read readAfter(EventId after, int max) {
         try {
             StreamState state = management.getStreamInfo(stream).getStreamState();
-            long lo = state.getFirstSequence();
-            long hi = state.getLastSequence() + 1;
-            if (state.getMsgCount() == 0) {
-                return new LogReader.Read.Expired(null);
-            }
-            MessageInfo oldest = management.getNextMessage(stream, lo, ">");
-            EventId first = id(oldest);
-            if (after != null && first.isAfter(after) && !follows(first, after)) {
-                return new LogReader.Read.Expired(first);
-            }
-            // the smallest sequence whose id is after `after`
-            while (after != null && lo < hi) {
-                long mid = (lo + hi) >>> 1;
-                MessageInfo m = next(mid);
-                if (m == null || id(m).isAfter(after)) {
-                    hi = mid;
-                } else {
-                    lo = m.getSeq() + 1;
-                }
-            }
-            List<ChangeEvent> found = new ArrayList<>();
+            long end = state.getMsgCount() == 0 ? state.getFirstSequence() : state.getLastSequence() + 1;
             EventJson pageReader = new EventJson();
-            for (long seq = lo; found.size() < Math.min(max, PAGE); ) {
-                MessageInfo m = next(seq);
-                if (m == null) {
-                    break;
+            return Positions.readAfter(state.getFirstSequence(), end, after, max, new Positions.Messages<MessageInfo>() {
+                @Override
+                public MessageInfo next(long position) throws IOException, JetStreamApiException {
+                    return JetStreamBroker.this.next(position);
                 }
-                found.add(pageReader.read(m.getData()));
-                seq = m.getSeq() + 1;
-            }
-            return new LogReader.Read.Events(found);
-        } catch (IOException | JetStreamApiException e) {
+
+                @Override
+                public long position(MessageInfo m) {
+                    return m.getSeq();
+                }
+
+                @Override
+                public EventId id(MessageInfo m) {
+                    return JetStreamBroker.id(m);
+                }
+
+                @Override
+                public ChangeEvent event(MessageInfo m) {
+                    return pageReader.read(m.getData());
+                }
+            });
+        } catch (Exception e) {
             throw new IllegalStateException("reading stream " + stream + " after " + after + ": " + e.getMessage(), e);
         }
-    }
-
-    /**
-     * Whether {@code next} is the event right after {@code previous}: the next one of the same
-     * transaction. Otherwise what lay between them may have been dropped, and the reader starts over.
-     */
-    private static boolean follows(EventId next, EventId previous) {
-        return next.lsn() == previous.lsn() && previous.index() != EventId.MESSAGE && next.index() == previous.index() + 1;
     }
 
     /** The first message at or after {@code seq}, or null when there is none. */

@@ -34,8 +34,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 
 /**
- * {@code tidings serve --from nats://…}: an edge node. It never connects to PostgreSQL: an
- * {@link EdgeNode} reads the events the leader's NATS sink published and feeds the same live
+ * {@code tidings serve --from nats://…} or {@code kafka://…}: an edge node. It never connects to PostgreSQL: an
+ * {@link EdgeNode} reads the events the leader's NATS or Kafka sink published and feeds the same live
  * fan-out, Realtime and SSE endpoints a leader has, and they resume from the broker
  * ({@link EdgeNode#log()}) with the ids every node shares. Adding an edge needs no change on
  * the leader. Broadcasts from {@code realtime.messages} reach an edge's clients through the

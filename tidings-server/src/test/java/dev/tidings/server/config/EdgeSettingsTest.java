@@ -20,6 +20,10 @@ class EdgeSettingsTest {
         assertThat(c.edge().from().servers()).isEqualTo(List.of("nats://n1:4222", "nats://n2:4223"));
         assertThat(c.edge().from().stream()).isEqualTo("TIDINGS");
         assertThat(c.edge().window()).isEqualTo(20_000);
+        ServeConfig k = ServeConfigLoader.load(Map.of("edge.from", "kafka://k1,k2:9093/cdc"), Map.of(), null);
+        assertThat(k.edge().from().broker()).isEqualTo("kafka");
+        assertThat(k.edge().from().servers()).isEqualTo(List.of("k1:9092", "k2:9093"));
+        assertThat(k.edge().from().stream()).isEqualTo("cdc");
         assertThat(ServeConfigLoader.load(Map.of(), Map.of("DATABASE_URL", "postgresql://db/app"), null).edge()).isNull();
     }
 
@@ -31,8 +35,8 @@ class EdgeSettingsTest {
                 .hasMessageContaining("TIDINGS_AUTH_RLS").hasMessageContaining("serve RLS clients from the leader");
         assertThatThrownBy(() -> ServeConfigLoader.load(Map.of("edge.from", "nats://n1"), Map.of(), null))
                 .hasMessageContaining("nats://host[:port]");
-        assertThatThrownBy(() -> ServeConfigLoader.load(Map.of("edge.from", "kafka://k:9092/t"), Map.of(), null))
-                .hasMessageContaining("cannot read Kafka yet");
+        assertThatThrownBy(() -> ServeConfigLoader.load(Map.of("edge.from", "kafka://k1:9092"), Map.of(), null))
+                .hasMessageContaining("kafka://host:port[,host2:port]/TOPIC");
         assertThatThrownBy(() -> ServeConfigLoader.load(Map.of(), Map.of("DATABASE_URL", "postgresql://db/app",
                 "TIDINGS_EDGE_WINDOW", "100"), null)).hasMessageContaining("edge.from is not");
     }

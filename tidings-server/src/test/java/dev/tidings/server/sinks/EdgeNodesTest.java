@@ -8,6 +8,9 @@ import io.nats.client.Nats;
 import io.nats.client.Options;
 import io.nats.client.api.StorageType;
 import io.nats.client.api.StreamConfiguration;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,8 +38,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * Edge nodes, end to end: a leader ({@code serve} reading PostgreSQL, a NATS sink into a JetStream
- * stream) and two edges ({@code serve --from nats://…/STREAM}, no database), each in a JVM of its
- * own. SSE clients are split over the edges while a load commits; one edge is killed with SIGKILL;
+ * stream or a Kafka sink into a topic) and two edges ({@code serve --from nats://…/STREAM} or
+ * {@code --from kafka://…/TOPIC}, no database), each in a JVM of its own. SSE clients are split over the edges while a load commits; one edge is killed with SIGKILL;
  * its clients reconnect to the other edge with {@code Last-Event-ID} and must end up with every
  * row of every table exactly once, in commit order — as must the clients that never moved.
  */
@@ -45,6 +48,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Tag("slow")
 class EdgeNodesTest {
     private static final int CLIENTS = 500;
+    /** Fewer over Kafka, to keep the test short: the same paths, another broker. */
+    private static final int KAFKA_CLIENTS = 100;
     private static final int TABLES = 2;
     private static final int CHANGES = 3_000;
 
@@ -58,7 +63,7 @@ class EdgeNodesTest {
             JetStreamManagement jsm = nats.jetStreamManagement();
             jsm.addStream(StreamConfiguration.builder().name(stream).subjects(stream + ".>").storageType(StorageType.Memory).build());
             try {
-                killAnEdgeUnderLoad("nats://127.0.0.1:4222", "nats://127.0.0.1:4222/" + stream, stream);
+                killAnEdgeUnderLoad(natsSink("nats://127.0.0.1:4222", stream), "nats://127.0.0.1:4222/" + stream, stream, CLIENTS, 0);
             } finally {
                 jsm.deleteStream(stream);
             }
@@ -76,21 +81,44 @@ class EdgeNodesTest {
                         .storageType(StorageType.File).build());
             }
             String hosts = String.join(",", cluster.urls().stream().map(u -> u.replace("nats://", "")).toList());
-            killAnEdgeUnderLoad(String.join(",", cluster.urls()), "nats://" + hosts + "/" + stream, stream);
+            killAnEdgeUnderLoad(natsSink(String.join(",", cluster.urls()), stream), "nats://" + hosts + "/" + stream, stream, CLIENTS, 0);
         }
     }
 
-    private void killAnEdgeUnderLoad(String sinkUrl, String from, String stream) throws Exception {
+    /**
+     * Over the in-process KRaft broker: the leader's Kafka sink writes every table to one topic of
+     * one partition; the edges keep a window of 50 events only, so the moved clients resume from
+     * the topic by offset, not from memory.
+     */
+    @Test
+    void clients_of_a_killed_edge_resume_on_the_other_edge_from_a_kafka_topic_by_offset() throws Exception {
+        try (KafkaClusterTestKit kafka = KafkaTestBroker.start();
+             Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+            String topic = "edges";
+            admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get();
+            String sink = "{\"name\": \"edges\", \"type\": \"kafka\", \"bootstrap_servers\": \"%s\", \"topic\": \"%s\"}"
+                    .formatted(kafka.bootstrapServers(), topic);
+            killAnEdgeUnderLoad(sink, "kafka://" + kafka.bootstrapServers() + "/" + topic, topic, KAFKA_CLIENTS, 50);
+        }
+    }
+
+    private static String natsSink(String url, String stream) {
+        return "{\"name\": \"edges\", \"type\": \"nats\", \"url\": \"%s\", \"subject\": \"%s.${schema}.${table}\"}".formatted(url, stream);
+    }
+
+    /** {@code sink}: the leader's sink as JSON; {@code window}: the edges' {@code edge.window}, 0 for the default. */
+    private void killAnEdgeUnderLoad(String sink, String from, String stream, int clientCount, int window) throws Exception {
         try (Streams s = Streams.newDatabase(); ChangeLoad load = new ChangeLoad(s.jdbcUrl, TABLES)) {
             s.sql("CREATE PUBLICATION tidings FOR ALL TABLES");
             Path leaderYaml = dir.resolve("leader.yaml");
             Files.writeString(leaderYaml, """
                     {"db": {"url": "%s"},
                      "replication": {"slot": "%s", "publication": "tidings"},
-                     "sinks": [{"name": "edges", "type": "nats", "url": "%s", "subject": "%s.${schema}.${table}"}]}"""
-                    .formatted(s.jdbcUrl, s.slot, sinkUrl, stream));
+                     "sinks": [%s]}"""
+                    .formatted(s.jdbcUrl, s.slot, sink));
             Path edgeYaml = dir.resolve("edge.yaml");
-            Files.writeString(edgeYaml, "{\"limits\": {\"send_queue_messages\": 100000}}");
+            Files.writeString(edgeYaml, "{\"limits\": {\"send_queue_messages\": 100000}"
+                    + (window > 0 ? ", \"edge\": {\"window\": " + window + "}}" : "}"));
             List<ServeProcess> processes = new ArrayList<>();
             List<EdgeClient> clients = new ArrayList<>();
             try {
@@ -107,7 +135,7 @@ class EdgeNodesTest {
                     edge.awaitReady(Duration.ofSeconds(60));
                     assertThat(edge.get("/api/status").body()).contains("\"role\":\"edge\"").contains(stream);
                 }
-                for (int i = 0; i < CLIENTS; i++) {
+                for (int i = 0; i < clientCount; i++) {
                     clients.add(new EdgeClient(edges, i % 2));
                 }
                 Await.until(Duration.ofSeconds(60), "every client connected", () -> clients.stream().allMatch(c -> c.connections.get() == 1));
