@@ -166,12 +166,18 @@ final class Group {
         return !ready.isEmpty();
     }
 
+    /** The event an ack id names while it is OUT with that delivery, else null (unknown, acknowledged, or handed out again). */
+    private Entry handedOut(AckId a) {
+        Entry e = pending.get(a.event());
+        return e != null && e.state == State.OUT && e.deliveries == a.delivery() ? e : null;
+    }
+
     /** The ack ids that are not OUT with that delivery (unknown, acknowledged already, or expired and handed out again). */
     synchronized List<String> ack(List<AckId> ids) {
         List<String> refused = new ArrayList<>();
         for (AckId a : ids) {
-            Entry e = pending.get(a.event());
-            if (e == null || e.state != State.OUT || e.deliveries != a.delivery()) {
+            Entry e = handedOut(a);
+            if (e == null) {
                 refused.add(a.toString());
                 continue;
             }
@@ -198,8 +204,8 @@ final class Group {
     synchronized List<String> nack(List<AckId> ids, long delayNanos, long now) {
         List<String> refused = new ArrayList<>();
         for (AckId a : ids) {
-            Entry e = pending.get(a.event());
-            if (e == null || e.state != State.OUT || e.deliveries != a.delivery()) {
+            Entry e = handedOut(a);
+            if (e == null) {
                 refused.add(a.toString());
                 continue;
             }
