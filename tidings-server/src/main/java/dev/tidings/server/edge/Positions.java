@@ -18,7 +18,11 @@ import java.util.List;
  * @param <M> a message of the broker's client
  */
 final class Positions {
-    /** The most messages one read returns; a reader pages on. */
+    /**
+     * The most messages one fetch from the broker returns. A read returns up to its {@code max}
+     * whatever this is: a replay's last read asks for everything up to the end, and a shorter
+     * answer would leave a gap before live delivery.
+     */
     static final int PAGE = 512;
 
     private Positions() {}
@@ -59,7 +63,7 @@ final class Positions {
         }
         List<ChangeEvent> found = new ArrayList<>();
         EventId last = after;
-        for (long position = lo; found.size() < Math.min(max, PAGE) && position < end; ) {
+        for (long position = lo; found.size() < max && position < end; ) {
             M m = messages.next(position);
             if (m == null) {
                 break;
