@@ -39,14 +39,17 @@ public final class BroadcastMessage {
     private final Member sender;
     /** The {@code realtime.messages} row id of a message from the database, else null. */
     private final String storedId;
+    /** For the members of the private channel of {@link #topic}, not the public one. */
+    private final boolean privateTopic;
     private volatile Framing firstFraming;
     private volatile byte[] firstFrame;
     private volatile Framing secondFraming;
     private volatile byte[] secondFrame;
 
     private BroadcastMessage(String topic, String event, byte[] payload, boolean user, boolean binaryPayload, byte[] meta,
-                             Member sender, String storedId) {
+                             Member sender, String storedId, boolean privateTopic) {
         this.storedId = storedId;
+        this.privateTopic = privateTopic;
         this.topic = topic;
         this.event = event;
         this.payload = payload;
@@ -63,7 +66,7 @@ public final class BroadcastMessage {
      * @param sender  the member that sent it (left out unless it asked for its own broadcasts), or null
      */
     public static BroadcastMessage user(String topic, String event, byte[] payload, boolean binary, byte[] meta, Member sender) {
-        return new BroadcastMessage(topic, event, payload, true, binary, meta, sender, null);
+        return new BroadcastMessage(topic, event, payload, true, binary, meta, sender, null, sender != null && sender.isPrivate());
     }
 
     /**
@@ -76,7 +79,7 @@ public final class BroadcastMessage {
             meta.put("replayed", true);
         }
         try {
-            return new BroadcastMessage(topic, event, payload, true, binary, JSON.writeValueAsBytes(meta), null, id);
+            return new BroadcastMessage(topic, event, payload, true, binary, JSON.writeValueAsBytes(meta), null, id, false);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
@@ -84,11 +87,23 @@ public final class BroadcastMessage {
 
     /** A text broadcast push relayed as it came: {@code envelope} is its JSON payload object. */
     public static BroadcastMessage envelope(String topic, byte[] envelope, Member sender) {
-        return new BroadcastMessage(topic, "broadcast", envelope, false, false, null, sender, null);
+        return new BroadcastMessage(topic, "broadcast", envelope, false, false, null, sender, null,
+                sender != null && sender.isPrivate());
     }
 
     public String topic() {
         return topic;
+    }
+
+    /** Whether it goes to the private channel of its topic (only members the policies let read get it). */
+    public boolean isPrivate() {
+        return privateTopic;
+    }
+
+    /** The same message for the private channel of its topic ({@code private} true) or the public one. */
+    public BroadcastMessage toPrivate(boolean isPrivate) {
+        return isPrivate == privateTopic ? this
+                : new BroadcastMessage(topic, event, payload, user, binaryPayload, meta, sender, storedId, isPrivate);
     }
 
     String event() {
@@ -195,6 +210,6 @@ public final class BroadcastMessage {
 
     @Override
     public String toString() {
-        return "broadcast " + event + " on " + topic;
+        return "broadcast " + event + " on " + (privateTopic ? "private " : "") + topic;
     }
 }

@@ -42,7 +42,7 @@ public final class BroadcastService implements MeterBinder {
     private final Map<Source, LongAdder> received = Map.of(Source.CLIENT, new LongAdder(), Source.REST, new LongAdder(),
             Source.DATABASE, new LongAdder());
     private final LongAdder delivered = new LongAdder();
-    private final LongAdder privateDropped = new LongAdder();
+    private final LongAdder privateRefused = new LongAdder();
 
     public BroadcastService(Rooms rooms, ClientLimits limits) {
         this.rooms = rooms;
@@ -59,16 +59,6 @@ public final class BroadcastService implements MeterBinder {
     /** The limiter of a new connection. */
     public ClientLimiter newClient() {
         return new ClientLimiter(limits, hits, serverJoins, serverEvents);
-    }
-
-    /**
-     * The reply to a join with {@code config.private: true}: private channels need authorization
-     * against {@code realtime.messages} policies, which this server does not have, so they are
-     * refused with the error Supabase gives a client those policies do not admit — never joined
-     * as public.
-     */
-    public static String privateRefusal(String topic) {
-        return "Unauthorized: You do not have permissions to read from this Channel topic: " + topic;
     }
 
     /** The member's options from a join's {@code config}; a generated presence key when none is given. */
@@ -131,8 +121,16 @@ public final class BroadcastService implements MeterBinder {
         relay(from, ref, BroadcastMessage.user(from.subTopic(), push.event(), push.payload(), push.binary(), null, from));
     }
 
+    /**
+     * A member of a private channel whose policies do not allow INSERT of a broadcast row: its
+     * broadcast is dropped without a reply, even with {@code ack}, as Supabase Realtime does.
+     */
     private void relay(Member from, String ref, BroadcastMessage message) {
         received.get(Source.CLIENT).increment();
+        if (!from.may(Member.Right.WRITE_BROADCAST)) {
+            privateRefused.increment();
+            return;
+        }
         String over = from.limiter().broadcast(message.size());
         if (over != null) {
             from.shut(over);
@@ -173,6 +171,11 @@ public final class BroadcastService implements MeterBinder {
             from.reply(ref, true, EMPTY);
             return;
         }
+        if (!from.may(Member.Right.WRITE_PRESENCE)) { // Supabase answers an empty error
+            privateRefused.increment();
+            from.reply(ref, false, EMPTY);
+            return;
+        }
         JsonNode meta = push.has("payload") ? push.get("payload") : JSON.createObjectNode();
         if (!meta.isObject()) {
             from.reply(ref, false, reason("Presence track payload must be a map"));
@@ -209,8 +212,8 @@ public final class BroadcastService implements MeterBinder {
     public static final String REST_RATE_LIMITED = ClientLimits.REST_RATE;
 
     /**
-     * A broadcast from REST or the database to the public topic {@code message.topic()}; returns how
-     * many members it was queued for.
+     * A broadcast from REST or the database to the public or private channel of
+     * {@code message.topic()} (authorized by the caller); returns how many members it was queued for.
      */
     public int publish(BroadcastMessage message, Source source) {
         received.get(source).increment();
@@ -219,10 +222,10 @@ public final class BroadcastService implements MeterBinder {
         return n;
     }
 
-    /** A message for a private topic, which no member can have joined here: counted, not delivered. */
-    void droppedPrivate(Source source) {
+    /** A REST message for a private topic that the token's policies do not let it send: counted, not delivered. */
+    public void refusedPrivate(Source source) {
         received.get(source).increment();
-        privateDropped.increment();
+        privateRefused.increment();
     }
 
     /** A payload over {@link ClientLimits#payloadBytes}, refused before it is published: counted. */
@@ -246,7 +249,7 @@ public final class BroadcastService implements MeterBinder {
      * <pre>
      * tidings_broadcast_received_total{source}   broadcasts from clients, REST and the database
      * tidings_broadcast_delivered_total          broadcast frames queued to members
-     * tidings_broadcast_private_dropped_total    REST/database messages for private topics (not delivered)
+     * tidings_broadcast_private_refused_total    broadcasts and tracks on private channels the policies refused
      * tidings_broadcast_members  tidings_presence_tracked
      * tidings_limit{limit}  tidings_limit_refused_total{limit}
      * </pre>
@@ -260,8 +263,9 @@ public final class BroadcastService implements MeterBinder {
         }
         FunctionCounter.builder("tidings.broadcast.delivered", delivered, LongAdder::sum)
                 .description("broadcast frames queued to members").register(registry);
-        FunctionCounter.builder("tidings.broadcast.private.dropped", privateDropped, LongAdder::sum)
-                .description("REST and database broadcasts to private topics, not delivered (no authorization yet)")
+        FunctionCounter.builder("tidings.broadcast.private.refused", privateRefused, LongAdder::sum)
+                .description("broadcasts (client and REST) and presence tracks on private channels that the policies on "
+                        + "realtime.messages do not allow (no INSERT)")
                 .register(registry);
         Gauge.builder("tidings.broadcast.members", rooms, Rooms::members).description("joined channels in broadcast rooms")
                 .strongReference(true).register(registry);

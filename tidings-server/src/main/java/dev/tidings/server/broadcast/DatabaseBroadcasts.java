@@ -4,8 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Op;
 import dev.tidings.event.Row;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -18,19 +16,18 @@ import java.util.HexFormat;
  * metadata {@code {"id": <row id>}}, as Supabase's server sends it. The rows come through the
  * replication stream the server already reads, in commit order: nothing polls the table.
  *
- * <p>Rows for private topics ({@code private = true}, the default of {@code realtime.send}) are
- * counted and not delivered: no channel can join a private topic on this server yet. Rows with
+ * <p>Rows for private topics ({@code private = true}, the default of {@code realtime.send}) go to
+ * the private channel of the topic, to the members whose policies let them read broadcasts there
+ * ({@link dev.tidings.server.auth.ChannelAuthorization}); the others to the public one. Rows with
  * {@code extension} other than {@code broadcast}, or without a topic or event, are skipped.
  * Runs on the replication stream's delivery thread and never blocks it (members only queue).
  */
 public final class DatabaseBroadcasts {
-    private static final Logger log = LoggerFactory.getLogger(DatabaseBroadcasts.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     public static final String SCHEMA = "realtime";
     public static final String TABLE = "messages";
 
     private final BroadcastService service;
-    private volatile boolean warnedPrivate;
 
     public DatabaseBroadcasts(BroadcastService service) {
         this.service = service;
@@ -48,16 +45,6 @@ public final class DatabaseBroadcasts {
         if (!"broadcast".equals(extension) || topic == null || name == null) {
             return;
         }
-        if (!"false".equals(row.json("private"))) {
-            service.droppedPrivate(BroadcastService.Source.DATABASE);
-            if (!warnedPrivate) {
-                warnedPrivate = true;
-                log.warn("a realtime.messages row for the private topic '{}' is not delivered: private channels need "
-                        + "authorization, which this server does not have yet; use realtime.send(payload, event, topic, false)",
-                        topic);
-            }
-            return;
-        }
         String id = string(row.json("id"));
         String binary = string(row.json("binary_payload"));
         String payload = row.json("payload");
@@ -67,8 +54,10 @@ public final class DatabaseBroadcasts {
         if (body == null || service.tooLarge(body.length) || !service.admitServerEvent()) {
             return;
         }
-        service.publish(id == null ? BroadcastMessage.user(topic, name, body, isBinary, null, null)
-                : BroadcastMessage.stored(topic, name, body, isBinary, id, false), BroadcastService.Source.DATABASE);
+        boolean isPrivate = !"false".equals(row.json("private"));
+        BroadcastMessage message = id == null ? BroadcastMessage.user(topic, name, body, isBinary, null, null)
+                : BroadcastMessage.stored(topic, name, body, isBinary, id, false);
+        service.publish(message.toPrivate(isPrivate), BroadcastService.Source.DATABASE);
     }
 
     /** The text of a JSON string value, or null for SQL NULL, an absent column or a non-string. */

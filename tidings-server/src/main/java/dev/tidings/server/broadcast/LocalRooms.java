@@ -23,6 +23,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code presence_state} under the same lock, so every member sees the state and then exactly the
  * diffs after it. A topic's entry is made on the first join and dropped with its last member, both
  * inside the map's per-key compute, so a join never lands in a room being dropped.
+ *
+ * <p>Private channels ({@link Member#isPrivate}) have rooms of their own, apart from the public
+ * channel of the same topic (as in Supabase Realtime); there a broadcast or a presence goes only to
+ * the members whose policies let them read it ({@link Member#may}).
  */
 public final class LocalRooms implements Rooms {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -32,16 +36,25 @@ public final class LocalRooms implements Rooms {
         final TopicPresence presence = new TopicPresence();
     }
 
-    private final Map<String, Room> rooms = new ConcurrentHashMap<>();
+    private final Map<String, Room> publicRooms = new ConcurrentHashMap<>();
+    private final Map<String, Room> privateRooms = new ConcurrentHashMap<>();
     private final AtomicInteger members = new AtomicInteger();
+
+    private Map<String, Room> rooms(boolean isPrivate) {
+        return isPrivate ? privateRooms : publicRooms;
+    }
+
+    private Map<String, Room> rooms(Member member) {
+        return rooms(member.isPrivate());
+    }
 
     @Override
     public void join(Member member) {
-        rooms.compute(member.subTopic(), (topic, room) -> {
+        rooms(member).compute(member.subTopic(), (topic, room) -> {
             Room r = room == null ? new Room() : room;
             synchronized (r.presence.lock()) {
                 r.members.add(member);
-                if (member.options().presenceEnabled()) {
+                if (member.options().presenceEnabled() && member.may(Member.Right.READ_PRESENCE)) {
                     member.push("presence_state", r.presence.state());
                 }
             }
@@ -52,7 +65,7 @@ public final class LocalRooms implements Rooms {
 
     @Override
     public void leave(Member member) {
-        Room room = rooms.get(member.subTopic());
+        Room room = rooms(member).get(member.subTopic());
         if (room == null) {
             return;
         }
@@ -60,19 +73,20 @@ public final class LocalRooms implements Rooms {
             members.decrementAndGet();
         }
         untrack(member);
-        rooms.computeIfPresent(member.subTopic(), (topic, r) -> r.members.isEmpty() && r.presence.size() == 0 ? null : r);
+        rooms(member).computeIfPresent(member.subTopic(), (topic, r) -> r.members.isEmpty() && r.presence.size() == 0 ? null : r);
     }
 
     @Override
     public int broadcast(BroadcastMessage message) {
-        Room room = rooms.get(message.topic());
+        Room room = rooms(message.isPrivate()).get(message.topic());
         if (room == null) {
             return 0;
         }
         Member sender = message.sender();
         int n = 0;
         for (Member m : room.members) {
-            if (m == sender && !m.options().self() || message.storedId() != null && m.replayed(message.storedId())) {
+            if (m == sender && !m.options().self() || message.storedId() != null && m.replayed(message.storedId())
+                    || message.isPrivate() && !m.may(Member.Right.READ_BROADCAST)) {
                 continue;
             }
             byte[] frame = message.frame(m.framing());
@@ -86,7 +100,7 @@ public final class LocalRooms implements Rooms {
 
     @Override
     public boolean track(Member member, byte[] meta) {
-        Room room = rooms.get(member.subTopic());
+        Room room = rooms(member).get(member.subTopic());
         if (room == null) {
             return false;
         }
@@ -100,8 +114,8 @@ public final class LocalRooms implements Rooms {
     }
 
     /** Tracks a presence held by another node (relayed), making the topic's room if no member is here. */
-    void trackRemote(String topic, Object who, String key, ObjectNode payload) {
-        rooms.compute(topic, (t, room) -> {
+    void trackRemote(String topic, boolean isPrivate, Object who, String key, ObjectNode payload) {
+        rooms(isPrivate).compute(topic, (t, room) -> {
             Room r = room == null ? new Room() : room;
             trackIn(r, who, key, payload);
             return r;
@@ -109,8 +123,8 @@ public final class LocalRooms implements Rooms {
     }
 
     /** Stops a presence held by another node; drops the room when nothing is left in it. */
-    void untrackRemote(String topic, Object who) {
-        rooms.computeIfPresent(topic, (t, r) -> {
+    void untrackRemote(String topic, boolean isPrivate, Object who) {
+        rooms(isPrivate).computeIfPresent(topic, (t, r) -> {
             untrackIn(r, who);
             return r.members.isEmpty() && r.presence.size() == 0 ? null : r;
         });
@@ -140,7 +154,7 @@ public final class LocalRooms implements Rooms {
 
     @Override
     public boolean untrack(Member member) {
-        Room room = rooms.get(member.subTopic());
+        Room room = rooms(member).get(member.subTopic());
         if (room == null) {
             return false;
         }
@@ -151,6 +165,9 @@ public final class LocalRooms implements Rooms {
     private static void deliverDiff(Room room, byte[] diff) {
         Map<Framing, byte[]> frames = new IdentityHashMap<>(2);
         for (Member m : room.members) {
+            if (!m.may(Member.Right.READ_PRESENCE)) {
+                continue;
+            }
             byte[] frame = frames.computeIfAbsent(m.framing(), f -> f.text("realtime:" + m.subTopic(), "presence_diff", diff));
             m.send(frame);
         }
@@ -164,7 +181,10 @@ public final class LocalRooms implements Rooms {
     @Override
     public int presences() {
         int n = 0;
-        for (Room r : rooms.values()) {
+        for (Room r : publicRooms.values()) {
+            n += r.presence.size();
+        }
+        for (Room r : privateRooms.values()) {
             n += r.presence.size();
         }
         return n;

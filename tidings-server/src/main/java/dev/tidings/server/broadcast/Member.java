@@ -30,6 +30,22 @@ public interface Member {
     /** Whether the {@code realtime.messages} row {@code id} was replayed to this member at join (then it is not sent again). */
     boolean replayed(String id);
 
+    /**
+     * Whether this member joined a private channel ({@code config.private: true}): its room is apart
+     * from the public channel of the same topic, as in Supabase Realtime.
+     */
+    default boolean isPrivate() {
+        return false;
+    }
+
+    /** On a private channel, whether the database's policies allow {@code right}; always true on a public one. */
+    default boolean may(Right right) {
+        return true;
+    }
+
+    /** What the policies on {@code realtime.messages} decide for a private channel: SELECT (read) and INSERT (write) per extension. */
+    enum Right { READ_BROADCAST, WRITE_BROADCAST, READ_PRESENCE, WRITE_PRESENCE }
+
     /** The per-connection counters that limits are checked against. */
     ClientLimiter limiter();
 

@@ -39,7 +39,9 @@ import java.util.regex.Pattern;
  * each second on {@code PREFIX.heartbeat}; a node silent for {@link #SILENT} is gone and its
  * presences leave. A node heard for the first time gets this node's presences again (and asks the
  * others for theirs), so a node that starts or comes back learns the state. Database broadcasts
- * are not relayed: every node reads them from the change stream itself.
+ * are not relayed: every node reads them from the change stream itself. Broadcasts and presences of
+ * private channels carry that mark ({@code Tidings-Private} header, {@code "private"} member) and
+ * go to the private room of their topic.
  */
 public final class RelayedRooms implements Rooms {
     private static final Logger log = LoggerFactory.getLogger(RelayedRooms.class);
@@ -75,13 +77,16 @@ public final class RelayedRooms implements Rooms {
     /** A presence held by a member of another node. */
     private record Remote(String node, String id) {}
 
+    /** A topic's public or private room. */
+    private record Place(String topic, boolean isPrivate) {}
+
     /** What a member of this node tracks, to publish again for a node that has not heard it. */
-    private record Tracked(String topic, String id, String key, JsonNode meta) {}
+    private record Tracked(Place place, String id, String key, JsonNode meta) {}
 
     /** What this node knows of another node: when it was last heard and the presences it holds. */
     private static final class Peer {
         volatile long heardNanos = System.nanoTime();
-        final Map<Remote, String> topics = new ConcurrentHashMap<>();
+        final Map<Remote, Place> topics = new ConcurrentHashMap<>();
     }
 
     private final LocalRooms local = new LocalRooms();
@@ -136,6 +141,9 @@ public final class RelayedRooms implements Rooms {
         int n = local.broadcast(message);
         Headers h = new Headers().add("Tidings-Node", node).add("Tidings-Event", message.event())
                 .add("Tidings-Kind", message.isUser() ? (message.binaryPayload() ? "binary" : "json") : "envelope");
+        if (message.isPrivate()) {
+            h.add("Tidings-Private", "true");
+        }
         if (message.meta() != null) {
             h.add("Tidings-Meta", new String(message.meta(), StandardCharsets.UTF_8));
         }
@@ -157,7 +165,7 @@ public final class RelayedRooms implements Rooms {
         Tracked old = tracked.get(member);
         Tracked t;
         try {
-            t = new Tracked(member.subTopic(), old == null ? UUID.randomUUID().toString() : old.id(),
+            t = new Tracked(new Place(member.subTopic(), member.isPrivate()), old == null ? UUID.randomUUID().toString() : old.id(),
                     member.options().presenceKey(), JSON.readTree(meta));
         } catch (IOException e) {
             throw new IllegalArgumentException("Presence track payload must be a map");
@@ -188,7 +196,8 @@ public final class RelayedRooms implements Rooms {
     }
 
     private void publishPresence(String op, Tracked t) {
-        ObjectNode body = JSON.createObjectNode().put("op", op).put("topic", t.topic()).put("id", t.id())
+        ObjectNode body = JSON.createObjectNode().put("op", op).put("topic", t.place().topic())
+                .put("private", t.place().isPrivate()).put("id", t.id())
                 .put("key", t.key());
         body.set("meta", t.meta());
         nats.publish(prefix + ".presence", new Headers().add("Tidings-Node", node), body.toString().getBytes(StandardCharsets.UTF_8));
@@ -204,7 +213,7 @@ public final class RelayedRooms implements Rooms {
                         log.warn("broadcast relay: node {} silent for {} s, its {} presences leave", id, SILENT.toSeconds(),
                                 peer.topics.size());
                         peers.remove(id);
-                        peer.topics.forEach((who, topic) -> local.untrackRemote(topic, who));
+                        peer.topics.forEach((who, place) -> local.untrackRemote(place.topic(), place.isPrivate(), who));
                     }
                 });
             }
@@ -253,18 +262,18 @@ public final class RelayedRooms implements Rooms {
         BroadcastMessage message = "envelope".equals(kind) ? BroadcastMessage.envelope(topic, m.getData(), null)
                 : BroadcastMessage.user(topic, h.getFirst("Tidings-Event"), m.getData(), "binary".equals(kind),
                         meta == null ? null : meta.getBytes(StandardCharsets.UTF_8), null);
-        local.broadcast(message);
+        local.broadcast(message.toPrivate("true".equals(h.getFirst("Tidings-Private"))));
     }
 
     private void presence(String from, Peer peer, JsonNode body) {
         Remote who = new Remote(from, body.path("id").asText());
-        String topic = body.path("topic").asText();
+        Place place = new Place(body.path("topic").asText(), body.path("private").asBoolean(false));
         if ("track".equals(body.path("op").asText()) && body.get("meta") instanceof ObjectNode meta) {
-            peer.topics.put(who, topic);
-            local.trackRemote(topic, who, body.path("key").asText(), meta);
+            peer.topics.put(who, place);
+            local.trackRemote(place.topic(), place.isPrivate(), who, body.path("key").asText(), meta);
         } else {
             peer.topics.remove(who);
-            local.untrackRemote(topic, who);
+            local.untrackRemote(place.topic(), place.isPrivate(), who);
         }
     }
 

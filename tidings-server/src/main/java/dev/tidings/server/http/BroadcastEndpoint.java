@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tidings.server.broadcast.BroadcastMessage;
 import dev.tidings.server.broadcast.BroadcastService;
 import dev.tidings.server.auth.Authenticator;
+import dev.tidings.server.auth.ChannelAuthorization;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
@@ -36,8 +37,11 @@ import java.util.regex.Pattern;
  *
  * Both answer 202 once the messages are queued to the members on this server. The token is checked
  * as for the WebSocket ({@code Authorization: Bearer}, {@code apikey} header or parameter) when
- * channels are secured. Private topics are refused (403): they need authorization, which this
- * server does not have — a private message is never delivered as a public one. A bad request gets
+ * channels are secured. A message for a private channel ({@code "private": true}, or
+ * {@code ?private=true} on the per-topic form) is sent only when the policies on
+ * {@code realtime.messages} let the token's role INSERT a broadcast row of that topic
+ * ({@link ChannelAuthorization}), as Supabase does: otherwise the batch form leaves it out (still
+ * 202) and the per-topic form answers 403 {@code Unauthorized}. A bad request gets
  * 422 and says which field is wrong; nothing of a batch is sent unless all of it is valid. Over the
  * server's broadcast rate ({@code limits.server_events_per_second}), 429.
  */
@@ -49,10 +53,13 @@ final class BroadcastEndpoint extends Handler.Abstract {
 
     private final Authenticator auth;
     private final BroadcastService broadcasts;
+    private final ChannelAuthorization channels;
 
-    BroadcastEndpoint(Authenticator auth, BroadcastService broadcasts) {
+    /** @param channels authorizes messages to private channels; null when the server reads no database */
+    BroadcastEndpoint(Authenticator auth, BroadcastService broadcasts, ChannelAuthorization channels) {
         this.auth = auth;
         this.broadcasts = broadcasts;
+        this.channels = channels;
     }
 
     /** A request this endpoint refuses: the status and the message for {@code {"error": …}}. */
@@ -75,9 +82,18 @@ final class BroadcastEndpoint extends Handler.Abstract {
             if (!request.getMethod().equals("POST")) {
                 throw new Refused(405, "use POST");
             }
-            admit(request);
-            List<BroadcastMessage> messages = m.group(1) == null ? batch(request)
-                    : List.of(single(request, decode(m.group(1)), decode(m.group(2))));
+            Authenticator.Access access = admit(request);
+            List<BroadcastMessage> messages;
+            if (m.group(1) == null) {
+                messages = authorized(batch(request), access);
+            } else {
+                boolean isPrivate = "true".equals(Request.extractQueryParameters(request).getValue("private"));
+                BroadcastMessage one = single(request, decode(m.group(1)), decode(m.group(2))).toPrivate(isPrivate);
+                if (isPrivate && authorized(List.of(one), access).isEmpty()) {
+                    throw new Refused(403, "Unauthorized");
+                }
+                messages = List.of(one);
+            }
             for (int i = 0; i < messages.size(); i++) {
                 if (!broadcasts.admitServerEvent()) {
                     throw new Refused(429, BroadcastService.REST_RATE_LIMITED);
@@ -96,16 +112,48 @@ final class BroadcastEndpoint extends Handler.Abstract {
         return true;
     }
 
-    private void admit(Request request) throws Refused {
+    private Authenticator.Access admit(Request request) throws Refused {
         Fields q = Request.extractQueryParameters(request);
         Authenticator.Admission a = auth.admit(request.getHeaders().get(HttpHeader.AUTHORIZATION),
                 request.getHeaders().get("apikey"), q.getValue("apikey"), request.getHeaders().get("x-api-key"));
         if (!a.admitted()) {
             throw new Refused(a.status(), a.reason());
         }
-        if ("true".equals(q.getValue("private"))) {
-            throw new Refused(403, privateRefused());
+        return a.access();
+    }
+
+    /**
+     * The public messages, and the private ones whose topic the token may broadcast to (asked once
+     * per topic); the others are counted and left out, as Supabase leaves them out.
+     */
+    private List<BroadcastMessage> authorized(List<BroadcastMessage> messages, Authenticator.Access access) throws Refused {
+        List<BroadcastMessage> out = new ArrayList<>();
+        java.util.Map<String, Boolean> allowed = new java.util.HashMap<>();
+        for (BroadcastMessage message : messages) {
+            if (!message.isPrivate()) {
+                out.add(message);
+                continue;
+            }
+            if (channels == null) {
+                throw new Refused(403, "private channels are authorized by the policies on realtime.messages, and this "
+                        + "node reads no database (serve --from): send to a server that reads the database");
+            }
+            Boolean may = allowed.get(message.topic());
+            if (may == null) {
+                try {
+                    may = channels.mayBroadcast(access, message.topic());
+                } catch (ChannelAuthorization.Unavailable e) {
+                    throw new Refused(503, ChannelAuthorization.UNAVAILABLE);
+                }
+                allowed.put(message.topic(), may);
+            }
+            if (may) {
+                out.add(message);
+            } else {
+                broadcasts.refusedPrivate(BroadcastService.Source.REST);
+            }
         }
+        return out;
     }
 
     private List<BroadcastMessage> batch(Request request) throws Refused {
@@ -124,14 +172,11 @@ final class BroadcastEndpoint extends Handler.Abstract {
             if (payload == null || !payload.isObject()) {
                 throw new Refused(422, where + ".payload is required and must be an object");
             }
-            if (msg.path("private").asBoolean(false)) {
-                throw new Refused(403, where + ": " + privateRefused());
-            }
             byte[] envelope = bytes(JSON.createObjectNode().put("event", event).put("type", "broadcast").set("payload", payload));
             if (broadcasts.tooLarge(envelope.length)) {
                 throw new Refused(413, where + ": payload size exceeds the limit of " + broadcasts.limits().payloadBytes() + " bytes");
             }
-            out.add(BroadcastMessage.envelope(topic, envelope, null));
+            out.add(BroadcastMessage.envelope(topic, envelope, null).toPrivate(msg.path("private").asBoolean(false)));
         }
         return out;
     }
@@ -201,10 +246,5 @@ final class BroadcastEndpoint extends Handler.Abstract {
 
     private static String decode(String s) {
         return URLDecoder.decode(s, StandardCharsets.UTF_8);
-    }
-
-    private static String privateRefused() {
-        return "private channels need authorization, which this server does not have yet: send to public topics "
-                + "(private: false)";
     }
 }

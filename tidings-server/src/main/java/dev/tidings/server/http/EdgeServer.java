@@ -92,12 +92,12 @@ public final class EdgeServer implements AutoCloseable {
             LiveService live = new LiveService(fanOut, new StreamLiveness(node::live, timers), writer, timers,
                     config.limits().sendQueueBytes(), config.limits().sendQueueMessages(), new LiveCounters());
             Server jetty = TidingsServer.jetty(config.server());
-            RealtimeEndpoint realtime = new RealtimeEndpoint(live, auth, null, broadcasts, node.log(), null);
+            RealtimeEndpoint realtime = new RealtimeEndpoint(live, auth, null, broadcasts, node.log(), null, null);
             WebSocketUpgradeHandler websockets = WebSocketUpgradeHandler.from(jetty,
                     container -> realtime.install(container, config.limits().maxFrameBytes()));
             websockets.setHandler(new Handler.Sequence(new ConsoleHandler(),
                     new SseHandler(live, auth, config.server().sseKeepAlive(), null, node.log(), false),
-                    new BroadcastEndpoint(auth, broadcasts),
+                    new BroadcastEndpoint(auth, broadcasts, null),
                     new Operations(node, fanOut, auth, config.server().metricsPublic() || !auth.secure()), new TidingsServer.NotFound()));
             jetty.setHandler(websockets);
             server = new EdgeServer(node, fanOut, timers, writer, rooms, jetty);

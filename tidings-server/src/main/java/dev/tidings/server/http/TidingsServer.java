@@ -12,6 +12,7 @@ import dev.tidings.server.consumers.ConsumerGroups;
 import dev.tidings.server.metrics.ServeMetrics;
 import dev.tidings.server.auth.AccessPolicy;
 import dev.tidings.server.auth.Authenticator;
+import dev.tidings.server.auth.ChannelAuthorization;
 import dev.tidings.server.auth.RowSecurity;
 import dev.tidings.server.auth.TokenVerifier;
 import dev.tidings.server.live.LiveCounters;
@@ -94,6 +95,8 @@ public final class TidingsServer implements AutoCloseable {
     private final TableCatalog catalog;
     /** The RLS checks in RLS mode, else null. */
     private final RowSecurity rowSecurity;
+    /** Authorizes private channels (joins and REST messages). */
+    private final ChannelAuthorization channels;
     private final SinkFanOut durable;
     private final GroupCommit changeLog;
     private final ConsumerGroups groups;
@@ -103,14 +106,15 @@ public final class TidingsServer implements AutoCloseable {
     private boolean closed;
 
     private TidingsServer(ServeState state, ScheduledExecutorService timers, ScheduledExecutorService lagTimer,
-                          OutboxWriter writer, TableCatalog catalog, RowSecurity rowSecurity, SinkFanOut durable, GroupCommit changeLog,
-                          ConsumerGroups groups, Rooms rooms, Server jetty) {
+                          OutboxWriter writer, TableCatalog catalog, RowSecurity rowSecurity, ChannelAuthorization channels,
+                          SinkFanOut durable, GroupCommit changeLog, ConsumerGroups groups, Rooms rooms, Server jetty) {
         this.state = state;
         this.timers = timers;
         this.lagTimer = lagTimer;
         this.writer = writer;
         this.catalog = catalog;
         this.rowSecurity = rowSecurity;
+        this.channels = channels;
         this.durable = durable;
         this.changeLog = changeLog;
         this.groups = groups;
@@ -177,13 +181,14 @@ public final class TidingsServer implements AutoCloseable {
                 .withFailoverSlot(replication.failover());
         Tidings tidings = Tidings.start(source, delivery);
         RowSecurity rowSecurity = config.auth().rls() ? new RowSecurity(config.db()) : null;
+        ChannelAuthorization channels = new ChannelAuthorization(config.db());
         TidingsServer server;
         try {
             LiveService live = new LiveService(fanOut, new StreamLiveness(tidings::streaming, timers), writer, timers,
                     config.limits().sendQueueBytes(), config.limits().sendQueueMessages(), counters);
             Server jetty = jetty(config.server());
             RealtimeEndpoint realtime = new RealtimeEndpoint(live, auth, catalog, broadcasts,
-                    changeLog == null ? null : changeLog.changeLog(), rowSecurity);
+                    changeLog == null ? null : changeLog.changeLog(), rowSecurity, channels);
             WebSocketUpgradeHandler websockets = WebSocketUpgradeHandler.from(jetty,
                     container -> realtime.install(container, config.limits().maxFrameBytes()));
             IntSupplier websocketClients = () -> websockets.getServerWebSocketContainer().getOpenSessions().size();
@@ -201,10 +206,10 @@ public final class TidingsServer implements AutoCloseable {
             ServeState state = new ServeState(config, tidings, leadership, stats, lag, fanOut, counters, metrics,
                     sinkMetrics, websocketClients, startedMillis);
             websockets.setHandler(new Handler.Sequence(new ConsoleHandler(), new SseHandler(live, auth, config.server().sseKeepAlive(),
-                    tidings.backfiller(), changeLog == null ? null : changeLog.changeLog(), rowSecurity != null), new BroadcastEndpoint(auth, broadcasts), new OperationsHandler(state, auth, config.server().metricsPublic()),
+                    tidings.backfiller(), changeLog == null ? null : changeLog.changeLog(), rowSecurity != null), new BroadcastEndpoint(auth, broadcasts, channels), new OperationsHandler(state, auth, config.server().metricsPublic()),
                     new BackfillsHandler(tidings.backfiller(), auth), new ConsumersHandler(groups, auth), new NotFound()));
             jetty.setHandler(websockets);
-            server = new TidingsServer(state, timers, lagTimer, writer, catalog, rowSecurity, durable, changeLog, groups, rooms, jetty);
+            server = new TidingsServer(state, timers, lagTimer, writer, catalog, rowSecurity, channels, durable, changeLog, groups, rooms, jetty);
             jetty.start();
         } catch (Exception e) {
             tidings.stop();
@@ -212,6 +217,7 @@ public final class TidingsServer implements AutoCloseable {
             if (rowSecurity != null) {
                 rowSecurity.close();
             }
+            channels.close();
             if (durable != null) {
                 durable.close();
             }
@@ -309,6 +315,7 @@ public final class TidingsServer implements AutoCloseable {
         if (rowSecurity != null) {
             rowSecurity.close();
         }
+        channels.close();
         writer.close();
         timers.shutdownNow();
         state.lag().close();

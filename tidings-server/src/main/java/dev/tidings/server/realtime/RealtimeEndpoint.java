@@ -1,6 +1,7 @@
 package dev.tidings.server.realtime;
 
 import dev.tidings.server.auth.Authenticator;
+import dev.tidings.server.auth.ChannelAuthorization;
 import dev.tidings.server.auth.RowSecurity;
 import dev.tidings.server.broadcast.BroadcastHistory;
 import dev.tidings.server.broadcast.BroadcastService;
@@ -36,11 +37,12 @@ public final class RealtimeEndpoint implements WebSocketCreator {
      * @param broadcasts Broadcast and Presence of the server
      * @param changeLog  the change log channels resume from; null when there is none
      * @param rowSecurity the RLS checks in RLS mode ({@code auth.rls}), else null
+     * @param channels   authorizes private channels; null when the server reads no database
      */
     public RealtimeEndpoint(LiveService live, Authenticator auth, TableCatalog catalog, BroadcastService broadcasts,
-                            LogReader changeLog, RowSecurity rowSecurity) {
+                            LogReader changeLog, RowSecurity rowSecurity, ChannelAuthorization channels) {
         this.service = new RealtimeService(live, auth, catalog, broadcasts, changeLog,
-                catalog == null ? null : new BroadcastHistory(catalog.database()), rowSecurity);
+                catalog == null ? null : new BroadcastHistory(catalog.database()), rowSecurity, channels);
     }
 
     /** Maps the Realtime paths of {@code container} to this endpoint, with its frame and idle limits. */

@@ -1,6 +1,7 @@
 package dev.tidings.server.realtime;
 
 import dev.tidings.server.auth.Authenticator;
+import dev.tidings.server.auth.ChannelAuthorization;
 import dev.tidings.server.auth.RowSecurity;
 import dev.tidings.server.broadcast.BroadcastHistory;
 import dev.tidings.server.broadcast.BroadcastService;
@@ -17,6 +18,8 @@ import dev.tidings.server.log.LogReader;
  * @param changeLog  the change log channels resume from ({@link ChangeReplay}); null when there is none
  * @param history    the stored broadcasts a join may ask to replay; null when the server reads no database
  * @param rowSecurity the RLS checks of every change in RLS mode ({@code auth.rls}), else null
+ * @param channels    authorizes private channels; null when the server reads no database (an edge node)
  */
 record RealtimeService(LiveService live, Authenticator auth, TableCatalog catalog, BroadcastService broadcasts,
-                       LogReader changeLog, BroadcastHistory history, RowSecurity rowSecurity) {}
+                       LogReader changeLog, BroadcastHistory history, RowSecurity rowSecurity,
+                       ChannelAuthorization channels) {}

@@ -2,12 +2,14 @@ package dev.tidings.server.realtime;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.tidings.server.auth.Authenticator;
+import dev.tidings.server.auth.ChannelAuthorization;
 import dev.tidings.server.auth.RowSecurity;
 import dev.tidings.server.auth.TokenVerifier;
 import dev.tidings.server.broadcast.BinaryPush;
 import dev.tidings.server.broadcast.BroadcastHistory;
 import dev.tidings.server.broadcast.BroadcastService;
 import dev.tidings.server.broadcast.ClientLimiter;
+import dev.tidings.server.broadcast.Member;
 import dev.tidings.server.live.LiveService;
 import dev.tidings.server.live.Outbox;
 import dev.tidings.server.log.LogReader;
@@ -54,6 +56,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
     private final LogReader changeLog;
     private final BroadcastHistory history;
     private final RowSecurity rowSecurity;
+    private final ChannelAuthorization channelAuthorization;
     private final PhoenixFrame.Vsn vsn;
     /** The token presented at connect; a join without a token of its own uses it. */
     private final String connectToken;
@@ -76,6 +79,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
         this.changeLog = service.changeLog();
         this.history = service.history();
         this.rowSecurity = service.rowSecurity();
+        this.channelAuthorization = service.channels();
         this.vsn = vsn;
         this.connectToken = connectToken;
     }
@@ -225,10 +229,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
             return;
         }
         JsonNode config = f.payload().get("config");
-        if (config != null && config.path("private").asBoolean(false)) {
-            reply(f, "error", Map.of("reason", BroadcastService.privateRefusal(topic.substring(SystemMessages.PREFIX.length()))));
-            return;
-        }
+        boolean isPrivate = config != null && config.path("private").asBoolean(false);
         String raw = JoinRequest.token(f.payload());
         String token = raw == null ? connectToken : raw;
         Authenticator.Access access;
@@ -244,6 +245,30 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
             reply(f, "error", Map.of("reason", coded("Unauthorized", refusal)));
             return;
         }
+        Member.Options options = BroadcastService.options(join.legacy() ? null : config);
+        ChannelAuthorization.Permissions permissions = null;
+        if (isPrivate) {
+            String subTopic = topic.substring(SystemMessages.PREFIX.length());
+            String why = null;
+            if (channelAuthorization == null) {
+                why = "Unauthorized: private channels are authorized by the policies on realtime.messages, and this node "
+                        + "reads no database (serve --from): join private channels on a server that reads the database";
+            } else {
+                try {
+                    permissions = channelAuthorization.permissions(access, subTopic);
+                    if (!permissions.mayJoin(options.presenceEnabled())) {
+                        why = ChannelAuthorization.readRefusal(subTopic);
+                    }
+                } catch (ChannelAuthorization.Unavailable e) {
+                    log.warn("a private join of '{}' could not be authorized: {}", subTopic, e.getMessage());
+                    why = ChannelAuthorization.UNAVAILABLE;
+                }
+            }
+            if (why != null) {
+                reply(f, "error", Map.of("reason", why));
+                return;
+            }
+        }
         join = join.resolve(catalog);
         EventId resumeFrom;
         try {
@@ -254,11 +279,15 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
         }
         Channel channel = new Channel(outlet, live.timers(), vsn, topic, f.joinRef(), join.legacy(), join.bindings(),
                 access.grant(), token, rowSecurity, rowSecurity == null ? null : RowSecurity.Identity.of(access));
-        RoomMember member = new RoomMember(channel, this, vsn, BroadcastService.options(join.legacy() ? null : config));
+        RoomMember member = new RoomMember(channel, this, vsn, options, permissions);
         try {
             BroadcastHistory.Request replay = join.legacy() ? null : BroadcastHistory.request(config);
+            if (replay != null && !member.may(Member.Right.READ_BROADCAST)) { // as Supabase: replay needs broadcast read
+                reply(f, "error", Map.of("reason", ChannelAuthorization.readRefusal(topic.substring(SystemMessages.PREFIX.length()))));
+                return;
+            }
             if (replay != null) {
-                member.replayed(broadcasts.replay(member, history, config.path("private").asBoolean(false), replay));
+                member.replayed(broadcasts.replay(member, history, isPrivate, replay));
             }
         } catch (BroadcastHistory.Refused e) {
             reply(f, "error", Map.of("reason", e.getMessage()));
@@ -320,7 +349,9 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
     /**
      * An {@code access_token} push: a new token is authorized again as at join, and a channel with
      * bindings is told again that it is subscribed, as Realtime re-subscribes; a null token or the
-     * current one is ignored (1.x sends one after every heartbeat).
+     * current one is ignored (1.x sends one after every heartbeat). On a private channel the
+     * policies are asked again for the new token; one that loses a read the old token had ends the
+     * channel, with Supabase's words.
      */
     private void refresh(Channel c, JsonNode tokenNode) {
         String raw = JoinRequest.text(tokenNode);
@@ -339,6 +370,23 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
             shut(c, "You no longer have permission to read from this Channel topic: "
                     + c.topic.substring(SystemMessages.PREFIX.length()) + " (" + refusal + ")");
             return;
+        }
+        RoomMember member = members.get(c.topic);
+        if (member != null && member.channel() == c && member.permissions() != null) {
+            String subTopic = c.topic.substring(SystemMessages.PREFIX.length());
+            ChannelAuthorization.Permissions now;
+            try {
+                now = channelAuthorization.permissions(access, subTopic);
+            } catch (ChannelAuthorization.Unavailable e) {
+                log.warn("a token refresh on the private channel '{}' could not be authorized: {}", subTopic, e.getMessage());
+                shut(c, ChannelAuthorization.UNAVAILABLE);
+                return;
+            }
+            if (now.revokesReadOf(member.permissions())) {
+                shut(c, "You no longer have permission to read from this Channel topic: " + subTopic);
+                return;
+            }
+            member.permissions(now);
         }
         c.grant(access.grant(), raw, rowSecurity == null ? null : RowSecurity.Identity.of(access));
         c.expireAt(access.expiresAt(), () -> shut(c, "Token has expired"));

@@ -1,5 +1,6 @@
 package dev.tidings.server.realtime;
 
+import dev.tidings.server.auth.ChannelAuthorization;
 import dev.tidings.server.broadcast.ClientLimiter;
 import dev.tidings.server.broadcast.Framing;
 import dev.tidings.server.broadcast.Member;
@@ -18,7 +19,8 @@ import static dev.tidings.server.realtime.PhoenixFrame.NULL;
  * <p>The room is joined before the join reply is queued, so that a client that got the reply
  * misses nothing sent after it; what the room sends in between (presence_state, diffs,
  * broadcasts) is held here and sent, in order, right after the reply ({@link #joined}).
- * Thread-safe.
+ * A member of a private channel carries what the database's policies allowed its token at join
+ * (replaced when the token is refreshed). Thread-safe.
  */
 final class RoomMember implements Member {
     /** How each serializer version frames a server push; one instance per version, shared. */
@@ -30,10 +32,15 @@ final class RoomMember implements Member {
     private final Options options;
     /** The ids of the {@code realtime.messages} rows replayed at join; set before the room is joined. */
     private volatile Set<String> replayed = Set.of();
+    /** What the policies allow on a private channel; null on a public one. */
+    private volatile ChannelAuthorization.Permissions permissions;
     /** Frames held until the join reply is queued; null once it is. Guarded by this. */
     private List<byte[]> early = new ArrayList<>();
 
-    RoomMember(Channel channel, RealtimeSocket socket, PhoenixFrame.Vsn vsn, Options options) {
+    /** @param permissions what the policies allow on a private channel; null for a public one */
+    RoomMember(Channel channel, RealtimeSocket socket, PhoenixFrame.Vsn vsn, Options options,
+               ChannelAuthorization.Permissions permissions) {
+        this.permissions = permissions;
         this.channel = channel;
         this.socket = socket;
         this.vsn = vsn;
@@ -47,6 +54,31 @@ final class RoomMember implements Member {
     @Override
     public String subTopic() {
         return channel.topic.substring(SystemMessages.PREFIX.length());
+    }
+
+    @Override
+    public boolean isPrivate() {
+        return permissions != null;
+    }
+
+    @Override
+    public boolean may(Right right) {
+        ChannelAuthorization.Permissions p = permissions;
+        return p == null || switch (right) {
+            case READ_BROADCAST -> p.readBroadcast();
+            case WRITE_BROADCAST -> p.writeBroadcast();
+            case READ_PRESENCE -> p.readPresence();
+            case WRITE_PRESENCE -> p.writePresence();
+        };
+    }
+
+    ChannelAuthorization.Permissions permissions() {
+        return permissions;
+    }
+
+    /** A refreshed token's permissions on this private channel. */
+    void permissions(ChannelAuthorization.Permissions p) {
+        permissions = p;
     }
 
     @Override

@@ -21,14 +21,24 @@ CREATE TABLE IF NOT EXISTS realtime.messages (
 );
 
 CREATE INDEX IF NOT EXISTS messages_inserted_at ON realtime.messages (inserted_at);
+CREATE INDEX IF NOT EXISTS messages_topic ON realtime.messages (topic);
 
--- The topic of the broadcast being sent in this transaction (set by realtime.send).
+-- Private channels are authorized by the row level security policies on this table, as in
+-- Supabase: a client may join (and receive) when its role, with its JWT claims in
+-- request.jwt.claims and the channel's topic in realtime.topic(), may SELECT rows of that topic
+-- (extension 'broadcast' or 'presence'), and may send or track when it may INSERT them. With RLS
+-- enabled and no policy, no private channel can be joined. The owner (the role Tidings connects as)
+-- is not bound by the policies.
+ALTER TABLE realtime.messages ENABLE ROW LEVEL SECURITY;
+
+-- The topic of the channel being authorized, or of the broadcast being sent in this transaction
+-- (set by Tidings, and by realtime.send), for policies: USING (realtime.topic() = 'room:' || auth.uid()).
 CREATE OR REPLACE FUNCTION realtime.topic() RETURNS text
     LANGUAGE sql STABLE
 AS $$ SELECT nullif(current_setting('realtime.topic', true), '') $$;
 
--- Broadcasts payload as event to the channels of topic. private defaults to true, as in Supabase;
--- Tidings delivers only public messages (private = false) until it authorizes private channels.
+-- Broadcasts payload as event to the channels of topic: to the private channel when private (the
+-- default, as in Supabase: the members whose policies let them read it), else to the public one.
 -- A failure is a warning, never an error of the calling transaction.
 CREATE OR REPLACE FUNCTION realtime.send(payload jsonb, event text, topic text, private boolean DEFAULT true)
     RETURNS void
@@ -78,6 +88,7 @@ BEGIN
             EXECUTE format('GRANT USAGE ON SCHEMA realtime TO %I', r);
             EXECUTE format('GRANT INSERT, SELECT ON realtime.messages TO %I', r);
             EXECUTE format('GRANT EXECUTE ON FUNCTION realtime.send(jsonb, text, text, boolean) TO %I', r);
+            EXECUTE format('GRANT EXECUTE ON FUNCTION realtime.topic() TO %I', r);
         END IF;
     END LOOP;
 END
