@@ -1,11 +1,13 @@
 // realtime-js 2.x Broadcast and Presence on one channel, driven by JSON commands on stdin.
-// usage: node room.js URL TOPIC   env: APIKEY, VSN, SELF=1, ACK=1, KEY (presence key), PRESENCE=1, PRIVATE=1
+// usage: node room.js URL TOPIC   env: APIKEY, ACCESS_TOKEN (the user's JWT, client.setAuth), VSN, SELF=1, ACK=1,
+//                                   KEY (presence key), PRESENCE=1, PRIVATE=1
 // stdin, one JSON object a line:
 //   {"send": EVENT, "payload": {...}}       channel.send (binary frame on vsn 2.0.0) -> SENT <status>
 //   {"sendBinary": EVENT, "hex": "0aff"}     the same with an ArrayBuffer payload      -> SENT <status>
 //   {"burst": N, "event": EVENT}             N sends of {"i": 0..N-1}, in order        -> BURST <statuses>
 //   {"http": EVENT, "payload": {...}}        channel.httpSend                          -> HTTP ok | HTTP error <message>
 //   {"track": {...}}  {"untrack": true}      presence                                   -> TRACK|UNTRACK <status>
+//   {"token": JWT}                           client.setAuth (access_token on the channel) -> AUTH <token's sub>
 // prints: SUBSCRIBED | CHANNEL_ERROR <reason> | CLOSED | SYSTEM <payload> | BROADCAST <json> |
 //         SYNC <presenceState json> | JOIN <key> | LEAVE <key>
 const readline = require('readline');
@@ -18,6 +20,7 @@ const client = new RealtimeClient(url, {
   transport: require('ws'),
   heartbeatIntervalMs: 1000,
 });
+if (env.ACCESS_TOKEN) client.setAuth(env.ACCESS_TOKEN);
 const out = (line) => process.stdout.write(line + '\n');
 const hex = (buf) => Buffer.from(buf).toString('hex');
 const channel = client.channel(topic, {
@@ -64,6 +67,9 @@ async function run(cmd) {
     out('TRACK ' + await channel.track(cmd.track));
   } else if (cmd.untrack !== undefined) {
     out('UNTRACK ' + await channel.untrack());
+  } else if (cmd.token !== undefined) {
+    await client.setAuth(cmd.token);
+    out('AUTH ' + JSON.parse(Buffer.from(cmd.token.split('.')[1], 'base64url')).sub);
   }
 }
 readline.createInterface({ input: process.stdin }).on('line', (line) => {

@@ -20,7 +20,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Broadcast and Presence between published realtime-js 2.x clients (2.119.1, on its default
  * serializer vsn 2.0.0, whose broadcasts are binary frames, and on vsn 1.0.0, whose are JSON)
  * through {@code tidings serve}: self and ack, binary payloads, {@code httpSend}, order under a
- * burst, presence sync and leave, private channels refused, and broadcasts from SQL. realtime-js
+ * burst, presence sync and leave, a private channel no policy admits refused, and broadcasts from SQL
+ * ({@link PrivateChannelsTest} has private channels with policies). realtime-js
  * 1.x has neither Broadcast nor Presence. The per-client broadcast rate limits are off here (the
  * burst would hit them); {@link BroadcastProtocolTest} covers them.
  */
@@ -167,7 +168,7 @@ class BroadcastClientsTest {
     }
 
     @Test
-    void private_channel_is_refused_with_supabases_unauthorized_error() throws Exception {
+    void private_channel_that_no_policy_admits_is_refused_with_supabases_unauthorized_error() throws Exception {
         try (NodeClient a = NodeClient.run(Map.of("PRIVATE", "1"), "room.js", serve.socket(), "secret-room")) {
             assertThat(a.await("CHANNEL_ERROR")).isEqualTo(
                     "CHANNEL_ERROR Unauthorized: You do not have permissions to read from this Channel topic: secret-room");
@@ -204,7 +205,7 @@ class BroadcastClientsTest {
              var r = s.executeQuery("SELECT count(*) FROM realtime.messages WHERE topic = 'rooms-private' "
                      + "AND payload->>'operation' = 'INSERT' AND payload->'record'->>'name' = 'kitchen'")) {
             r.next();
-            assertThat(r.getLong(1)).isEqualTo(1); // broadcast_changes stored it (private by default: not delivered)
+            assertThat(r.getLong(1)).isEqualTo(1); // broadcast_changes stored it (private by default: not for a public channel)
         }
     }
 
