@@ -171,6 +171,23 @@ class PrivateChannelsTest {
         }
     }
 
+    @Test
+    void aReplayOnAPrivateChannelGetsTheStoredPrivateBroadcastsOfItsTopic() throws Exception {
+        long since = System.currentTimeMillis() - 60_000;
+        serve.sqlSettled("SELECT realtime.send('{\"n\": 1}', 'stored-private', 'room:dana')",
+                "SELECT realtime.send('{\"n\": 2}', 'stored-public', 'room:dana', false)");
+        String token = Tokens.user("dana");
+        try (RawSocket c = RawSocket.open(serve.ws("vsn=1.0.0&apikey=" + token))) {
+            c.send(RawSocket.join("realtime:room:dana", "1", "{\"access_token\":\"" + token + "\",\"config\":{\"private\":true,"
+                    + "\"broadcast\":{\"replay\":{\"since\":" + since + ",\"limit\":10}}}}"));
+            assertThat(c.awaitReply("1").at("/payload/status").asText()).isEqualTo("ok");
+            serve.sql("SELECT realtime.send('{\"n\": 3}', 'live', 'room:dana')");
+            assertThat(c.until(n -> n.at("/payload/event").asText().equals("live")).stream()
+                    .filter(n -> n.path("event").asText().equals("broadcast")).map(n -> n.at("/payload/event").asText()))
+                    .containsExactly("stored-private", "live");
+        }
+    }
+
     /** How often the SELECT policy was evaluated so far. */
     private static long checks() throws Exception {
         try (Connection c = TestPostgres.connect(serve.jdbcUrl); Statement s = c.createStatement();
