@@ -40,6 +40,7 @@ public final class ChannelAuthorization implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ChannelAuthorization.class);
     private static final int CONNECTIONS = 4;
     private static final String INSUFFICIENT_PRIVILEGE = "42501";
+    private static final String UNDEFINED_TABLE = "42P01";
 
     /** What the policies let one token do on one topic. */
     public record Permissions(boolean readBroadcast, boolean writeBroadcast, boolean readPresence, boolean writePresence) {
@@ -105,8 +106,9 @@ public final class ChannelAuthorization implements AutoCloseable {
                 throw new Unavailable(UNAVAILABLE + ": " + firstLine(e), e);
             }
             healthy = rollback(c);
-            log.warn("the policies on realtime.messages failed for role {} on topic '{}'; denied: {}", who.role(), topic,
-                    firstLine(e));
+            log.warn("the policies on realtime.messages failed for role {} on topic '{}'; denied: {}{}", who.role(), topic,
+                    firstLine(e), UNDEFINED_TABLE.equals(e.getSQLState())
+                            ? " (private channels need realtime.messages: run tidings install-realtime-sql)" : "");
             return Permissions.NONE;
         } finally {
             give(c, healthy);

@@ -107,6 +107,31 @@ class EdgeNodesTest {
     }
 
     /** {@code sink}: the leader's sink as JSON; {@code window}: the edges' {@code edge.window}, 0 for the default. */
+    /** The reply to a join of a private channel on the node at {@code port}. */
+    private static String privateJoinReply(int port) throws Exception {
+        java.util.concurrent.CompletableFuture<String> reply = new java.util.concurrent.CompletableFuture<>();
+        java.net.http.WebSocket ws = java.net.http.HttpClient.newHttpClient().newWebSocketBuilder()
+                .buildAsync(java.net.URI.create("ws://127.0.0.1:" + port + "/socket/websocket?vsn=1.0.0"),
+                        new java.net.http.WebSocket.Listener() {
+                            @Override
+                            public java.util.concurrent.CompletionStage<?> onText(java.net.http.WebSocket w, CharSequence data,
+                                                                                  boolean last) {
+                                if (data.toString().contains("phx_reply")) {
+                                    reply.complete(data.toString());
+                                }
+                                w.request(1);
+                                return null;
+                            }
+                        }).get(10, java.util.concurrent.TimeUnit.SECONDS);
+        try {
+            ws.sendText("{\"topic\":\"realtime:secret\",\"event\":\"phx_join\",\"payload\":{\"config\":{\"private\":true}},"
+                    + "\"ref\":\"1\",\"join_ref\":\"1\"}", true).get(10, java.util.concurrent.TimeUnit.SECONDS);
+            return reply.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        } finally {
+            ws.abort();
+        }
+    }
+
     private void killAnEdgeUnderLoad(String sink, String from, String stream, int clientCount, int window) throws Exception {
         try (Streams s = Streams.newDatabase(); ChangeLoad load = new ChangeLoad(s.jdbcUrl, TABLES)) {
             s.sql("CREATE PUBLICATION tidings FOR ALL TABLES");
@@ -135,6 +160,8 @@ class EdgeNodesTest {
                     edge.awaitReady(Duration.ofSeconds(60));
                     assertThat(edge.get("/api/status").body()).contains("\"role\":\"edge\"").contains(stream);
                 }
+                assertThat(privateJoinReply(edges[1].port)).as("an edge reads no database to authorize a private channel")
+                        .contains("\"status\":\"error\"").contains("this node reads no database (serve --from)");
                 for (int i = 0; i < clientCount; i++) {
                     clients.add(new EdgeClient(edges, i % 2));
                 }
