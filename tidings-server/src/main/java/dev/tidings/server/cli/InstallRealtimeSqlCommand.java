@@ -23,14 +23,17 @@ import java.util.concurrent.Callable;
  * {@code tidings install-realtime-sql}: installs Broadcast from the database (opt-in) — the
  * {@code realtime.messages} table and {@code realtime.send}, {@code realtime.broadcast_changes},
  * {@code realtime.topic} — in one transaction, and adds the table to the publication when that
- * publication lists its tables. Idempotent.
+ * publication lists its tables. Row level security is enabled on the table: its policies authorize
+ * private channels ({@link dev.tidings.server.auth.ChannelAuthorization}). Idempotent.
  */
 @Command(name = "install-realtime-sql", mixinStandardHelpOptions = true,
         description = {
                 "Creates realtime.messages and the functions realtime.send(payload, event, topic, private) and",
                 "realtime.broadcast_changes(...) (Supabase's signatures). Rows inserted into realtime.messages",
                 "reach the channels of their topic as broadcasts, through the replication stream `tidings serve`",
-                "reads. Adds the table to the publication unless it is FOR ALL TABLES. Safe to run again."})
+                "reads. Enables row level security on realtime.messages: its policies authorize private channels",
+                "(SELECT to join, INSERT to send), as in Supabase. Adds the table to the publication unless it is",
+                "FOR ALL TABLES. Safe to run again."})
 public final class InstallRealtimeSqlCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
