@@ -28,10 +28,17 @@ final class JsonText {
         }
     }
 
-    /** Whether {@code s} holds a character that JSON strings escape: a control character, {@code "} or {@code \}. */
+    /**
+     * Whether {@code s} holds a character that JSON strings escape: a control character, {@code "} or {@code \}.
+     * The scan runs over a Latin-1 copy of the text (one array copy for the usual Latin-1 string; a character
+     * above U+00FF becomes {@code ?}, which needs no escaping either): under the C1 compiler that
+     * {@code bin/tidings} runs with, a loop over a byte array is about twice as fast as one over
+     * {@link String#charAt}, and for 10 KB TOAST values this scan was the top frame of the decoding thread.
+     */
     static boolean needsEscaping(String s) {
-        for (int i = 0, len = s.length(); i < len; i++) {
-            char c = s.charAt(i);
+        byte[] latin1 = s.getBytes(StandardCharsets.ISO_8859_1);
+        for (int i = 0; i < latin1.length; i++) {
+            int c = latin1[i] & 0xff;
             if (c < 0x20 || c == '"' || c == '\\') {
                 return true;
             }

@@ -68,14 +68,11 @@ final class BenchPostgres implements AutoCloseable {
         }
     }
 
-    /** A fresh table and publication: rows carry an int, a short text, a timestamptz and a small jsonb. */
-    void resetTable() throws SQLException {
-        execute("DROP PUBLICATION IF EXISTS " + PUBLICATION,
-                "DROP TABLE IF EXISTS bench",
-                "CREATE TABLE bench (id int PRIMARY KEY, n int NOT NULL, label text NOT NULL, at timestamptz NOT NULL, "
-                        + "attrs jsonb NOT NULL)",
-                "CREATE PUBLICATION " + PUBLICATION + " FOR TABLE bench",
-                "CHECKPOINT");
+    /** A fresh table of the given shape (see {@link Load.Table}) and its publication. */
+    void resetTable(Load.Table table) throws SQLException {
+        execute("DROP PUBLICATION IF EXISTS " + PUBLICATION, "DROP TABLE IF EXISTS bench");
+        execute(table.ddl().toArray(String[]::new));
+        execute("CREATE PUBLICATION " + PUBLICATION + " FOR TABLE bench", "CHECKPOINT");
     }
 
     void createSlots(List<String> slots) throws SQLException {

@@ -12,13 +12,13 @@ import java.util.List;
  * The end-to-end benchmark: Tidings against pg_recvlogical and Debezium on the same
  * PostgreSQL, the same loads and the same WAL. See docs/benchmarks.md for what it measures and how.
  *
- * <p>Catch-up loads (a, b, c, e): for each repetition the table is reset, one slot per consumer is
+ * <p>Catch-up loads (a, b, c, e, o, p): for each repetition the table is reset, one slot per consumer is
  * created, the load is written, and the end LSN is fixed; then each consumer in turn (in an order
  * rotated per repetition, so none always goes first) starts and reads the whole load from its own
  * slot, alone on the machine. Live load (d): each consumer in turn starts on a fresh slot, and once
  * it streams the paced load runs; commit → delivery is measured per event.
  *
- * <p>Usage: {@code Benchmark [--reps N] [--loads a,b,c,d,e] [--peers P,…] [--scale K] [--jvm-opts "…"]
+ * <p>Usage: {@code Benchmark [--reps N] [--loads a,b,c,d,e,o,p,…] [--peers P,…] [--scale K] [--jvm-opts "…"]
  * [--tail-java-opts "…" | --tail-jar PATH | --tail-classpath] [--out FILE] [--command "…"]}
  *
  * <p>{@code tidings tail} is launched as a user launches it, through {@code bin/tidings} with the
@@ -70,7 +70,7 @@ public final class Benchmark {
                     order.remove(Peer.SERVE); // the fan-out loads only
                     if (load.servedToClients()) {
                         pg.dropSlots();
-                        pg.resetTable();
+                        pg.resetTable(load.table());
                         try (Connection c = pg.connect()) {
                             load.prepare(c);
                         }
@@ -82,7 +82,7 @@ public final class Benchmark {
                         order.remove(Peer.PG_RECVLOGICAL);
                         for (Peer peer : order) {
                             pg.dropSlots();
-                            pg.resetTable();
+                            pg.resetTable(load.table());
                             pg.createSlots(List.of(peer.slot()));
                             try (Connection loader = pg.connect()) {
                                 results.add(report(runner.live(peer, load, rep, loader)));
@@ -91,7 +91,7 @@ public final class Benchmark {
                     } else {
                         order.remove(Peer.DEBEZIUM_POLL10); // the poll interval matters when idle: live only
                         pg.dropSlots();
-                        pg.resetTable();
+                        pg.resetTable(load.table());
                         try (Connection c = pg.connect()) {
                             load.prepare(c);
                         }
@@ -149,7 +149,9 @@ public final class Benchmark {
             case "l" -> Load.l(scale);
             case "m" -> Load.m(scale);
             case "n" -> Load.n(scale);
-            default -> throw new IllegalArgumentException("unknown load " + name + "; use a, b, c, d, e, f, g, h, i, j, k, l, m, n");
+            case "o" -> Load.o(scale);
+            case "p" -> Load.p(scale);
+            default -> throw new IllegalArgumentException("unknown load " + name + "; use a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p");
         };
     }
 
@@ -174,7 +176,7 @@ public final class Benchmark {
     static Options parse(String[] args) {
         int reps = 3;
         int scale = 1;
-        List<String> loads = List.of("a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "m", "n"); // l (10,000 clients) on demand
+        List<String> loads = List.of("a", "b", "c", "d", "e", "o", "p", "f", "g", "h", "i", "j", "k", "m", "n"); // l (10,000 clients) on demand
         List<Peer> peers = Arrays.asList(Peer.values());
         List<String> jvmOpts = List.of("-Xmx1g");
         List<String> tail = null;

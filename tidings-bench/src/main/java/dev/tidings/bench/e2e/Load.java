@@ -4,6 +4,8 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -17,7 +19,8 @@ import java.util.concurrent.locks.LockSupport;
  * @param events change events it produces, which is what every consumer must receive
  * @param txSize rows per transaction; for a BROADCAST load, the clients per topic (the room size)
  */
-record Load(String name, Kind kind, int events, int txSize, String description, int txPerSecond, int clients) {
+record Load(String name, Kind kind, int events, int txSize, String description, int txPerSecond, int clients,
+            Table table) {
     /**
      * FANOUT: a paced live load like LIVE, delivered by tidings serve to WebSocket clients.
      * BROADCAST: the WebSocket clients, joined in rooms, send each other {@code events} broadcasts
@@ -34,8 +37,70 @@ record Load(String name, Kind kind, int events, int txSize, String description, 
         return kind == Kind.FANOUT || kind == Kind.BROADCAST || kind == Kind.FILTERED || kind == Kind.EDGE;
     }
 
+    Load(String name, Kind kind, int events, int txSize, String description, int txPerSecond, int clients) {
+        this(name, kind, events, txSize, description, txPerSecond, clients, Table.NARROW);
+    }
+
     Load(String name, Kind kind, int events, int txSize, String description) {
-        this(name, kind, events, txSize, description, LIVE_TX_PER_SECOND, 0);
+        this(name, kind, events, txSize, description, LIVE_TX_PER_SECOND, 0, Table.NARROW);
+    }
+
+    /**
+     * The shape of the bench table a load writes. Values are functions of the row id {@code g}.
+     * NARROW: an int key, an int, a short text, a timestamptz and a small jsonb (about 120 bytes).
+     * WIDE: 30 columns of mixed types, about 2 KB a row, inline (no TOAST).
+     * TOASTED: a key, an int and a 10 KB text stored out of line ({@code STORAGE EXTERNAL}, so not
+     * compressed inline); each row is updated twice, first {@code n} only (pgoutput then sends the
+     * unchanged TOAST value as 'u', without its data), then {@code body} (the 10 KB value in full).
+     *
+     * @param columns the column list of {@code CREATE TABLE bench}
+     * @param values  the select list producing a row from {@code g}
+     * @param updates the statements of an update load, one per transaction in turn, each for the
+     *                rows {@code id BETWEEN ? AND ?}; every row is updated once by each
+     */
+    enum Table {
+        NARROW("id int PRIMARY KEY, n int NOT NULL, label text NOT NULL, at timestamptz NOT NULL, attrs jsonb NOT NULL",
+                "g, g % 1000, 'row-' || g, timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second', "
+                        + "jsonb_build_object('k', g, 'tag', 'abc', 'ok', true)",
+                List.of("UPDATE bench SET n = n + 1, label = 'upd-' || id, at = at + interval '1 millisecond', "
+                        + "attrs = attrs || '{\"u\": 1}' WHERE id BETWEEN ? AND ?")),
+        WIDE("id int PRIMARY KEY, n int NOT NULL, big bigint, small smallint, price numeric(12,2), ratio float8, "
+                + "score real, ok boolean, flag boolean, label text, title text, summary text, note text, body text, "
+                + "code varchar(16), tag char(4), at timestamptz, local_at timestamp, day date, clock time, "
+                + "span interval, uid uuid, attrs jsonb, meta json, ints int[], words text[], raw bytea, addr inet, "
+                + "amount numeric, seq bigint",
+                "g, g % 1000, g::bigint * 1000003, (g % 30000)::smallint, (g % 100000) / 100.0, g / 7.0, "
+                        + "(g % 1000) / 3.0, g % 2 = 0, g % 3 = 0, 'label-' || g, 'A title for row ' || g, "
+                        + "repeat('summary ' || g || ' ', 20), repeat(md5(g::text), 8), repeat('body of the row ' || g || '. ', 20), "
+                        + "'code-' || (g % 9999), 'tg' || (g % 10), timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second', "
+                        + "timestamp '2024-01-01 00:00:00' + g * interval '1 minute', date '2024-01-01' + (g % 3650), "
+                        + "time '00:00:00' + (g % 86400) * interval '1 second', (g % 1000) * interval '1 minute', "
+                        + "md5(g::text)::uuid, jsonb_build_object('k', g, 'tag', 'abc', 'ok', true, 'list', jsonb_build_array(g, g + 1, 'x')), "
+                        + "json_build_object('k', g, 'name', 'row ' || g), ARRAY[g, g + 1, g + 2, g + 3], "
+                        + "ARRAY['alpha', 'beta', 'row-' || g], decode(md5(g::text) || md5((g + 1)::text), 'hex'), "
+                        + "('10.' || (g % 250) || '.' || (g % 200) || '.1')::inet, g * 12345.6789, g::bigint * 7",
+                List.of()),
+        TOASTED("id int PRIMARY KEY, n int NOT NULL, body text NOT NULL",
+                "g, g % 1000, repeat(md5(g::text), 320)",
+                List.of("UPDATE bench SET n = n + 1 WHERE id BETWEEN ? AND ?",
+                        "UPDATE bench SET n = n + 1, body = repeat(md5('v2-' || id), 320) WHERE id BETWEEN ? AND ?"));
+
+        final String columns;
+        final String values;
+        final List<String> updates;
+
+        Table(String columns, String values, List<String> updates) {
+            this.columns = columns;
+            this.values = values;
+            this.updates = updates;
+        }
+
+        /** The statements that create the table, after which the publication is created. */
+        List<String> ddl() {
+            return this == TOASTED
+                    ? List.of("CREATE TABLE bench (" + columns + ")", "ALTER TABLE bench ALTER COLUMN body SET STORAGE EXTERNAL")
+                    : List.of("CREATE TABLE bench (" + columns + ")");
+        }
     }
 
     /** The live load's pace. */
@@ -51,6 +116,19 @@ record Load(String name, Kind kind, int events, int txSize, String description, 
 
     static Load c(int scale) {
         return new Load("c", Kind.UPDATE, 100_000 / scale, 100, "updates, 100 rows/tx");
+    }
+
+    /** Wide rows: 30 columns of mixed types, about 2 KB each, inserted 100 rows/tx. */
+    static Load o(int scale) {
+        return new Load("o", Kind.INSERT, 100_000 / scale, 100, "wide rows (30 columns, ~2 KB), inserts, 100 rows/tx",
+                LIVE_TX_PER_SECOND, 0, Table.WIDE);
+    }
+
+    /** TOAST: 20,000 rows with a 10 KB text each, each updated twice, 100 rows/tx: n only, then the text. */
+    static Load p(int scale) {
+        return new Load("p", Kind.UPDATE, 40_000 / scale, 100,
+                "10 KB TOAST values: updates, 100 rows/tx, half leave the value unchanged ('u'), half replace it",
+                LIVE_TX_PER_SECOND, 0, Table.TOASTED);
     }
 
     static Load d(int scale) {
@@ -129,30 +207,32 @@ record Load(String name, Kind kind, int events, int txSize, String description, 
         return new Load("e", Kind.INSERT, 1_000_000 / scale, 1_000_000 / scale, "one tx of 1,000,000 rows");
     }
 
-    private static final String VALUES = "g, g %% 1000, 'row-' || g, timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second', "
-            + "jsonb_build_object('k', g, 'tag', 'abc', 'ok', true)";
+    /** Rows each update statement touches: every row is updated once per statement of {@link Table#updates}. */
+    private int updatedRows() {
+        return events / table.updates.size();
+    }
 
     /** What must be in the table before the slots are created (updates need rows to update). */
     void prepare(Connection c) throws SQLException {
         if (kind == Kind.FILTERED) {
             try (Statement s = c.createStatement()) {
-                s.execute("INSERT INTO bench SELECT " + VALUES.formatted() + " FROM generate_series(1, " + clients + ") g");
+                s.execute("INSERT INTO bench SELECT " + table.values + " FROM generate_series(1, " + clients + ") g");
             }
         }
         if (kind == Kind.UPDATE) {
             try (Statement s = c.createStatement()) {
-                s.execute("INSERT INTO bench SELECT " + VALUES.formatted() + " FROM generate_series(1, " + events + ") g");
+                s.execute("INSERT INTO bench SELECT " + table.values + " FROM generate_series(1, " + updatedRows() + ") g");
             }
         }
     }
 
-    /** Runs the catch-up load (a, b, c, e). */
+    /** Runs the catch-up load (a, b, c, e, o, p). */
     void run(Connection c) throws SQLException {
         c.setAutoCommit(false);
         switch (kind) {
             case INSERT -> {
                 try (PreparedStatement ps = c.prepareStatement(
-                        "INSERT INTO bench SELECT " + VALUES.formatted() + " FROM generate_series(?, ?) g")) {
+                        "INSERT INTO bench SELECT " + table.values + " FROM generate_series(?, ?) g")) {
                     for (int from = 1; from <= events; from += txSize) {
                         ps.setInt(1, from);
                         ps.setInt(2, Math.min(events, from + txSize - 1));
@@ -162,13 +242,24 @@ record Load(String name, Kind kind, int events, int txSize, String description, 
                 }
             }
             case UPDATE -> {
-                try (PreparedStatement ps = c.prepareStatement("UPDATE bench SET n = n + 1, label = 'upd-' || id, "
-                        + "at = at + interval '1 millisecond', attrs = attrs || '{\"u\": 1}' WHERE id BETWEEN ? AND ?")) {
-                    for (int from = 1; from <= events; from += txSize) {
-                        ps.setInt(1, from);
-                        ps.setInt(2, Math.min(events, from + txSize - 1));
-                        ps.executeUpdate();
-                        c.commit();
+                // each statement in turn per range of rows, so both kinds of update are spread over the load
+                int rows = updatedRows();
+                List<PreparedStatement> statements = new ArrayList<>();
+                try {
+                    for (String sql : table.updates) {
+                        statements.add(c.prepareStatement(sql));
+                    }
+                    for (int from = 1; from <= rows; from += txSize) {
+                        for (PreparedStatement ps : statements) {
+                            ps.setInt(1, from);
+                            ps.setInt(2, Math.min(rows, from + txSize - 1));
+                            ps.executeUpdate();
+                            c.commit();
+                        }
+                    }
+                } finally {
+                    for (PreparedStatement ps : statements) {
+                        ps.close();
                     }
                 }
             }
@@ -192,7 +283,7 @@ record Load(String name, Kind kind, int events, int txSize, String description, 
         java.util.Random rows = new java.util.Random(42);
         try (PreparedStatement ps = c.prepareStatement(kind == Kind.FILTERED
                 ? "UPDATE bench SET n = n + 1 WHERE id = ? AND ? > 0"
-                : "INSERT INTO bench SELECT " + VALUES.formatted() + " FROM generate_series(?, ?) g")) {
+                : "INSERT INTO bench SELECT " + table.values + " FROM generate_series(?, ?) g")) {
             long start = System.nanoTime();
             for (int i = 0; i < events; i++) {
                 long due = start + i * interval;

@@ -25,13 +25,7 @@ class BenchmarkSmokeTest {
     @Test
     @Timeout(value = 90, unit = TimeUnit.SECONDS)
     void every_consumer_receives_every_event_of_a_small_catch_up_and_live_load() throws Exception {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> jvmOpts = List.of("-Xmx256m", "-XX:TieredStopAtLevel=1");
-        List<String> tail = new ArrayList<>(List.of(java));
-        tail.addAll(jvmOpts);
-        tail.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.tidings.server.cli.Main"));
-        Benchmark.Options options = new Benchmark.Options(1, List.of("a", "d"), Arrays.asList(Peer.values()), 100,
-                jvmOpts, tail, "java " + String.join(" ", jvmOpts), null, "smoke", Path.of("target/bench-logs"));
+        Benchmark.Options options = options(List.of("a", "d"), Arrays.asList(Peer.values()));
 
         List<Measurement> results = Benchmark.run(options);
 
@@ -44,5 +38,31 @@ class BenchmarkSmokeTest {
                 .allSatisfy(m -> assertThat(m.latencyMicros()).hasSize(3));
         assertThat(results).extracting(Measurement::peer).contains(Peer.DEBEZIUM, Peer.TAIL, Peer.EMBEDDED);
         assertThat(new Report(results, options).markdownTables()).contains("tidings tail", "p99");
+    }
+
+    @Test
+    @Timeout(value = 90, unit = TimeUnit.SECONDS)
+    void tailReceivesEveryEventOfTheWideRowAndToastLoads() throws Exception {
+        Benchmark.Options options = options(List.of("o", "p"), List.of(Peer.TAIL, Peer.PG_RECVLOGICAL));
+
+        List<Measurement> results = Benchmark.run(options);
+
+        assertThat(results).filteredOn(m -> m.peer() == Peer.TAIL).extracting(m -> m.load().name())
+                .containsExactly("o", "p");
+        assertThat(results).allSatisfy(m -> {
+            assertThat(m.error()).as(m.peer() + " in load " + m.load().name()).isNull();
+            assertThat(m.events()).isEqualTo(m.load().events());
+        });
+    }
+
+    /** One repetition at 1/100 of the loads, tail started from this test's class path. */
+    private static Benchmark.Options options(List<String> loads, List<Peer> peers) {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        List<String> jvmOpts = List.of("-Xmx256m", "-XX:TieredStopAtLevel=1");
+        List<String> tail = new ArrayList<>(List.of(java));
+        tail.addAll(jvmOpts);
+        tail.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.tidings.server.cli.Main"));
+        return new Benchmark.Options(1, loads, peers, 100, jvmOpts, tail, "java " + String.join(" ", jvmOpts), null,
+                "smoke", Path.of("target/bench-logs"));
     }
 }
