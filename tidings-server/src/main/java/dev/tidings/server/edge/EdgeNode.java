@@ -1,6 +1,7 @@
 package dev.tidings.server.edge;
 
 import dev.tidings.event.ChangeEvent;
+import dev.tidings.server.consumers.Groups;
 import dev.tidings.server.log.EventId;
 import dev.tidings.server.log.LogReader;
 import org.slf4j.Logger;
@@ -118,6 +119,11 @@ public final class EdgeNode implements AutoCloseable {
     /** What clients resume from. */
     public LogReader log() {
         return reader;
+    }
+
+    /** The consumer groups this edge serves from its broker, or null (a Kafka edge). */
+    public Groups groups() {
+        return broker.groups();
     }
 
     /** Whether the broker is connected and its events consumed. */

@@ -40,6 +40,8 @@ import java.util.concurrent.ScheduledExecutorService;
  * ({@link EdgeNode#log()}) with the ids every node shares. Adding an edge needs no change on
  * the leader. Broadcasts from {@code realtime.messages} reach an edge's clients through the
  * stream, as on the leader; client broadcasts and presence reach the other nodes through {@code broadcast.relay}.
+ * {@code /api/consumers} serves consumer groups kept in JetStream (durable pull consumers of the
+ * stream, shared by every edge); a Kafka edge refuses it and says what to use.
  *
  * <p>{@code /ready} is 200 while the broker is connected and consumed; {@code /health} and
  * {@code /api/status} say {@code "role":"edge"} and the source position.
@@ -98,6 +100,10 @@ public final class EdgeServer implements AutoCloseable {
             websockets.setHandler(new Handler.Sequence(new ConsoleHandler(),
                     new SseHandler(live, auth, config.server().sseKeepAlive(), null, node.log(), false),
                     new BroadcastEndpoint(auth, broadcasts),
+                    new ConsumersHandler(node.groups(), "consumer groups on an edge node are JetStream consumers, and this "
+                            + "edge reads Kafka topic " + edge.from().stream() + ": read the topic with a Kafka consumer group "
+                            + "(group.id; Kafka keeps the offsets and shares the partitions), or use /api/consumers on the leader",
+                            auth),
                     new Operations(node, fanOut, auth, config.server().metricsPublic() || !auth.secure()), new TidingsServer.NotFound()));
             jetty.setHandler(websockets);
             server = new EdgeServer(node, fanOut, timers, writer, rooms, jetty);
