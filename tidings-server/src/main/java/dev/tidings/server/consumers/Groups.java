@@ -33,6 +33,13 @@ public interface Groups {
         }
     }
 
+    /** The engine that holds the groups did not answer (an edge's JetStream): try again later. */
+    final class Unavailable extends RuntimeException {
+        public Unavailable(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     /**
      * Creates a group reading from now on ({@code fromOldest}: from the oldest event retained).
      * An existing group of the same definition is left as it is.

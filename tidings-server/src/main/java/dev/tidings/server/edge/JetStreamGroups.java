@@ -334,7 +334,7 @@ final class JetStreamGroups implements Groups {
     }
 
     private RuntimeException unavailable(Exception e) {
-        return new IllegalStateException("JetStream stream " + stream + " did not answer (" + e.getMessage()
+        return new Unavailable("JetStream stream " + stream + " did not answer (" + e.getMessage()
                 + "); try again once the NATS servers are reachable", e);
     }
 

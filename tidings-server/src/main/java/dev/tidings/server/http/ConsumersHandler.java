@@ -92,6 +92,8 @@ final class ConsumersHandler extends Handler.Abstract {
             }
         } catch (Groups.UnknownGroup e) {
             AdminApi.write(response, callback, 404, AdminApi.error(e.getMessage()));
+        } catch (Groups.Unavailable e) {
+            AdminApi.write(response, callback, 503, AdminApi.error(e.getMessage()));
         } catch (IllegalArgumentException e) {
             AdminApi.write(response, callback, 400, AdminApi.error(e.getMessage()));
         } catch (IllegalStateException e) {
