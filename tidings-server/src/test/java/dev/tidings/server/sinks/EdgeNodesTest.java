@@ -135,6 +135,13 @@ class EdgeNodesTest {
                     edge.awaitReady(Duration.ofSeconds(60));
                     assertThat(edge.get("/api/status").body()).contains("\"role\":\"edge\"").contains(stream);
                 }
+                var groups = edges[0].get("/api/consumers");
+                if (from.startsWith("kafka")) {
+                    assertThat(groups.statusCode()).isEqualTo(404);
+                    assertThat(groups.body()).as("a Kafka edge says what to use instead").contains("Kafka consumer group");
+                } else {
+                    assertThat(groups.statusCode()).as("a JetStream edge serves consumer groups").isEqualTo(200);
+                }
                 for (int i = 0; i < clientCount; i++) {
                     clients.add(new EdgeClient(edges, i % 2));
                 }
