@@ -252,6 +252,7 @@ public final class BroadcastService implements MeterBinder {
      * tidings_broadcast_private_refused_total    broadcasts and tracks on private channels the policies refused
      * tidings_broadcast_members  tidings_presence_tracked
      * tidings_limit{limit}  tidings_limit_refused_total{limit}
+     * tidings_relay_*                            with broadcast.relay: see {@link RelayedRooms#bindTo}
      * </pre>
      */
     @Override
@@ -271,6 +272,9 @@ public final class BroadcastService implements MeterBinder {
                 .strongReference(true).register(registry);
         Gauge.builder("tidings.presence.tracked", rooms, Rooms::presences).description("tracked presences")
                 .strongReference(true).register(registry);
+        if (rooms instanceof MeterBinder relay) {
+            relay.bindTo(registry);
+        }
         for (String name : LIMIT_NAMES) {
             Gauge.builder("tidings.limit", limits, l -> limit(l, name)).tag("limit", name)
                     .description("configured limit (0: off)").strongReference(true).register(registry);

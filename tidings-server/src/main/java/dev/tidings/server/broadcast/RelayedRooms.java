@@ -9,6 +9,10 @@ import io.nats.client.Message;
 import io.nats.client.Nats;
 import io.nats.client.Options;
 import io.nats.client.impl.Headers;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.MeterBinder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -23,6 +27,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.regex.Pattern;
 
 /**
@@ -42,8 +47,12 @@ import java.util.regex.Pattern;
  * are not relayed: every node reads them from the change stream itself. Broadcasts and presences of
  * private channels carry that mark ({@code Tidings-Private} header, {@code "private"} member) and
  * go to the private room of their topic.
+ *
+ * <p>Metrics ({@link #bindTo}): messages published and received by kind, whether the NATS
+ * connection is up and how often it was reopened, the nodes heard, and the nodes and presences
+ * dropped for silence.
  */
-public final class RelayedRooms implements Rooms {
+public final class RelayedRooms implements Rooms, MeterBinder {
     private static final Logger log = LoggerFactory.getLogger(RelayedRooms.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern PREFIX = Pattern.compile("[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*");
@@ -97,6 +106,22 @@ public final class RelayedRooms implements Rooms {
     private final ScheduledExecutorService timer;
     private final Map<Member, Tracked> tracked = new ConcurrentHashMap<>();
     private final Map<String, Peer> peers = new ConcurrentHashMap<>();
+    /** Messages published and received, by {@link Kind}. */
+    private final LongAdder[] sent = adders();
+    private final LongAdder[] received = adders();
+    private final LongAdder nodesLost = new LongAdder();
+    private final LongAdder presenceLeaves = new LongAdder();
+
+    /** What a relay message carries, as the {@code kind} tag of its meters. */
+    private enum Kind { BROADCAST, PRESENCE, HEARTBEAT, SYNC }
+
+    private static LongAdder[] adders() {
+        LongAdder[] a = new LongAdder[Kind.values().length];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = new LongAdder();
+        }
+        return a;
+    }
 
     private RelayedRooms(Address address, Connection nats) {
         this.prefix = address.prefix();
@@ -149,6 +174,7 @@ public final class RelayedRooms implements Rooms {
         }
         nats.publish(prefix + ".b." + Base64.getUrlEncoder().withoutPadding()
                 .encodeToString(message.topic().getBytes(StandardCharsets.UTF_8)), h, message.payload());
+        sent[Kind.BROADCAST.ordinal()].increment();
         return n;
     }
 
@@ -201,11 +227,13 @@ public final class RelayedRooms implements Rooms {
                 .put("key", t.key());
         body.set("meta", t.meta());
         nats.publish(prefix + ".presence", new Headers().add("Tidings-Node", node), body.toString().getBytes(StandardCharsets.UTF_8));
+        sent[Kind.PRESENCE.ordinal()].increment();
     }
 
     private void beat() {
         try {
             nats.publish(prefix + ".heartbeat", new Headers().add("Tidings-Node", node), new byte[0]);
+            sent[Kind.HEARTBEAT.ordinal()].increment();
             long now = System.nanoTime();
             synchronized (peers) { // not while a message of that node is being applied
                 peers.forEach((id, peer) -> {
@@ -213,6 +241,8 @@ public final class RelayedRooms implements Rooms {
                         log.warn("broadcast relay: node {} silent for {} s, its {} presences leave", id, SILENT.toSeconds(),
                                 peer.topics.size());
                         peers.remove(id);
+                        nodesLost.increment();
+                        presenceLeaves.add(peer.topics.size());
                         peer.topics.forEach((who, place) -> local.untrackRemote(place.topic(), place.isPrivate(), who));
                     }
                 });
@@ -239,15 +269,21 @@ public final class RelayedRooms implements Rooms {
                 peer = peers.computeIfAbsent(from, f -> new Peer());
                 republish();
                 nats.publish(prefix + ".sync", new Headers().add("Tidings-Node", node), new byte[0]);
+                sent[Kind.SYNC.ordinal()].increment();
             }
             peer.heardNanos = System.nanoTime();
             String subject = m.getSubject().substring(prefix.length() + 1);
             if (subject.startsWith("b.")) {
+                received[Kind.BROADCAST.ordinal()].increment();
                 deliver(subject.substring(2), m);
             } else if (subject.equals("presence")) {
+                received[Kind.PRESENCE.ordinal()].increment();
                 presence(from, peer, JSON.readTree(m.getData()));
             } else if (subject.equals("sync")) {
+                received[Kind.SYNC.ordinal()].increment();
                 republish();
+            } else if (subject.equals("heartbeat")) {
+                received[Kind.HEARTBEAT.ordinal()].increment();
             }
         } catch (IOException | RuntimeException e) {
             log.warn("broadcast relay: dropped a message on {} from node {}: {}", m.getSubject(), from, e.toString());
@@ -280,6 +316,35 @@ public final class RelayedRooms implements Rooms {
     /** Publishes every presence of this node again (an unchanged one is no diff on the others). */
     private void republish() {
         tracked.values().forEach(t -> publishPresence("track", t));
+    }
+
+    /**
+     * <pre>
+     * tidings_relay_messages_{sent,received}_total{kind}  kind: broadcast, presence, heartbeat, sync
+     * tidings_relay_connected  tidings_relay_reconnects_total  tidings_relay_nodes
+     * tidings_relay_nodes_lost_total  tidings_relay_presence_leaves_total
+     * </pre>
+     */
+    @Override
+    public void bindTo(MeterRegistry registry) {
+        for (Kind k : Kind.values()) {
+            String kind = k.name().toLowerCase(java.util.Locale.ROOT);
+            FunctionCounter.builder("tidings.relay.messages.sent", sent[k.ordinal()], LongAdder::sum).tag("kind", kind)
+                    .description("messages this node published on the broadcast relay").register(registry);
+            FunctionCounter.builder("tidings.relay.messages.received", received[k.ordinal()], LongAdder::sum).tag("kind", kind)
+                    .description("messages of other nodes received from the broadcast relay").register(registry);
+        }
+        Gauge.builder("tidings.relay.connected", nats, c -> c.getStatus() == Connection.Status.CONNECTED ? 1 : 0)
+                .description("1 while the connection to the relay's NATS server is up").strongReference(true).register(registry);
+        FunctionCounter.builder("tidings.relay.reconnects", nats, c -> c.getStatistics().getReconnects())
+                .description("times the connection to the relay's NATS server was reopened").register(registry);
+        Gauge.builder("tidings.relay.nodes", peers, Map::size)
+                .description("other nodes heard on the relay within the last " + SILENT.toSeconds() + " s")
+                .strongReference(true).register(registry);
+        FunctionCounter.builder("tidings.relay.nodes.lost", nodesLost, LongAdder::sum)
+                .description("nodes dropped after " + SILENT.toSeconds() + " s of silence").register(registry);
+        FunctionCounter.builder("tidings.relay.presence.leaves", presenceLeaves, LongAdder::sum)
+                .description("presences removed because their node went silent").register(registry);
     }
 
     /** Leaves the relay: the other nodes remove this node's presences once its heartbeat is missed. */

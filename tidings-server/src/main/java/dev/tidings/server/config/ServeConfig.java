@@ -4,7 +4,6 @@ import dev.tidings.base.TableName;
 import dev.tidings.server.auth.TokenRules;
 import dev.tidings.server.broadcast.ClientLimits;
 import dev.tidings.server.broadcast.RelayedRooms;
-import dev.tidings.server.edge.EdgeNode;
 import dev.tidings.source.DatabaseUrl;
 import dev.tidings.source.SourceConfig;
 
@@ -111,7 +110,7 @@ public record ServeConfig(DatabaseUrl db, Replication replication, Server server
      * @param from   the broker and the stream or topic the leader's sink publishes to
      * @param window the newest events kept in memory for resumes
      */
-    public record Edge(EdgeNode.From from, int window) {}
+    public record Edge(EdgeSource from, int window) {}
 
     public record ChangeLogSettings(Path dir, Duration retention, long maxBytes) {}
 }

@@ -12,7 +12,6 @@ import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.KeyType;
 import com.nimbusds.jose.jwk.OctetKeyPair;
 import com.nimbusds.jose.util.JSONObjectUtils;
-import dev.tidings.server.edge.EdgeNode;
 import dev.tidings.server.auth.AccessPolicy;
 import dev.tidings.server.auth.TokenRules;
 import dev.tidings.server.broadcast.ClientLimits;
@@ -325,9 +324,9 @@ public final class ServeConfigLoader {
                     + "PostgreSQL, which an edge does not connect to; serve RLS clients from the leader (or a standby), "
                     + "or use the YAML row policies of auth on edges");
         }
-        EdgeNode.From source;
+        EdgeSource source;
         try {
-            source = EdgeNode.From.parse(from.text());
+            source = EdgeSource.parse(from.text());
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(from.name() + ": " + e.getMessage(), e);
         }

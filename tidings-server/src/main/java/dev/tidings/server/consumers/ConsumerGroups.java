@@ -36,7 +36,7 @@ import java.util.concurrent.ConcurrentMap;
  * keeps every event a durable group still needs ({@link GroupCommit#keepFrom}); other groups read
  * within the retention and are told to reset when they fall behind it.
  */
-public final class ConsumerGroups implements AutoCloseable {
+public final class ConsumerGroups implements Groups, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ConsumerGroups.class);
     private static final long TICK_MILLIS = 50;
     /** Keeps every event: for a durable group that has not read anything yet. */
@@ -57,25 +57,6 @@ public final class ConsumerGroups implements AutoCloseable {
     private record Transaction(EventId through, Acknowledgement ack) {}
 
     private record Waiter(Group group, int max, long deadline, CompletableFuture<Receipt> answer) {}
-
-    /** What {@link #receive} answers. */
-    public sealed interface Receipt {
-        /** Events (possibly none: the wait ended), in the group's format. */
-        record Events(List<Delivery> deliveries, EventFormat format) implements Receipt {}
-
-        /** The log no longer holds what follows the group's cursor; {@code oldest}: the oldest it holds, or null. */
-        record Reset(EventId oldest) implements Receipt {}
-    }
-
-    /** What {@link #ack} and {@link #nack} answer: how many were taken and the ids refused (unknown or expired). */
-    public record Answer(int done, List<String> refused) {}
-
-    /** A request for a group that does not exist. */
-    public static final class UnknownGroup extends RuntimeException {
-        UnknownGroup(String name) {
-            super("no consumer group " + name + "; create it with POST /api/consumers {\"name\": \"" + name + "\", …}");
-        }
-    }
 
     /** Opens the groups stored in the log and starts their thread. */
     public ConsumerGroups(GroupCommit commits) {
@@ -103,6 +84,7 @@ public final class ConsumerGroups implements AutoCloseable {
      * @return true when created
      * @throws IllegalStateException when a group of that name exists with another definition
      */
+    @Override
     public boolean create(GroupSpec spec, boolean fromOldest) {
         synchronized (groups) {
             Group existing = groups.get(spec.name());
@@ -123,6 +105,7 @@ public final class ConsumerGroups implements AutoCloseable {
     }
 
     /** Deletes a group and its state; its long polls end with {@link UnknownGroup}. */
+    @Override
     public void delete(String name) {
         synchronized (groups) {
             if (groups.remove(name) == null) {
@@ -135,12 +118,14 @@ public final class ConsumerGroups implements AutoCloseable {
         wake(); // a durable group no longer holds transactions back
     }
 
+    @Override
     public List<GroupStatus> list() {
         long now = System.currentTimeMillis();
         return groups.values().stream().map(g -> g.status(now))
                 .sorted(Comparator.comparing(s -> s.spec().name())).toList();
     }
 
+    @Override
     public GroupStatus status(String name) {
         return group(name).status(System.currentTimeMillis());
     }
@@ -149,6 +134,7 @@ public final class ConsumerGroups implements AutoCloseable {
      * Up to {@code max} events, each now with the caller until the group's visibility timeout;
      * when none are ready, waits up to {@code wait} for some (a long poll).
      */
+    @Override
     public CompletableFuture<Receipt> receive(String name, int max, Duration wait) {
         Group g = group(name);
         g.fill(changeLog);
@@ -171,6 +157,7 @@ public final class ConsumerGroups implements AutoCloseable {
     }
 
     /** Acknowledges; the answer completes once the acknowledgements are durable. */
+    @Override
     public CompletableFuture<Answer> ack(String name, List<String> ackIds) {
         List<AckId> ids = parse(ackIds);
         List<String> refused = group(name).ack(ids);
@@ -204,6 +191,7 @@ public final class ConsumerGroups implements AutoCloseable {
     }
 
     /** Hands events back to the group: again at once, or after {@code delay}. */
+    @Override
     public Answer nack(String name, List<String> ackIds, Duration delay) {
         List<AckId> ids = parse(ackIds);
         List<String> refused = group(name).nack(ids, delay.toNanos(), System.nanoTime());
@@ -212,6 +200,7 @@ public final class ConsumerGroups implements AutoCloseable {
     }
 
     /** Moves a group to the oldest event the log holds, or ({@code latest}) to its newest; what it had pending stays pending. */
+    @Override
     public void reset(String name, boolean latest) {
         group(name).reset(latest ? changeLog.last() : null);
         wake();

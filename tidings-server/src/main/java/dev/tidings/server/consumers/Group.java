@@ -1,9 +1,7 @@
 package dev.tidings.server.consumers;
 
-import dev.tidings.base.TableFilter;
 import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.Row;
-import dev.tidings.server.live.Filter;
 import dev.tidings.server.log.ChangeLog;
 import dev.tidings.server.log.EventId;
 
@@ -17,6 +15,7 @@ import java.util.PriorityQueue;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentMap;
+import java.util.function.Predicate;
 
 /**
  * One consumer group: a cursor in the change log and the events read after it that are not
@@ -61,8 +60,7 @@ final class Group {
     private record Deadline(long nanos, Entry entry, int deliveries, State state) {}
 
     final GroupSpec spec;
-    private final TableFilter tables;
-    private final Filter filter;
+    private final Predicate<ChangeEvent> selection;
     private final ConcurrentMap<EventId, Integer> stored;
     private final ConcurrentMap<String, String> cursors;
     private final TreeMap<EventId, Entry> pending = new TreeMap<>();
@@ -77,8 +75,7 @@ final class Group {
 
     Group(GroupSpec spec, EventId cursor, ConcurrentMap<EventId, Integer> stored, ConcurrentMap<String, String> cursors) {
         this.spec = spec;
-        this.tables = spec.tables().isEmpty() ? TableFilter.ALL : TableFilter.of(spec.tables());
-        this.filter = Filter.parse(spec.filter());
+        this.selection = spec.selection();
         this.cursor = cursor;
         this.stored = stored;
         this.cursors = cursors;
@@ -115,7 +112,7 @@ final class Group {
             for (ChangeEvent event : events) {
                 EventId id = EventId.of(event);
                 cursor = id;
-                if (tables.matches(event.schema(), event.table()) && filter.matches(event) && !pending.containsKey(id)) {
+                if (selection.test(event) && !pending.containsKey(id)) {
                     stored.put(id, 0);
                     admit(new Entry(id, event, rowOf(event), 0));
                 }

@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tidings.base.Identifiers;
+import dev.tidings.base.TableFilter;
 import dev.tidings.base.TableName;
+import dev.tidings.event.ChangeEvent;
 import dev.tidings.event.EventFormat;
 import dev.tidings.server.config.ConfigValue;
 import dev.tidings.server.live.Filter;
@@ -16,6 +18,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 
 /**
@@ -97,8 +100,15 @@ public record GroupSpec(String name, List<TableName> tables, String filter, bool
         return new GroupSpec(name, List.copyOf(tables), filter, durable, visibility, maxAckPending, format);
     }
 
+    /** Which events the group reads: of its tables, and matching its filter. */
+    public Predicate<ChangeEvent> selection() {
+        TableFilter t = TableFilter.of(tables);
+        Filter f = Filter.parse(filter);
+        return event -> t.matches(event.schema(), event.table()) && f.matches(event);
+    }
+
     /** Parses what {@link #json} wrote. */
-    static GroupSpec parse(String json) {
+    public static GroupSpec parse(String json) {
         try {
             return parse(JSON.readTree(json));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {

@@ -1,6 +1,7 @@
 package dev.tidings.server.edge;
 
 import dev.tidings.event.ChangeEvent;
+import dev.tidings.server.consumers.Groups;
 import dev.tidings.server.log.EventId;
 import dev.tidings.server.log.LogReader;
 
@@ -27,6 +28,9 @@ interface Broker extends AutoCloseable {
 
     /** The oldest event the broker retains, or null when it has none or cannot be asked. */
     EventId first();
+
+    /** Consumer groups served from this broker's own machinery, or null when the broker has none here. */
+    Groups groups();
 
     /** Whether the client is connected and consuming. */
     boolean connected();

@@ -1,12 +1,13 @@
 package dev.tidings.server.edge;
 
 import dev.tidings.event.ChangeEvent;
+import dev.tidings.server.config.EdgeSource;
+import dev.tidings.server.consumers.Groups;
 import dev.tidings.server.log.EventId;
 import dev.tidings.server.log.LogReader;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
@@ -24,40 +25,7 @@ import java.util.function.Consumer;
 public final class EdgeNode implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(EdgeNode.class);
 
-    /**
-     * Where an edge reads: {@code nats://host[:port][,host[:port]…]/STREAM} or
-     * {@code kafka://host:port[,host:port…]/TOPIC}.
-     *
-     * @param broker  {@code nats} or {@code kafka}
-     * @param servers NATS server URLs, or Kafka bootstrap servers as host:port
-     * @param stream  the JetStream stream the leader's NATS sink publishes to, or the Kafka topic its Kafka sink writes
-     */
-    public record From(String broker, List<String> servers, String stream) {
-        /** Parses the URL; fails with what one looks like. */
-        public static From parse(String url) {
-            String scheme = url.startsWith("kafka://") ? "kafka" : "nats";
-            String prefix = scheme + "://";
-            int slash = url.indexOf('/', prefix.length());
-            if (!url.startsWith(prefix) || slash < 0 || slash == url.length() - 1 || slash == prefix.length()) {
-                throw new IllegalArgumentException("'" + url + "' is not an edge source; use nats://host[:port][,host2[:port]…]/STREAM, "
-                        + "a JetStream stream the leader's NATS sink publishes to, or kafka://host:port[,host2:port]/TOPIC, "
-                        + "the one-partition topic the leader's Kafka sink writes to");
-            }
-            List<String> hosts = List.of(url.substring(prefix.length(), slash).split(","));
-            String stream = url.substring(slash + 1);
-            if (scheme.equals("kafka")) {
-                return new From(scheme, hosts.stream().map(h -> h.contains(":") ? h : h + ":9092").toList(), stream);
-            }
-            return new From(scheme, hosts.stream().map(h -> "nats://" + (h.contains(":") ? h : h + ":4222")).toList(), stream);
-        }
-
-        @Override
-        public String toString() {
-            return broker + "://" + String.join(",", servers.stream().map(s -> s.replace("nats://", "")).toList()) + "/" + stream;
-        }
-    }
-
-    private final From from;
+    private final EdgeSource from;
     private final Broker broker;
     private final RecentEvents recent;
     private final AtomicLong events = new AtomicLong();
@@ -82,7 +50,7 @@ public final class EdgeNode implements AutoCloseable {
         }
     };
 
-    private EdgeNode(From from, Broker broker, int window) {
+    private EdgeNode(EdgeSource from, Broker broker, int window) {
         this.from = from;
         this.broker = broker;
         this.recent = new RecentEvents(window);
@@ -92,7 +60,7 @@ public final class EdgeNode implements AutoCloseable {
      * Connects to the broker and starts consuming, the newest {@code window} events first (into
      * the window; no client is connected yet), then every new one into the window and to {@code live}.
      */
-    public static EdgeNode start(From from, int window, Consumer<ChangeEvent> live) throws Exception {
+    public static EdgeNode start(EdgeSource from, int window, Consumer<ChangeEvent> live) throws Exception {
         Broker broker = from.broker().equals("kafka") ? KafkaBroker.open(from.servers(), from.stream())
                 : JetStreamBroker.open(from.servers(), from.stream());
         EdgeNode node = new EdgeNode(from, broker, window);
@@ -120,6 +88,11 @@ public final class EdgeNode implements AutoCloseable {
         return reader;
     }
 
+    /** The consumer groups this edge serves from its broker, or null (a Kafka edge). */
+    public Groups groups() {
+        return broker.groups();
+    }
+
     /** Whether the broker is connected and its events consumed. */
     public boolean live() {
         return broker.connected();
@@ -130,7 +103,7 @@ public final class EdgeNode implements AutoCloseable {
         return events.get();
     }
 
-    public From from() {
+    public EdgeSource from() {
         return from;
     }
 

@@ -1,6 +1,7 @@
 package dev.tidings.server.edge;
 
 import dev.tidings.event.ChangeEvent;
+import dev.tidings.server.consumers.Groups;
 import dev.tidings.server.log.EventId;
 import dev.tidings.server.log.LogReader;
 import io.nats.client.Connection;
@@ -41,6 +42,7 @@ final class JetStreamBroker implements Broker {
     private final Connection connection;
     private final JetStreamManagement management;
     private final EventJson reader = new EventJson();
+    private final JetStreamGroups groups;
     private MessageConsumer consumer;
     private volatile long sequence;
 
@@ -48,6 +50,7 @@ final class JetStreamBroker implements Broker {
         this.stream = stream;
         this.connection = connection;
         this.management = management;
+        this.groups = new JetStreamGroups(stream, connection, management);
     }
 
     /** Connects and checks that the stream exists; fails with what to do. */
@@ -157,6 +160,11 @@ final class JetStreamBroker implements Broker {
     }
 
     @Override
+    public Groups groups() {
+        return groups;
+    }
+
+    @Override
     public boolean connected() {
         return connection.getStatus() == Connection.Status.CONNECTED && consumer != null && !consumer.isStopped();
     }
@@ -172,6 +180,7 @@ final class JetStreamBroker implements Broker {
             if (consumer != null) {
                 consumer.stop();
             }
+            groups.close();
             connection.close();
         } catch (Exception e) {
             log.debug("closing the NATS connection", e);

@@ -1,6 +1,7 @@
 package dev.tidings.server.edge;
 
 import dev.tidings.event.ChangeEvent;
+import dev.tidings.server.consumers.Groups;
 import dev.tidings.server.log.EventId;
 import dev.tidings.server.log.LogReader;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -239,6 +240,12 @@ final class KafkaBroker implements Broker {
                 return null;
             }
         }
+    }
+
+    /** None: a Kafka edge refuses {@code /api/consumers} (Kafka's own consumer groups serve that need; docs/consumers.md). */
+    @Override
+    public Groups groups() {
+        return null;
     }
 
     @Override

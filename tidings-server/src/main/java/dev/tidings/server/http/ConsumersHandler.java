@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.tidings.server.auth.Authenticator;
 import dev.tidings.server.config.ConfigValue;
-import dev.tidings.server.consumers.ConsumerGroups;
+import dev.tidings.server.consumers.Groups;
 import dev.tidings.server.consumers.Delivery;
 import dev.tidings.server.consumers.GroupSpec;
 import dev.tidings.server.consumers.GroupStatus;
@@ -46,12 +46,14 @@ final class ConsumersHandler extends Handler.Abstract {
     private static final int MAX_RECEIVE = 1_000;
     private static final Duration MAX_WAIT = Duration.ofSeconds(60);
 
-    private final ConsumerGroups groups;
+    private final Groups groups;
+    private final String absent;
     private final Authenticator auth;
 
-    /** @param groups null when the server keeps no change log: every call then says how to get one */
-    ConsumersHandler(ConsumerGroups groups, Authenticator auth) {
+    /** @param groups null when this server has none: every call then answers 404 with {@code absent}, what to do */
+    ConsumersHandler(Groups groups, String absent, Authenticator auth) {
         this.groups = groups;
+        this.absent = absent;
         this.auth = auth;
     }
 
@@ -65,8 +67,7 @@ final class ConsumersHandler extends Handler.Abstract {
             return true;
         }
         if (groups == null) {
-            AdminApi.write(response, callback, 404, AdminApi.error("consumer groups read the change log, and this server keeps "
-                    + "none: set log.dir (--log-dir, TIDINGS_LOG_DIR)"));
+            AdminApi.write(response, callback, 404, AdminApi.error(absent));
             return true;
         }
         String[] parts = path.split("/"); // "", api, consumers, group, action
@@ -89,8 +90,10 @@ final class ConsumersHandler extends Handler.Abstract {
                 AdminApi.write(response, callback, 405, AdminApi.error("use GET or POST " + PATH + ", GET or DELETE " + PATH
                         + "/{group}, or POST " + PATH + "/{group}/receive|ack|nack|reset"));
             }
-        } catch (ConsumerGroups.UnknownGroup e) {
+        } catch (Groups.UnknownGroup e) {
             AdminApi.write(response, callback, 404, AdminApi.error(e.getMessage()));
+        } catch (Groups.Unavailable e) {
+            AdminApi.write(response, callback, 503, AdminApi.error(e.getMessage()));
         } catch (IllegalArgumentException e) {
             AdminApi.write(response, callback, 400, AdminApi.error(e.getMessage()));
         } catch (IllegalStateException e) {
@@ -162,26 +165,26 @@ final class ConsumersHandler extends Handler.Abstract {
         }
         groups.receive(group, max, wait).whenComplete((receipt, failure) -> {
             Throwable cause = failure instanceof CompletionException c ? c.getCause() : failure;
-            if (cause instanceof ConsumerGroups.UnknownGroup) {
+            if (cause instanceof Groups.UnknownGroup) {
                 AdminApi.write(response, callback, 404, AdminApi.error(cause.getMessage()));
             } else if (cause != null) {
                 AdminApi.write(response, callback, 503, AdminApi.error("the group's state could not be made durable: "
                         + cause.getMessage() + "; receive again (the events come back after the visibility timeout)"));
-            } else if (receipt instanceof ConsumerGroups.Receipt.Reset(var oldest)) {
+            } else if (receipt instanceof Groups.Receipt.Reset(var oldest)) {
                 ObjectNode o = AdminApi.JSON.createObjectNode();
                 o.put("error", "the change log no longer holds the events after this group's position (retention): "
                         + "POST " + PATH + "/" + group + "/reset {\"to\":\"oldest\"} and refetch what was missed");
                 o.put("reset", true);
                 o.put("oldest", oldest == null ? null : oldest.toString());
                 AdminApi.write(response, callback, 409, o.toString());
-            } else if (receipt instanceof ConsumerGroups.Receipt.Events events) {
+            } else if (receipt instanceof Groups.Receipt.Events events) {
                 AdminApi.write(response, callback, 200, events(events));
             }
         });
     }
 
     /** {@code {"events":[{"ack_id":…,"delivery":n,"event":<the event in the group's format>}]}}, events serialized once. */
-    private static byte[] events(ConsumerGroups.Receipt.Events events) {
+    private static byte[] events(Groups.Receipt.Events events) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(256 + events.deliveries().size() * 512);
         out.writeBytes("{\"events\":[".getBytes(StandardCharsets.US_ASCII));
         boolean first = true;
@@ -196,7 +199,7 @@ final class ConsumersHandler extends Handler.Abstract {
         return out.toByteArray();
     }
 
-    private static String answer(String verb, ConsumerGroups.Answer a) {
+    private static String answer(String verb, Groups.Answer a) {
         ObjectNode o = AdminApi.JSON.createObjectNode();
         o.put(verb, a.done());
         a.refused().forEach(o.putArray("refused")::add);

@@ -27,11 +27,19 @@ import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.IntSupplier;
 
 /**
  * {@code tidings serve --from nats://…} or {@code kafka://…}: an edge node. It never connects to PostgreSQL: an
@@ -40,8 +48,10 @@ import java.util.concurrent.ScheduledExecutorService;
  * ({@link EdgeNode#log()}) with the ids every node shares. Adding an edge needs no change on
  * the leader. Broadcasts from {@code realtime.messages} reach an edge's clients through the
  * stream, as on the leader; client broadcasts and presence reach the other nodes through {@code broadcast.relay}.
+ * {@code /api/consumers} serves consumer groups kept in JetStream (durable pull consumers of the
+ * stream, shared by every edge); a Kafka edge refuses it and says what to use.
  *
- * <p>{@code /ready} is 200 while the broker is connected and consumed; {@code /health} and
+ * <p>{@code /metrics} has the edge's own meters and, with a relay, the relay's. {@code /ready} is 200 while the broker is connected and consumed; {@code /health} and
  * {@code /api/status} say {@code "role":"edge"} and the source position.
  */
 public final class EdgeServer implements AutoCloseable {
@@ -89,8 +99,9 @@ public final class EdgeServer implements AutoCloseable {
         }
         EdgeServer server;
         try {
+            LiveCounters counters = new LiveCounters();
             LiveService live = new LiveService(fanOut, new StreamLiveness(node::live, timers), writer, timers,
-                    config.limits().sendQueueBytes(), config.limits().sendQueueMessages(), new LiveCounters());
+                    config.limits().sendQueueBytes(), config.limits().sendQueueMessages(), counters);
             Server jetty = TidingsServer.jetty(config.server());
             RealtimeEndpoint realtime = new RealtimeEndpoint(live, auth, null, broadcasts, node.log(), null, null);
             WebSocketUpgradeHandler websockets = WebSocketUpgradeHandler.from(jetty,
@@ -98,7 +109,13 @@ public final class EdgeServer implements AutoCloseable {
             websockets.setHandler(new Handler.Sequence(new ConsoleHandler(),
                     new SseHandler(live, auth, config.server().sseKeepAlive(), null, node.log(), false),
                     new BroadcastEndpoint(auth, broadcasts, null),
-                    new Operations(node, fanOut, auth, config.server().metricsPublic() || !auth.secure()), new TidingsServer.NotFound()));
+                    new ConsumersHandler(node.groups(), "consumer groups on an edge node are JetStream consumers, and this "
+                            + "edge reads Kafka topic " + edge.from().stream() + ": read the topic with a Kafka consumer group "
+                            + "(group.id; Kafka keeps the offsets and shares the partitions), or use /api/consumers on the leader",
+                            auth),
+                    new Operations(node, fanOut, metrics(node, counters, broadcasts,
+                            () -> websockets.getServerWebSocketContainer().getOpenSessions().size()), auth,
+                            config.server().metricsPublic() || !auth.secure()), new TidingsServer.NotFound()));
             jetty.setHandler(websockets);
             server = new EdgeServer(node, fanOut, timers, writer, rooms, jetty);
             jetty.start();
@@ -110,6 +127,31 @@ public final class EdgeServer implements AutoCloseable {
         log.info("tidings serve: edge node listening on {}:{} (Realtime WebSocket, SSE /events, /health /ready /api/status), "
                 + "reading {}", config.server().bind(), server.port(), edge.from());
         return server;
+    }
+
+    /**
+     * An edge's {@code /metrics}: what it read from the broker, its clients, Broadcast and Presence
+     * (with the relay's meters when {@code broadcast.relay} is set), JVM memory and threads.
+     */
+    private static PrometheusMeterRegistry metrics(EdgeNode node, LiveCounters counters, BroadcastService broadcasts,
+                                                   IntSupplier websocketClients) {
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        new JvmMemoryMetrics().bindTo(registry);
+        new JvmThreadMetrics().bindTo(registry);
+        FunctionCounter.builder("tidings.edge.events", node, EdgeNode::events)
+                .description("events this edge read from the broker").register(registry);
+        Gauge.builder("tidings.edge.connected", node, n -> n.live() ? 1 : 0)
+                .description("1 while the edge is connected to the broker and consuming").strongReference(true).register(registry);
+        Gauge.builder("tidings.websocket.clients", websocketClients, IntSupplier::getAsInt).description("open WebSocket connections")
+                .strongReference(true).register(registry);
+        FunctionCounter.builder("tidings.websocket.messages.sent", counters, LiveCounters::websocketMessages)
+                .description("frames written to WebSocket clients").register(registry);
+        Gauge.builder("tidings.sse.clients", counters, LiveCounters::sseClients).description("open Server-Sent Events streams")
+                .strongReference(true).register(registry);
+        FunctionCounter.builder("tidings.sse.messages.sent", counters, LiveCounters::sseMessages)
+                .description("events written to SSE streams").register(registry);
+        broadcasts.bindTo(registry);
+        return registry;
     }
 
     /** The port actually bound (useful with port 0). */
@@ -140,17 +182,19 @@ public final class EdgeServer implements AutoCloseable {
         log.info("stopped");
     }
 
-    /** {@code /health}, {@code /ready}, {@code /api/status} of an edge: its role, whether it consumes, where it is. */
+    /** {@code /health}, {@code /ready}, {@code /api/status}, {@code /metrics} of an edge: its role, whether it consumes, where it is. */
     private static final class Operations extends Handler.Abstract {
         private final EdgeNode node;
         private final LiveFanOut fanOut;
+        private final PrometheusMeterRegistry metrics;
         private final Authenticator auth;
         private final boolean open;
 
-        /** @param open whether {@code /api/status} needs no token (as on the leader: {@code metrics.public} or no secure channels) */
-        Operations(EdgeNode node, LiveFanOut fanOut, Authenticator auth, boolean open) {
+        /** @param open whether {@code /api/status} and {@code /metrics} need no token (as on the leader: {@code metrics.public} or no secure channels) */
+        Operations(EdgeNode node, LiveFanOut fanOut, PrometheusMeterRegistry metrics, Authenticator auth, boolean open) {
             this.node = node;
             this.fanOut = fanOut;
+            this.metrics = metrics;
             this.auth = auth;
             this.open = open;
         }
@@ -174,6 +218,16 @@ public final class EdgeServer implements AutoCloseable {
                     }
                     body = "{\"version\":\"" + TidingsServer.VERSION + "\",\"role\":\"edge\",\"ready\":"
                             + node.live() + ",\"subscriptions\":" + fanOut.size() + ",\"source\":" + node.positionJson() + "}";
+                }
+                case "/metrics" -> {
+                    if (!OperationsHandler.admitted(auth, open, request, response, callback)) {
+                        return true;
+                    }
+                    response.setStatus(200);
+                    response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+                    response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
+                    response.write(true, ByteBuffer.wrap(metrics.scrape().getBytes(StandardCharsets.UTF_8)), callback);
+                    return true;
                 }
                 default -> {
                     return false;

@@ -207,7 +207,8 @@ public final class TidingsServer implements AutoCloseable {
                     sinkMetrics, websocketClients, startedMillis);
             websockets.setHandler(new Handler.Sequence(new ConsoleHandler(), new SseHandler(live, auth, config.server().sseKeepAlive(),
                     tidings.backfiller(), changeLog == null ? null : changeLog.changeLog(), rowSecurity != null), new BroadcastEndpoint(auth, broadcasts, channels), new OperationsHandler(state, auth, config.server().metricsPublic()),
-                    new BackfillsHandler(tidings.backfiller(), auth), new ConsumersHandler(groups, auth), new NotFound()));
+                    new BackfillsHandler(tidings.backfiller(), auth), new ConsumersHandler(groups,
+                    "consumer groups read the change log, and this server keeps none: set log.dir (--log-dir, TIDINGS_LOG_DIR)", auth), new NotFound()));
             jetty.setHandler(websockets);
             server = new TidingsServer(state, timers, lagTimer, writer, catalog, rowSecurity, channels, durable, changeLog, groups, rooms, jetty);
             jetty.start();

@@ -68,7 +68,7 @@ class EdgeNodeTest {
                 List<ChangeEvent> first = published.subList(0, 60);
                 sink.send(first.stream().map(e -> new SinkMessage(e, TIDINGS.toBytes(e))).toList()).get();
                 List<ChangeEvent> live = new CopyOnWriteArrayList<>();
-                try (EdgeNode edge = EdgeNode.start(EdgeNode.From.parse("nats://127.0.0.1/" + stream), 10, live::add)) {
+                try (EdgeNode edge = EdgeNode.start(dev.tidings.server.config.EdgeSource.parse("nats://127.0.0.1/" + stream), 10, live::add)) {
                     List<ChangeEvent> rest = published.subList(60, published.size());
                     sink.send(rest.stream().map(e -> new SinkMessage(e, TIDINGS.toBytes(e))).toList()).get();
                     Await.until(Duration.ofSeconds(10), "the edge to consume every event", () -> live.size() == 10 + rest.size());
@@ -118,16 +118,16 @@ class EdgeNodeTest {
                     published.addAll(transaction(tx));
                 }
                 org.assertj.core.api.Assertions.assertThatThrownBy(() -> EdgeNode.start(
-                        EdgeNode.From.parse("kafka://" + kafka.bootstrapServers() + "/wide"), 10, e -> { }))
+                        dev.tidings.server.config.EdgeSource.parse("kafka://" + kafka.bootstrapServers() + "/wide"), 10, e -> { }))
                         .hasMessageContaining("has 3 partitions").hasMessageContaining("--partitions 1");
                 org.assertj.core.api.Assertions.assertThatThrownBy(() -> EdgeNode.start(
-                        EdgeNode.From.parse("kafka://" + kafka.bootstrapServers() + "/missing"), 10, e -> { }))
+                        dev.tidings.server.config.EdgeSource.parse("kafka://" + kafka.bootstrapServers() + "/missing"), 10, e -> { }))
                         .hasMessageContaining("does not exist").hasMessageContaining("--partitions 1");
                 List<ChangeEvent> last = published.subList(90, 93);
                 published = published.subList(0, 90);
                 send(sink, published.subList(0, 60));
                 List<ChangeEvent> live = new CopyOnWriteArrayList<>();
-                try (EdgeNode edge = EdgeNode.start(EdgeNode.From.parse("kafka://" + kafka.bootstrapServers() + "/edge"), 10, live::add)) {
+                try (EdgeNode edge = EdgeNode.start(dev.tidings.server.config.EdgeSource.parse("kafka://" + kafka.bootstrapServers() + "/edge"), 10, live::add)) {
                     List<ChangeEvent> rest = published.subList(60, published.size());
                     send(sink, rest);
                     send(sink, published.subList(30, 40)); // a new leader sends again from an older position

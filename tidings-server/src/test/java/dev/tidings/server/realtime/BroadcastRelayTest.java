@@ -3,6 +3,7 @@ package dev.tidings.server.realtime;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tidings.server.sinks.ServeProcess;
+import dev.tidings.testing.Await;
 import dev.tidings.testing.TestPostgres;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -11,6 +12,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,6 +34,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Timeout(180)
 class BroadcastRelayTest {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
     private static final String RELAY = "nats://127.0.0.1:4222/relaytest_" + ProcessHandle.current().pid() + "_" + System.nanoTime();
     private static ServeHarness a;
     private static ServeHarness b;
@@ -104,7 +110,47 @@ class BroadcastRelayTest {
             JsonNode leave = watcher.awaitEvent("presence_diff").get("payload");
             assertThat(leave.get("leaves").get("gone").get("metas").get(0).get("x").asInt()).isEqualTo(1);
             assertThat(leave.get("joins").size()).isZero();
+            assertThat(metric(b, "tidings_relay_nodes_lost_total")).as("the killed node counted as lost").isGreaterThanOrEqualTo(1);
+            assertThat(metric(b, "tidings_relay_presence_leaves_total")).as("its presence left for silence").isGreaterThanOrEqualTo(1);
         }
+    }
+
+    @Test
+    void relay_metrics_count_what_one_node_sent_and_the_other_received() throws Exception {
+        double sentBefore = metric(a, "tidings_relay_messages_sent_total{kind=\"broadcast\"}");
+        double receivedBefore = metric(b, "tidings_relay_messages_received_total{kind=\"broadcast\"}");
+        try (RawSocket onB = join(b.ws("vsn=1.0.0"), "counted", "{\"self\":false}", null);
+             RawSocket onA = join(a.ws("vsn=1.0.0"), "counted", "{\"self\":false}", null)) {
+            onA.send(broadcast("counted", "2", 1));
+            onA.send(broadcast("counted", "3", 2));
+            onB.until(BroadcastRelayTest::second);
+        }
+        assertThat(metric(a, "tidings_relay_messages_sent_total{kind=\"broadcast\"}") - sentBefore).isEqualTo(2);
+        Await.until(Duration.ofSeconds(10), "node b to count the 2 relayed broadcasts",
+                () -> metric(b, "tidings_relay_messages_received_total{kind=\"broadcast\"}") - receivedBefore == 2);
+        for (ServeHarness node : List.of(a, b)) {
+            assertThat(metric(node, "tidings_relay_connected")).isEqualTo(1);
+            assertThat(metric(node, "tidings_relay_nodes")).as("the other node is heard").isGreaterThanOrEqualTo(1);
+            assertThat(metric(node, "tidings_relay_messages_sent_total{kind=\"heartbeat\"}")).isPositive();
+            assertThat(metric(node, "tidings_relay_messages_received_total{kind=\"heartbeat\"}")).isPositive();
+        }
+    }
+
+    /** The value of a series on the node's {@code /metrics} ({@code name} with its labels as Prometheus writes them). */
+    private static double metric(ServeHarness node, String series) {
+        String text;
+        try {
+            text = HTTP.send(HttpRequest.newBuilder(URI.create(node.http("/metrics"))).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+        } catch (java.io.IOException | InterruptedException e) {
+            throw new AssertionError("GET /metrics: " + e, e);
+        }
+        for (String line : text.split("\n")) {
+            if (line.startsWith(series + " ")) {
+                return Double.parseDouble(line.substring(series.length() + 1).trim());
+            }
+        }
+        throw new AssertionError(series + " is not on /metrics:\n" + text);
     }
 
     @Test
