@@ -46,7 +46,7 @@ class RowSecurityTest {
 
     @Test
     void everySubscriberGetsExactlyItsOwnRowsInCommitOrderWhenGroupsAreCheckedInParallel() throws Exception {
-        String url = TestPostgres.url(TestPostgres.newDatabase());
+        String url = TestPostgres.newDatabase();
         TestPostgres.execute(url,
                 "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rls_order_user') THEN"
                         + " CREATE ROLE rls_order_user NOLOGIN; END IF; END $$",
