@@ -591,7 +591,10 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
      * lasts until the round trip's Sync, then the change indexes of the given keys whose rows that
      * role may select. The select is planned after the settings ran, so as that role with its
      * policies; it also checks that the role took effect ({@code current_user}), so that a setting
-     * that did not apply yields nothing rather than the rows a superuser sees.
+     * that did not apply yields nothing rather than the rows a superuser sees. {@code OFFSET 0} keeps
+     * the {@code EXISTS} a probe of the primary key per change: without it PostgreSQL may turn it
+     * into a join that reads every row the policy lets the role see (with {@code user_id = auth.uid()}
+     * and an index on {@code user_id}: all the user's rows), a cost that grows with the table.
      */
     static String visibleQuery(TableName table, List<String> key) {
         String t = Identifiers.quote(table.schema()) + "." + Identifiers.quote(table.table());
@@ -603,7 +606,7 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
         return "SELECT pg_catalog.set_config('role', ?, true), pg_catalog.set_config('request.jwt.claims', ?, true);"
                 + " SELECT (k.j ->> '" + INDEX + "')::int FROM pg_catalog.jsonb_array_elements(?::jsonb) AS k(j)"
                 + " CROSS JOIN LATERAL pg_catalog.jsonb_populate_record(NULL::" + t + ", k.j) AS r"
-                + " WHERE current_user = ?::name AND EXISTS (SELECT 1 FROM " + t + " t WHERE " + on + ")";
+                + " WHERE current_user = ?::name AND EXISTS (SELECT 1 FROM " + t + " t WHERE " + on + " OFFSET 0)";
     }
 
     /** Fail closed: none of the changes {@code groups} were deciding is delivered; a broken connection is reopened next time. */
