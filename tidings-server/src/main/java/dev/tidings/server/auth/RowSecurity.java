@@ -85,7 +85,7 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     static final long TTL_NANOS = 30_000_000_000L;
     /** (change, subscriber) pairs waiting for a check at most; more are dropped (fail closed). */
-    private static final int MAX_PENDING = 1 << 20;
+    private static final int MAX_PENDING = 1 << 22;
     private static final int GATHER_NANOS = 500_000;
     /** Connections checking one batch's groups at once (the checking thread's own included). */
     static final int CONNECTIONS = 4;
