@@ -36,28 +36,32 @@ import java.util.concurrent.locks.LockSupport;
  * (JDK client, Phoenix vsn 1.0.0, one {@code postgres_changes} binding) spread over {@code users}
  * users, so each change is for the subscribers of one user; {@code rate} single-row inserts a
  * second for {@code seconds}. Reported per mode: deliveries, commit → client p50/p99/max (receive
- * time − {@code commit_timestamp}, which is truncated to ms: up to 1 ms overstated), and in RLS mode
- * the visibility queries per change ({@code tidings_rls_queries_total} / changes).
+ * time − {@code commit_timestamp}, which is truncated to ms: up to 1 ms overstated), the CPU the
+ * JVM used (serve and the clients: they share it) and, of it, the row security threads', and in RLS
+ * mode the visibility queries per change ({@code tidings_rls_queries_total} / changes).
  *
- * <p>Usage: {@code RlsBenchmark [--subscribers 1000] [--users 10] [--rate 100] [--seconds 20] [--modes rls,yaml]}
+ * <p>{@code --subscribers} and {@code --users} take lists: every pair is run (the grid), each mode
+ * {@code reps} times, one after the other; a summary line per pair and mode gives the medians.
+ *
+ * <p>Usage: {@code RlsBenchmark [--subscribers 100,1000] [--users 10,100,1000] [--rate 1000] [--seconds 10]
+ * [--reps 3] [--modes rls,yaml]}
  */
 public final class RlsBenchmark {
     private static final String SECRET = "the-rls-benchmark-secret-that-is-long-enough-for-hs256";
     private static final int BUCKETS = 600_000; // 0.1 ms each
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> opts = new LinkedHashMap<>(Map.of("subscribers", "1000", "users", "10", "rate", "100",
-                "seconds", "20", "modes", "rls,yaml"));
+        Map<String, String> opts = new LinkedHashMap<>(Map.of("subscribers", "100,1000", "users", "10,100,1000",
+                "rate", "1000", "seconds", "10", "reps", "3", "modes", "rls,yaml"));
         for (int i = 0; i + 1 < args.length; i += 2) {
             if (!args[i].startsWith("--") || !opts.containsKey(args[i].substring(2))) {
                 throw new IllegalArgumentException("unknown option " + args[i] + "; known: " + opts.keySet());
             }
             opts.put(args[i].substring(2), args[i + 1]);
         }
-        int subscribers = Integer.parseInt(opts.get("subscribers"));
-        int users = Integer.parseInt(opts.get("users"));
         int rate = Integer.parseInt(opts.get("rate"));
         int seconds = Integer.parseInt(opts.get("seconds"));
+        int reps = Integer.parseInt(opts.get("reps"));
         try (BenchPostgres pg = new BenchPostgres()) {
             pg.execute("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN"
                             + " CREATE ROLE authenticated NOLOGIN; END IF; END $$",
@@ -71,17 +75,63 @@ public final class RlsBenchmark {
                     "CREATE POLICY own ON bench_rls FOR SELECT TO authenticated USING (user_id = auth.uid())",
                     "GRANT SELECT ON bench_rls TO authenticated",
                     "CREATE PUBLICATION supabase_realtime FOR TABLE bench_rls");
-            System.out.printf("rls benchmark: %d subscribers over %d users, %d changes/s for %d s; load before: %s%n",
-                    subscribers, users, rate, seconds, uptime());
             long nextId = 1;
-            for (String mode : opts.get("modes").split(",")) {
-                nextId = run(pg, mode.strip(), subscribers, users, rate, seconds, nextId);
+            List<String> summary = new ArrayList<>();
+            for (String subs : opts.get("subscribers").split(",")) {
+                for (String us : opts.get("users").split(",")) {
+                    int subscribers = Integer.parseInt(subs.strip());
+                    int users = Integer.parseInt(us.strip());
+                    System.out.printf("rls benchmark: %d subscribers over %d users, %d changes/s for %d s; load before: %s%n",
+                            subscribers, users, rate, seconds, uptime());
+                    Map<String, List<Result>> results = new LinkedHashMap<>();
+                    for (int rep = 0; rep < reps; rep++) {
+                        for (String mode : opts.get("modes").split(",")) {
+                            Result r = run(pg, mode.strip(), subscribers, users, rate, seconds, nextId);
+                            nextId = r.nextId;
+                            results.computeIfAbsent(mode.strip(), k -> new ArrayList<>()).add(r);
+                        }
+                    }
+                    for (var e : results.entrySet()) {
+                        List<Result> rs = e.getValue();
+                        summary.add(String.format("%-4s %5d subs %5d users: p50 %.1f ms, p99 %.1f ms (median of %d: %s),"
+                                        + " deliveries %s, %s queries/change, JVM CPU %.2f s/s (row security %.2f); load %s",
+                                e.getKey(), subscribers, users, median(rs, Result::p50), median(rs, Result::p99), rs.size(),
+                                rs.stream().map(r -> String.format("%.1f", r.p99)).toList(), rs.stream()
+                                        .map(r -> r.delivered + "/" + r.expected).toList(),
+                                e.getKey().equals("rls") ? String.format("%.2f", median(rs, Result::queriesPerChange)) : "—",
+                                median(rs, Result::cpu), median(rs, Result::rlsCpu), uptime()));
+                    }
+                }
             }
+            System.out.println("summary (" + rate + " changes/s for " + seconds + " s per run):");
+            summary.forEach(System.out::println);
             System.out.println("load after: " + uptime());
         }
     }
 
-    private static long run(BenchPostgres pg, String mode, int subscribers, int users, int rate, int seconds, long firstId)
+    /** One run of one mode. */
+    private record Result(long nextId, double p50, double p99, long delivered, long expected, double queriesPerChange,
+                          double cpu, double rlsCpu) {}
+
+    private static double median(List<Result> rs, java.util.function.ToDoubleFunction<Result> f) {
+        double[] v = rs.stream().mapToDouble(f).sorted().toArray();
+        return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+    }
+
+    /** CPU seconds of the JVM, and of its row security threads. */
+    private static double[] cpu() {
+        var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        var threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        long rls = 0;
+        for (var info : threads.getThreadInfo(threads.getAllThreadIds())) {
+            if (info != null && info.getThreadName().startsWith("tidings-row-security")) {
+                rls += Math.max(0, threads.getThreadCpuTime(info.getThreadId()));
+            }
+        }
+        return new double[] {os.getProcessCpuTime() / 1e9, rls / 1e9};
+    }
+
+    private static Result run(BenchPostgres pg, String mode, int subscribers, int users, int rate, int seconds, long firstId)
             throws Exception {
         Map<String, String> flags = new LinkedHashMap<>();
         flags.put("db.url", pg.jdbcUrl());
@@ -123,6 +173,7 @@ public final class RlsBenchmark {
             }
             Thread.sleep(1000);
             long changes = (long) rate * seconds;
+            double[] cpuBefore = cpu();
             long start = System.nanoTime();
             try (Connection c = pg.connect();
                  PreparedStatement insert = c.prepareStatement("INSERT INTO bench_rls VALUES (?, ?, 'x')")) {
@@ -148,13 +199,19 @@ public final class RlsBenchmark {
             while (clients.deliveries.get() < expected && System.currentTimeMillis() < until) {
                 Thread.sleep(100);
             }
-            String queries = mode.equals("rls") ? String.format(", %.2f queries/change", metric(http, server.port(),
-                    "tidings_rls_queries_total") / changes) : "";
+            double[] cpuAfter = cpu();
+            double elapsed = (System.nanoTime() - start) / 1e9;
+            double perChange = mode.equals("rls") ? metric(http, server.port(), "tidings_rls_queries_total") / changes : 0;
+            String queries = mode.equals("rls") ? String.format(", %.2f queries/change", perChange) : "";
             System.out.printf("%-4s: %d changes at %.0f/s, deliveries %d of %d, commit→client p50 %.1f ms, p99 %.1f ms,"
-                            + " max %.1f ms%s; load %s%n", mode, changes, achieved, clients.deliveries.get(), expected,
-                    clients.rank(0.50) / 1000.0, clients.rank(0.99) / 1000.0, clients.rank(1.0) / 1000.0, queries, uptime());
+                            + " max %.1f ms%s, JVM CPU %.2f s/s (row security %.2f); load %s%n", mode, changes, achieved,
+                    clients.deliveries.get(), expected, clients.rank(0.50) / 1000.0, clients.rank(0.99) / 1000.0,
+                    clients.rank(1.0) / 1000.0, queries, (cpuAfter[0] - cpuBefore[0]) / elapsed,
+                    (cpuAfter[1] - cpuBefore[1]) / elapsed, uptime());
             clients.close();
-            return firstId + changes;
+            return new Result(firstId + changes, clients.rank(0.50) / 1000.0, clients.rank(0.99) / 1000.0,
+                    clients.deliveries.get(), expected, perChange, (cpuAfter[0] - cpuBefore[0]) / elapsed,
+                    (cpuAfter[1] - cpuBefore[1]) / elapsed);
         } finally {
             server.close();
             if (yaml != null) {

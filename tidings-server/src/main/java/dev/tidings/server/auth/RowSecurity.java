@@ -21,6 +21,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.HashMap;
@@ -32,7 +33,13 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -40,24 +47,31 @@ import java.util.concurrent.atomic.LongAdder;
  * subscriber's role, with its JWT claims in {@code request.jwt.claims}, {@code SELECT} the row, and
  * only with the columns that role may read — the decision Supabase Realtime makes, made in batches.
  *
- * <p>Design. {@link #check} runs on the fan-out thread and only enqueues (never blocks; a full
- * queue drops the change for that subscriber, fail closed, counted). One thread with its own JDBC
- * connection (not the replication one) drains the queue and decides a whole batch at once:
+ * <p>Design. {@link #check} runs on the fan-out thread and only enqueues (never blocks; past
+ * {@link #MAX_PENDING} pairs a change is dropped for that subscriber, fail closed, counted). The
+ * fan-out hands one change to its subscribers one after the other, so consecutive pairs of one
+ * change are kept as one {@link Change} with its list of readers: the queue holds changes, not
+ * (change, subscriber) pairs, and the checking thread is woken once per change. Three stages:
  * <ol>
- *   <li>the pending (change, subscriber) pairs are grouped by table, then by {@link Identity}
- *       (role + the full claims JSON: every claim a policy might read), so the cost grows with
- *       distinct users, not with subscribers;
+ *   <li>the checking thread takes everything queued and groups the pairs by table, then by
+ *       {@link Identity} (role + the full claims JSON: every claim a policy might read), so the cost
+ *       grows with distinct users, not with subscribers;
  *   <li>per table, what does not depend on the row is read from the catalog and cached for
  *       {@link #TTL_NANOS}: the primary key, whether RLS is enabled, and per role which columns
  *       it may {@code SELECT} ({@code has_column_privilege});
  *   <li>per group, inserts and updates of a table with RLS enabled are checked with ONE query
- *       ({@link #visibleQuery}), and the queries of all groups go in one round trip: {@code set_config('role', …, true)},
- *       {@code set_config('request.jwt.claims', …, true)}, then the keys of all those changes joined
- *       against the table — the rows that come back are the visible ones. The new row is committed
- *       by then (logical decoding sends committed transactions), so the query sees it, or a later
- *       version of it. The settings are local to the round trip's implicit transaction.
- *   <li>the results are handed to the subscribers in the order the pairs arrived, so each
- *       subscriber still sees its changes in commit order.
+ *       ({@link #visibleQuery}): {@code set_config('role', …, true)}, {@code set_config('request.jwt.claims', …, true)},
+ *       then the keys of all those changes joined against the table — the rows that come back are
+ *       the visible ones. Up to {@link #GROUPS_PER_TRIP} groups go in one round trip (their settings
+ *       are local to its implicit transaction), and the round trips of one batch run in parallel on
+ *       up to {@link #CONNECTIONS} connections (not the replication one). A full round trip is the
+ *       same text every time, so pgjdbc prepares it on the server after a few uses; PostgreSQL
+ *       re-plans a prepared statement whose plan depends on row security when the role changes.
+ *       The new row is committed by then (logical decoding sends committed transactions), so the
+ *       query sees it, or a later version of it;
+ *   <li>the decided batch goes to the dispatching thread, which hands the results to the
+ *       subscribers in the order the pairs arrived, batch after batch: each subscriber still sees
+ *       its changes in commit order, while the next batch is already being checked.
  * </ol>
  * Deletes cannot be checked (the row is gone): as Supabase does, they go to every subscriber
  * whose role may read the key columns, with only the key columns. A table without a primary key,
@@ -70,9 +84,15 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RowSecurity.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     static final long TTL_NANOS = 30_000_000_000L;
-    private static final int QUEUE = 1 << 20;
-    private static final int BATCH = 1 << 16;
+    /** (change, subscriber) pairs waiting for a check at most; more are dropped (fail closed). */
+    private static final int MAX_PENDING = 1 << 22;
     private static final int GATHER_NANOS = 500_000;
+    /** Connections checking one batch's groups at once (the checking thread's own included). */
+    static final int CONNECTIONS = 4;
+    /** Groups (identities) whose queries share one round trip. */
+    static final int GROUPS_PER_TRIP = 16;
+    /** Decided batches waiting for the dispatching thread; when full, the checking thread waits. */
+    private static final int DECIDED = 4;
     public static final String NO_PRIMARY_KEY = "Error 400: Bad Request, no primary key";
     public static final String UNAUTHORIZED = "Error 401: Unauthorized";
 
@@ -95,7 +115,7 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
         Identity identity();
 
         /**
-         * {@code event} may be sent, on the checking thread; must not block.
+         * {@code event} may be sent, on the dispatching thread; must not block.
          *
          * @param readable the columns the role may read, null when it may read them all (for a
          *                 delete: the key columns it may read)
@@ -104,7 +124,20 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
         void visible(ChangeEvent event, LiveFanOut.EventBytes bytes, Set<String> readable, List<String> errors);
     }
 
-    private record Pending(ChangeEvent event, LiveFanOut.EventBytes bytes, Reader reader) {}
+    /** One change and the readers it was queued for, in queueing order; once decided, each reader's group. */
+    private static final class Change {
+        final ChangeEvent event;
+        final LiveFanOut.EventBytes bytes;
+        final List<Reader> readers = new ArrayList<>(4);
+        Group[] groups;
+        /** The change's index in its {@link TableBatch}. */
+        int index;
+
+        Change(ChangeEvent event, LiveFanOut.EventBytes bytes) {
+            this.event = event;
+            this.bytes = bytes;
+        }
+    }
 
     /** What a table's rows have in common: its key and whether policies apply. */
     private record TableFacts(List<String> key, boolean rls, long at) {}
@@ -116,9 +149,50 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
         }
     }
 
+    /** One database connection, opened on first use and again after it broke; used by one thread at a time. */
+    private final class Session {
+        private Connection connection;
+
+        Connection connection() throws SQLException {
+            if (connection == null || connection.isClosed()) {
+                connection = database.connect();
+            }
+            return connection;
+        }
+
+        /** After {@code e}: a broken connection is closed, to be reopened next time. */
+        void failed(SQLException e) {
+            if (connection != null && (e.getSQLState() == null || e.getSQLState().startsWith("08"))) {
+                close();
+            }
+        }
+
+        void close() {
+            if (connection != null) {
+                try {
+                    connection.close();
+                } catch (SQLException ignored) {
+                    // closing a broken connection
+                }
+                connection = null;
+            }
+        }
+    }
+
     private final DatabaseUrl database;
-    private final BlockingQueue<Pending> queue = new ArrayBlockingQueue<>(QUEUE);
-    private final Thread thread;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition queued = lock.newCondition();
+    private final ArrayDeque<Change> pending = new ArrayDeque<>(); // guarded by lock
+    private Change open; // the change the fan-out is queueing, guarded by lock
+    private int pendingPairs; // guarded by lock
+    private final BlockingQueue<List<Change>> decided = new ArrayBlockingQueue<>(DECIDED);
+    private final Session own = new Session();
+    /** The other connections' sessions, taken by the round trips the checking thread hands off. */
+    private final BlockingQueue<Session> sessions = new ArrayBlockingQueue<>(CONNECTIONS - 1);
+    private final List<Session> all = new ArrayList<>();
+    private final ExecutorService trips;
+    private final Thread checker;
+    private final Thread dispatcher;
     private final Map<TableName, TableFacts> tables = new HashMap<>();
     private final Map<String, ColumnAccess> columns = new HashMap<>();
     private final LongAdder queries = new LongAdder();
@@ -126,22 +200,47 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
     private final LongAdder failed = new LongAdder();
     private final LongAdder dropped = new LongAdder();
     private final LongAdder waits = new LongAdder();
-    private Connection connection;
     private volatile boolean closed;
 
     public RowSecurity(DatabaseUrl database) {
         this.database = database;
-        this.thread = Thread.ofPlatform().name("tidings-row-security").daemon(true).start(this::run);
+        all.add(own);
+        for (int i = 1; i < CONNECTIONS; i++) {
+            Session s = new Session();
+            all.add(s);
+            sessions.add(s);
+        }
+        this.trips = Executors.newFixedThreadPool(CONNECTIONS - 1,
+                Thread.ofPlatform().name("tidings-row-security-trip-", 1).daemon(true).factory());
+        this.dispatcher = Thread.ofPlatform().name("tidings-row-security-send").daemon(true).start(this::dispatch);
+        this.checker = Thread.ofPlatform().name("tidings-row-security").daemon(true).start(this::run);
     }
 
     /** Queues {@code event} for {@code reader}'s check; on the fan-out thread, never blocks. */
     public void check(ChangeEvent event, LiveFanOut.EventBytes bytes, Reader reader) {
-        if (!queue.offer(new Pending(event, bytes, reader))) {
-            dropped.increment();
-            if (dropped.sum() % 10_000 == 1) { // one line for many: this happens in floods
-                log.warn("row security checks are {} changes behind; change {} is not delivered to {} ({} so far, "
-                        + "tidings_rls_dropped_total)", QUEUE, event.id(), reader, dropped.sum());
+        lock.lock();
+        try {
+            if (pendingPairs < MAX_PENDING) {
+                Change c = open;
+                if (c == null || c.event != event) {
+                    c = new Change(event, bytes);
+                    open = c;
+                    pending.add(c);
+                    if (pending.size() == 1) {
+                        queued.signal();
+                    }
+                }
+                c.readers.add(reader);
+                pendingPairs++;
+                return;
             }
+        } finally {
+            lock.unlock();
+        }
+        dropped.increment();
+        if (dropped.sum() % 10_000 == 1) { // one line for many: this happens in floods
+            log.warn("row security checks are {} changes behind; change {} is not delivered to {} ({} so far, "
+                    + "tidings_rls_dropped_total)", MAX_PENDING, event.id(), reader, dropped.sum());
         }
     }
 
@@ -150,27 +249,83 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
         return queries.sum();
     }
 
+    /** Everything queued, after waiting up to 200 ms for a first change; empty if none came. */
+    private List<Change> take() throws InterruptedException {
+        lock.lock();
+        try {
+            if (pending.isEmpty() && !queued.await(200, TimeUnit.MILLISECONDS) && pending.isEmpty()) {
+                return List.of();
+            }
+        } finally {
+            lock.unlock();
+        }
+        // the fan-out is still queueing this change for its other subscribers: let it finish,
+        // so that one change is decided in one batch (one query per identity, not two)
+        Thread.sleep(0, GATHER_NANOS);
+        lock.lock();
+        try {
+            List<Change> batch = new ArrayList<>(pending);
+            pending.clear();
+            open = null; // what is queued from now on goes into new changes: these no longer grow
+            pendingPairs = 0;
+            return batch;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private void run() {
-        List<Pending> batch = new ArrayList<>();
         while (!closed) {
+            List<Change> batch = List.of();
             try {
-                Pending first = queue.poll(200, TimeUnit.MILLISECONDS);
-                if (first == null) {
+                batch = take();
+                if (batch.isEmpty()) {
                     continue;
                 }
-                // the fan-out is still queueing this change for its other subscribers: let it finish,
-                // so that one change is decided in one batch (one query per identity, not two)
-                Thread.sleep(0, GATHER_NANOS);
-                batch.add(first);
-                queue.drainTo(batch, BATCH);
                 decide(batch);
+                decided.put(batch);
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {
-                failed.add(batch.size());
-                log.error("row security check failed; {} changes not delivered", batch.size(), e);
-            } finally {
-                batch.clear();
+                int n = pairs(batch);
+                failed.add(n);
+                log.error("row security check failed; {} changes not delivered", n, e);
+            }
+        }
+    }
+
+    private static int pairs(List<Change> batch) {
+        int n = 0;
+        for (Change c : batch) {
+            n += c.readers.size();
+        }
+        return n;
+    }
+
+    /** The dispatching thread: hands each decided batch to its readers, in order. */
+    private void dispatch() {
+        while (!closed) {
+            List<Change> batch;
+            try {
+                batch = decided.poll(200, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (batch == null) {
+                continue;
+            }
+            for (Change c : batch) {
+                for (int i = 0; i < c.readers.size(); i++) {
+                    Group g = c.groups == null ? null : c.groups[i];
+                    if (g != null && g.visible.get(c.index)) {
+                        Reader r = c.readers.get(i);
+                        try {
+                            r.visible(c.event, c.bytes, c.event.op() == Op.DELETE ? g.keyReadable : g.readable, g.errors);
+                        } catch (RuntimeException e) {
+                            log.warn("subscriber {} failed on event {}; it is skipped", r, c.event.id(), e);
+                        }
+                    }
+                }
             }
         }
     }
@@ -178,14 +333,25 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
     /** The changes of one table in one batch, and the groups of subscribers reading them. */
     private static final class TableBatch {
         final List<ChangeEvent> events = new ArrayList<>();
-        final Map<ChangeEvent, Integer> index = new IdentityHashMap<>();
         final Map<Identity, Group> groups = new LinkedHashMap<>();
+        /**
+         * The groups by identity instance: a subscriber keeps its instance until its token changes,
+         * so most look-ups stop here, without comparing the claims.
+         */
+        final Map<Identity, Group> byInstance = new IdentityHashMap<>();
 
         int add(ChangeEvent e) {
-            return index.computeIfAbsent(e, k -> {
-                events.add(k);
-                return events.size() - 1;
-            });
+            events.add(e);
+            return events.size() - 1;
+        }
+
+        Group group(Identity who) {
+            Group g = byInstance.get(who);
+            if (g == null) {
+                g = groups.computeIfAbsent(who, k -> new Group());
+                byInstance.put(who, g);
+            }
+            return g;
         }
     }
 
@@ -200,45 +366,39 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
         List<String> errors;
     }
 
-    private void decide(List<Pending> batch) {
+    /** Decides every pair of {@code batch}: sets each change's groups, and in them what is visible. */
+    private void decide(List<Change> batch) throws InterruptedException {
         Map<TableName, TableBatch> byTable = new LinkedHashMap<>();
-        Group[] groupOf = new Group[batch.size()];
-        int[] eventOf = new int[batch.size()];
-        for (int i = 0; i < batch.size(); i++) {
-            Pending p = batch.get(i);
-            TableBatch t = byTable.computeIfAbsent(p.event.tableName(), k -> new TableBatch());
-            int e = t.add(p.event);
-            Group g = t.groups.computeIfAbsent(p.reader.identity(), k -> new Group());
-            g.needed.set(e);
-            groupOf[i] = g;
-            eventOf[i] = e;
+        TableName lastName = null;
+        TableBatch last = null;
+        for (Change c : batch) {
+            if (last == null || !c.event.tableName().equals(lastName)) {
+                lastName = c.event.tableName();
+                last = byTable.computeIfAbsent(lastName, k -> new TableBatch());
+            }
+            c.index = last.add(c.event);
+            c.groups = new Group[c.readers.size()];
+            for (int i = 0; i < c.groups.length; i++) {
+                Group g = last.group(c.readers.get(i).identity());
+                g.needed.set(c.index);
+                c.groups[i] = g;
+            }
         }
         for (var t : byTable.entrySet()) {
             decide(t.getKey(), t.getValue());
         }
-        checked.add(batch.size());
-        for (int i = 0; i < batch.size(); i++) {
-            Group g = groupOf[i];
-            if (g.visible.get(eventOf[i])) {
-                Pending p = batch.get(i);
-                try {
-                    p.reader.visible(p.event, p.bytes, p.event.op() == Op.DELETE ? g.keyReadable : g.readable, g.errors);
-                } catch (RuntimeException e) {
-                    log.warn("subscriber {} failed on event {}; it is skipped", p.reader, p.event.id(), e);
-                }
-            }
-        }
+        checked.add(pairs(batch));
     }
 
-    private void decide(TableName table, TableBatch batch) {
+    private void decide(TableName table, TableBatch batch) throws InterruptedException {
         TableFacts facts;
         try {
             facts = facts(table);
         } catch (SQLException e) {
-            fail(table, batch.groups.values(), e);
+            fail(own, table, batch.groups.values(), e);
             return;
         }
-        Map<Identity, Group> queried = new LinkedHashMap<>();
+        List<Map.Entry<Identity, Group>> queried = new ArrayList<>();
         for (var entry : batch.groups.entrySet()) {
             Identity who = entry.getKey();
             Group g = entry.getValue();
@@ -246,7 +406,7 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
             try {
                 access = access(table, who.role());
             } catch (SQLException e) {
-                fail(table, List.of(g), e);
+                fail(own, table, List.of(g), e);
                 continue;
             }
             g.readable = access.readable;
@@ -266,16 +426,52 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
                 }
             }
             if (!g.rows.isEmpty()) {
-                queried.put(who, g);
+                queried.add(entry);
             }
         }
-        if (!queried.isEmpty()) {
+        if (queried.isEmpty()) {
+            return;
+        }
+        try {
+            awaitVisible(batch.events);
+        } catch (SQLException e) {
+            fail(own, table, queried.stream().map(Map.Entry::getValue).toList(), e);
+            return;
+        }
+        String[] keys = keyList(facts.key, batch.events, queried);
+        int n = queried.size();
+        int tripCount = (n + GROUPS_PER_TRIP - 1) / GROUPS_PER_TRIP;
+        List<Future<?>> handedOff = new ArrayList<>();
+        for (int t = 1; t < tripCount; t++) {
+            List<Map.Entry<Identity, Group>> part = queried.subList(t * GROUPS_PER_TRIP, Math.min(n, (t + 1) * GROUPS_PER_TRIP));
+            handedOff.add(trips.submit(() -> {
+                Session s = sessions.take();
+                try {
+                    roundTrip(s, table, facts.key, part, keys);
+                } finally {
+                    sessions.add(s);
+                }
+                return null;
+            }));
+        }
+        roundTrip(own, table, facts.key, queried.subList(0, Math.min(n, GROUPS_PER_TRIP)), keys);
+        for (Future<?> f : handedOff) {
             try {
-                awaitVisible(batch.events);
-                visibleRows(table, facts.key, queried, batch.events);
-            } catch (SQLException e) {
-                fail(table, queried.values(), e);
+                f.get();
+            } catch (ExecutionException e) {
+                // a round trip fails its own groups; anything else is a bug, and fails the batch
+                throw new IllegalStateException("a row security round trip failed", e.getCause());
             }
+        }
+    }
+
+    /** One round trip deciding {@code part}'s groups; a failure fails (closed) those groups alone. */
+    private void roundTrip(Session session, TableName table, List<String> key, List<Map.Entry<Identity, Group>> part,
+            String[] keys) {
+        try {
+            visibleRows(session.connection(), table, key, part, keys);
+        } catch (SQLException e) {
+            fail(session, table, part.stream().map(Map.Entry::getValue).toList(), e);
         }
     }
 
@@ -291,7 +487,7 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
         for (ChangeEvent e : events) {
             xids.add(e.tx().xid());
         }
-        try (PreparedStatement ps = connection().prepareStatement("""
+        try (PreparedStatement ps = own.connection().prepareStatement("""
                 SELECT pg_catalog.bool_and(pg_catalog.pg_visible_in_snapshot((CASE WHEN (m & 4294967295) > x
                     THEN (m >> 32 << 32) | x ELSE ((m >> 32) - 1 << 32) | x END)::text::xid8, s))
                 FROM pg_catalog.pg_current_snapshot() AS s,
@@ -320,35 +516,33 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
 
     /**
      * Sets in each group's {@code visible} the changes among its {@code rows} whose row its identity
-     * may select: one query per group, all of the table's groups in one round trip.
+     * may select: one query per group, all of {@code groups} in one round trip on {@code connection}.
      */
-    private void visibleRows(TableName table, List<String> key, Map<Identity, Group> groups, List<ChangeEvent> events)
-            throws SQLException {
-        String[] keys = new String[events.size()];
-        List<Group> order = new ArrayList<>(groups.values());
+    private void visibleRows(Connection connection, TableName table, List<String> key,
+            List<Map.Entry<Identity, Group>> groups, String[] keys) throws SQLException {
         StringBuilder sql = new StringBuilder();
         String one = visibleQuery(table, key);
-        for (int i = 0; i < order.size(); i++) {
+        for (int i = 0; i < groups.size(); i++) {
             sql.append(i == 0 ? "" : "; ").append(one);
         }
-        try (PreparedStatement q = connection().prepareStatement(sql.toString())) {
+        try (PreparedStatement q = connection.prepareStatement(sql.toString())) {
             int p = 1;
-            for (var entry : groups.entrySet()) {
+            for (var entry : groups) {
                 Identity who = entry.getKey();
                 q.setString(p++, who.role());
                 q.setString(p++, who.claims());
-                q.setString(p++, keyList(key, events, entry.getValue().rows, keys));
+                q.setString(p++, keyArray(entry.getValue().rows, keys));
                 q.setString(p++, who.role());
             }
-            queries.add(order.size());
+            queries.add(groups.size());
             q.execute();
-            for (Group g : order) {
+            for (var entry : groups) {
                 if (!q.getMoreResults()) {
                     throw new SQLException("the visibility query returned no rows result");
                 }
                 try (ResultSet r = q.getResultSet()) {
                     while (r.next()) {
-                        g.visible.set(r.getInt(1));
+                        entry.getValue().visible.set(r.getInt(1));
                     }
                 }
                 q.getMoreResults(); // the next group's settings
@@ -362,21 +556,32 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
      */
     private static final String INDEX = "tidings_change_index_".repeat(4);
 
-    /** The keys of the {@code rows} changes as {@code [{"id":1,"<INDEX>":index},…]}, each change's made once. */
-    private static String keyList(List<String> key, List<ChangeEvent> events, BitSet rows, String[] made) {
+    /** Each queried change's key as {@code {"id":1,"<INDEX>":index}}, made once for all groups (null: not queried). */
+    private static String[] keyList(List<String> key, List<ChangeEvent> events, List<Map.Entry<Identity, Group>> groups) {
+        String[] made = new String[events.size()];
+        for (var entry : groups) {
+            BitSet rows = entry.getValue().rows;
+            for (int e = rows.nextSetBit(0); e >= 0; e = rows.nextSetBit(e + 1)) {
+                if (made[e] == null) {
+                    Row row = events.get(e).record();
+                    StringBuilder one = new StringBuilder("{");
+                    for (String k : key) {
+                        String value = row.json(k);
+                        one.append('"').append(JsonStringEncoder.getInstance().quoteAsString(k)).append("\":")
+                                .append(value == null ? "null" : value).append(',');
+                    }
+                    made[e] = one.append('"').append(INDEX).append("\":").append(e).append('}').toString();
+                }
+            }
+        }
+        return made;
+    }
+
+    /** The keys of the {@code rows} changes as a JSON array. */
+    private static String keyArray(BitSet rows, String[] keys) {
         StringBuilder out = new StringBuilder("[");
         for (int e = rows.nextSetBit(0); e >= 0; e = rows.nextSetBit(e + 1)) {
-            if (made[e] == null) {
-                Row row = events.get(e).record();
-                StringBuilder one = new StringBuilder("{");
-                for (String k : key) {
-                    String value = row.json(k);
-                    one.append('"').append(JsonStringEncoder.getInstance().quoteAsString(k)).append("\":")
-                            .append(value == null ? "null" : value).append(',');
-                }
-                made[e] = one.append('"').append(INDEX).append("\":").append(e).append('}').toString();
-            }
-            out.append(out.length() == 1 ? "" : ",").append(made[e]);
+            out.append(out.length() == 1 ? "" : ",").append(keys[e]);
         }
         return out.append(']').toString();
     }
@@ -386,7 +591,10 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
      * lasts until the round trip's Sync, then the change indexes of the given keys whose rows that
      * role may select. The select is planned after the settings ran, so as that role with its
      * policies; it also checks that the role took effect ({@code current_user}), so that a setting
-     * that did not apply yields nothing rather than the rows a superuser sees.
+     * that did not apply yields nothing rather than the rows a superuser sees. {@code OFFSET 0} keeps
+     * the {@code EXISTS} a probe of the primary key per change: without it PostgreSQL may turn it
+     * into a join that reads every row the policy lets the role see (with {@code user_id = auth.uid()}
+     * and an index on {@code user_id}: all the user's rows), a cost that grows with the table.
      */
     static String visibleQuery(TableName table, List<String> key) {
         String t = Identifiers.quote(table.schema()) + "." + Identifiers.quote(table.table());
@@ -398,11 +606,11 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
         return "SELECT pg_catalog.set_config('role', ?, true), pg_catalog.set_config('request.jwt.claims', ?, true);"
                 + " SELECT (k.j ->> '" + INDEX + "')::int FROM pg_catalog.jsonb_array_elements(?::jsonb) AS k(j)"
                 + " CROSS JOIN LATERAL pg_catalog.jsonb_populate_record(NULL::" + t + ", k.j) AS r"
-                + " WHERE current_user = ?::name AND EXISTS (SELECT 1 FROM " + t + " t WHERE " + on + ")";
+                + " WHERE current_user = ?::name AND EXISTS (SELECT 1 FROM " + t + " t WHERE " + on + " OFFSET 0)";
     }
 
     /** Fail closed: none of the changes {@code groups} were deciding is delivered; a broken connection is reopened next time. */
-    private void fail(TableName table, Iterable<Group> groups, SQLException e) {
+    private void fail(Session session, TableName table, Iterable<Group> groups, SQLException e) {
         int n = 0;
         for (Group g : groups) {
             n += g.needed.cardinality();
@@ -411,9 +619,7 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
         failed.add(n);
         log.warn("row security check of {} failed, {} changes not delivered (fail closed): {}", table, n,
                 e.getMessage().lines().findFirst().orElse(""));
-        if (connection != null && (e.getSQLState() == null || e.getSQLState().startsWith("08"))) {
-            closeConnection();
-        }
+        session.failed(e);
     }
 
     private TableFacts facts(TableName table) throws SQLException {
@@ -421,7 +627,7 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
         if (f != null && System.nanoTime() - f.at < TTL_NANOS) {
             return f;
         }
-        try (PreparedStatement ps = connection().prepareStatement("""
+        try (PreparedStatement ps = own.connection().prepareStatement("""
                 SELECT c.relrowsecurity, ARRAY(SELECT a.attname::text FROM pg_catalog.pg_index i
                         JOIN pg_catalog.unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) ON true
                         JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
@@ -448,7 +654,7 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
         }
         Set<String> all = new LinkedHashSet<>();
         Set<String> readable = new LinkedHashSet<>();
-        try (PreparedStatement ps = connection().prepareStatement("""
+        try (PreparedStatement ps = own.connection().prepareStatement("""
                 SELECT a.attname, pg_catalog.has_column_privilege(?, a.attrelid, a.attnum, 'SELECT')
                 FROM pg_catalog.pg_attribute a
                 WHERE a.attrelid = pg_catalog.to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped""")) {
@@ -466,22 +672,6 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
         a = new ColumnAccess(readable.equals(all) ? null : Set.copyOf(readable), Set.copyOf(all), System.nanoTime());
         columns.put(cacheKey, a);
         return a;
-    }
-
-    private Connection connection() throws SQLException {
-        if (connection == null || connection.isClosed()) {
-            connection = database.connect();
-        }
-        return connection;
-    }
-
-    private void closeConnection() {
-        try {
-            connection.close();
-        } catch (SQLException ignored) {
-            // closing a broken connection
-        }
-        connection = null;
     }
 
     /**
@@ -505,14 +695,18 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        thread.interrupt();
+        checker.interrupt();
+        dispatcher.interrupt();
+        trips.shutdownNow();
         try {
-            thread.join(2_000);
+            checker.join(2_000);
+            dispatcher.join(2_000);
+            trips.awaitTermination(2, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        if (connection != null) {
-            closeConnection();
+        for (Session s : all) {
+            s.close();
         }
     }
 }
