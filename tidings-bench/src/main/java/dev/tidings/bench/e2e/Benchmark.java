@@ -69,14 +69,19 @@ public final class Benchmark {
                     List<Peer> order = rotated(peers, rep);
                     order.remove(Peer.SERVE); // the fan-out loads only
                     if (load.servedToClients()) {
-                        pg.dropSlots();
-                        pg.resetTable(load.table());
-                        try (Connection c = pg.connect()) {
-                            load.prepare(c);
-                        }
-                        pg.createSlots(List.of(Peer.SERVE.slot()));
-                        try (Connection loader = pg.connect()) {
-                            results.add(report(fanOut.run(load, rep, loader)));
+                        // a realtime-js load runs beside the raw NIO clients at the same count, in turn
+                        List<Load> variants = load.via() == Load.Via.REALTIME_JS
+                                ? rotated(List.of(load.via(Load.Via.WEBSOCKET), load), rep) : List.of(load);
+                        for (Load variant : variants) {
+                            pg.dropSlots();
+                            pg.resetTable(variant.table());
+                            try (Connection c = pg.connect()) {
+                                variant.prepare(c);
+                            }
+                            pg.createSlots(List.of(Peer.SERVE.slot()));
+                            try (Connection loader = pg.connect()) {
+                                results.add(report(fanOut.run(variant, rep, loader)));
+                            }
                         }
                     } else if (load.kind() == Load.Kind.LIVE) {
                         order.remove(Peer.PG_RECVLOGICAL);
@@ -119,8 +124,8 @@ public final class Benchmark {
             System.err.printf("  %-40s load %s rep %d FAILED: %s%n", m.peer().label, m.load().name(), m.rep(), m.error());
         } else if (m.load().servedToClients()) {
             long[] l = m.latencyMicros();
-            System.err.printf("  %-40s load %s rep %d: %d clients, %d deliveries, %d disconnected, p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms, RSS %d MB, CPU %.1f s (load %.0f tx/s)%n",
-                    m.peer().label, m.load().name(), m.rep(), l[6], l[4], l[5], l[0] / 1e3, l[3] / 1e3, l[1] / 1e3, l[2] / 1e3,
+            System.err.printf("  %-40s load %s rep %d: %d %s, %d deliveries, %d disconnected, p50 %.1f ms, p95 %.1f ms, p99 %.1f ms, max %.1f ms, RSS %d MB, CPU %.1f s (load %.0f tx/s)%n",
+                    m.peer().label, m.load().name(), m.rep(), l[6], m.load().via().label, l[4], l[5], l[0] / 1e3, l[3] / 1e3, l[1] / 1e3, l[2] / 1e3,
                     m.stats().peakRssKb() / 1024, m.stats().cpuMillis() / 1e3, m.liveRate());
         } else if (m.latencyMicros() != null) {
             System.err.printf("  %-40s load %s rep %d: p50 %.1f ms, p99 %.1f ms, max %.1f ms, RSS %d MB, CPU %.1f s (load %.0f tx/s)%n",
@@ -151,12 +156,19 @@ public final class Benchmark {
             case "n" -> Load.n(scale);
             case "o" -> Load.o(scale);
             case "p" -> Load.p(scale);
-            default -> throw new IllegalArgumentException("unknown load " + name + "; use a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p");
+            case "q" -> Load.q(scale);
+            case "r" -> Load.r(scale);
+            case "s" -> Load.s(scale);
+            case "t" -> Load.t(scale);
+            case "u" -> Load.u(scale);
+            case "v" -> Load.v(scale);
+            default -> throw new IllegalArgumentException("unknown load " + name
+                    + "; use a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p, q, r, s, t, u, v");
         };
     }
 
-    private static List<Peer> rotated(List<Peer> peers, int by) {
-        List<Peer> r = new ArrayList<>(peers);
+    private static <T> List<T> rotated(List<T> peers, int by) {
+        List<T> r = new ArrayList<>(peers);
         if (!r.isEmpty()) {
             java.util.Collections.rotate(r, -by % r.size());
         }
@@ -176,7 +188,8 @@ public final class Benchmark {
     static Options parse(String[] args) {
         int reps = 3;
         int scale = 1;
-        List<String> loads = List.of("a", "b", "c", "d", "e", "o", "p", "f", "g", "h", "i", "j", "k", "m", "n"); // l (10,000 clients) on demand
+        List<String> loads = List.of("a", "b", "c", "d", "e", "o", "p", "f", "g", "h", "i", "j", "k", "m", "n", "q", "r", "s", "t");
+        // l, u and v (10,000 clients each) on demand
         List<Peer> peers = Arrays.asList(Peer.values());
         List<String> jvmOpts = List.of("-Xmx1g");
         List<String> tail = null;

@@ -19,6 +19,10 @@ import java.util.concurrent.TimeUnit;
  * own broadcasts, whose send → receive they measure. Peak RSS and CPU are those of the server.
  * For an EDGE load the clients connect to an edge node that reads the leader's NATS sink through
  * a JetStream stream on the local NATS server ({@link EdgeStream}); RSS and CPU are the edge's.
+ * The clients are {@link WebSocketClients} (WebSocket or SSE) or, for the realtime-js loads (q, r),
+ * {@link RealtimeJsClients} in Node; the CPU of their process is measured beside the server's. For
+ * an IDLE load (v) nothing is written: the joined clients only send heartbeats for the load's
+ * seconds, and the server's and the clients' CPU over that time is the figure.
  */
 final class FanOutRun {
     private final ConsumerRun.Settings settings;
@@ -36,6 +40,7 @@ final class FanOutRun {
         Process edge = null;
         Process clients = null;
         ProcStats.Sampler sampler = null;
+        ProcStats.Sampler clientSampler = null;
         EdgeStream stream = null;
         try {
             int port = freePort();
@@ -75,20 +80,13 @@ final class FanOutRun {
                 }
             }
             boolean filtered = load.kind() == Load.Kind.FILTERED;
-            long heapBefore = filtered ? liveHeap(server.pid()) : 0;
+            boolean idle = load.kind() == Load.Kind.IDLE;
+            long heapBefore = filtered || idle ? liveHeap(server.pid()) : 0;
             boolean broadcast = load.kind() == Load.Kind.BROADCAST;
-            List<String> c = new ArrayList<>(List.of(settings.java(), "-Xmx1g", "-cp", settings.classpath(),
-                    WebSocketClients.class.getName(), "ws://127.0.0.1:" + port + "/socket/websocket?vsn=1.0.0",
-                    Integer.toString(load.clients()),
-                    Long.toString(broadcast ? load.expectedDeliveries() / load.clients() : load.events())));
-            if (load.kind() == Load.Kind.FILTERED) {
-                c.add("filtered");
-            }
-            if (broadcast) {
-                c.addAll(List.of(Integer.toString(load.txSize()), Integer.toString(load.events()),
-                        Integer.toString(load.txPerSecond())));
-            }
-            clients = new ProcessBuilder(c).redirectError(settings.logDir().resolve(log + "-clients.log").toFile()).start();
+            String clientsLog = log + "-" + load.via().name().toLowerCase(java.util.Locale.ROOT) + "-clients.log";
+            long launched = System.nanoTime();
+            clients = clients(load, port).redirectError(settings.logDir().resolve(clientsLog).toFile()).start();
+            clientSampler = new ProcStats.Sampler(clients.pid());
             CompletableFuture<Void> ready = new CompletableFuture<>();
             CompletableFuture<long[]> result = new CompletableFuture<>();
             CompletableFuture<Double> sent = new CompletableFuture<>();
@@ -96,28 +94,47 @@ final class FanOutRun {
             try {
                 ready.get(120, TimeUnit.SECONDS);
             } catch (java.util.concurrent.TimeoutException e) {
-                return Measurement.failed(peer, load, rep, "the clients did not all join within 120 s (see " + log
-                        + "-clients.log)", sampler.now());
+                return Measurement.failed(peer, load, rep, "the clients did not all join within 120 s (see " + clientsLog
+                        + ")", sampler.now());
             }
+            long joinMillis = (System.nanoTime() - launched) / 1_000_000;
+            System.err.printf("load %s rep %d: %,d %s started, connected and joined in %.2f s%n", load.name(), rep,
+                    load.clients(), load.via().label, joinMillis / 1e3);
             BenchPostgres.sleep(500);
-            if (filtered) {
+            if (filtered || idle) {
                 long heap = liveHeap(server.pid()) - heapBefore;
                 System.err.printf("load %s rep %d: live heap of serve after %,d clients joined: +%,d KB, %,d bytes per"
                         + " connection%n", load.name(), rep, load.clients(), heap / 1024, heap / load.clients());
             }
             double rate;
+            long serverCpu = -1;
+            long clientCpu = -1;
             if (broadcast) {
                 clients.getOutputStream().write("send\n".getBytes(StandardCharsets.US_ASCII));
                 clients.getOutputStream().flush();
                 rate = sent.get((long) load.events() / load.txPerSecond() + 60, TimeUnit.SECONDS);
             } else {
-                long cpuBefore = sampler.now().cpuMillis();
-                rate = load.runLive(loader);
-                if (load.kind() == Load.Kind.FILTERED) {
+                long serverBefore = sampler.now().cpuMillis();
+                long clientBefore = clientSampler.now().cpuMillis();
+                if (idle) {
+                    BenchPostgres.sleep(load.events() * 1_000L);
+                    rate = 0;
+                } else {
+                    rate = load.runLive(loader);
                     BenchPostgres.sleep(1_000); // the last changes reach the clients
-                    long cpu = sampler.now().cpuMillis() - cpuBefore;
-                    System.err.printf("load %s rep %d: serve used %.2f s of CPU during the load, %.1f µs per change%n",
-                            load.name(), rep, cpu / 1e3, cpu * 1e3 / load.events());
+                }
+                serverCpu = sampler.now().cpuMillis() - serverBefore;
+                clientCpu = clientSampler.now().cpuMillis() - clientBefore;
+                if (idle) {
+                    System.err.printf("load %s rep %d: over %d s idle, serve used %.2f s of CPU (%.1f %% of a core), the"
+                            + " clients %.2f s (%.1f %%)%n", load.name(), rep, load.events(), serverCpu / 1e3,
+                            serverCpu / 10.0 / load.events(), clientCpu / 1e3, clientCpu / 10.0 / load.events());
+                    clients.getOutputStream().write("report\n".getBytes(StandardCharsets.US_ASCII));
+                    clients.getOutputStream().flush();
+                } else {
+                    System.err.printf("load %s rep %d: serve used %.2f s of CPU during the load, %.1f µs per change; the"
+                            + " clients %.2f s%n", load.name(), rep, serverCpu / 1e3, serverCpu * 1e3 / load.events(),
+                            clientCpu / 1e3);
                 }
             }
             long[] r;
@@ -130,19 +147,24 @@ final class FanOutRun {
                 r = result.get(30, TimeUnit.SECONDS);
             }
             ProcStats stats = sampler.now();
+            ProcStats clientStats = clientSampler.now();
             // r: deliveries first last clients deliveries disconnected p50 p95 p99 max
             long[] lat = {r[6], r[8], r[9], r[7], r[4], r[5], r[3]};
-            return new Measurement(peer, load, rep, r[0], start, r[1], r[2], stats, lat, rate, null);
+            return new Measurement(peer, load, rep, r[0], start, r[1], r[2], stats, lat, rate, null,
+                    new Measurement.Served(joinMillis, serverCpu, clientCpu, clientStats.peakRssKb()));
         } catch (java.util.concurrent.ExecutionException e) {
             return Measurement.failed(peer, load, rep, e.getCause().getMessage(), sampler == null ? ProcStats.NONE : sampler.now());
         } catch (java.util.concurrent.TimeoutException e) {
-            return Measurement.failed(peer, load, rep, "timed out (see " + log + "-clients.log)",
+            return Measurement.failed(peer, load, rep, "timed out (see the clients' log in " + settings.logDir() + ")",
                     sampler == null ? ProcStats.NONE : sampler.now());
         } catch (Exception e) {
             return Measurement.failed(peer, load, rep, e.toString(), sampler == null ? ProcStats.NONE : sampler.now());
         } finally {
             if (sampler != null) {
                 sampler.close();
+            }
+            if (clientSampler != null) {
+                clientSampler.close();
             }
             stop(clients);
             stop(edge);
@@ -151,6 +173,35 @@ final class FanOutRun {
                 stream.close();
             }
         }
+    }
+
+    /** The clients' process for {@code load}, against the server on {@code port}. */
+    private ProcessBuilder clients(Load load, int port) throws IOException, InterruptedException {
+        boolean broadcast = load.kind() == Load.Kind.BROADCAST;
+        boolean oneRowEach = load.kind() == Load.Kind.FILTERED || load.kind() == Load.Kind.IDLE;
+        if (load.via() == Load.Via.REALTIME_JS) {
+            if (broadcast || load.kind() == Load.Kind.IDLE) {
+                throw new IllegalArgumentException("load " + load.name() + ": realtime-js clients run FANOUT and FILTERED loads only");
+            }
+            return RealtimeJsClients.command("ws://127.0.0.1:" + port + "/socket", load.clients(), load.events(), oneRowEach);
+        }
+        String url = load.via() == Load.Via.SSE ? "http://127.0.0.1:" + port + "/events?tables=public.bench&format=supabase"
+                : "ws://127.0.0.1:" + port + "/socket/websocket?vsn=1.0.0";
+        List<String> c = new ArrayList<>(List.of(settings.java(), "-Xmx1g", "-cp", settings.classpath(),
+                WebSocketClients.class.getName(), url, Integer.toString(load.clients()),
+                Long.toString(broadcast ? load.expectedDeliveries() / load.clients() : load.events())));
+        if (load.via() == Load.Via.SSE) {
+            c.add("sse");
+        } else if (load.kind() == Load.Kind.IDLE) {
+            c.add("idle");
+        } else if (oneRowEach) {
+            c.add("filtered");
+        }
+        if (broadcast) {
+            c.addAll(List.of(Integer.toString(load.txSize()), Integer.toString(load.events()),
+                    Integer.toString(load.txPerSecond())));
+        }
+        return new ProcessBuilder(c);
     }
 
     private static void read(Process clients, CompletableFuture<Void> ready, CompletableFuture<long[]> result,

@@ -18,9 +18,11 @@ import java.util.concurrent.locks.LockSupport;
  * @param kind   what the load does
  * @param events change events it produces, which is what every consumer must receive
  * @param txSize rows per transaction; for a BROADCAST load, the clients per topic (the room size)
+ * @param table  the shape of the bench table it writes
+ * @param via    the clients of a load served to clients
  */
 record Load(String name, Kind kind, int events, int txSize, String description, int txPerSecond, int clients,
-            Table table) {
+            Table table, Via via) {
     /**
      * FANOUT: a paced live load like LIVE, delivered by tidings serve to WebSocket clients.
      * BROADCAST: the WebSocket clients, joined in rooms, send each other {@code events} broadcasts
@@ -29,20 +31,49 @@ record Load(String name, Kind kind, int events, int txSize, String description, 
      * updates random rows among {@code 1..clients}, so each change matches one client.
      * EDGE: FANOUT through an edge node: tidings serve with a NATS sink into a JetStream stream,
      * and {@code tidings serve --from nats://…} reading it, which the WebSocket clients connect to.
+     * IDLE: the clients join as in FILTERED and then stay idle for {@code events} seconds, sending
+     * only their heartbeats (each client one every 25 s, spread evenly); no database load.
      */
-    enum Kind { INSERT, UPDATE, LIVE, FANOUT, BROADCAST, FILTERED, EDGE }
+    enum Kind { INSERT, UPDATE, LIVE, FANOUT, BROADCAST, FILTERED, EDGE, IDLE }
 
-    /** Whether WebSocket clients of tidings serve measure this load (FanOutRun), not a consumer of the slot. */
+    /**
+     * WEBSOCKET: the bench's own raw NIO WebSocket clients ({@link WebSocketClients}) in a JVM.
+     * REALTIME_JS: published realtime-js 2.x clients in one Node process ({@code src/main/js}),
+     * measured in the same repetition beside WEBSOCKET at the same count. SSE: {@code GET /events}
+     * streams, also run by {@link WebSocketClients}.
+     */
+    enum Via {
+        WEBSOCKET("raw NIO WebSocket clients"),
+        REALTIME_JS("realtime-js " + RealtimeJsClients.VERSION + " clients (Node)"),
+        SSE("SSE streams (raw NIO)");
+
+        final String label;
+
+        Via(String label) {
+            this.label = label;
+        }
+    }
+
+    /** Whether clients of tidings serve measure this load (FanOutRun), not a consumer of the slot. */
     boolean servedToClients() {
-        return kind == Kind.FANOUT || kind == Kind.BROADCAST || kind == Kind.FILTERED || kind == Kind.EDGE;
+        return kind == Kind.FANOUT || kind == Kind.BROADCAST || kind == Kind.FILTERED || kind == Kind.EDGE
+                || kind == Kind.IDLE;
     }
 
     Load(String name, Kind kind, int events, int txSize, String description, int txPerSecond, int clients) {
-        this(name, kind, events, txSize, description, txPerSecond, clients, Table.NARROW);
+        this(name, kind, events, txSize, description, txPerSecond, clients, Table.NARROW, Via.WEBSOCKET);
+    }
+
+    Load(String name, Kind kind, int events, int txSize, String description, int txPerSecond, int clients, Table table) {
+        this(name, kind, events, txSize, description, txPerSecond, clients, table, Via.WEBSOCKET);
+    }
+
+    Load(String name, Kind kind, int events, int txSize, String description, int txPerSecond, int clients, Via via) {
+        this(name, kind, events, txSize, description, txPerSecond, clients, Table.NARROW, via);
     }
 
     Load(String name, Kind kind, int events, int txSize, String description) {
-        this(name, kind, events, txSize, description, LIVE_TX_PER_SECOND, 0, Table.NARROW);
+        this(name, kind, events, txSize, description, LIVE_TX_PER_SECOND, 0, Table.NARROW, Via.WEBSOCKET);
     }
 
     /**
@@ -103,6 +134,11 @@ record Load(String name, Kind kind, int events, int txSize, String description, 
         }
     }
 
+    /** The same load with other clients (the reference run of a REALTIME_JS load). */
+    Load via(Via other) {
+        return new Load(name, kind, events, txSize, description, txPerSecond, clients, table, other);
+    }
+
     /** The live load's pace. */
     static final int LIVE_TX_PER_SECOND = 2_000;
 
@@ -160,6 +196,51 @@ record Load(String name, Kind kind, int events, int txSize, String description, 
         return filtered("l", 10_000, scale);
     }
 
+    /** Load (j) with 200 realtime-js clients in Node, beside 200 raw NIO clients. */
+    static Load q(int scale) {
+        int n = Math.max(1, 200 / scale);
+        return new Load("q", Kind.FILTERED, LIVE_TX_PER_SECOND * 10 / scale, 1, String.format(Locale.ROOT,
+                "2,000 updates/s of random rows for 10 s → tidings serve → %,d realtime-js clients, each id=eq.<its row>",
+                n), LIVE_TX_PER_SECOND, n, Via.REALTIME_JS);
+    }
+
+    /** Every change to every client: 200 realtime-js clients without a filter, 100 tx/s for 10 s. */
+    static Load r(int scale) {
+        int n = Math.max(1, 200 / scale);
+        return new Load("r", Kind.FANOUT, 1_000 / scale, 1, String.format(Locale.ROOT,
+                "100 tx/s for 10 s → tidings serve → %,d realtime-js clients, each every change", n), 100, n,
+                Via.REALTIME_JS);
+    }
+
+    static Load s(int scale) {
+        return sse("s", 100, scale);
+    }
+
+    static Load t(int scale) {
+        return sse("t", 2_000, scale);
+    }
+
+    static Load u(int scale) {
+        return sse("u", 10_000, scale);
+    }
+
+    /** (j), (k), (l) with SSE streams: client k reads {@code /events?tables=public.bench&filter=id=eq.k}. */
+    private static Load sse(String name, int clients, int scale) {
+        int n = Math.max(1, clients / scale);
+        return new Load(name, Kind.FILTERED, LIVE_TX_PER_SECOND * 10 / scale, 1, String.format(Locale.ROOT,
+                "2,000 updates/s of random rows for 10 s → tidings serve → %,d SSE streams, each filter=id=eq.<its row>",
+                n), LIVE_TX_PER_SECOND, n, Via.SSE);
+    }
+
+    /** 10,000 joined WebSocket clients idle for 60 s: the heartbeats' cost (400 a second). */
+    static Load v(int scale) {
+        int n = Math.max(1, 10_000 / scale);
+        int seconds = Math.max(5, 60 / scale);
+        return new Load("v", Kind.IDLE, seconds, 1, String.format(Locale.ROOT,
+                "%,d WebSocket clients joined (each id=eq.<its row>), idle for %d s but their heartbeats (one per client"
+                        + " every 25 s)", n, seconds), 0, n);
+    }
+
     private static Load filtered(String name, int clients, int scale) {
         int n = Math.max(1, clients / scale);
         return new Load(name, Kind.FILTERED, LIVE_TX_PER_SECOND * 10 / scale, 1, String.format(Locale.ROOT,
@@ -199,6 +280,7 @@ record Load(String name, Kind kind, int events, int txSize, String description, 
         return switch (kind) {
             case BROADCAST -> (long) events * txSize;
             case FILTERED -> events;
+            case IDLE -> (long) clients * events / 25; // heartbeat replies
             default -> (long) events * clients;
         };
     }
@@ -214,7 +296,7 @@ record Load(String name, Kind kind, int events, int txSize, String description, 
 
     /** What must be in the table before the slots are created (updates need rows to update). */
     void prepare(Connection c) throws SQLException {
-        if (kind == Kind.FILTERED) {
+        if (kind == Kind.FILTERED || kind == Kind.IDLE) {
             try (Statement s = c.createStatement()) {
                 s.execute("INSERT INTO bench SELECT " + table.values + " FROM generate_series(1, " + clients + ") g");
             }
@@ -263,7 +345,7 @@ record Load(String name, Kind kind, int events, int txSize, String description, 
                     }
                 }
             }
-            case LIVE, FANOUT, FILTERED -> throw new IllegalStateException("paced loads run with runLive");
+            case LIVE, FANOUT, FILTERED, IDLE -> throw new IllegalStateException("paced loads run with runLive");
             case BROADCAST -> throw new IllegalStateException("the broadcast clients send their own load");
         }
         c.setAutoCommit(true);

@@ -35,8 +35,14 @@ final class Report {
         for (String name : loads) {
             List<Measurement> ms = results.stream().filter(m -> m.load().name().equals(name)).toList();
             Load load = ms.get(0).load();
-            sb.append(String.format(Locale.ROOT, "### (%s) %,d events: %s%n%n", name, load.events(), load.description()));
-            if (load.servedToClients()) {
+            if (load.kind() == Load.Kind.IDLE) {
+                sb.append(String.format(Locale.ROOT, "### (%s) %s%n%n", name, load.description()));
+            } else {
+                sb.append(String.format(Locale.ROOT, "### (%s) %,d events: %s%n%n", name, load.events(), load.description()));
+            }
+            if (load.kind() == Load.Kind.IDLE) {
+                idleTable(sb, ms);
+            } else if (load.servedToClients()) {
                 fanOutTable(sb, ms);
             } else if (load.kind() == Load.Kind.LIVE) {
                 liveTable(sb, ms);
@@ -92,25 +98,64 @@ final class Report {
         }
     }
 
+    /**
+     * One row per kind of client (a realtime-js load has its raw NIO reference beside it): the
+     * deliveries and latencies the clients measured, the server's RSS and CPU, and the CPU per
+     * change of the server and of the clients' process while the load ran.
+     */
     private void fanOutTable(StringBuilder sb, List<Measurement> ms) {
-        sb.append("| consumer | clients | deliveries (of expected) | deliveries/s | disconnected | p50 ms | p95 ms | p99 ms | max ms | server peak RSS MB | server CPU s | load achieved tx/s (messages/s) |\n");
-        sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        sb.append("| consumer | clients | deliveries (of expected) | deliveries/s | disconnected | p50 ms | p95 ms | p99 ms"
+                + " | max ms | server peak RSS MB | server CPU s | server CPU µs/change during the load"
+                + " | clients' CPU µs/change during the load | connect + join s | load achieved tx/s (messages/s) |\n");
+        sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for (Load.Via via : Load.Via.values()) {
+            List<Measurement> own = ok(ms, Peer.SERVE).stream().filter(m -> m.load().via() == via).toList();
+            if (own.isEmpty()) {
+                continue;
+            }
+            Load load = own.get(0).load();
+            sb.append(String.format(Locale.ROOT, "| %s | %d | %s (%s) | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n",
+                    "tidings serve → " + via.label,
+                    load.clients(), num(median(own, m -> m.latencyMicros()[4])), num((double) load.expectedDeliveries()),
+                    num(median(own, Measurement::streamingThroughput)),
+                    num(median(own, m -> m.latencyMicros()[5])),
+                    dec(median(own, m -> m.latencyMicros()[0] / 1e3), 1),
+                    dec(median(own, m -> m.latencyMicros()[3] / 1e3), 1),
+                    dec(median(own, m -> m.latencyMicros()[1] / 1e3), 1),
+                    dec(median(own, m -> m.latencyMicros()[2] / 1e3), 1),
+                    num(median(own, m -> m.stats().peakRssKb() / 1024.0)),
+                    dec(median(own, m -> m.stats().cpuMillis() / 1e3), 1),
+                    dec(median(own, m -> perChange(m, m.served() == null ? -1 : m.served().serverLoadCpuMillis())), 1),
+                    dec(median(own, m -> perChange(m, m.served() == null ? -1 : m.served().clientLoadCpuMillis())), 1),
+                    dec(median(own, m -> m.served() == null ? Double.NaN : m.served().joinMillis() / 1e3), 1),
+                    num(median(own, Measurement::liveRate))));
+        }
+    }
+
+    /** µs of CPU per change of the load; NaN when not measured (broadcast loads). */
+    private static double perChange(Measurement m, long cpuMillis) {
+        return cpuMillis < 0 ? Double.NaN : cpuMillis * 1e3 / m.load().events();
+    }
+
+    /** The idle load: what the heartbeats cost the server and the clients, as % of one core. */
+    private void idleTable(StringBuilder sb, List<Measurement> ms) {
+        sb.append("| consumer | clients | connect + join s | heartbeats answered | heartbeat round trip p50 ms | p99 ms"
+                + " | server CPU % of a core | clients' CPU % of a core | server peak RSS MB |\n");
+        sb.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
         List<Measurement> own = ok(ms, Peer.SERVE);
         if (own.isEmpty()) {
             return;
         }
         Load load = own.get(0).load();
-        sb.append(String.format(Locale.ROOT, "| %s | %d | %s (%s) | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", Peer.SERVE.label,
-                load.clients(), num(median(own, m -> m.latencyMicros()[4])), num((double) load.expectedDeliveries()),
-                num(median(own, Measurement::streamingThroughput)),
-                num(median(own, m -> m.latencyMicros()[5])),
+        sb.append(String.format(Locale.ROOT, "| %s | %,d | %s | %s | %s | %s | %s | %s | %s |%n",
+                "tidings serve → " + load.via().label, load.clients(),
+                dec(median(own, m -> m.served().joinMillis() / 1e3), 1),
+                num(median(own, m -> m.latencyMicros()[4])),
                 dec(median(own, m -> m.latencyMicros()[0] / 1e3), 1),
-                dec(median(own, m -> m.latencyMicros()[3] / 1e3), 1),
                 dec(median(own, m -> m.latencyMicros()[1] / 1e3), 1),
-                dec(median(own, m -> m.latencyMicros()[2] / 1e3), 1),
-                num(median(own, m -> m.stats().peakRssKb() / 1024.0)),
-                dec(median(own, m -> m.stats().cpuMillis() / 1e3), 1),
-                num(median(own, Measurement::liveRate))));
+                dec(median(own, m -> m.served().serverLoadCpuMillis() / 10.0 / load.events()), 2),
+                dec(median(own, m -> m.served().clientLoadCpuMillis() / 10.0 / load.events()), 2),
+                num(median(own, m -> m.stats().peakRssKb() / 1024.0))));
     }
 
     /** The median over repetitions of peer's throughput divided by base's in the same repetition. */

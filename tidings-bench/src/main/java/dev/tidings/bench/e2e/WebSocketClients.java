@@ -47,8 +47,21 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * <p>Filtered mode ({@code filtered} as the fourth argument): client {@code k} (from 1) joins with
  * the filter {@code id=eq.k}, and {@code expected} is the deliveries of all clients together.
  *
+ * <p>SSE mode ({@code sse}): the filtered mode over Server-Sent Events: the URL is the
+ * {@code /events?…} one, client {@code k} opens it with {@code &filter=id=eq.k} added, and counts as
+ * joined once the response's head ({@code 200}) has arrived; the events are read as bytes up to
+ * each blank line. No heartbeats.
+ *
+ * <p>Idle mode ({@code idle}): the clients join as in the filtered mode and then only send their
+ * heartbeats; the samples are the heartbeats' round trips (send → {@code phx_reply}), and nothing
+ * completes before the coordinator asks for a {@code report}.
+ *
+ * <p>Heartbeats, in every WebSocket mode once all have joined: each client one every 25 s, as
+ * realtime-js does, spread evenly over the 25 s (so 10,000 clients send 400 a second, not 10,000
+ * at once), each with its send time in its {@code ref}.
+ *
  * <p>Usage: {@code WebSocketClients <ws-url> <clients> <expected-per-client> [<room-size> <messages> <per-second>]},
- * or {@code WebSocketClients <ws-url> <clients> <expected-in-all> filtered}
+ * or {@code WebSocketClients <ws-url|events-url> <clients> <expected-in-all> filtered|sse|idle}
  */
 public final class WebSocketClients {
     private static final String JOIN = "{\"topic\":\"realtime:bench\",\"event\":\"phx_join\",\"payload\":{\"config\":"
@@ -57,7 +70,11 @@ public final class WebSocketClients {
     private static final String FILTERED_JOIN = "{\"topic\":\"realtime:bench\",\"event\":\"phx_join\",\"payload\":"
             + "{\"config\":{\"postgres_changes\":[{\"event\":\"*\",\"schema\":\"public\",\"table\":\"bench\","
             + "\"filter\":\"id=eq.%d\"}]}},\"ref\":\"1\",\"join_ref\":\"1\"}";
-    private static final String HEARTBEAT = "{\"topic\":\"phoenix\",\"event\":\"heartbeat\",\"payload\":{},\"ref\":\"hb\"}";
+    /** A heartbeat whose ref is {@code hb<send time, µs>}. */
+    private static final String HEARTBEAT = "{\"topic\":\"phoenix\",\"event\":\"heartbeat\",\"payload\":{},\"ref\":\"hb%d\"}";
+    private static final long HEARTBEAT_MILLIS = 25_000;
+    /** Threads that open the connections, each one connection at a time. */
+    private static final int CONNECTORS = 8;
     private static final int BUCKETS = 600_000; // 0.1 ms each: up to 60 s
 
     private final long expected;
@@ -70,8 +87,11 @@ public final class WebSocketClients {
     private final int roomSize;
     private final int messages;
     private final int perSecond;
-    /** Filtered mode: each client its own row; {@link #expected} counts every client's deliveries. */
+    /** Filtered, SSE and idle modes: each client its own row; {@link #expected} counts every client's deliveries. */
     private final boolean filtered;
+    private final boolean sse;
+    private final boolean idle;
+    private final java.util.concurrent.atomic.AtomicLong heartbeatsSent = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicLong receivedInAll = new java.util.concurrent.atomic.AtomicLong();
     private final List<Conn> conns = new ArrayList<>();
     /** One per selector thread, written only by it: no cache line is shared per delivery. */
@@ -107,9 +127,11 @@ public final class WebSocketClients {
         }
     }
 
-    private WebSocketClients(int clients, long expected, boolean filtered, int roomSize, int messages, int perSecond) {
+    private WebSocketClients(int clients, long expected, String mode, int roomSize, int messages, int perSecond) {
         this.clients = clients;
-        this.filtered = filtered;
+        this.sse = mode.equals("sse");
+        this.idle = mode.equals("idle");
+        this.filtered = mode.equals("filtered") || sse || idle;
         this.expected = expected;
         this.roomSize = roomSize;
         this.messages = messages;
@@ -122,9 +144,9 @@ public final class WebSocketClients {
         int clients = Integer.parseInt(args[1]);
         long expected = Long.parseLong(args[2]);
         WebSocketClients run = args.length >= 6
-                ? new WebSocketClients(clients, expected, false, Integer.parseInt(args[3]), Integer.parseInt(args[4]),
+                ? new WebSocketClients(clients, expected, "broadcast", Integer.parseInt(args[3]), Integer.parseInt(args[4]),
                         Integer.parseInt(args[5]))
-                : new WebSocketClients(clients, expected, args.length == 4 && args[3].equals("filtered"), 0, 0, 0);
+                : new WebSocketClients(clients, expected, args.length == 4 ? args[3] : "fanout", 0, 0, 0);
         try {
             run.run(url);
         } catch (Throwable t) {
@@ -135,7 +157,9 @@ public final class WebSocketClients {
     }
 
     private void run(String url) throws Exception {
-        warmUp();
+        if (!idle) {
+            warmUp(); // the idle mode receives next to nothing
+        }
         URI uri = URI.create(url);
         // Two selector threads, each owning half the connections; the clients read bytes and look
         // for commit_timestamp in them, no text decoding: the clients share the cores with the
@@ -147,10 +171,30 @@ public final class WebSocketClients {
             samples.add(new Samples());
         }
         long connecting = System.nanoTime();
-        for (int i = 0; i < clients; i++) {
-            Conn c = connect(uri, samples.get(i % threads));
-            conns.add(c);
+        // Connections open CONNECTORS at a time, as many browsers would: one after another, each
+        // waiting for its response head, made the bench's client the bottleneck (10,000 took 14.5 s).
+        Conn[] opened = new Conn[clients];
+        List<Thread> connectors = new ArrayList<>();
+        java.util.concurrent.atomic.AtomicReference<Exception> connectFailure = new java.util.concurrent.atomic.AtomicReference<>();
+        for (int t = 0; t < CONNECTORS; t++) {
+            int first = t;
+            connectors.add(Thread.ofPlatform().name("connect-" + t).start(() -> {
+                try {
+                    for (int i = first; i < clients && connectFailure.get() == null; i += CONNECTORS) {
+                        opened[i] = sse ? openStream(uri, i + 1, samples.get(i % threads)) : connect(uri, samples.get(i % threads));
+                    }
+                } catch (Exception e) {
+                    connectFailure.compareAndSet(null, e);
+                }
+            }));
         }
+        for (Thread t : connectors) {
+            t.join();
+        }
+        if (connectFailure.get() != null) {
+            throw connectFailure.get();
+        }
+        conns.addAll(List.of(opened));
         System.err.printf("%d clients connected in %.2f s%n", clients, (System.nanoTime() - connecting) / 1e9);
         for (int i = 0; i < conns.size(); i++) {
             Conn c = conns.get(i);
@@ -160,7 +204,7 @@ public final class WebSocketClients {
         for (Selector sel : selectors) {
             Thread.ofPlatform().daemon().name("clients-io").start(() -> loop(sel));
         }
-        for (int i = 0; i < conns.size(); i++) {
+        for (int i = 0; i < conns.size() && !sse; i++) {
             conns.get(i).send(filtered ? FILTERED_JOIN.formatted(i + 1) : roomSize == 0 ? JOIN : "{\"topic\":\"realtime:room-" + i / roomSize + "\",\"event\":\"phx_join\","
                     + "\"payload\":{\"config\":{\"broadcast\":{\"self\":true},\"postgres_changes\":[]}},\"ref\":\"1\",\"join_ref\":\"1\"}");
         }
@@ -174,9 +218,9 @@ public final class WebSocketClients {
                     slow += t.slow.getAndSet(0);
                     worst = Math.max(worst, t.worst.getAndSet(0));
                 }
-                System.err.printf("joined %d, deliveries %d, clients complete %d, disconnected %d; in the last 2 s:"
-                        + " %d over 100 ms, worst %.1f ms%n", clients - joined.getCount(), n, complete.get(),
-                        disconnected.get(), slow, worst / 10.0);
+                System.err.printf("joined %d, deliveries %d, clients complete %d, disconnected %d, heartbeats sent %d;"
+                        + " in the last 2 s: %d over 100 ms, worst %.1f ms%n", clients - joined.getCount(), n,
+                        complete.get(), disconnected.get(), heartbeatsSent.get(), slow, worst / 10.0);
                 try {
                     Thread.sleep(2000);
                 } catch (InterruptedException e) {
@@ -206,9 +250,23 @@ public final class WebSocketClients {
         });
         System.out.println(ChildProtocol.PREFIX + "READY");
         System.out.flush();
-        while (!allDone.await(25, TimeUnit.SECONDS)) {
-            for (Conn c : conns) {
-                c.send(HEARTBEAT);
+        if (sse) {
+            allDone.await();
+        } else {
+            heartbeats();
+        }
+    }
+
+    /** Sends the heartbeats until done: every client one per 25 s, spread evenly, in 10 ms ticks. */
+    private void heartbeats() throws IOException, InterruptedException {
+        double perTick = conns.size() * 10.0 / HEARTBEAT_MILLIS;
+        double due = 0;
+        int next = 0;
+        while (!allDone.await(10, TimeUnit.MILLISECONDS)) {
+            for (due += perTick; due >= 1; due--) {
+                conns.get(next).send(HEARTBEAT.formatted(ChildProtocol.nowMicros()));
+                heartbeatsSent.incrementAndGet();
+                next = (next + 1) % conns.size();
             }
         }
     }
@@ -351,6 +409,9 @@ public final class WebSocketClients {
             }
             long now = ChildProtocol.nowMicros();
             in.flip();
+            if (sse) {
+                return readEvents(now);
+            }
             while (in.remaining() >= 2) {
                 int start = in.position();
                 int op = in.get(start) & 0x0F;
@@ -390,6 +451,28 @@ public final class WebSocketClients {
             return true;
         }
 
+        /** SSE: handles every whole event (up to its blank line) in {@link #in}, keeps the rest. */
+        private boolean readEvents(long now) {
+            byte[] b = in.array();
+            int start = in.position();
+            for (int i = start; i < in.limit() - 1; i++) {
+                if (b[i] == '\n' && b[i + 1] == '\n') {
+                    text(b, start, i - start, now);
+                    start = i + 2;
+                    i++;
+                }
+            }
+            in.position(start);
+            in.compact();
+            if (!in.hasRemaining()) {
+                ByteBuffer bigger = ByteBuffer.allocate(in.capacity() * 2);
+                in.flip();
+                bigger.put(in);
+                in = bigger;
+            }
+            return true;
+        }
+
         private void text(byte[] b, int from, int len, long now) {
             if (!isJoined) {
                 if (indexOf(b, from, len, PHX_REPLY) >= 0) {
@@ -402,6 +485,14 @@ public final class WebSocketClients {
                 return;
             }
             long commitMicros;
+            if (idle) {
+                int at = HEARTBEAT_SEARCH.in(b, from, len);
+                if (at < 0) {
+                    return;
+                }
+                samples.add(now, Math.min(BUCKETS, Math.max(0, (now - digits(b, at + HEARTBEAT_REF.length, from + len)) / 100)));
+                return;
+            }
             if (roomSize > 0) {
                 int at = SENT_SEARCH.in(b, from, len);
                 if (at < 0) {
@@ -425,6 +516,47 @@ public final class WebSocketClients {
         }
     }
 
+    /**
+     * SSE: opens {@code uri} with {@code &filter=id=eq.<row>} added, blocking until the response's
+     * head has arrived; the socket is made non-blocking by the caller.
+     */
+    private Conn openStream(URI uri, int row, Samples samples) throws IOException {
+        SocketChannel ch = SocketChannel.open(new InetSocketAddress(uri.getHost(), uri.getPort()));
+        ch.socket().setTcpNoDelay(true);
+        String request = "GET " + uri.getRawPath() + "?" + uri.getRawQuery() + "&filter=id=eq." + row + " HTTP/1.1\r\nHost: "
+                + uri.getHost() + ":" + uri.getPort() + "\r\nAccept: text/event-stream\r\n\r\n";
+        ByteBuffer in = head(ch, request, "HTTP/1.1 200", "stream refused");
+        Conn c = new Conn(ch, in, samples);
+        c.isJoined = true;
+        joined.countDown();
+        return c;
+    }
+
+    /** Sends {@code request} and reads up to the end of the response's head, which must start with {@code status}. */
+    private static ByteBuffer head(SocketChannel ch, String request, String status, String refused) throws IOException {
+        ByteBuffer out = ByteBuffer.wrap(request.getBytes(StandardCharsets.US_ASCII));
+        while (out.hasRemaining()) {
+            ch.write(out);
+        }
+        ByteBuffer in = ByteBuffer.allocate(1 << 16);
+        while (true) {
+            if (ch.read(in) < 0) {
+                throw new IOException("connection closed before the response's head");
+            }
+            String head = new String(in.array(), 0, in.position(), StandardCharsets.ISO_8859_1);
+            int end = head.indexOf("\r\n\r\n");
+            if (end >= 0) {
+                if (!head.startsWith(status)) {
+                    throw new IOException(refused + ": " + head.lines().findFirst().orElse(head));
+                }
+                in.flip();
+                in.position(end + 4);
+                in.compact();
+                return in;
+            }
+        }
+    }
+
     /** Connects and upgrades, blocking; the socket is made non-blocking by the caller. */
     private Conn connect(URI uri, Samples samples) throws IOException {
         SocketChannel ch = SocketChannel.open(new InetSocketAddress(uri.getHost(), uri.getPort()));
@@ -435,27 +567,7 @@ public final class WebSocketClients {
                 + " HTTP/1.1\r\nHost: " + uri.getHost() + ":" + uri.getPort() + "\r\nUpgrade: websocket\r\n"
                 + "Connection: Upgrade\r\nSec-WebSocket-Key: " + Base64.getEncoder().encodeToString(key)
                 + "\r\nSec-WebSocket-Version: 13\r\n\r\n";
-        ByteBuffer out = ByteBuffer.wrap(request.getBytes(StandardCharsets.US_ASCII));
-        while (out.hasRemaining()) {
-            ch.write(out);
-        }
-        ByteBuffer in = ByteBuffer.allocate(1 << 16);
-        while (true) {
-            if (ch.read(in) < 0) {
-                throw new IOException("connection closed during the upgrade");
-            }
-            String head = new String(in.array(), 0, in.position(), StandardCharsets.ISO_8859_1);
-            int end = head.indexOf("\r\n\r\n");
-            if (end >= 0) {
-                if (!head.startsWith("HTTP/1.1 101")) {
-                    throw new IOException("upgrade refused: " + head.lines().findFirst().orElse(head));
-                }
-                in.flip();
-                in.position(end + 4);
-                in.compact();
-                return new Conn(ch, in, samples);
-            }
-        }
+        return new Conn(ch, head(ch, request, "HTTP/1.1 101", "upgrade refused"), samples);
     }
 
     /**
@@ -489,7 +601,7 @@ public final class WebSocketClients {
             Thread server = Thread.ofPlatform().daemon().name("warm-up").start(() -> {
                 try {
                     for (long n = 0; n < rounds; n++) {
-                        byte[] frame = rehearsalFrames(1);
+                        byte[] frame = rehearsalFrame(sse);
                         for (SocketChannel end : ends) {
                             ByteBuffer b = ByteBuffer.wrap(frame);
                             while (b.hasRemaining()) {
@@ -517,24 +629,28 @@ public final class WebSocketClients {
     private static final java.time.format.DateTimeFormatter COMMIT_TIME =
             java.time.format.DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(java.time.ZoneOffset.UTC);
 
-    /** {@code n} text frames shaped like the server's pushes, committed now. */
-    private static byte[] rehearsalFrames(int n) {
+    /** A text frame shaped like the server's pushes (an SSE event for {@code sse}), committed now. */
+    private static byte[] rehearsalFrame(boolean sse) {
         String now = COMMIT_TIME.format(java.time.Instant.now());
         byte[] json = ("{\"event\":\"postgres_changes\",\"payload\":{\"ids\":[1],\"data\":{\"columns\":[{\"name\":\"id\","
                 + "\"type\":\"int4\"},{\"name\":\"t\",\"type\":\"text\"}],\"commit_timestamp\":\"" + now + "\","
                 + "\"errors\":null,\"record\":{\"id\":1,\"t\":\"abc\"},\"schema\":\"public\",\"table\":\"bench\","
                 + "\"type\":\"INSERT\"}},\"ref\":null,\"topic\":\"realtime:bench\"}").getBytes(StandardCharsets.UTF_8);
-        ByteBuffer out = ByteBuffer.allocate(n * (json.length + 4));
-        for (int i = 0; i < n; i++) {
-            out.put((byte) 0x81).put((byte) 126).putShort((short) json.length).put(json);
+        if (sse) {
+            return ("id: 0/1:0\nevent: insert\ndata: " + new String(json, StandardCharsets.UTF_8) + "\n\n")
+                    .getBytes(StandardCharsets.UTF_8);
         }
-        return out.array();
+        return ByteBuffer.allocate(json.length + 4).put((byte) 0x81).put((byte) 126).putShort((short) json.length).put(json)
+                .array();
     }
 
     private static final Search COMMIT_SEARCH = new Search(COMMIT);
     /** The send time in the broadcast mode's payload {@code {"t": <µs>}}. */
     private static final byte[] SENT = "\"t\":".getBytes(StandardCharsets.US_ASCII);
     private static final Search SENT_SEARCH = new Search(SENT);
+    /** The idle mode's heartbeat reply: {@code "ref":"hb<send time>"}. */
+    private static final byte[] HEARTBEAT_REF = "\"ref\":\"hb".getBytes(StandardCharsets.US_ASCII);
+    private static final Search HEARTBEAT_SEARCH = new Search(HEARTBEAT_REF);
 
     /** The decimal number at {@code at} (0 when there is none). */
     static long digits(byte[] s, int at, int end) {

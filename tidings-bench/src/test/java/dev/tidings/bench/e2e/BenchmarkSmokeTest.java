@@ -55,6 +55,33 @@ class BenchmarkSmokeTest {
         });
     }
 
+    @Test
+    @Timeout(value = 240, unit = TimeUnit.SECONDS)
+    void realtime_js_clients_sse_streams_and_idle_clients_each_report_every_delivery_and_their_own_cpu() throws Exception {
+        Benchmark.Options options = options(List.of("q", "s", "v"), List.of(Peer.SERVE));
+
+        List<Measurement> results = Benchmark.run(options);
+
+        assertThat(results).allSatisfy(m -> {
+            assertThat(m.error()).as(m.load().name() + " via " + m.load().via()).isNull();
+            assertThat(m.served().clientLoadCpuMillis()).isNotNegative();
+            assertThat(m.served().serverLoadCpuMillis()).isPositive();
+            assertThat(m.latencyMicros()[5]).as("disconnected").isZero();
+        });
+        // q: the realtime-js clients and, in the same repetition, the raw NIO ones; s: SSE streams
+        assertThat(results).filteredOn(m -> m.load().name().equals("q")).extracting(m -> m.load().via())
+                .containsExactlyInAnyOrder(Load.Via.WEBSOCKET, Load.Via.REALTIME_JS);
+        assertThat(results).filteredOn(m -> !m.load().name().equals("v"))
+                .allSatisfy(m -> assertThat(m.events()).isEqualTo(m.load().expectedDeliveries()));
+        assertThat(results).filteredOn(m -> m.load().name().equals("s")).extracting(m -> m.load().via())
+                .containsExactly(Load.Via.SSE);
+        // v: 100 clients idle for 5 s send 20 heartbeats, each answered
+        assertThat(results).filteredOn(m -> m.load().name().equals("v"))
+                .allSatisfy(m -> assertThat(m.latencyMicros()[4]).isGreaterThanOrEqualTo(15));
+        assertThat(new Report(results, options).markdownTables())
+                .contains("realtime-js 2.119.1 clients (Node)", "SSE streams", "server CPU % of a core");
+    }
+
     /** One repetition at 1/100 of the loads, tail started from this test's class path. */
     private static Benchmark.Options options(List<String> loads, List<Peer> peers) {
         String java = ProcessHandle.current().info().command().orElse("java");

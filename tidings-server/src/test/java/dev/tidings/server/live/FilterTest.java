@@ -40,6 +40,28 @@ class FilterTest {
     }
 
     @Test
+    void a_join_with_plain_integer_or_uuid_literals_asks_the_database_nothing_and_any_other_literal_still_asks_it() {
+        // nothing listens on port 1: a question to this database fails with IllegalStateException
+        DatabaseConditions unreachable = new DatabaseConditions(dev.tidings.source.DatabaseUrl.parse("postgresql://127.0.0.1:1/none"));
+        Map<String, ColumnType> columns = Map.of(
+                "id", new ColumnType("int8", "int8", null, true, true, null, false),
+                "n", new ColumnType("int4", "int4", null, true, true, null, false),
+                "ref", new ColumnType("uuid", "uuid", null, true, true, null, false));
+
+        assertThat(Filter.parse("id=eq.100").resolve(columns, unreachable).matches(ROW)).isTrue();
+        assertThat(Filter.parse("id=in.(1,100,-5)").resolve(columns, unreachable).matches(ROW)).isTrue();
+        assertThat(Filter.parse("n=gte.-2147483648").resolve(columns, unreachable)).isNotNull();
+        assertThat(Filter.parse("ref=eq.6F1C1A52-3D3A-4C53-9B1A-0B7E0C6A1C11").resolve(columns, unreachable)).isNotNull();
+
+        // PostgreSQL decides these (and refuses most, with its own words): out of range, not plain decimal, not canonical
+        for (String asked : List.of("n=eq.2147483648", "id=in.(1,+5)", "ref=eq.6f1c1a523d3a4c539b1a0b7e0c6a1c11")) {
+            assertThatThrownBy(() -> Filter.parse(asked).resolve(columns, unreachable)).as(asked)
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("could not check a filter with the database");
+        }
+        unreachable.close();
+    }
+
+    @Test
     void numbers_compare_as_numbers_not_text() {
         assertThat(matches("id=gt.99")).isTrue();
         assertThat(matches("id=gt.1000")).isFalse();
