@@ -34,6 +34,9 @@ process.stdin.resume();
     }
     await item.click();
     await page.waitForTimeout(2500); // one status poll and a chart tick
+    // The lag is known once the server's lag check has seen the slot (it may not exist at the first check).
+    await page.waitForFunction(() => document.getElementById("slot-lag").textContent.includes(" B"), null,
+        { timeout: 20000 }).catch(() => {});
     const panels = await page.evaluate(() => ({
       json: document.querySelector("#events li pre") ? document.querySelector("#events li pre").textContent : null,
       slot: document.getElementById("slot-name").textContent,

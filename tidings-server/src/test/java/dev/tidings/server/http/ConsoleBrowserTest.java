@@ -34,7 +34,8 @@ class ConsoleBrowserTest {
         String db = TestPostgres.newDatabase();
         TestPostgres.execute(db, "CREATE TABLE todos (id bigint PRIMARY KEY, title text, done boolean)");
         try (TidingsServer server = TidingsServer.start(ServeConfigLoader.load(Map.of("db.url", db, "server.port", "0",
-                "server.bind", "127.0.0.1", "replication.publication", "console_pub"), Map.of(), null))) {
+                "server.bind", "127.0.0.1", "replication.publication", "console_pub",
+                "replication.lag_check_seconds", "1"), Map.of(), null))) {
             Path screenshot = Path.of("target/console.png").toAbsolutePath();
             Files.deleteIfExists(screenshot);
             try (NodeClient page = NodeClient.run(Map.of(), "console-check.js", "http://127.0.0.1:" + server.port() + "/",

@@ -47,8 +47,9 @@ class LiveLatencyWithLogTest {
                      "http://127.0.0.1:" + logged.port() + "/events?tables=public.pings", null);
              Connection c = TestPostgres.connect(db); Statement s = c.createStatement()) {
             s.execute("SET synchronous_commit = on"); // the test server's default (off) flushes WAL every 200 ms
-            Await.until(Duration.ofSeconds(30), "both clients to subscribe",
-                    () -> toPlain.connections.get() == 1 && toLogged.connections.get() == 1);
+            Await.until(Duration.ofSeconds(30), "both servers to stream and both clients to subscribe",
+                    () -> plain.streaming() && logged.streaming()
+                            && toPlain.connections.get() == 1 && toLogged.connections.get() == 1);
             long[] plainMicros = new long[ROWS];
             long[] loggedMicros = new long[ROWS];
             for (int i = 1; i <= ROWS; i++) {
