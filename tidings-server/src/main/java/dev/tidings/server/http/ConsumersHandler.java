@@ -72,20 +72,23 @@ final class ConsumersHandler extends Handler.Abstract {
         }
         String[] parts = path.split("/"); // "", api, consumers, group, action
         String method = request.getMethod();
+        // The whole body is read before any answer: a reply sent while the body is still arriving makes
+        // Jetty close the connection after it, and a client that reuses the connection gets no answer.
+        String content = method.equals("GET") ? "" : Content.Source.asString(request, StandardCharsets.UTF_8);
         try {
             if (parts.length == 3 && method.equals("GET")) {
                 ArrayNode all = AdminApi.JSON.createArrayNode();
                 groups.list().forEach(s -> all.add(json(s)));
                 AdminApi.write(response, callback, 200, all.toString());
             } else if (parts.length == 3 && method.equals("POST")) {
-                create(request, response, callback);
+                create(content, response, callback);
             } else if (parts.length == 4 && method.equals("GET")) {
                 AdminApi.write(response, callback, 200, json(groups.status(parts[3])).toString());
             } else if (parts.length == 4 && method.equals("DELETE")) {
                 groups.delete(parts[3]);
                 AdminApi.write(response, callback, 200, "{\"deleted\":" + AdminApi.JSON.writeValueAsString(parts[3]) + "}");
             } else if (parts.length == 5 && method.equals("POST")) {
-                action(parts[3], parts[4], request, response, callback);
+                action(parts[3], parts[4], content, request, response, callback);
             } else {
                 AdminApi.write(response, callback, 405, AdminApi.error("use GET or POST " + PATH + ", GET or DELETE " + PATH
                         + "/{group}, or POST " + PATH + "/{group}/receive|ack|nack|reset"));
@@ -102,8 +105,8 @@ final class ConsumersHandler extends Handler.Abstract {
         return true;
     }
 
-    private void create(Request request, Response response, Callback callback) {
-        JsonNode body = body(request);
+    private void create(String content, Response response, Callback callback) {
+        JsonNode body = body(content);
         GroupSpec spec = GroupSpec.parse(body);
         String start = body.path("start").asText("latest");
         if (!start.equals("latest") && !start.equals("oldest")) {
@@ -114,11 +117,11 @@ final class ConsumersHandler extends Handler.Abstract {
         AdminApi.write(response, callback, created ? 201 : 200, json(groups.status(spec.name())).toString());
     }
 
-    private void action(String group, String action, Request request, Response response, Callback callback) {
+    private void action(String group, String action, String content, Request request, Response response, Callback callback) {
         switch (action) {
             case "receive" -> receive(group, request, response, callback);
             case "ack" -> {
-                List<String> ids = ids(body(request));
+                List<String> ids = ids(body(content));
                 groups.ack(group, ids).whenComplete((answer, failure) -> {
                     if (failure != null) {
                         AdminApi.write(response, callback, 503, AdminApi.error("the acknowledgements could not be made durable: "
@@ -129,13 +132,13 @@ final class ConsumersHandler extends Handler.Abstract {
                 });
             }
             case "nack" -> {
-                JsonNode body = body(request);
+                JsonNode body = body(content);
                 Duration delay = body.hasNonNull("delay")
                         ? ConfigValue.text("delay", body.get("delay").asText()).duration(ChronoUnit.SECONDS) : Duration.ZERO;
                 AdminApi.write(response, callback, 200, answer("nacked", groups.nack(group, ids(body), delay)));
             }
             case "reset" -> {
-                String to = body(request).path("to").asText("oldest");
+                String to = body(content).path("to").asText("oldest");
                 if (!to.equals("oldest") && !to.equals("latest")) {
                     throw new IllegalArgumentException("\"to\" must be \"oldest\" (the oldest event the change log holds, the "
                             + "default) or \"latest\" (skip to new events), not \"" + to + "\"");
@@ -209,9 +212,9 @@ final class ConsumersHandler extends Handler.Abstract {
         return o.toString();
     }
 
-    private static JsonNode body(Request request) {
+    private static JsonNode body(String content) {
         try {
-            JsonNode body = AdminApi.JSON.readTree(Content.Source.asString(request, StandardCharsets.UTF_8));
+            JsonNode body = AdminApi.JSON.readTree(content);
             return body == null ? AdminApi.JSON.createObjectNode() : body;
         } catch (Exception e) {
             throw new IllegalArgumentException("the body must be JSON: " + e.getMessage());

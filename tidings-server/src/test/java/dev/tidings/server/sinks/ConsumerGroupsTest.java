@@ -107,6 +107,34 @@ class ConsumerGroupsTest {
     }
 
     @Test
+    void a_refusal_sent_before_the_body_arrives_keeps_the_connection_usable() throws Exception {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", serve.port)) {
+            socket.setSoTimeout(10_000);
+            java.io.OutputStream out = socket.getOutputStream();
+            java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+                    java.nio.charset.StandardCharsets.UTF_8));
+            String head = "POST /api/consumers/v/rewind HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: 2\r\n\r\n";
+            out.write(head.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            out.flush();
+            Thread.sleep(300); // the body comes later, as from a client that writes headers and body apart
+            out.write("{}".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            out.write("GET /api/consumers HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            out.flush();
+            List<String> statusLines = new ArrayList<>();
+            for (String line; statusLines.size() < 2 && (line = in.readLine()) != null; ) {
+                int at = line.indexOf("HTTP/1.1 "); // a body without a final newline runs into the next status line
+                if (at >= 0) {
+                    statusLines.add(line.substring(at));
+                }
+            }
+            assertThat(statusLines).as("both requests on one connection answered").hasSize(2);
+            assertThat(statusLines.get(0)).startsWith("HTTP/1.1 4");
+            assertThat(statusLines.get(1)).startsWith("HTTP/1.1 200");
+        }
+    }
+
+    @Test
     void four_workers_ack_every_event_once_in_row_order_and_acks_survive_kill_9() throws Exception {
         assertThat(post("/api/consumers", "{\"name\":\"work\",\"tables\":[\"public.items\"],\"durable\":true,"
                 + "\"visibility_timeout\":\"3s\",\"max_ack_pending\":2000}").statusCode()).isEqualTo(201);
