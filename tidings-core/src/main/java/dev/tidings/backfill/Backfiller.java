@@ -256,9 +256,13 @@ public final class Backfiller {
         }
         while (running) {
             try (Connection c = connect(database)) {
-                if (initial == null && !BackfillStore.exists(c)) {
-                    LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(1)); // no backfill was ever asked for here
-                    continue;
+                // no backfill was ever asked for here: ask again each second on the same connection (a new
+                // connection per poll costs a backend start in PostgreSQL and a connect here, every second)
+                while (running && initial == null && !BackfillStore.exists(c)) {
+                    LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(1));
+                }
+                if (!running) {
+                    return;
                 }
                 prepare(c);
                 backoffMs = 0;
