@@ -4,11 +4,13 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tidings.server.auth.Authenticator;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.Fields;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
@@ -41,6 +43,15 @@ final class AdminApi {
             return false;
         }
         return true;
+    }
+
+    /**
+     * The request's whole body as text ("" for GET). Handlers read it before they answer: a reply
+     * sent while the body is still arriving makes Jetty close the connection after it, and a client
+     * that reuses the connection gets no answer to its next request.
+     */
+    static String body(Request request) throws IOException {
+        return request.getMethod().equals("GET") ? "" : Content.Source.asString(request, StandardCharsets.UTF_8);
     }
 
     static String error(String message) {

@@ -6,13 +6,11 @@ import dev.tidings.base.Identifiers;
 import dev.tidings.base.TableName;
 import dev.tidings.source.SourceException;
 import dev.tidings.server.auth.Authenticator;
-import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -51,10 +49,11 @@ final class BackfillsHandler extends Handler.Abstract {
             return true;
         }
         String method = request.getMethod();
+        String content = AdminApi.body(request);
         if (path.equals(PATH) && method.equals("GET")) {
             AdminApi.write(response, callback, 200, AdminApi.JSON.writeValueAsString(progress(backfiller.progress())));
         } else if (path.equals(PATH) && method.equals("POST")) {
-            start(request, response, callback);
+            start(content, response, callback);
         } else if (method.equals("POST") && path.split("/").length == 5) {
             String[] parts = path.split("/"); // "", api, backfills, id, action
             String action = parts[4];
@@ -71,10 +70,10 @@ final class BackfillsHandler extends Handler.Abstract {
         return true;
     }
 
-    private void start(Request request, Response response, Callback callback) throws Exception {
+    private void start(String content, Response response, Callback callback) throws Exception {
         JsonNode body;
         try {
-            body = AdminApi.JSON.readTree(Content.Source.asString(request, StandardCharsets.UTF_8));
+            body = AdminApi.JSON.readTree(content);
         } catch (Exception e) {
             AdminApi.write(response, callback, 400, AdminApi.error("the body must be JSON: {\"tables\":[\"schema.table\"], \"where\": \"…\", "
                     + "\"sink\": \"name\"}"));

@@ -9,7 +9,6 @@ import dev.tidings.server.consumers.Groups;
 import dev.tidings.server.consumers.Delivery;
 import dev.tidings.server.consumers.GroupSpec;
 import dev.tidings.server.consumers.GroupStatus;
-import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -72,9 +71,7 @@ final class ConsumersHandler extends Handler.Abstract {
         }
         String[] parts = path.split("/"); // "", api, consumers, group, action
         String method = request.getMethod();
-        // The whole body is read before any answer: a reply sent while the body is still arriving makes
-        // Jetty close the connection after it, and a client that reuses the connection gets no answer.
-        String content = method.equals("GET") ? "" : Content.Source.asString(request, StandardCharsets.UTF_8);
+        String content = AdminApi.body(request);
         try {
             if (parts.length == 3 && method.equals("GET")) {
                 ArrayNode all = AdminApi.JSON.createArrayNode();

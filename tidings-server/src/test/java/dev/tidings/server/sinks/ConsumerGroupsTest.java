@@ -13,10 +13,15 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -108,18 +113,18 @@ class ConsumerGroupsTest {
 
     @Test
     void a_refusal_sent_before_the_body_arrives_keeps_the_connection_usable() throws Exception {
-        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", serve.port)) {
+        try (Socket socket = new Socket("127.0.0.1", serve.port)) {
             socket.setSoTimeout(10_000);
-            java.io.OutputStream out = socket.getOutputStream();
-            java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
-                    java.nio.charset.StandardCharsets.UTF_8));
+            OutputStream out = socket.getOutputStream();
+            BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(),
+                    StandardCharsets.UTF_8));
             String head = "POST /api/consumers/v/rewind HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                     + "Content-Length: 2\r\n\r\n";
-            out.write(head.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            out.write(head.getBytes(StandardCharsets.US_ASCII));
             out.flush();
             Thread.sleep(300); // the body comes later, as from a client that writes headers and body apart
-            out.write("{}".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-            out.write("GET /api/consumers HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            out.write("{}".getBytes(StandardCharsets.US_ASCII));
+            out.write("GET /api/consumers HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             out.flush();
             List<String> statusLines = new ArrayList<>();
             for (String line; statusLines.size() < 2 && (line = in.readLine()) != null; ) {
