@@ -253,8 +253,9 @@ class SinkFanOutTest {
                 }
             });
             // the producer waits (timed, in a loop) only while the sink's queue is full
-            Await.until(Duration.ofSeconds(10), "the producer to wait for room",
-                    () -> producer.getState() == Thread.State.TIMED_WAITING);
+            // (the sink's worker takes the first message into flight on its own thread, possibly after the producer waits)
+            Await.until(Duration.ofSeconds(10), "the producer to wait for room with one message in flight",
+                    () -> producer.getState() == Thread.State.TIMED_WAITING && d.metrics().get(0).inFlight() == 1);
             assertThat(delivered.get()).as("one in flight, three queued, then blocked").isLessThan(5);
             assertThat(d.metrics().get(0).inFlight()).isEqualTo(1);
             producer.interrupt();
