@@ -10,10 +10,12 @@ import dev.tidings.pipeline.Delivery;
 import dev.tidings.base.Lsn;
 
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 
 /**
  * The stream side of a backfill: a {@link Delivery} in front of the consumer's, which merges the
@@ -31,8 +33,15 @@ import java.util.concurrent.CompletableFuture;
  * in flight. Watermark events themselves are not delivered.
  *
  * <p>Invariant: a row read by the backfill never overwrites a newer change of the same key in
- * what the consumer sees, because every change committed after the read's snapshot was taken is
- * committed after the low watermark, and reaches this class before the high watermark.
+ * what the consumer sees. A change the read did not see is either committed after the low
+ * watermark, and reaches this class inside the window, or committed before it by a transaction
+ * that was not yet visible when the read took its snapshot (see {@link ReadSnapshot}). For the
+ * second case the changed keys of the table are kept with their transaction ids in a trail, from
+ * the {@code :open} mark the engine writes when a run starts; at the high watermark the keys of
+ * transactions the read's snapshot does not see count as changed too, and what the snapshot sees
+ * leaves the trail (a later snapshot sees it as well). For transactions committed before the
+ * {@code :open} mark and still invisible, the engine waits: the ids of the last
+ * {@value RecentCommits#SIZE} commits, as of the mark, tell it which those are.
  *
  * <p>Two chunks may be in flight: the engine reads the next chunk while the rows of the previous
  * one are delivered. Their windows never overlap (the next low watermark is written after the
@@ -48,6 +57,8 @@ public final class BackfillDelivery implements Delivery {
     private final Object lock = new Object();
     private final ArrayDeque<Chunk> chunks = new ArrayDeque<>(2); // guarded by lock; in watermark order
     private Chunk open; // delivery thread only: the chunk between its low and high watermark
+    private Trail trail; // delivery thread only: changes of the table being read that a read may not have seen
+    private final RecentCommits commits = new RecentCommits(); // delivery thread only
 
     public BackfillDelivery(Delivery delegate) {
         this.delegate = delegate;
@@ -63,13 +74,14 @@ public final class BackfillDelivery implements Delivery {
         private List<Row> rows; // guarded by the delivery's lock until handed over
         private List<String> keys;
         private boolean last;
+        private ReadSnapshot snapshot;
         private final Set<String> changed = new HashSet<>(); // delivery thread only
         private boolean truncated;
         private Lsn emittedIn;
         private int emitted;
-        private List<Column> keyColumnsOf; // the columns list keyPositions was computed for
-        private int[] keyPositions;
+        private final KeyColumns keyColumns;
         private final CompletableFuture<Integer> delivered = new CompletableFuture<>();
+        private final CompletableFuture<RecentCommits> opened = new CompletableFuture<>();
 
         Chunk(String mark, BackfillTable table, String backfill, String consumer, long number) {
             this.mark = mark;
@@ -77,6 +89,12 @@ public final class BackfillDelivery implements Delivery {
             this.backfill = backfill;
             this.consumer = consumer;
             this.number = number;
+            this.keyColumns = new KeyColumns(table);
+        }
+
+        /** Completes at the chunk's {@code :open} mark with the transactions committed before it (a copy). */
+        CompletableFuture<RecentCommits> opened() {
+            return opened;
         }
 
         /** Completes with the number of rows delivered once the consumer acknowledged them. */
@@ -91,12 +109,13 @@ public final class BackfillDelivery implements Delivery {
         }
     }
 
-    /** The chunk's rows, their keys (see {@link #keyOf}) and whether it is the last of its table. */
-    void rowsRead(Chunk c, List<Row> rows, List<String> keys, boolean last) {
+    /** The chunk's rows, their keys (see {@link #keyOf}), whether it is the last of its table and the read's snapshot. */
+    void rowsRead(Chunk c, List<Row> rows, List<String> keys, boolean last, ReadSnapshot snapshot) {
         synchronized (lock) {
             c.rows = rows;
             c.keys = keys;
             c.last = last;
+            c.snapshot = snapshot;
         }
     }
 
@@ -150,9 +169,16 @@ public final class BackfillDelivery implements Delivery {
         if (Watermarks.isWatermarkTable(event)) {
             return;
         }
+        Trail t = trail;
+        if (t != null && t.keyColumns.table(event)) {
+            if (inFlight()) {
+                t.note(event);
+            } else {
+                trail = null; // the run ended: nothing will be read against it
+            }
+        }
         Chunk c = open;
-        if (c != null && c.table.name().table().equals(event.table())
-                && c.table.name().schema().equals(event.schema())) {
+        if (c != null && c.keyColumns.table(event)) {
             noteChange(c, event);
         }
         delegate.change(event);
@@ -160,6 +186,7 @@ public final class BackfillDelivery implements Delivery {
 
     @Override
     public void commit(Transaction tx, Acknowledgement ack) throws Exception {
+        commits.add(tx.xid());
         Chunk c = emittedIn(tx.commitLsn());
         Acknowledgement out = ack;
         if (c != null) {
@@ -187,6 +214,11 @@ public final class BackfillDelivery implements Delivery {
         if (c == null) {
             return; // a mark of another run or of a chunk no longer in flight
         }
+        if (mark.endsWith(":open")) {
+            trail = new Trail(c.table);
+            c.opened.complete(commits.copy());
+            return;
+        }
         if (mark.endsWith(":low")) {
             c.changed.clear();
             c.truncated = false;
@@ -202,13 +234,19 @@ public final class BackfillDelivery implements Delivery {
         List<Row> rows;
         List<String> keys;
         boolean last;
+        ReadSnapshot snapshot;
         synchronized (lock) {
             rows = c.rows;
             keys = c.keys;
             last = c.last;
+            snapshot = c.snapshot;
         }
         if (rows == null) {
             throw new IllegalStateException("high watermark " + mark + " arrived before its chunk was read");
+        }
+        Trail t = trail;
+        if (t != null && t.keyColumns.table.name().equals(c.table.name())) {
+            t.unseenBy(snapshot, c);
         }
         int lastKept = -1;
         for (int i = c.truncated ? -1 : rows.size() - 1; i >= 0 && lastKept < 0; i--) {
@@ -232,25 +270,135 @@ public final class BackfillDelivery implements Delivery {
         c.emitted = emitted;
     }
 
+    private boolean inFlight() {
+        synchronized (lock) {
+            return !chunks.isEmpty();
+        }
+    }
+
     private static void noteChange(Chunk c, ChangeEvent e) {
         if (e.op() == Op.TRUNCATE) {
             c.truncated = true; // the read may have seen rows that are gone now: the whole chunk is stale
             return;
         }
-        if (c.keyColumnsOf != e.columns()) {
-            c.keyPositions = positions(c.table, e.columns());
-            c.keyColumnsOf = e.columns();
+        c.keyColumns.keys(e, c.changed::add);
+    }
+
+    /** The key columns of a backfilled table in the stream's events: found by name, once per columns list. */
+    static final class KeyColumns {
+        final BackfillTable table;
+        private List<Column> columnsOf; // the columns list positions was computed for
+        private int[] positions;
+
+        KeyColumns(BackfillTable table) {
+            this.table = table;
         }
-        if (c.keyPositions == null) {
-            return;
+
+        boolean table(ChangeEvent e) {
+            return table.name().table().equals(e.table()) && table.name().schema().equals(e.schema());
         }
-        String key = keyOf(e.record(), c.keyPositions);
-        if (key != null) {
-            c.changed.add(key);
+
+        /** Passes the event's new key and old key, where it has them. */
+        void keys(ChangeEvent e, Consumer<String> out) {
+            if (columnsOf != e.columns()) {
+                positions = positions(table, e.columns());
+                columnsOf = e.columns();
+            }
+            if (positions == null) {
+                return;
+            }
+            String key = keyOf(e.record(), positions);
+            if (key != null) {
+                out.accept(key);
+            }
+            String old = keyOf(e.oldRecord(), positions);
+            if (old != null) {
+                out.accept(old);
+            }
         }
-        String old = keyOf(e.oldRecord(), c.keyPositions);
-        if (old != null) {
-            c.changed.add(old);
+    }
+
+    /**
+     * The changed keys of one table with the transaction that changed them, in stream order, from a run's {@code :open}
+     * mark on, less what a read already saw: what a read's snapshot may not have seen although it was committed before
+     * its low watermark. A truncate has no key (null).
+     */
+    static final class Trail {
+        final KeyColumns keyColumns;
+        private List<Long> xids = new ArrayList<>();
+        private List<String> keys = new ArrayList<>();
+
+        Trail(BackfillTable table) {
+            this.keyColumns = new KeyColumns(table);
+        }
+
+        void note(ChangeEvent e) {
+            long xid = e.tx().xid();
+            if (e.op() == Op.TRUNCATE) {
+                xids.add(xid);
+                keys.add(null);
+                return;
+            }
+            keyColumns.keys(e, key -> {
+                xids.add(xid);
+                keys.add(key);
+            });
+        }
+
+        /** Marks in {@code c} as changed what transactions unseen by {@code snapshot} changed, and forgets the rest. */
+        void unseenBy(ReadSnapshot snapshot, Chunk c) {
+            List<Long> keptXids = new ArrayList<>();
+            List<String> keptKeys = new ArrayList<>();
+            for (int i = 0; i < xids.size(); i++) {
+                if (snapshot.sees(xids.get(i))) {
+                    continue;
+                }
+                if (keys.get(i) == null) {
+                    c.truncated = true;
+                } else {
+                    c.changed.add(keys.get(i));
+                }
+                keptXids.add(xids.get(i));
+                keptKeys.add(keys.get(i));
+            }
+            xids = keptXids;
+            keys = keptKeys;
+        }
+    }
+
+    /** The ids of the last {@value #SIZE} transactions committed in the stream (32 bits, as the stream has them). */
+    static final class RecentCommits {
+        static final int SIZE = 16_384;
+        private final int[] xids;
+        private int next;
+
+        RecentCommits() {
+            this(new int[SIZE]);
+        }
+
+        private RecentCommits(int[] xids) {
+            this.xids = xids;
+        }
+
+        void add(long xid) {
+            if (xid != 0) {
+                xids[next] = (int) xid;
+                next = (next + 1) % SIZE;
+            }
+        }
+
+        RecentCommits copy() {
+            return new RecentCommits(xids.clone());
+        }
+
+        boolean contains(long xid) {
+            int x = (int) xid;
+            for (int recent : xids) {
+                if (recent == x) {
+                    return true;
+                }
+            }
+            return false;
         }
     }
 

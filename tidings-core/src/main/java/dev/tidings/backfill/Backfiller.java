@@ -38,8 +38,10 @@ import java.util.function.Consumer;
  * them). Nothing is created in the database until a snapshot or backfill is asked for. What to backfill is the table {@code tidings.backfills} of the database
  * ({@link BackfillStore}): the engine works through the running entries of its slot one table at
  * a time, and polls for new ones (from {@link #submit}, {@code tidings backfill} or another
- * process). Per chunk: register it, low watermark, {@code SELECT} up to {@code chunkRows + 1}
- * rows after the last key, hand over {@code chunkRows} of them, high watermark; then wait until
+ * process). A run on a table starts with an {@code :open} mark and waits for transactions committed before it
+ * but not yet visible ({@link ReadSnapshot}). Per chunk: register it, low watermark, {@code SELECT} up to
+ * {@code chunkRows + 1} rows after the last key in a REPEATABLE READ transaction whose snapshot goes with the
+ * rows, hand over {@code chunkRows} of them, high watermark; then wait until
  * the consumer acknowledged the previous chunk's transaction and store that chunk's last key. So
  * the next chunk is read and converted while the previous one is delivered (the backfill is
  * CPU-bound on both sides), and the chunk keys are stored in order. A crash at any point repeats
@@ -342,6 +344,7 @@ public final class Backfiller {
             throw e;
         }
         Watermarks watermarks = watermarks(c);
+        boolean modern = ReadSnapshot.modern(c.getMetaData().getDatabaseMajorVersion());
         JsonValueConverter values = new JsonValueConverter(types);
         String rateKey = entry.backfill() + "\0" + entry.table();
         Rate rate = rates.computeIfAbsent(rateKey, k -> new Rate(estimate(c, entry.table())));
@@ -354,6 +357,7 @@ public final class Backfiller {
         String sql = table.chunkQuery(true, entry.condition());
         String firstSql = table.chunkQuery(false, entry.condition());
         Pending pending = null; // the chunk read last, until its delivery is acknowledged and stored
+        boolean opened = false;
         try {
             while (running) {
                 BackfillStore.Entry now = BackfillStore.load(c, slot, entry.backfill(), entry.table());
@@ -370,11 +374,16 @@ public final class Backfiller {
                 window.expect(chunk);
                 Read read;
                 try {
+                    if (!opened) { // where the delivery starts noting changes for this run's reads (see ReadSnapshot)
+                        watermarks.write(c, chunk.mark + ":open");
+                        awaitCommittedBeforeOpen(c, chunk, modern);
+                        opened = true;
+                    }
                     watermarks.write(c, chunk.mark + ":low");
-                    read = read(c, table, lastKey == null ? firstSql : sql, lastKey, values);
-                    window.rowsRead(chunk, read.rows, read.keys, read.last);
+                    read = read(c, table, lastKey == null ? firstSql : sql, lastKey, values, modern);
+                    window.rowsRead(chunk, read.rows, read.keys, read.last, read.snapshot);
                     watermarks.write(c, chunk.mark + ":high");
-                } catch (SQLException | RuntimeException e) {
+                } catch (SQLException | RuntimeException | InterruptedException e) {
                     window.clear(chunk);
                     throw e;
                 }
@@ -422,11 +431,73 @@ public final class Backfiller {
         }
     }
 
-    /** A chunk as read: rows (without the look-ahead row), their keys, the last row's key as text, whether it ends the table. */
-    private record Read(List<Row> rows, List<String> keys, String[] lastKey, boolean last) {}
+    /**
+     * A chunk as read: rows (without the look-ahead row), their keys, the last row's key as text, whether it ends the
+     * table, and the snapshot the rows were read in.
+     */
+    private record Read(List<Row> rows, List<String> keys, String[] lastKey, boolean last, ReadSnapshot snapshot) {}
 
-    private Read read(Connection c, BackfillTable table, String sql, String[] after, JsonValueConverter values)
-            throws SQLException {
+    /** Reads a chunk in a REPEATABLE READ transaction of its own, so that its snapshot is known (see {@link ReadSnapshot}). */
+    private Read read(Connection c, BackfillTable table, String sql, String[] after, JsonValueConverter values,
+                      boolean modern) throws SQLException {
+        c.setAutoCommit(false);
+        try {
+            ReadSnapshot snapshot = beginRead(c, modern);
+            return read(c, table, sql, after, values, snapshot);
+        } finally {
+            c.setAutoCommit(true); // ends the read-only transaction
+        }
+    }
+
+    private ReadSnapshot beginRead(Connection c, boolean modern) throws SQLException {
+        repeatableRead(c);
+        return ReadSnapshot.take(c, modern);
+    }
+
+    /**
+     * Waits until the transactions that committed before the {@code :open} mark of a run but are not visible yet (they
+     * wait for a synchronous standby) are visible: the delivery notes changes only from that mark on. Which of the
+     * transactions a new snapshot does not see are committed, only the stream knows: the delivery says which of them
+     * it saw commit before the mark.
+     */
+    private void awaitCommittedBeforeOpen(Connection c, BackfillDelivery.Chunk chunk, boolean modern)
+            throws SQLException, InterruptedException {
+        Map<Long, String> unseen = ReadSnapshot.runningUnseen(c, modern);
+        if (unseen.isEmpty()) {
+            return;
+        }
+        BackfillDelivery.RecentCommits commits = null;
+        while (commits == null) {
+            if (!running) {
+                throw new InterruptedException("the engine stopped");
+            }
+            try {
+                commits = chunk.opened().get(100, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                // the stream has not reached the mark yet
+            } catch (ExecutionException e) {
+                throw new IllegalStateException("the delivery failed", e.getCause());
+            }
+        }
+        List<String> committed = new ArrayList<>();
+        for (Map.Entry<Long, String> e : unseen.entrySet()) {
+            if (commits.contains(e.getKey())) {
+                committed.add(e.getValue());
+            }
+        }
+        if (!committed.isEmpty() && !ReadSnapshot.awaitVisible(c, modern, committed, () -> running)) {
+            throw new InterruptedException("the engine stopped");
+        }
+    }
+
+    private static void repeatableRead(Connection c) throws SQLException {
+        try (var s = c.createStatement()) {
+            s.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+        }
+    }
+
+    private Read read(Connection c, BackfillTable table, String sql, String[] after, JsonValueConverter values,
+                      ReadSnapshot snapshot) throws SQLException {
         int limit = settings.chunkRows();
         int[] keyIndexes = table.keyIndexes();
         try (PreparedStatement ps = c.prepareStatement(sql)) {
@@ -462,7 +533,7 @@ public final class Backfiller {
                     }
                 }
             }
-            return new Read(rows, keys, lastKey, !more);
+            return new Read(rows, keys, lastKey, !more, snapshot);
         }
     }
 
