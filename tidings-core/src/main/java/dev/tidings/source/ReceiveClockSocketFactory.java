@@ -7,6 +7,7 @@ import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -42,6 +43,7 @@ public final class ReceiveClockSocketFactory extends SocketFactory {
         final String id = "source-" + IDS.incrementAndGet();
         private volatile long lastReceiveNanos = System.nanoTime();
         private volatile long endOfStreamNanos;
+        private volatile ClockedSocket socket; // the newest connection's
 
         Clock() {
             CLOCKS.put(id, this);
@@ -62,6 +64,16 @@ public final class ReceiveClockSocketFactory extends SocketFactory {
 
         void endOfStream() {
             endOfStreamNanos = System.nanoTime();
+        }
+
+        /**
+         * Waits up to {@code timeoutMs} for bytes from the server on the newest connection, without consuming them (the
+         * first byte is kept for pgjdbc's next read). True when bytes are there; false on timeout, at the end of the
+         * stream (noted) or before any connection. Only the thread that reads the connection may call it.
+         */
+        boolean awaitBytes(int timeoutMs) throws IOException {
+            ClockedSocket s = socket;
+            return s != null && s.awaitBytes(timeoutMs);
         }
 
         @Override
@@ -107,44 +119,106 @@ public final class ReceiveClockSocketFactory extends SocketFactory {
     /**
      * A plain socket whose input stream stamps the clock on every read that returned bytes, and
      * notes the end of the stream: pgjdbc's non-blocking read takes a closed connection for one
-     * with nothing pending, and would notice only when it next writes a status update.
+     * with nothing pending, and would notice only when it next writes a status update. It can also
+     * wait for bytes without taking them ({@link Clock#awaitBytes}): one byte is read ahead and
+     * handed out first by the next read.
      */
     private static final class ClockedSocket extends Socket {
         private final Clock clock;
-        private InputStream in;
+        private ClockedStream in;
 
         ClockedSocket(Clock clock) {
             this.clock = clock;
+            clock.socket = this;
         }
 
         @Override
         public synchronized InputStream getInputStream() throws IOException {
             if (in == null) {
-                in = new FilterInputStream(super.getInputStream()) {
-                    @Override
-                    public int read() throws IOException {
-                        int b = super.read();
-                        if (b >= 0) {
-                            clock.received();
-                        } else {
-                            clock.endOfStream();
-                        }
-                        return b;
-                    }
-
-                    @Override
-                    public int read(byte[] buffer, int offset, int length) throws IOException {
-                        int n = super.read(buffer, offset, length);
-                        if (n > 0) {
-                            clock.received();
-                        } else if (n < 0) {
-                            clock.endOfStream();
-                        }
-                        return n;
-                    }
-                };
+                in = new ClockedStream(super.getInputStream(), clock);
             }
             return in;
+        }
+
+        boolean awaitBytes(int timeoutMs) throws IOException {
+            ClockedStream stream = (ClockedStream) getInputStream();
+            if (stream.available() > 0) {
+                return true;
+            }
+            int previous = getSoTimeout();
+            setSoTimeout(timeoutMs);
+            try {
+                return stream.readAhead();
+            } catch (SocketTimeoutException e) {
+                return false;
+            } finally {
+                setSoTimeout(previous);
+            }
+        }
+    }
+
+    private static final class ClockedStream extends FilterInputStream {
+        private final Clock clock;
+        private int ahead = -1; // a byte read ahead by readAhead, or -1
+
+        ClockedStream(InputStream in, Clock clock) {
+            super(in);
+            this.clock = clock;
+        }
+
+        boolean readAhead() throws IOException {
+            int b = read();
+            if (b < 0) {
+                return false;
+            }
+            ahead = b;
+            return true;
+        }
+
+        @Override
+        public int read() throws IOException {
+            if (ahead >= 0) {
+                int b = ahead;
+                ahead = -1;
+                return b;
+            }
+            int b = super.read();
+            if (b >= 0) {
+                clock.received();
+            } else {
+                clock.endOfStream();
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] buffer, int offset, int length) throws IOException {
+            if (ahead >= 0 && length > 0) {
+                buffer[offset] = (byte) ahead;
+                ahead = -1;
+                return 1;
+            }
+            int n = super.read(buffer, offset, length);
+            if (n > 0) {
+                clock.received();
+            } else if (n < 0) {
+                clock.endOfStream();
+            }
+            return n;
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            if (ahead >= 0 && n > 0) {
+                ahead = -1;
+                return 1;
+            }
+            return super.skip(n);
+        }
+
+        @Override
+        public int available() throws IOException {
+            return (ahead >= 0 ? 1 : 0) + super.available();
         }
     }
 }

@@ -30,8 +30,10 @@ import java.util.regex.Pattern;
  * confirms what the handler says may be confirmed, and reconnects with backoff after any loss.
  *
  * <p>Design. One thread runs {@link #run()}. It polls the stream without blocking (pgjdbc's
- * {@code readPending}), parking 1 ms when nothing is pending, so that confirmations reach
- * PostgreSQL within the status interval even when no data flows; pgjdbc answers keepalives and
+ * {@code readPending}); when nothing is pending it waits for the server's next bytes on the
+ * socket for at most {@value #IDLE_WAIT_MS} ms (1 ms parks where the socket is not Tidings' own),
+ * so that a change is read the moment it arrives, an idle stream costs a few wake-ups a second,
+ * and confirmations reach PostgreSQL within the status interval even when no data flows; pgjdbc answers keepalives and
  * sends the status update (write/flush/apply = the confirmed LSN) on that same thread. The status
  * interval is a third of the server's {@code wal_sender_timeout} (at most 10 s). A handler that
  * blocks for backpressure calls back {@link MessageHandler.KeepAlive}, which forces a status
@@ -71,6 +73,7 @@ import java.util.regex.Pattern;
  */
 public final class ReplicationSource {
     private static final Logger log = LoggerFactory.getLogger(ReplicationSource.class);
+    private static final int IDLE_WAIT_MS = 20;
     private static final long PUSH_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
     private static final long PUBLICATION_CHECK_NANOS = TimeUnit.SECONDS.toNanos(5);
     private static final Pattern ACTIVE_PID = Pattern.compile("active for PID (\\d+)");
@@ -342,8 +345,10 @@ public final class ReplicationSource {
                 confirm(stream);
                 if (silence != null) {
                     silence.check(stream);
+                    silence.clock.awaitBytes(IDLE_WAIT_MS);
+                } else {
+                    LockSupport.parkNanos(1_000_000);
                 }
-                LockSupport.parkNanos(1_000_000);
                 continue;
             }
             try {

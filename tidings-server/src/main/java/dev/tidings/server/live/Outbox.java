@@ -121,6 +121,27 @@ public final class Outbox {
         return accepted;
     }
 
+    /**
+     * A reply to the client's own message (a heartbeat's), offered on the thread that read that message: written at
+     * once from this thread when nothing is queued or being written, which spares the hand-over to the writer thread;
+     * otherwise as {@link #offer}.
+     */
+    public boolean reply(byte[] message, Supplier<byte[]> farewell, String reason) {
+        boolean idle;
+        synchronized (this) {
+            idle = !closing && !writing && !scheduled && queue.isEmpty();
+            if (idle) {
+                queue.add(message);
+                queuedBytes += message.length;
+            }
+        }
+        if (!idle) {
+            return offer(message, farewell, reason);
+        }
+        flush(false);
+        return true;
+    }
+
     /** Queues a last message (if any) and closes after it. */
     public void closeAfter(byte[] last, String reason) {
         synchronized (this) {

@@ -166,10 +166,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
     }
 
     private void closeAll() {
-        for (Channel c : channels.values()) {
-            unsubscribe(c);
-        }
-        channels.clear();
+        unsubscribeAll();
         Outbox o = outbox;
         if (o != null) {
             o.discard();
@@ -186,7 +183,7 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
         }
         if (f.topic().equals("phoenix")) {
             if (f.event().equals("heartbeat")) {
-                send(vsn.encode(f.joinRef(), f.ref(), PHOENIX_TOPIC, "phx_reply", HEARTBEAT_OK));
+                replyAtOnce(WireFrames.text(vsn.encode(f.joinRef(), f.ref(), PHOENIX_TOPIC, "phx_reply", HEARTBEAT_OK)));
             } else {
                 reply(f, "error", Map.of("reason", "unknown event '" + f.event() + "' on topic phoenix"));
             }
@@ -438,15 +435,27 @@ public final class RealtimeSocket implements Session.Listener.AutoDemanding {
         sendFrame(WireFrames.text(message));
     }
 
+    /** Writes the reply to a client's frame from the thread that read it when nothing else waits to be written. */
+    private void replyAtOnce(byte[] frame) {
+        Outbox o = outbox;
+        if (o != null && !o.reply(frame, farewell, "send queue full: the client did not keep up") && o.overflowed()) {
+            unsubscribeAll();
+        }
+    }
+
     /** Queues a frame made by {@link WireFrames} (shared by every connection that gets it). */
     void sendFrame(byte[] frame) {
         Outbox o = outbox;
         if (o != null && !o.offer(frame, farewell, "send queue full: the client did not keep up") && o.overflowed()) {
-            for (Channel c : channels.values()) {
-                unsubscribe(c);
-            }
-            channels.clear();
+            unsubscribeAll();
         }
+    }
+
+    private void unsubscribeAll() {
+        for (Channel c : channels.values()) {
+            unsubscribe(c);
+        }
+        channels.clear();
     }
 
     private byte[] farewell() {

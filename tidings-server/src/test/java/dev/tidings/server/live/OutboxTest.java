@@ -37,11 +37,13 @@ class OutboxTest {
         final List<List<String>> writes = new CopyOnWriteArrayList<>();
         final List<Runnable> pending = new CopyOnWriteArrayList<>();
         final List<String> closes = new CopyOnWriteArrayList<>();
+        final List<String> threads = new CopyOnWriteArrayList<>();
         volatile boolean inline;
         volatile boolean aborted;
 
         @Override
         public void write(List<byte[]> messages, Runnable done, Consumer<Throwable> failed) {
+            threads.add(Thread.currentThread().getName());
             List<String> texts = new ArrayList<>();
             for (byte[] m : messages) {
                 texts.add(new String(m, StandardCharsets.UTF_8));
@@ -97,6 +99,30 @@ class OutboxTest {
         }
         assertThat(t.written()).isEqualTo(expected);
         assertThat(box.queuedBytes()).isZero();
+    }
+
+    @Test
+    void aReplyOnAnIdleConnectionIsWrittenByTheThreadThatRepliesWithoutTheWriter() {
+        RecordingTransport t = new RecordingTransport();
+        t.inline = true;
+        Outbox box = new Outbox(t, 1 << 20, 1000, writer, timers);
+        assertThat(box.reply(text("pong"), null, null)).isTrue();
+        assertThat(t.written()).containsExactly("pong");
+        assertThat(t.threads).containsExactly(Thread.currentThread().getName());
+    }
+
+    @Test
+    void aReplyWhileAWriteIsInFlightWaitsBehindWhatIsQueued() {
+        RecordingTransport t = new RecordingTransport();
+        Outbox box = new Outbox(t, 1 << 20, 1000, writer, timers);
+        box.offer(text("m0"), null, null);
+        await(() -> t.writes.size() == 1);
+        box.offer(text("m1"), null, null);
+        assertThat(box.reply(text("pong"), null, null)).isTrue();
+        assertThat(t.writes).hasSize(1);
+        t.complete();
+        await(() -> t.writes.size() == 2);
+        assertThat(t.written()).containsExactly("m0", "m1", "pong");
     }
 
     @Test
