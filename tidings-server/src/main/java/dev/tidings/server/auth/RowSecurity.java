@@ -64,8 +64,9 @@ import java.util.concurrent.atomic.LongAdder;
  *       then the keys of all those changes joined against the table — the rows that come back are
  *       the visible ones. Up to {@link #GROUPS_PER_TRIP} groups go in one round trip (their settings
  *       are local to its implicit transaction), and the round trips of one batch run in parallel on
- *       up to {@link #CONNECTIONS} connections (not the replication one). A full round trip is the
- *       same text every time, so pgjdbc prepares it on the server after a few uses; PostgreSQL
+ *       up to {@link #CONNECTIONS} connections (not the replication one), each connection taking an
+ *       equal share ({@link #cut}). A round trip of so many groups is the same text every time,
+ *       so pgjdbc prepares it on the server after a few uses; PostgreSQL
  *       re-plans a prepared statement whose plan depends on row security when the role changes.
  *       The new row is committed by then (logical decoding sends committed transactions), so the
  *       query sees it, or a later version of it;
@@ -443,22 +444,26 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
             return;
         }
         String[][] keys = keyList(facts, batch.events, queried);
-        int n = queried.size();
-        int tripCount = (n + GROUPS_PER_TRIP - 1) / GROUPS_PER_TRIP;
+        int[] cuts = cut(queried.size());
+        int count = cuts.length - 1;
         List<Future<?>> handedOff = new ArrayList<>();
-        for (int t = 1; t < tripCount; t++) {
-            List<Map.Entry<Identity, Group>> part = queried.subList(t * GROUPS_PER_TRIP, Math.min(n, (t + 1) * GROUPS_PER_TRIP));
+        for (int c = 1; c < Math.min(CONNECTIONS, count); c++) {
+            int first = c;
             handedOff.add(trips.submit(() -> {
                 Session s = sessions.take();
                 try {
-                    roundTrip(s, table, facts, part, keys);
+                    for (int t = first; t < count; t += CONNECTIONS) {
+                        roundTrip(s, table, facts, queried.subList(cuts[t], cuts[t + 1]), keys);
+                    }
                 } finally {
                     sessions.add(s);
                 }
                 return null;
             }));
         }
-        roundTrip(own, table, facts, queried.subList(0, Math.min(n, GROUPS_PER_TRIP)), keys);
+        for (int t = 0; t < count; t += CONNECTIONS) {
+            roundTrip(own, table, facts, queried.subList(cuts[t], cuts[t + 1]), keys);
+        }
         for (Future<?> f : handedOff) {
             try {
                 f.get();
@@ -467,6 +472,23 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
                 throw new IllegalStateException("a row security round trip failed", e.getCause());
             }
         }
+    }
+
+    /**
+     * Where {@code n} groups are cut into round trips: {@code cuts[t]} to {@code cuts[t + 1]} is trip
+     * {@code t}, and connection {@code c} takes trips {@code c}, {@code c + CONNECTIONS}, …. As many
+     * trips as {@link #GROUPS_PER_TRIP} asks for, but at least one per connection (while there are
+     * groups) and a multiple of {@link #CONNECTIONS}, all of one size give or take one: every
+     * connection gets the same share and the batch waits for no straggler.
+     */
+    static int[] cut(int n) {
+        int trips = (n + GROUPS_PER_TRIP - 1) / GROUPS_PER_TRIP;
+        trips = Math.min(n, (trips + CONNECTIONS - 1) / CONNECTIONS * CONNECTIONS);
+        int[] cuts = new int[trips + 1];
+        for (int t = 1; t <= trips; t++) {
+            cuts[t] = cuts[t - 1] + n / trips + (t <= n % trips ? 1 : 0);
+        }
+        return cuts;
     }
 
     /** One round trip deciding {@code part}'s groups; a failure fails (closed) those groups alone. */

@@ -51,6 +51,25 @@ class RowSecurityTest {
     }
 
     @Test
+    void groups_are_cut_into_round_trips_of_equal_size_an_equal_number_per_connection() {
+        assertThat(RowSecurity.cut(0)).containsExactly(0);
+        assertThat(RowSecurity.cut(1)).containsExactly(0, 1);
+        assertThat(RowSecurity.cut(10)).as("one trip per connection, not one trip of 10").containsExactly(0, 3, 6, 8, 10);
+        assertThat(RowSecurity.cut(100)).as("8 trips of 12 or 13: 25 groups per connection, not 32 on one")
+                .containsExactly(0, 13, 26, 39, 52, 64, 76, 88, 100);
+        for (int n = 1; n < 500; n++) {
+            int[] cuts = RowSecurity.cut(n);
+            int trips = cuts.length - 1;
+            assertThat(cuts[trips]).isEqualTo(n);
+            assertThat(trips % RowSecurity.CONNECTIONS == 0 || trips == n).as("trips of %d groups", n).isTrue();
+            for (int t = 0; t < trips; t++) {
+                assertThat(cuts[t + 1] - cuts[t]).as("trip %d of %d groups", t, n)
+                        .isBetween(Math.max(1, n / trips), Math.min(RowSecurity.GROUPS_PER_TRIP, (n + trips - 1) / trips));
+            }
+        }
+    }
+
+    @Test
     void everySubscriberGetsExactlyItsOwnRowsInCommitOrderWhenGroupsAreCheckedInParallel() throws Exception {
         String url = TestPostgres.newDatabase();
         TestPostgres.execute(url,
