@@ -638,7 +638,7 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
      * A scalar value's text, as the type's input reads it: what {@code jsonb_populate_record} hands
      * it (a string's contents, a number or boolean as written); null for JSON null or no value.
      */
-    static String text(String json) {
+    private static String text(String json) {
         if (json == null || json.equals("null")) {
             return null;
         }
