@@ -43,8 +43,12 @@ import java.util.concurrent.locks.LockSupport;
  * <p>{@code --subscribers} and {@code --users} take lists: every pair is run (the grid), each mode
  * {@code reps} times, one after the other; a summary line per pair and mode gives the medians.
  *
+ * <p>{@code --filter own} gives each subscriber the filter {@code user_id=eq.<its user>}, as Supabase
+ * apps usually subscribe; by default ({@code none}) subscribers have no filter and the row security
+ * alone decides.
+ *
  * <p>Usage: {@code RlsBenchmark [--subscribers 100,1000] [--users 10,100,1000] [--rate 1000] [--seconds 10]
- * [--reps 3] [--modes rls,yaml]}
+ * [--reps 3] [--modes rls,yaml] [--filter none|own]}
  */
 public final class RlsBenchmark {
     private static final String SECRET = "the-rls-benchmark-secret-that-is-long-enough-for-hs256";
@@ -52,7 +56,7 @@ public final class RlsBenchmark {
 
     public static void main(String[] args) throws Exception {
         Map<String, String> opts = new LinkedHashMap<>(Map.of("subscribers", "100,1000", "users", "10,100,1000",
-                "rate", "1000", "seconds", "10", "reps", "3", "modes", "rls,yaml"));
+                "rate", "1000", "seconds", "10", "reps", "3", "modes", "rls,yaml", "filter", "none"));
         for (int i = 0; i + 1 < args.length; i += 2) {
             if (!args[i].startsWith("--") || !opts.containsKey(args[i].substring(2))) {
                 throw new IllegalArgumentException("unknown option " + args[i] + "; known: " + opts.keySet());
@@ -62,6 +66,11 @@ public final class RlsBenchmark {
         int rate = Integer.parseInt(opts.get("rate"));
         int seconds = Integer.parseInt(opts.get("seconds"));
         int reps = Integer.parseInt(opts.get("reps"));
+        boolean filtered = switch (opts.get("filter")) {
+            case "none" -> false;
+            case "own" -> true;
+            default -> throw new IllegalArgumentException("unknown --filter " + opts.get("filter") + "; use none or own");
+        };
         try (BenchPostgres pg = new BenchPostgres()) {
             pg.execute("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'authenticated') THEN"
                             + " CREATE ROLE authenticated NOLOGIN; END IF; END $$",
@@ -81,12 +90,12 @@ public final class RlsBenchmark {
                 for (String us : opts.get("users").split(",")) {
                     int subscribers = Integer.parseInt(subs.strip());
                     int users = Integer.parseInt(us.strip());
-                    System.out.printf("rls benchmark: %d subscribers over %d users, %d changes/s for %d s; load before: %s%n",
-                            subscribers, users, rate, seconds, uptime());
+                    System.out.printf("rls benchmark: %d subscribers over %d users, %d changes/s for %d s, filter %s;"
+                            + " load before: %s%n", subscribers, users, rate, seconds, opts.get("filter"), uptime());
                     Map<String, List<Result>> results = new LinkedHashMap<>();
                     for (int rep = 0; rep < reps; rep++) {
                         for (String mode : opts.get("modes").split(",")) {
-                            Result r = run(pg, mode.strip(), subscribers, users, rate, seconds, nextId);
+                            Result r = run(pg, mode.strip(), subscribers, users, rate, seconds, nextId, filtered);
                             nextId = r.nextId;
                             results.computeIfAbsent(mode.strip(), k -> new ArrayList<>()).add(r);
                         }
@@ -131,8 +140,8 @@ public final class RlsBenchmark {
         return new double[] {os.getProcessCpuTime() / 1e9, rls / 1e9};
     }
 
-    private static Result run(BenchPostgres pg, String mode, int subscribers, int users, int rate, int seconds, long firstId)
-            throws Exception {
+    private static Result run(BenchPostgres pg, String mode, int subscribers, int users, int rate, int seconds, long firstId,
+            boolean filtered) throws Exception {
         Map<String, String> flags = new LinkedHashMap<>();
         flags.put("db.url", pg.jdbcUrl());
         flags.put("server.port", "0");
@@ -166,7 +175,7 @@ public final class RlsBenchmark {
                 tokens[u] = token("u" + u);
             }
             for (int i = 0; i < subscribers; i++) {
-                clients.connect(http, server.port(), tokens[i % users]);
+                clients.connect(http, server.port(), tokens[i % users], filtered ? "u" + (i % users) : null);
             }
             if (!clients.joined.await(120, TimeUnit.SECONDS)) {
                 throw new IllegalStateException(clients.joined.getCount() + " joins not answered within 120 s");
@@ -232,12 +241,14 @@ public final class RlsBenchmark {
             this.joined = new CountDownLatch(subscribers);
         }
 
-        void connect(HttpClient http, int port, String token) {
+        /** Connects and joins with {@code token}; {@code user} non-null: only that user's rows ({@code user_id=eq.}). */
+        void connect(HttpClient http, int port, String token, String user) {
             WebSocket ws = http.newWebSocketBuilder().buildAsync(URI.create("ws://127.0.0.1:" + port
                     + "/socket/websocket?vsn=1.0.0&apikey=" + token), this).join();
             sockets.add(ws);
             ws.sendText("{\"topic\":\"realtime:bench\",\"event\":\"phx_join\",\"payload\":{\"config\":{\"postgres_changes\":"
-                    + "[{\"event\":\"*\",\"schema\":\"public\",\"table\":\"bench_rls\"}]},\"access_token\":\"" + token
+                    + "[{\"event\":\"*\",\"schema\":\"public\",\"table\":\"bench_rls\""
+                    + (user == null ? "" : ",\"filter\":\"user_id=eq." + user + "\"") + "}]},\"access_token\":\"" + token
                     + "\"},\"ref\":\"1\",\"join_ref\":\"1\"}", true).join();
         }
 

@@ -42,9 +42,10 @@ import static dev.tidings.server.realtime.PhoenixFrame.ascii;
  * while {@link ChangeReplay} sends it what the change log holds, and afterwards those up to the
  * last replayed id ({@link #goLive}): both are decided under the {@link #handover} lock.
  *
- * <p>In RLS mode ({@link RowSecurity}) a change that passed the bindings goes to the row security
- * checks first and is sent from their thread, with only the columns the subscriber's role may
- * read (then encoded for this channel) and Supabase's {@code errors} entries when there are some.
+ * <p>In RLS mode ({@link RowSecurity}) a change that some binding matches goes to the row security
+ * checks first (one that no binding matches costs no query) and is sent from their thread, with
+ * only the columns the subscriber's role may read (then encoded for this channel) and Supabase's
+ * {@code errors} entries when there are some.
  *
  * <p>A channel writes through its connection's {@link Outlet}, never back into the socket.
  * {@link #deliver} runs on the fan-out thread; the rest on the connection's threads. The grant
@@ -216,9 +217,23 @@ final class Channel implements LiveFanOut.Subscriber, RowSecurity.Reader {
     private void checkThenSend(ChangeEvent event, LiveFanOut.EventBytes bytes) {
         if (rowSecurity == null) {
             send(event, bytes, null, null);
-        } else {
+        } else if (anyBindingMatches(event)) {
+            // a change no binding matches would not be sent whatever the database says: no check
             rowSecurity.check(event, bytes, this);
         }
+    }
+
+    /**
+     * Whether {@link #send} would send {@code event} at all: the fan-out narrows the subscribers
+     * by {@code eq} filters only, so the event, the other operators and {@code not.} are decided here.
+     */
+    private boolean anyBindingMatches(ChangeEvent event) {
+        for (Binding b : bindings) {
+            if (b.matches(event)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

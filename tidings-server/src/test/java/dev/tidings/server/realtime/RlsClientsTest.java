@@ -207,6 +207,34 @@ class RlsClientsTest {
     }
 
     @Test
+    void a_change_no_binding_matches_costs_no_check_and_one_that_matches_is_delivered() throws Exception {
+        serve.sqlSettled("DELETE FROM items");
+        String alice = token("rls_user", "alice");
+        try (RawSocket c = RawSocket.open(serve.ws("vsn=1.0.0&apikey=" + alice))) {
+            // neither the event nor gt narrows the fan-out: only the channel can tell these changes apart
+            c.send(RawSocket.join("realtime:filtered", "1", "{\"config\":{\"postgres_changes\":[{\"event\":\"INSERT\","
+                    + "\"schema\":\"public\",\"table\":\"items\",\"filter\":\"id=gt.100\"}]},\"access_token\":\"" + alice + "\"}"));
+            assertThat(c.awaitReply("1").at("/payload/status").asText()).isEqualTo("ok");
+            c.await(n -> n.path("event").asText().equals("system") && n.at("/payload/message").asText().contains("Subscribed"));
+            double checkedBefore = metric("tidings_rls_checked_total", alice);
+            serve.sql("INSERT INTO items VALUES (30, 'alice', 'low', 's')", "UPDATE items SET title = 'still low' WHERE id = 30",
+                    "INSERT INTO items VALUES (130, 'alice', 'high', 's')");
+            List<JsonNode> received = c.until(n -> n.path("event").asText().equals("postgres_changes"));
+            assertThat(received.get(received.size() - 1).at("/payload/data/record/id").asLong()).isEqualTo(130);
+            assertThat(metric("tidings_rls_checked_total", alice) - checkedBefore)
+                    .as("only the insert of row 130 was checked against the database").isEqualTo(1.0);
+        }
+    }
+
+    /** A counter of the server's /metrics, read with {@code token}. */
+    private static double metric(String name, String token) throws Exception {
+        String text = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(serve.http("/metrics")))
+                .header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString()).body();
+        return text.lines().filter(l -> l.startsWith(name + " ")).mapToDouble(l -> Double.parseDouble(l.substring(name.length() + 1)))
+                .findFirst().orElseThrow(() -> new AssertionError(name + " is not in /metrics: " + text));
+    }
+
+    @Test
     void sse_is_refused_in_rls_mode_with_the_reason() throws Exception {
         HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
                         serve.http("/events?tables=public.items&apikey=" + token("rls_user", "alice")))).build(),
