@@ -6,11 +6,13 @@ import dev.tidings.source.SourceConfig;
 import dev.tidings.base.TableName;
 import dev.tidings.source.SourceException;
 import dev.tidings.value.JsonValueConverter;
+import dev.tidings.value.PgType;
 import dev.tidings.value.TypeRegistry;
 import dev.tidings.value.UnknownTypeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -54,6 +56,7 @@ import java.util.function.Consumer;
  */
 public final class Backfiller {
     private static final Logger log = LoggerFactory.getLogger(Backfiller.class);
+    private static final int BYTEA = 17;
 
     /**
      * One backfill of one table. {@code rowsPerSecond} is measured over this process's run of it
@@ -513,18 +516,19 @@ public final class Backfiller {
             String[] lastKey = null;
             boolean more = false;
             int columns = table.columns().size();
+            boolean[] bytea = byteaColumns(table);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     if (rows.size() == limit) {
                         more = true;
                         break;
                     }
-                    String[] json = new String[columns];
+                    byte[][] json = new byte[columns][];
                     for (int i = 0; i < columns; i++) {
-                        String text = rs.getString(i + 1);
-                        json[i] = text == null ? "null" : toJson(values, table.columns().get(i).typeOid(), text);
+                        byte[] text = bytea[i] ? utf8(rs.getString(i + 1)) : rs.getBytes(i + 1);
+                        json[i] = text == null ? NULL : toJson(values, table.columns().get(i).typeOid(), text);
                     }
-                    Row row = new Row(table.columns(), json);
+                    Row row = Row.ofUtf8(table.columns(), json);
                     rows.add(row);
                     keys.add(BackfillDelivery.keyOf(row, keyIndexes));
                     lastKey = new String[keyIndexes.length];
@@ -537,12 +541,41 @@ public final class Backfiller {
         }
     }
 
-    private static String toJson(JsonValueConverter values, int oid, String text) {
+    private static final byte[] NULL = "null".getBytes(StandardCharsets.US_ASCII);
+
+    /** A value's JSON from its text, as UTF-8 (the text of the result as it came, with no String made of it). */
+    private static byte[] toJson(JsonValueConverter values, int oid, byte[] text) {
         try {
-            return values.toJson(oid, text);
+            return values.toJsonUtf8(oid, text);
         } catch (UnknownTypeException e) {
-            return JsonValueConverter.jsonString(text);
+            return JsonValueConverter.jsonStringUtf8(text);
         }
+    }
+
+    private static byte[] utf8(String text) {
+        return text == null ? null : text.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The columns whose values are read with getString: pgjdbc's getBytes decodes a bytea value of
+     * a text result instead of returning its text, and PostgreSQL describes a domain's values by
+     * its base type, so a domain over bytea is decoded too.
+     */
+    private boolean[] byteaColumns(BackfillTable table) {
+        boolean[] out = new boolean[table.columns().size()];
+        for (int i = 0; i < out.length; i++) {
+            int oid = table.columns().get(i).typeOid();
+            try {
+                PgType type = types.type(oid);
+                while (type.kind() == PgType.Kind.DOMAIN) {
+                    type = types.type(type.elementOid());
+                }
+                out[i] = type.oid() == BYTEA;
+            } catch (UnknownTypeException e) {
+                out[i] = false; // converted as a JSON string of its text, which getBytes returns for any type but bytea
+            }
+        }
+        return out;
     }
 
     /** Waits until the consumer acknowledged the chunk; false when the engine was stopped first. */

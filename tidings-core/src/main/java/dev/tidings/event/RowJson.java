@@ -9,10 +9,10 @@ import java.util.List;
  * Writes rows as JSON objects of column name → value, the one piece every format shares.
  *
  * <p>Values are already JSON text as {@code to_jsonb()} renders them, so they are copied with
- * {@link JsonGenerator#writeRawValue(String)}: numbers keep every digit, nothing is parsed or
- * re-encoded. An absent value (Java null: an unchanged TOAST column that was not sent, or a
- * non-key column of an old key) is left out of the object, never written as null or as a
- * placeholder.
+ * {@link JsonGenerator#writeRawValue(String)} (or, for a row that holds UTF-8 bytes, as bytes: see
+ * {@link JsonUtf8}): numbers keep every digit, nothing is parsed or re-encoded. An absent value
+ * (Java null: an unchanged TOAST column that was not sent, or a non-key column of an old key) is
+ * left out of the object, never written as null or as a placeholder.
  */
 final class RowJson {
     private RowJson() {}
@@ -27,10 +27,9 @@ final class RowJson {
         ColumnList encoded = columns instanceof ColumnList c ? c : null;
         out.writeStartObject();
         for (int i = 0; i < row.size(); i++) {
-            String value = row.json(i);
-            if (value != null) {
+            if (row.has(i)) {
                 writeName(columns, encoded, i, out);
-                out.writeRawValue(value);
+                writeValue(row, i, out);
             }
         }
         out.writeEndObject();
@@ -55,13 +54,22 @@ final class RowJson {
         ColumnList encoded = columns instanceof ColumnList c ? c : null;
         out.writeStartObject();
         for (int i = 0; i < source.size(); i++) {
-            String value = source.json(i);
-            if (value != null && columns.get(i).key()) {
+            if (source.has(i) && columns.get(i).key()) {
                 writeName(columns, encoded, i, out);
-                out.writeRawValue(value);
+                writeValue(source, i, out);
             }
         }
         out.writeEndObject();
+    }
+
+    /** A present value as it is: its UTF-8 bytes when the row holds them (a backfill's rows), else its String. */
+    private static void writeValue(Row row, int i, JsonGenerator out) throws IOException {
+        byte[] utf8 = row.utf8(i);
+        if (utf8 != null) {
+            out.writeRawValue(new JsonUtf8(utf8));
+        } else {
+            out.writeRawValue(row.json(i));
+        }
     }
 
     /** The column's name as a field name: pre-encoded when the columns come from the relation cache. */

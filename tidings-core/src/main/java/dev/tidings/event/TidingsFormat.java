@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.SerializableString;
 import com.fasterxml.jackson.core.io.SerializedString;
+import dev.tidings.base.Lsn;
 
 import java.io.IOException;
 import java.io.StringWriter;
@@ -84,8 +85,18 @@ public final class TidingsFormat implements EventFormat {
     private static final SerializableString CASCADE = new SerializedString("cascade");
     private static final SerializableString RESTART_IDENTITY = new SerializedString("restart_identity");
 
+    private static final SerializableString[] OPS = new SerializableString[Op.values().length];
+
+    static {
+        for (Op op : Op.values()) {
+            OPS[op.ordinal()] = new SerializedString(op.json());
+        }
+    }
+
     private volatile ColumnsJson lastColumns;
     private volatile TxText lastTx;
+    private volatile TableText lastTable;
+    private volatile LsnText lastLsn;
 
     @Override
     public String name() {
@@ -100,11 +111,12 @@ public final class TidingsFormat implements EventFormat {
         out.writeFieldName(ID);
         out.writeString(event.standaloneMessage() ? event.id() : txText.idPrefix() + event.index());
         out.writeFieldName(OP);
-        out.writeString(event.op().json());
+        out.writeString(OPS[event.op().ordinal()]);
+        TableText table = tableText(event);
         out.writeFieldName(SCHEMA);
-        out.writeString(event.schema());
+        out.writeString(table.schema());
         out.writeFieldName(TABLE);
-        out.writeString(event.table());
+        out.writeString(table.table());
 
         out.writeFieldName(KEY);
         RowJson.writeKey(event.record() != null ? event.record() : event.oldRecord(), out);
@@ -145,7 +157,7 @@ public final class TidingsFormat implements EventFormat {
         out.writeEndObject();
 
         out.writeFieldName(LSN);
-        out.writeString(event.lsn().toString());
+        out.writeString(lsnText(event.lsn()));
 
         TruncateOptions truncate = event.truncate();
         if (event.op() == Op.TRUNCATE && truncate != null) {
@@ -258,6 +270,36 @@ public final class TidingsFormat implements EventFormat {
     }
 
     private record TxText(Transaction tx, String idPrefix, SerializableString commitLsn, SerializableString commitTime) {}
+
+    /**
+     * The schema and table names, encoded once for consecutive events of a table (the same String
+     * objects: the decoder's relation, or the backfill's table), kept like {@link #lastTx}.
+     */
+    private TableText tableText(ChangeEvent event) {
+        TableText last = lastTable;
+        if (last != null && last.schemaName() == event.schema() && last.tableName() == event.table()) {
+            return last;
+        }
+        TableText text = new TableText(event.schema(), event.table(), new SerializedString(event.schema()),
+                new SerializedString(event.table()));
+        lastTable = text;
+        return text;
+    }
+
+    private record TableText(String schemaName, String tableName, SerializableString schema, SerializableString table) {}
+
+    /** The event's LSN as text, made once for consecutive events at the same LSN (a backfill chunk's rows share one). */
+    private SerializableString lsnText(Lsn lsn) {
+        LsnText last = lastLsn;
+        if (last != null && last.lsn().equals(lsn)) {
+            return last.text();
+        }
+        LsnText text = new LsnText(lsn, new SerializedString(lsn.toString()));
+        lastLsn = text;
+        return text.text();
+    }
+
+    private record LsnText(Lsn lsn, SerializableString text) {}
 
     /** The bytes as text when they are well-formed UTF-8, else null. */
     private static String utf8OrNull(byte[] bytes) {

@@ -36,14 +36,38 @@ final class JsonText {
      * {@link String#charAt}, and for 10 KB TOAST values this scan was the top frame of the decoding thread.
      */
     static boolean needsEscaping(String s) {
-        byte[] latin1 = s.getBytes(StandardCharsets.ISO_8859_1);
-        for (int i = 0; i < latin1.length; i++) {
-            int c = latin1[i] & 0xff;
+        return needsEscaping(s.getBytes(StandardCharsets.ISO_8859_1));
+    }
+
+    /**
+     * The same scan over Latin-1 or UTF-8 bytes: every byte of a multi-byte UTF-8 character is 0x80
+     * or above, so only the characters that need escaping match.
+     */
+    static boolean needsEscaping(byte[] text) {
+        for (int i = 0; i < text.length; i++) {
+            int c = text[i] & 0xff;
             if (c < 0x20 || c == '"' || c == '\\') {
                 return true;
             }
         }
         return false;
+    }
+
+    /**
+     * The UTF-8 {@code text} as the UTF-8 of a JSON string, escaped as {@link #appendString(StringBuilder, CharSequence)}
+     * escapes: text without characters to escape (most) gets its quotes in one copy; the rest is decoded and escaped.
+     */
+    static byte[] stringUtf8(byte[] text) {
+        if (needsEscaping(text)) {
+            StringBuilder out = new StringBuilder(text.length + 16);
+            appendString(out, (CharSequence) new String(text, StandardCharsets.UTF_8));
+            return out.toString().getBytes(StandardCharsets.UTF_8);
+        }
+        byte[] out = new byte[text.length + 2];
+        out[0] = '"';
+        System.arraycopy(text, 0, out, 1, text.length);
+        out[out.length - 1] = '"';
+        return out;
     }
 
     /** Appends {@code s} as a JSON string, escaped exactly as PostgreSQL's {@code escape_json}. */
@@ -73,34 +97,60 @@ final class JsonText {
     }
 
     /**
-     * Appends a number the way a jsonb numeric prints: {@code numeric_out(numeric_in(text))}. That
-     * drops exponents (1e+300 becomes 1 and 300 zeros, 1.5e-07 becomes 0.00000015), keeps trailing
-     * zeros (1.50 stays 1.50) and turns -0 into 0. Text without an exponent or leading "-0" is
-     * already in that form, which is every int and numeric value, so it is copied as it is.
+     * Appends a number as {@link #numberUtf8} writes it; the same code, run on the text's Latin-1
+     * bytes (number text is ASCII).
      */
     static void appendNumber(StringBuilder out, String number) {
-        if (isPlain(number)) {
+        byte[] ascii = number.getBytes(StandardCharsets.ISO_8859_1);
+        byte[] json = numberUtf8(ascii);
+        if (json == ascii) {
             out.append(number);
-            return;
+        } else {
+            out.append(new String(json, StandardCharsets.ISO_8859_1));
         }
-        BigDecimal d = new BigDecimal(number);
+    }
+
+    /**
+     * A number's JSON the way to_jsonb writes it, from its ASCII text: NaN and ±Infinity (the only
+     * number texts with an 'n') as strings; else the way a jsonb numeric prints,
+     * {@code numeric_out(numeric_in(text))}. That drops exponents (1e+300 becomes 1 and 300 zeros,
+     * 1.5e-07 becomes 0.00000015), keeps trailing zeros (1.50 stays 1.50) and turns -0 into 0. Text
+     * without an exponent or leading "-0" is already in that form, which is every int and numeric
+     * value, so it is returned as it is (the same array).
+     */
+    static byte[] numberUtf8(byte[] ascii) {
+        boolean plain = !(ascii.length >= 2 && ascii[0] == '-' && ascii[1] == '0');
+        for (int i = 0; i < ascii.length; i++) {
+            byte c = ascii[i];
+            if (c == 'n' || c == 'N') {
+                return stringUtf8(ascii);
+            }
+            if (c == 'e' || c == 'E') {
+                plain = false;
+            }
+        }
+        if (plain) {
+            return ascii;
+        }
+        BigDecimal d = new BigDecimal(new String(ascii, StandardCharsets.ISO_8859_1));
         if (d.scale() < 0) {
             d = d.setScale(0);
         }
-        out.append(d.toPlainString());
+        return d.toPlainString().getBytes(StandardCharsets.ISO_8859_1);
     }
 
-    private static boolean isPlain(String number) {
-        if (number.length() >= 2 && number.charAt(0) == '-' && number.charAt(1) == '0') {
-            return false;
-        }
-        for (int i = 0; i < number.length(); i++) {
-            char c = number.charAt(i);
-            if (c == 'e' || c == 'E') {
-                return false;
-            }
-        }
-        return true;
+    // shared by every value that is one of them; nothing writes into them (rows and RowJson only read)
+    private static final byte[] TRUE = "true".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] FALSE = "false".getBytes(StandardCharsets.US_ASCII);
+
+    /** bool's JSON from the first character of its text output, {@code t} or {@code f}. */
+    static String boolJson(int first) {
+        return first == 't' ? "true" : "false";
+    }
+
+    /** {@link #boolJson} as UTF-8 (an array shared by all calls). */
+    static byte[] boolUtf8(int first) {
+        return first == 't' ? TRUE : FALSE;
     }
 
     /** A key and its UTF-8 bytes, ordered as jsonb orders object keys. */

@@ -58,6 +58,21 @@ public final class JsonValueConverter {
     }
 
     /**
+     * {@link #toJson} on UTF-8: the JSON, as UTF-8, of the value whose text output is the UTF-8
+     * {@code text}. The scalar types are converted on the bytes; the others through their String
+     * path (see {@link ValueWriter}). The result may be {@code text} itself (a plain number), or
+     * an array shared between calls (true, false): the caller must not change it.
+     */
+    public byte[] toJsonUtf8(int typeOid, byte[] text) throws UnknownTypeException {
+        return writer(typeOid).writeUtf8(text);
+    }
+
+    /** {@link #jsonString} on UTF-8 bytes. */
+    public static byte[] jsonStringUtf8(byte[] text) {
+        return JsonText.stringUtf8(text);
+    }
+
+    /**
      * The value as a JSON string of its text, escaped as PostgreSQL escapes: what to_jsonb gives for
      * any type without a rule of its own, and so the fallback for a type that cannot be resolved.
      */
@@ -88,7 +103,7 @@ public final class JsonValueConverter {
             case ARRAY -> new ArrayWriter(writer(type.elementOid()), registry.type(type.elementOid()).delimiter());
             case COMPOSITE -> composite(type);
             case BASE -> base(type);
-            case ENUM, RANGE, MULTIRANGE, PSEUDO -> ValueWriter.STRING;
+            case ENUM, RANGE, MULTIRANGE, PSEUDO -> ScalarWriter.STRING;
         };
     }
 
@@ -106,17 +121,17 @@ public final class JsonValueConverter {
     private ValueWriter base(PgType type) throws UnknownTypeException {
         switch (type.oid()) {
             case BOOL:
-                return ValueWriter.BOOL;
+                return ScalarWriter.BOOL;
             case INT2, INT4, INT8, FLOAT4, FLOAT8, NUMERIC:
-                return ValueWriter.NUMBER;
+                return ScalarWriter.NUMBER;
             case JSON:
                 return ValueWriter.JSON;
             case JSONB:
                 return ValueWriter.JSONB;
             case TIMESTAMP:
-                return ValueWriter.TIMESTAMP;
+                return ScalarWriter.TIMESTAMP;
             case TIMESTAMPTZ:
-                return ValueWriter.TIMESTAMPTZ;
+                return ScalarWriter.TIMESTAMPTZ;
             default:
                 break;
         }
@@ -130,6 +145,6 @@ public final class JsonValueConverter {
                         + " sends the value's text as a JSON string instead", type.displayName(), cast);
             }
         }
-        return ValueWriter.STRING;
+        return ScalarWriter.STRING;
     }
 }

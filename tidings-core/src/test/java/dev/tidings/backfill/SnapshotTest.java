@@ -26,7 +26,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Initial snapshots through the embedded API against a real PostgreSQL: the rows read by the
  * backfill and the changes of a concurrent writer fold to exactly the table, read events carry
- * their backfill and chunk, a table without a key is refused, and a slot snapshots only once.
+ * their backfill and chunk, values of every kind are exactly to_jsonb's (on both the bytes path the
+ * engine reads them on and the Strings decoded from it), a table without a key is refused, and a
+ * slot snapshots only once.
  */
 @Tag("postgres")
 class SnapshotTest {
@@ -108,6 +110,36 @@ class SnapshotTest {
             s.collector.events.forEach(e -> fold.apply(Json.event(e, TIDINGS)));
             assertThat(fold.differences(s.toJsonb("SELECT * FROM t ORDER BY id"))).isEmpty();
             assertThat(fold.reads).as("rows read by both backfills").isGreaterThanOrEqualTo(199);
+        }
+    }
+
+    @Test
+    void snapshot_values_of_every_kind_are_exactly_what_to_jsonb_gives() throws Exception {
+        try (Streams s = Streams.newDatabase()) {
+            s.sql("CREATE DOMAIN blob AS bytea", "CREATE DOMAIN amount AS numeric", "CREATE TYPE mood AS ENUM ('sad', 'ok')",
+                    "CREATE TYPE pair AS (x int, label text)",
+                    "CREATE TABLE kinds (id int PRIMARY KEY, b bool, i8 int8, f8 float8, n numeric, a amount, t text, "
+                            + "j json, jb jsonb, ts timestamp, tz timestamptz, d date, by bytea, bl blob, arr int[], "
+                            + "m mood, p pair, u uuid)",
+                    "INSERT INTO kinds VALUES (1, true, -9223372036854775808, 1e-7, 1.50, 'NaN', "
+                            + "E'quote \" back\\\\slash\nnew line \u0001 é 😀', '{\"b\": 1, \"a\": [1e2, -0]}', "
+                            + "'{\"k\": \"v\"}', '2026-11-27 10:00:00.5', '2026-11-27 10:00:00+05:30', '0044-03-15 BC', "
+                            + "'\\x00ff', '\\xdead', '{1,NULL,3}', 'ok', '(7,\"a b\")', "
+                            + "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11')",
+                    "INSERT INTO kinds VALUES (2, false, 0, 'Infinity', '-0', '1e3', 'plain', '[]', 'null', 'infinity', "
+                            + "'0044-03-15 10:00:00+00 BC', 'infinity', '', '', '{}', 'sad', '(,)', "
+                            + "'00000000-0000-0000-0000-000000000000')",
+                    "INSERT INTO kinds (id) VALUES (3)",
+                    "CREATE PUBLICATION tidings FOR ALL TABLES");
+            s.start(s.config().withSnapshot(new SourceConfig.Snapshot(2, 0)));
+            awaitDone(s);
+            List<ChangeEvent> reads = s.collector.await(3);
+            JsonNode table = s.toJsonb("SELECT * FROM kinds ORDER BY id");
+            for (int i = 0; i < 3; i++) {
+                assertThat(reads.get(i).op()).isEqualTo(Op.READ);
+                assertThat(Json.event(reads.get(i), TIDINGS).get("record")).as("row %d", i + 1).isEqualTo(table.get(i));
+                assertThat(Json.row(reads.get(i).record())).as("row %d as Strings", i + 1).isEqualTo(table.get(i));
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.tidings.event;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.tidings.base.Lsn;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
@@ -105,6 +106,51 @@ class TidingsFormatTest {
                 java.util.List.of(), Events.TX, 0, Events.CHANGE_LSN, null);
 
         assertThat(parse(format, event).get("key").isNull()).isTrue();
+    }
+
+    @Test
+    void events_of_tables_and_lsns_in_turn_each_carry_their_own_names_and_lsn() {
+        Column a = new Column("a", "int4", INT4, true);
+        Row row = new Row(java.util.List.of(a), new String[] {"1"});
+        Lsn first = Lsn.parse("0/10");
+        Lsn second = Lsn.parse("0/20");
+        for (int round = 0; round < 2; round++) {
+            for (String[] table : new String[][] {{"public", "one"}, {"app", "two"}, {"public", "one"}}) {
+                Lsn lsn = round == 0 ? first : second;
+                JsonNode e = parse(format, new ChangeEvent(round == 0 ? Op.INSERT : Op.DELETE, new String(table[0]),
+                        new String(table[1]), java.util.List.of(a), round == 0 ? row : null, round == 0 ? null : row,
+                        java.util.List.of(), Events.TX, 0, lsn, null));
+                assertThat(e.get("schema").asText()).isEqualTo(table[0]);
+                assertThat(e.get("table").asText()).isEqualTo(table[1]);
+                assertThat(e.get("op").asText()).isEqualTo(round == 0 ? "insert" : "delete");
+                assertThat(e.get("lsn").asText()).isEqualTo(lsn.toString());
+            }
+        }
+    }
+
+    @Test
+    void a_row_held_as_utf8_bytes_is_written_as_the_same_json_in_every_format() {
+        ChangeEvent strings = Events.insert();
+        byte[][] utf8 = new byte[strings.record().size()][];
+        for (int i = 0; i < utf8.length; i++) {
+            utf8[i] = strings.record().json(i).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        }
+        ChangeEvent bytes = new ChangeEvent(strings.op(), strings.schema(), strings.table(), strings.columns(),
+                Row.ofUtf8(strings.columns(), utf8), null, java.util.List.of(), strings.tx(), strings.index(),
+                strings.lsn(), null);
+        assertThat(text(format, bytes)).isEqualTo(text(format, strings));
+        for (String name : java.util.List.of("debezium", "cloudevents", "supabase")) {
+            EventFormat f = EventFormat.named(name);
+            assertThat(withoutWriteTime(parse(f, bytes))).as(name).isEqualTo(withoutWriteTime(parse(f, strings)));
+        }
+        assertThat(bytes.record()).isEqualTo(strings.record());
+        assertThat(bytes.record().json("title")).isEqualTo("\"buy milk\"");
+    }
+
+    /** The event without the time it was written at (Debezium's top-level ts_*), which differs between two writes. */
+    private static JsonNode withoutWriteTime(JsonNode event) {
+        ((com.fasterxml.jackson.databind.node.ObjectNode) event).remove(java.util.List.of("ts_ms", "ts_us", "ts_ns"));
+        return event;
     }
 
     @Test

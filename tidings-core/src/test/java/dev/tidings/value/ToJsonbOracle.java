@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tidings.source.DatabaseUrl;
 import dev.tidings.testing.TestPostgres;
 
+import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -17,7 +18,8 @@ import java.util.Properties;
 /**
  * PostgreSQL as the judge: casts literals to a type, reads each value's text output (exactly what
  * pgoutput would send, under the same pinned session settings) and {@code to_jsonb} of it, and
- * reports every value where the converter's JSON differs from to_jsonb's.
+ * reports every value where the converter's JSON differs from to_jsonb's, on either of its entry
+ * points (the text as a String, and as UTF-8 bytes).
  *
  * <p>The comparison is on text: jsonb's output without the blanks after ':' and ',' must equal the
  * converter's output character for character, so number scale, key order and string escapes all
@@ -96,6 +98,19 @@ final class ToJsonbOracle implements AutoCloseable {
                     MAPPER.readTree(actual);
                 } catch (Exception e) {
                     problems.add(type + " " + show(literal) + ": converter output is not JSON: " + e.getMessage());
+                    continue;
+                }
+                String fromBytes;
+                try {
+                    fromBytes = new String(converter.toJsonUtf8(oid, text.getBytes(StandardCharsets.UTF_8)),
+                            StandardCharsets.UTF_8);
+                } catch (Exception e) {
+                    problems.add(type + " " + show(literal) + ": text " + show(text) + " as UTF-8 threw " + e);
+                    continue;
+                }
+                if (!fromBytes.equals(actual)) {
+                    problems.add(type + " " + show(literal) + ": text " + show(text) + "\n    to_jsonb        " + compact
+                            + "\n    converter UTF-8 " + fromBytes);
                 }
             }
         }
