@@ -16,7 +16,10 @@ import java.util.concurrent.TimeUnit;
 public final class ChildJvm implements AutoCloseable {
     private final List<Process> started = new ArrayList<>();
 
-    /** Starts {@code java [jvmOptions] -cp <this classpath> mainClass args}, stdout and stderr to files. */
+    /**
+     * Starts {@code java [jvmOptions] -cp <this classpath> mainClass args}, stdout and stderr to files (stdout null: a
+     * pipe the test reads through {@link Process#getInputStream()}).
+     */
     public Process start(List<String> jvmOptions, String mainClass, List<String> args, Path stdout, Path stderr)
             throws IOException {
         return start(jvmOptions, mainClass, args, Map.of(), stdout, stderr);
@@ -35,7 +38,7 @@ public final class ChildJvm implements AutoCloseable {
         ProcessBuilder builder = new ProcessBuilder(command);
         builder.environment().putAll(env);
         Process p = builder
-                .redirectOutput(stdout.toFile())
+                .redirectOutput(stdout == null ? ProcessBuilder.Redirect.PIPE : ProcessBuilder.Redirect.to(stdout.toFile()))
                 .redirectError(stderr == null ? ProcessBuilder.Redirect.DISCARD : ProcessBuilder.Redirect.to(stderr.toFile()))
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .start();

@@ -16,6 +16,7 @@ import picocli.CommandLine.Option;
 import java.io.BufferedOutputStream;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.util.concurrent.Callable;
@@ -65,12 +66,18 @@ final class TailCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         EventFormat eventFormat = EventFormat.named(format);
-        OutputStream stdout = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16);
+        Stdout stdout = new Stdout(new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16));
         if (server != null) {
             if (snapshot) {
                 throw new IllegalArgumentException("--snapshot reads a slot; with --server, use the server's /events?snapshot=true");
             }
-            new ServerTail(server, from, eventFormat.name(), source.tables.tables, token, stdout).run();
+            try {
+                new ServerTail(server, from, eventFormat.name(), source.tables.tables, token, stdout).run();
+            } catch (Exception e) {
+                if (!stdout.broken) {
+                    throw e;
+                }
+            }
             return 0;
         }
         if (from != null || token != null) {
@@ -89,8 +96,58 @@ final class TailCommand implements Callable<Integer> {
         try {
             tidings.await();
             return 0;
+        } catch (Exception e) {
+            if (stdout.broken) {
+                return 0; // the reader stopped reading (`| head`): what it got was acknowledged, the rest stays in the slot
+            }
+            throw e;
         } finally {
-            stdout.flush();
+            try {
+                stdout.flush();
+            } catch (IOException e) {
+                if (!stdout.broken) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    /** Standard output that notes a failed write: the reader went away (a closed pipe). */
+    static final class Stdout extends FilterOutputStream {
+        volatile boolean broken;
+
+        Stdout(OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            try {
+                out.write(b);
+            } catch (IOException e) {
+                broken = true;
+                throw e;
+            }
+        }
+
+        @Override
+        public void write(byte[] bytes, int offset, int length) throws IOException {
+            try {
+                out.write(bytes, offset, length);
+            } catch (IOException e) {
+                broken = true;
+                throw e;
+            }
+        }
+
+        @Override
+        public void flush() throws IOException {
+            try {
+                out.flush();
+            } catch (IOException e) {
+                broken = true;
+                throw e;
+            }
         }
     }
 

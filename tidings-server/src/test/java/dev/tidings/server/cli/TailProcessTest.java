@@ -11,7 +11,9 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,6 +27,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -119,6 +122,34 @@ class TailProcessTest {
             assertThat(ChildJvm.await(again, 30)).isIn(0, 143);
             assertThat(Files.readString(outputs.get(1)).lines()).hasSize(1);
             assertThat(second.get(0).get("record").get("id").asInt()).isEqualTo(1000);
+        }
+    }
+
+    @Test
+    void tail_whose_reader_stops_reading_exits_quietly_and_leaves_the_unread_changes_in_the_slot() throws Exception {
+        try (Streams s = Streams.newDatabase(); ChildJvm jvm = new ChildJvm()) {
+            s.sql("CREATE TABLE t (id int PRIMARY KEY, note text)", "CREATE PUBLICATION tidings FOR ALL TABLES",
+                    "SELECT pg_create_logical_replication_slot('" + s.slot + "', 'pgoutput')");
+            Path log = dir.resolve("piped.log");
+            Process tail = jvm.start(JVM, Main.class.getName(), List.of("tail", "--db", s.jdbcUrl, "--slot", s.slot), null, log);
+            for (int i = 0; i < 5; i++) {
+                s.sql("INSERT INTO t VALUES (" + i + ", 'read')");
+            }
+            try (BufferedReader reader = new BufferedReader(new InputStreamReader(tail.getInputStream(), StandardCharsets.UTF_8))) {
+                for (int i = 0; i < 3; i++) {
+                    assertThat(reader.readLine()).as("line %d", i).contains("\"read\"");
+                }
+            } // the reader goes away, as `head -3` does
+            // tail learns it at its next write
+            for (int i = 100; tail.isAlive() && i < 200; i++) {
+                s.sql("INSERT INTO t VALUES (" + i + ", 'unread')");
+                tail.waitFor(200, TimeUnit.MILLISECONDS);
+            }
+            assertThat(ChildJvm.await(tail, 30)).isZero();
+            assertThat(Files.readString(log)).doesNotContain("Exception").doesNotContain("\tat ");
+            long unread = Long.parseLong(s.queryValue("SELECT count(*) FROM pg_logical_slot_peek_binary_changes('" + s.slot
+                    + "', NULL, NULL, 'proto_version', '1', 'publication_names', 'tidings') WHERE get_byte(data, 0) = 73"));
+            assertThat(unread).as("inserts left in the slot for the next reader").isGreaterThan(0);
         }
     }
 
