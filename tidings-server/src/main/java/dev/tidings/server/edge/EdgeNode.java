@@ -88,7 +88,7 @@ public final class EdgeNode implements AutoCloseable {
         return reader;
     }
 
-    /** The consumer groups this edge serves from its broker. */
+    /** The consumer groups this edge serves from its broker, or null (a Kafka edge). */
     public Groups groups() {
         return broker.groups();
     }
