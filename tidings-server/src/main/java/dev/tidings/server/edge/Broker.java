@@ -29,7 +29,7 @@ interface Broker extends AutoCloseable {
     /** The oldest event the broker retains, or null when it has none or cannot be asked. */
     EventId first();
 
-    /** Consumer groups served from this broker's own machinery, or null when the broker has none here. */
+    /** Consumer groups served from this broker's own machinery (JetStream consumers, Kafka share groups). */
     Groups groups();
 
     /** Whether the client is connected and consuming. */

@@ -88,7 +88,7 @@ public final class EdgeNode implements AutoCloseable {
         return reader;
     }
 
-    /** The consumer groups this edge serves from its broker, or null (a Kafka edge). */
+    /** The consumer groups this edge serves from its broker. */
     public Groups groups() {
         return broker.groups();
     }

@@ -61,6 +61,10 @@ import java.util.function.Predicate;
  */
 final class JetStreamGroups implements Groups {
     private static final String PREFIX = "tidings-group-";
+    /** Why an edge refuses a durable group (on Kafka edges too). */
+    static final String DURABLE_REFUSED = "\"durable\": true holds back the leader's replication slot, which an edge node "
+            + "does not read: create durable groups on the leader, or leave \"durable\" out here (on an edge the broker's "
+            + "retention is the log: size it for the slowest group)";
     private static final String MSG_ID = "Nats-Msg-Id";
     private static final int CONSUMER_NOT_FOUND = 10014;
     /** How long after a pull request's own expiry a receive waits for the server's end of it. */
@@ -81,9 +85,7 @@ final class JetStreamGroups implements Groups {
     @Override
     public boolean create(GroupSpec spec, boolean fromOldest) {
         if (spec.durable()) {
-            throw new IllegalArgumentException("\"durable\": true holds back the leader's replication slot, which an edge node "
-                    + "does not read: create durable groups on the leader, or leave \"durable\" out here (on an edge the "
-                    + "stream's retention is the log: size its max_age for the slowest group)");
+            throw new IllegalArgumentException(DURABLE_REFUSED);
         }
         try {
             ConsumerInfo existing = info(spec.name());

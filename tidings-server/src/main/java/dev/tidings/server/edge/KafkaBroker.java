@@ -60,27 +60,20 @@ final class KafkaBroker implements Broker {
     /** The consumer's open connections to brokers; its value is read from any thread. */
     private volatile Metric connections;
     private volatile long offset = -1;
+    private final KafkaGroups groups;
 
-    private KafkaBroker(String topic, Properties properties, KafkaConsumer<byte[], byte[]> reads) {
+    private KafkaBroker(String topic, String servers, Properties properties, KafkaConsumer<byte[], byte[]> reads) {
         this.topic = topic;
         this.partition = new TopicPartition(topic, 0);
         this.properties = properties;
         this.reads = reads;
+        this.groups = new KafkaGroups(topic, servers, this::eventAt);
     }
 
     /** Connects and checks that the topic exists with one partition; fails with what to do. */
     static KafkaBroker open(List<String> servers, String topic) {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, String.join(",", servers));
-        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        p.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
-        // an offset retention dropped: on from the oldest retained (what a read by position wants)
-        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        Properties p = assigned(String.join(",", servers), "tidings-edge");
         p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Integer.toString(Positions.PAGE));
-        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "tidings-edge");
         KafkaConsumer<byte[], byte[]> reads = new KafkaConsumer<>(p);
         try {
             List<PartitionInfo> partitions = reads.partitionsFor(topic, Duration.ofSeconds(10));
@@ -94,12 +87,27 @@ final class KafkaBroker implements Broker {
                         + "write every table to one topic created with --partitions 1");
             }
             reads.assign(Set.of(new TopicPartition(topic, 0)));
-            return new KafkaBroker(topic, p, reads);
+            return new KafkaBroker(topic, String.join(",", servers), p, reads);
         } catch (RuntimeException e) {
             reads.close(Duration.ZERO);
             throw e instanceof IllegalArgumentException ? e
                     : new IllegalArgumentException("Kafka topic " + topic + " cannot be read at " + servers + ": " + e.getMessage(), e);
         }
+    }
+
+    /** A consumer's settings for reading assigned partitions by offset, committed records only, leaving nothing in the cluster. */
+    static Properties assigned(String servers, String client) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, servers);
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
+        // an offset retention dropped: on from the oldest retained (what a read by position wants)
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, client);
+        return p;
     }
 
     @Override
@@ -242,10 +250,19 @@ final class KafkaBroker implements Broker {
         }
     }
 
-    /** None: a Kafka edge refuses {@code /api/consumers} (Kafka's own consumer groups serve that need; docs/consumers.md). */
+    /** The event at {@code position} (or the first after it), or null when there is none. */
+    private ChangeEvent eventAt(long position) {
+        synchronized (reads) {
+            long end = reads.endOffsets(Set.of(partition)).get(partition);
+            ConsumerRecord<byte[], byte[]> r = position < end ? next(position, end) : null;
+            return r == null ? null : new EventJson().read(r.value());
+        }
+    }
+
+    /** Kafka share groups (KIP-932), docs/consumers.md. */
     @Override
     public Groups groups() {
-        return null;
+        return groups;
     }
 
     @Override
@@ -275,6 +292,7 @@ final class KafkaBroker implements Broker {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        groups.close();
         synchronized (reads) {
             reads.close(Duration.ZERO);
         }

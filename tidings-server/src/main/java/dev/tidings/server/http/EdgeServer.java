@@ -48,8 +48,8 @@ import java.util.function.IntSupplier;
  * ({@link EdgeNode#log()}) with the ids every node shares. Adding an edge needs no change on
  * the leader. Broadcasts from {@code realtime.messages} reach an edge's clients through the
  * stream, as on the leader; client broadcasts and presence reach the other nodes through {@code broadcast.relay}.
- * {@code /api/consumers} serves consumer groups kept in JetStream (durable pull consumers of the
- * stream, shared by every edge); a Kafka edge refuses it and says what to use.
+ * {@code /api/consumers} serves consumer groups kept in the broker, shared by every edge: JetStream
+ * durable pull consumers of the stream, or Kafka share groups of the topic.
  *
  * <p>{@code /metrics} has the edge's own meters and, with a relay, the relay's. {@code /ready} is 200 while the broker is connected and consumed; {@code /health} and
  * {@code /api/status} say {@code "role":"edge"} and the source position.
@@ -109,10 +109,7 @@ public final class EdgeServer implements AutoCloseable {
             websockets.setHandler(new Handler.Sequence(new ConsoleHandler(),
                     new SseHandler(live, auth, config.server().sseKeepAlive(), null, node.log(), false),
                     new BroadcastEndpoint(auth, broadcasts, null),
-                    new ConsumersHandler(node.groups(), "consumer groups on an edge node are JetStream consumers, and this "
-                            + "edge reads Kafka topic " + edge.from().stream() + ": read the topic with a Kafka consumer group "
-                            + "(group.id; Kafka keeps the offsets and shares the partitions), or use /api/consumers on the leader",
-                            auth),
+                    new ConsumersHandler(node.groups(), null, auth),
                     new Operations(node, fanOut, metrics(node, counters, broadcasts,
                             () -> websockets.getServerWebSocketContainer().getOpenSessions().size()), auth,
                             config.server().metricsPublic() || !auth.secure()), new TidingsServer.NotFound()));
