@@ -12,6 +12,7 @@ import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.FinalizedVersionRange;
 import org.apache.kafka.clients.admin.ListShareGroupOffsetsSpec;
+import org.apache.kafka.clients.admin.SharePartitionOffsetInfo;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.AcknowledgeType;
@@ -19,7 +20,6 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.KafkaShareConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -205,10 +205,11 @@ final class KafkaGroups implements Groups {
     }
 
     /** The group's start offset (all before it acknowledged), as Kafka last persisted it; null before its first fetch. */
-    private OffsetAndMetadata startOffset(String group) throws ExecutionException, InterruptedException, TimeoutException {
+    private Long startOffset(String group) throws ExecutionException, InterruptedException, TimeoutException {
         try {
-            return admin.listShareGroupOffsets(Map.of(group, new ListShareGroupOffsetsSpec()))
-                    .partitionsToOffsetAndMetadata(group).get(10, TimeUnit.SECONDS).get(partition);
+            SharePartitionOffsetInfo info = admin.listShareGroupOffsets(Map.of(group, new ListShareGroupOffsetsSpec()))
+                    .partitionsToOffsetInfo(group).get(10, TimeUnit.SECONDS).get(partition);
+            return info == null ? null : info.startOffset();
         } catch (ExecutionException e) {
             if (e.getCause() instanceof GroupIdNotFoundException) {
                 return null;
@@ -335,12 +336,12 @@ final class KafkaGroups implements Groups {
         long pending = 0;
         double lag = 0;
         try {
-            OffsetAndMetadata start = startOffset(groupId(spec.name()));
+            Long start = startOffset(groupId(spec.name()));
             if (start != null) {
                 long end = admin.listOffsets(Map.of(partition, OffsetSpec.latest())).partitionResult(partition)
                         .get(10, TimeUnit.SECONDS).offset();
-                pending = Math.max(0, end - start.offset());
-                ChangeEvent oldest = pending > 0 && eventAt != null ? eventAt.apply(start.offset()) : null;
+                pending = Math.max(0, end - start);
+                ChangeEvent oldest = pending > 0 && eventAt != null ? eventAt.apply(start) : null;
                 if (oldest != null) {
                     lag = Math.max(0, System.currentTimeMillis() - oldest.tx().commitTime().toEpochMilli()) / 1000.0;
                 }

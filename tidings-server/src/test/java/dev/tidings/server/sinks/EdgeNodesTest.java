@@ -48,8 +48,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Tag("slow")
 class EdgeNodesTest {
     private static final int CLIENTS = 500;
-    /** Fewer over Kafka, to keep the test short: the same paths, another broker. */
-    private static final int KAFKA_CLIENTS = 100;
     private static final int TABLES = 2;
     private static final int CHANGES = 3_000;
 
@@ -98,7 +96,7 @@ class EdgeNodesTest {
             admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get();
             String sink = "{\"name\": \"edges\", \"type\": \"kafka\", \"bootstrap_servers\": \"%s\", \"topic\": \"%s\"}"
                     .formatted(kafka.bootstrapServers(), topic);
-            killAnEdgeUnderLoad(sink, "kafka://" + kafka.bootstrapServers() + "/" + topic, topic, KAFKA_CLIENTS, 50);
+            killAnEdgeUnderLoad(sink, "kafka://" + kafka.bootstrapServers() + "/" + topic, topic, CLIENTS, 50);
         }
     }
 
