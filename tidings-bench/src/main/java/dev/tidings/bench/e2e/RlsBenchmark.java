@@ -47,8 +47,11 @@ import java.util.concurrent.locks.LockSupport;
  * apps usually subscribe; by default ({@code none}) subscribers have no filter and the row security
  * alone decides.
  *
+ * <p>Before the counted runs, {@code --warmup} runs (1 by default) of each mode are made and
+ * printed but left out of the medians: the first run in a fresh JVM pays for compiling the code.
+ *
  * <p>Usage: {@code RlsBenchmark [--subscribers 100,1000] [--users 10,100,1000] [--rate 1000] [--seconds 10]
- * [--reps 3] [--modes rls,yaml] [--filter none|own]}
+ * [--reps 3] [--warmup 1] [--modes rls,yaml] [--filter none|own]}
  */
 public final class RlsBenchmark {
     private static final String SECRET = "the-rls-benchmark-secret-that-is-long-enough-for-hs256";
@@ -56,7 +59,7 @@ public final class RlsBenchmark {
 
     public static void main(String[] args) throws Exception {
         Map<String, String> opts = new LinkedHashMap<>(Map.of("subscribers", "100,1000", "users", "10,100,1000",
-                "rate", "1000", "seconds", "10", "reps", "3", "modes", "rls,yaml", "filter", "none"));
+                "rate", "1000", "seconds", "10", "reps", "3", "modes", "rls,yaml", "filter", "none", "warmup", "1"));
         for (int i = 0; i + 1 < args.length; i += 2) {
             if (!args[i].startsWith("--") || !opts.containsKey(args[i].substring(2))) {
                 throw new IllegalArgumentException("unknown option " + args[i] + "; known: " + opts.keySet());
@@ -66,6 +69,7 @@ public final class RlsBenchmark {
         int rate = Integer.parseInt(opts.get("rate"));
         int seconds = Integer.parseInt(opts.get("seconds"));
         int reps = Integer.parseInt(opts.get("reps"));
+        int warmup = Integer.parseInt(opts.get("warmup"));
         boolean filtered = switch (opts.get("filter")) {
             case "none" -> false;
             case "own" -> true;
@@ -76,7 +80,8 @@ public final class RlsBenchmark {
                             + " CREATE ROLE authenticated NOLOGIN; END IF; END $$",
                     "CREATE SCHEMA auth",
                     "CREATE FUNCTION auth.uid() RETURNS text LANGUAGE sql STABLE"
-                            + " AS $$ SELECT nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub' $$",
+                            + " AS $$ SELECT coalesce(nullif(current_setting('request.jwt.claim.sub', true), ''),"
+                            + " nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub') $$", // as Supabase's
                     "GRANT USAGE ON SCHEMA auth TO authenticated",
                     "CREATE TABLE bench_rls (id bigint PRIMARY KEY, user_id text NOT NULL, label text NOT NULL)",
                     "CREATE INDEX ON bench_rls (user_id)",
@@ -93,11 +98,16 @@ public final class RlsBenchmark {
                     System.out.printf("rls benchmark: %d subscribers over %d users, %d changes/s for %d s, filter %s;"
                             + " load before: %s%n", subscribers, users, rate, seconds, opts.get("filter"), uptime());
                     Map<String, List<Result>> results = new LinkedHashMap<>();
-                    for (int rep = 0; rep < reps; rep++) {
+                    for (int rep = -warmup; rep < reps; rep++) {
                         for (String mode : opts.get("modes").split(",")) {
+                            if (rep < 0) {
+                                System.out.print("warm-up, not counted: ");
+                            }
                             Result r = run(pg, mode.strip(), subscribers, users, rate, seconds, nextId, filtered);
                             nextId = r.nextId;
-                            results.computeIfAbsent(mode.strip(), k -> new ArrayList<>()).add(r);
+                            if (rep >= 0) {
+                                results.computeIfAbsent(mode.strip(), k -> new ArrayList<>()).add(r);
+                            }
                         }
                     }
                     for (var e : results.entrySet()) {

@@ -2,6 +2,7 @@ package dev.tidings.server.auth;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.io.JsonStringEncoder;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tidings.base.Identifiers;
 import dev.tidings.base.TableName;
@@ -60,7 +61,8 @@ import java.util.concurrent.atomic.LongAdder;
  *       {@link #TTL_NANOS}: the primary key, whether RLS is enabled, and per role which columns
  *       it may {@code SELECT} ({@code has_column_privilege});
  *   <li>per group, inserts and updates of a table with RLS enabled are checked with ONE query
- *       ({@link #visibleQuery}): {@code set_config('role', …, true)}, {@code set_config('request.jwt.claims', …, true)},
+ *       ({@link #visibleQuery}): {@code set_config('role', …, true)}, {@code set_config('request.jwt.claims', …, true)}
+ *       (and {@code request.jwt.claim.sub}, {@code request.jwt.claim.role}, as PostgREST sets them),
  *       then the keys of all those changes joined against the table — the rows that come back are
  *       the visible ones. Up to {@link #GROUPS_PER_TRIP} groups go in one round trip (their settings
  *       are local to its implicit transaction), and the round trips of one batch run in parallel on
@@ -97,8 +99,26 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
     public static final String NO_PRIMARY_KEY = "Error 400: Bad Request, no primary key";
     public static final String UNAUTHORIZED = "Error 401: Unauthorized";
 
-    /** Who a subscriber is to the database: what two subscribers must share to share a check. */
-    public record Identity(String role, String claims) {
+    /**
+     * Who a subscriber is to the database: what two subscribers must share to share a check.
+     * {@code sub} is the {@code sub} claim (empty without one), derived from {@code claims}: it also
+     * goes into {@code request.jwt.claim.sub}, which Supabase's {@code auth.uid()} reads before it
+     * parses the claims JSON, so a policy on it costs no JSON parse per row.
+     */
+    public record Identity(String role, String claims, String sub) {
+        public Identity(String role, String claims) {
+            this(role, claims, subOf(claims));
+        }
+
+        private static String subOf(String claims) {
+            try {
+                JsonNode sub = JSON.readTree(claims).path("sub");
+                return sub.isValueNode() && !sub.isNull() ? sub.asText() : "";
+            } catch (JsonProcessingException e) {
+                throw new IllegalArgumentException("the claims are not JSON: " + e.getMessage(), e);
+            }
+        }
+
         /** The identity of a client with {@code access}: its token's claims, or none (role anon). */
         public static Identity of(Authenticator.Access access) {
             Map<String, Object> claims = access.token() == null ? Map.of() : access.token().claims();
@@ -558,6 +578,8 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
                 BitSet rows = entry.getValue().rows;
                 q.setString(p++, who.role());
                 q.setString(p++, who.claims());
+                q.setString(p++, who.sub());
+                q.setString(p++, who.role());
                 if (facts.keyTypes == null) {
                     q.setString(p++, keyArray(rows, keys[0]));
                 } else {
@@ -698,7 +720,8 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
         String keys = keyTypes != null ? "SELECT k.i FROM " + from + ") AS k(" + names + ")"
                 : "SELECT (k.j ->> '" + INDEX + "')::int FROM pg_catalog.jsonb_array_elements(?::jsonb) AS k(j)"
                         + " CROSS JOIN LATERAL pg_catalog.jsonb_populate_record(NULL::" + t + ", k.j) AS r";
-        return "SELECT pg_catalog.set_config('role', ?, true), pg_catalog.set_config('request.jwt.claims', ?, true);"
+        return "SELECT pg_catalog.set_config('role', ?, true), pg_catalog.set_config('request.jwt.claims', ?, true),"
+                + " pg_catalog.set_config('request.jwt.claim.sub', ?, true), pg_catalog.set_config('request.jwt.claim.role', ?, true);"
                 + " " + keys + " WHERE current_user = ?::name AND EXISTS (SELECT 1 FROM " + t + " t WHERE " + on + " OFFSET 0)";
     }
 
