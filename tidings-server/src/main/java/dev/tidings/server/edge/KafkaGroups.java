@@ -198,6 +198,9 @@ final class KafkaGroups implements Groups {
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Integer.toString(max));
         p.put(ConsumerConfig.SHARE_ACKNOWLEDGEMENT_MODE_CONFIG, "explicit");
+        // at most max records a poll, and a fetch acquires no more: the default (batch_optimized)
+        // hands out whole producer batches, hundreds of records past a receive's max
+        p.put(ConsumerConfig.SHARE_ACQUIRE_MODE_CONFIG, "record_limit");
         p.put(ConsumerConfig.CLIENT_ID_CONFIG, "tidings-edge-group-" + name + "-" + client);
         KafkaShareConsumer<byte[], byte[]> consumer = new KafkaShareConsumer<>(p);
         consumer.subscribe(List.of(topic));
@@ -366,6 +369,8 @@ final class KafkaGroups implements Groups {
     /** The receive itself, on a virtual thread: polls the slot's consumer until records come or {@code wait} ends. */
     private Receipt pull(Pool pool, Slot slot, GroupSpec spec, Duration wait) {
         long deadline = System.nanoTime() + wait.toNanos();
+        // records a fetch left behind an earlier empty poll were acquired (their lock started) then
+        long lockedFrom = slot.emptySince != 0 ? slot.emptySince : System.nanoTime();
         Predicate<ChangeEvent> selection = spec.selection();
         EventJson json = new EventJson();
         List<Delivery> taken = new ArrayList<>();
@@ -378,6 +383,7 @@ final class KafkaGroups implements Groups {
                 first = false;
                 var records = slot.consumer.poll(Duration.ofNanos(left));
                 synchronized (slot) {
+                    slot.emptySince = 0;
                     for (ConsumerRecord<byte[], byte[]> r : records) {
                         ChangeEvent event;
                         try {
@@ -398,7 +404,8 @@ final class KafkaGroups implements Groups {
                         slot.out.put(r.offset(), r);
                         pool.position.set(id);
                     }
-                    slot.deadline = System.nanoTime() + spec.visibilityTimeout().toNanos();
+                    slot.deadline = lockedFrom + spec.visibilityTimeout().toNanos();
+                    lockedFrom = System.nanoTime();
                 }
                 if (System.nanoTime() >= deadline) {
                     break;
@@ -421,6 +428,7 @@ final class KafkaGroups implements Groups {
             if (skipped || pool.closed()) {
                 slot.consumer.commitAsync();
             }
+            slot.emptySince = System.nanoTime(); // its last fetch may still answer, acquiring records
             pool.give(slot);
         }
         return new Receipt.Events(taken, EventFormat.named(spec.format()));
@@ -583,7 +591,15 @@ final class KafkaGroups implements Groups {
                     }
                 }
             }
-            pool.closeIdle(now);
+            pool.closeIdle(now, specVisibility(e.getKey()));
+        }
+    }
+
+    /** The group's visibility timeout as this edge last read it (30 s when not known). */
+    private long specVisibility(String name) {
+        synchronized (reader) {
+            GroupSpec spec = specs.get(name);
+            return spec == null ? Duration.ofSeconds(30).toNanos() : spec.visibilityTimeout().toNanos();
         }
     }
 
@@ -635,6 +651,12 @@ final class KafkaGroups implements Groups {
         final Map<Long, ConsumerRecord<byte[], byte[]>> out = new HashMap<>();
         /** When what is out passes its visibility timeout ({@link System#nanoTime}). Guarded by this. */
         long deadline;
+        /**
+         * When its last poll came back empty, or 0 after one with records. A poll that ends empty
+         * can leave a fetch in flight whose answer acquires records into the consumer's buffer
+         * after the receive answered: their locks run from about then.
+         */
+        volatile long emptySince;
         long idleSince = System.nanoTime();
 
         Slot(int number, int max, KafkaShareConsumer<byte[], byte[]> consumer) {
@@ -718,10 +740,18 @@ final class KafkaGroups implements Groups {
             return n;
         }
 
-        synchronized void closeIdle(long now) {
+        /**
+         * Closes the consumers idle for {@link #IDLE}, and sooner, after half the visibility
+         * timeout, those whose last poll came back empty: records a late fetch put in their buffer
+         * would otherwise wait there until their locks expire, and each such round costs the
+         * records a delivery of Kafka's limit ({@code group.share.delivery.count.limit}). Closing
+         * hands them back at once.
+         */
+        synchronized void closeIdle(long now, long visibility) {
             for (ArrayDeque<Slot> free : idle.values()) {
                 free.removeIf(s -> {
-                    if (now - s.idleSince > IDLE.toNanos()) {
+                    long emptySince = s.emptySince;
+                    if (now - s.idleSince > IDLE.toNanos() || (emptySince != 0 && now - emptySince > visibility / 2)) {
                         all.remove(s.number);
                         s.consumer.close(Duration.ZERO);
                         return true;

@@ -47,6 +47,8 @@ final class EdgeGroupWorkload {
     /** Rows whose ack an edge refused. */
     final Set<Integer> refused = ConcurrentHashMap.newKeySet();
     final Set<String> wrongTable = ConcurrentHashMap.newKeySet();
+    /** The most events one receive of at most 100 answered. */
+    final AtomicInteger largestReceive = new AtomicInteger();
     final AtomicInteger redeliveries = new AtomicInteger();
     /** From the kill to the end. */
     double seconds;
@@ -95,6 +97,7 @@ final class EdgeGroupWorkload {
      */
     void assertEveryChangeAcknowledged(int changes) {
         assertThat(wrongTable).as("only the group's table").isEmpty();
+        assertThat(largestReceive.get()).as("no receive answers more than the max it asked for").isBetween(1, 100);
         assertThat(acked).as("every change acknowledged").hasSize(changes);
         assertThat(abandoned).as("the dead worker had a batch").isNotEmpty();
         assertThat(received.keySet()).as("its events came back after the visibility timeout").containsAll(abandoned);
@@ -113,6 +116,7 @@ final class EdgeGroupWorkload {
             JsonNode events;
             try {
                 events = api.receive(node, group, 100, "1s");
+                largestReceive.accumulateAndGet(events.size(), Math::max);
             } catch (IOException e) {
                 node = 1; // the edge is gone: go to the other
                 continue;
