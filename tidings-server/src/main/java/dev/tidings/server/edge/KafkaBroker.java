@@ -37,8 +37,10 @@ import java.util.function.Consumer;
  * old one had published after the slot's confirmed position, and Kafka does not deduplicate across
  * producers: a record whose id is not after the newest consumed one is such a copy, and skipped.
  *
- * <p>Events are located by offset ({@link Positions}): the {@code tidings-id} header the Kafka
- * sink sets is the event id. Reads for resumes use a second consumer of their own (a consumer is
+ * <p>Events are located by offset: the {@code tidings-id} header the Kafka sink sets is the
+ * event id. The offsets of the newest events consumed live are kept ({@link OffsetIndex}), so a
+ * resume among them reads from the right offset at once; an older one is found by a binary
+ * search of the topic ({@link Positions}). Reads for resumes use a second consumer of their own (a consumer is
  * single-threaded), one at a time, and keep the last records they fetched, so a page costs a
  * fetch or two rather than one per record.
  */
@@ -60,6 +62,8 @@ final class KafkaBroker implements Broker {
     /** The consumer's open connections to brokers; its value is read from any thread. */
     private volatile Metric connections;
     private volatile long offset = -1;
+    /** The offsets of the newest events consumed live, so most resumes need no search. */
+    private final OffsetIndex index = new OffsetIndex(100_000);
     private final KafkaGroups groups;
 
     private KafkaBroker(String topic, String servers, Properties properties, KafkaConsumer<byte[], byte[]> reads) {
@@ -132,6 +136,7 @@ final class KafkaBroker implements Broker {
                             continue; // not the sink's, or a copy a new leader sent again
                         }
                         newest = id;
+                        index.add(id, r.offset());
                         ChangeEvent event = event(reader, r);
                         if (event != null) {
                             events.accept(event);
@@ -176,7 +181,7 @@ final class KafkaBroker implements Broker {
                 long first = reads.beginningOffsets(Set.of(partition)).get(partition);
                 long end = reads.endOffsets(Set.of(partition)).get(partition);
                 EventJson pageReader = new EventJson();
-                return Positions.readAfter(first, end, after, max, new Positions.Messages<ConsumerRecord<byte[], byte[]>>() {
+                Positions.Messages<ConsumerRecord<byte[], byte[]>> messages = new Positions.Messages<>() {
                     @Override
                     public ConsumerRecord<byte[], byte[]> next(long position) {
                         return KafkaBroker.this.next(position, end);
@@ -196,7 +201,10 @@ final class KafkaBroker implements Broker {
                     public ChangeEvent event(ConsumerRecord<byte[], byte[]> r) {
                         return pageReader.read(r.value());
                     }
-                });
+                };
+                long from = after == null ? -1 : index.positionAfter(after);
+                return from >= first ? Positions.readFrom(from, end, after, max, messages)
+                        : Positions.readAfter(first, end, after, max, messages);
             } catch (Exception e) {
                 throw new IllegalStateException("reading Kafka topic " + topic + " after " + after + ": " + e.getMessage(), e);
             }

@@ -61,9 +61,17 @@ final class Positions {
                 lo = messages.position(m) + 1;
             }
         }
+        return readFrom(lo, end, after, max, messages);
+    }
+
+    /**
+     * A page from {@code from}, the position of the first event after {@code after} (found by
+     * {@link #readAfter}'s search or known otherwise), up to {@code end}.
+     */
+    static <M> LogReader.Read readFrom(long from, long end, EventId after, int max, Messages<M> messages) throws Exception {
         List<ChangeEvent> found = new ArrayList<>();
         EventId last = after;
-        for (long position = lo; found.size() < max && position < end; ) {
+        for (long position = from; found.size() < max && position < end; ) {
             M m = messages.next(position);
             if (m == null) {
                 break;

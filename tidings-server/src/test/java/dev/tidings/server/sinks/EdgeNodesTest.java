@@ -176,7 +176,9 @@ class EdgeNodesTest {
                 int[] counts = load.counts();
                 int total = java.util.Arrays.stream(counts).sum();
                 Await.until(Duration.ofSeconds(120), () -> "every client to get all " + total + " rows; behind: "
-                                + clients.stream().filter(c -> c.received.get() < total).count() + "; edge log:\n" + edges[1].tail(),
+                                + clients.stream().filter(c -> c.received.get() < total).count() + ", such as "
+                                + clients.stream().filter(c -> c.received.get() < total).limit(5).map(EdgeClient::describe).toList()
+                                + "; edge log:\n" + edges[1].tail(),
                         () -> clients.stream().allMatch(c -> c.received.get() >= total));
                 for (EdgeClient c : clients) {
                     assertThat(c.errors).as("rows out of order or repeated").isEmpty();
@@ -266,6 +268,13 @@ class EdgeNodesTest {
                     id = null;
                 }
             }
+        }
+
+        /** What a client got, for a failure message. */
+        String describe() {
+            return "{first node " + firstNode + ", now " + node + ", connections " + connections.get() + ", received "
+                    + received.get() + ", last " + java.util.Arrays.toString(last) + ", last id " + lastId + ", errors "
+                    + errors.stream().limit(3).toList() + "}";
         }
 
         @Override
