@@ -300,6 +300,7 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
     }
 
     private void run() {
+        openConnections();
         while (!closed) {
             List<Change> batch = List.of();
             try {
@@ -316,6 +317,32 @@ public final class RowSecurity implements MeterBinder, AutoCloseable {
                 failed.add(n);
                 log.error("row security check failed; {} changes not delivered", n, e);
             }
+        }
+    }
+
+    /**
+     * Opens the connections at start rather than when the first change needs them: a connect
+     * takes milliseconds, and the first batch would wait for all of them while changes pile up
+     * behind it. One that fails is opened again when needed.
+     */
+    private void openConnections() {
+        for (int i = 1; i < CONNECTIONS; i++) {
+            trips.submit(() -> {
+                Session s = sessions.take();
+                try {
+                    s.connection();
+                } catch (SQLException e) {
+                    log.debug("row security connection not opened yet: {}", e.getMessage());
+                } finally {
+                    sessions.add(s);
+                }
+                return null;
+            });
+        }
+        try {
+            own.connection();
+        } catch (SQLException e) {
+            log.debug("row security connection not opened yet: {}", e.getMessage());
         }
     }
 

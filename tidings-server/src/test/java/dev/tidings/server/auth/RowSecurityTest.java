@@ -70,6 +70,23 @@ class RowSecurityTest {
     }
 
     @Test
+    void its_connections_are_open_before_the_first_change_needs_them() throws Exception {
+        String url = TestPostgres.newDatabase();
+        try (Connection c = TestPostgres.connect(url);
+             PreparedStatement backends = c.prepareStatement("SELECT count(*) FROM pg_catalog.pg_stat_activity"
+                     + " WHERE datname = pg_catalog.current_database() AND pid <> pg_catalog.pg_backend_pid()");
+             RowSecurity security = new RowSecurity(DatabaseUrl.parse(url))) {
+            Await.until(Duration.ofSeconds(20), "the checks' connections open", () -> {
+                try (ResultSet r = backends.executeQuery()) {
+                    r.next();
+                    return r.getInt(1) == RowSecurity.CONNECTIONS;
+                }
+            });
+            assertThat(security.queries()).as("no check was made").isZero();
+        }
+    }
+
+    @Test
     void everySubscriberGetsExactlyItsOwnRowsInCommitOrderWhenGroupsAreCheckedInParallel() throws Exception {
         String url = TestPostgres.newDatabase();
         TestPostgres.execute(url,
